@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang into build-fuzz and runs each for a bounded time
+# (seconds per target, default 20), seeded with our packages and the compat metadata.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-20}
+CC=clang cmake -S . -B build-fuzz -DEU_BUILD_FUZZ=ON -DEU_BUILD_TESTS=OFF -DEU_BUILD_PLUGINS=OFF \
+  -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-fuzz -j"$(nproc)"
+for bin in build-fuzz/tests/fuzz/fuzz_*; do
+  [ -x "$bin" ] || continue
+  name=$(basename "$bin")
+  corpus=build-fuzz/corpus/$name
+  mkdir -p "$corpus"
+  seeds=tests/fuzz/seeds/$name
+  dirs=("$corpus")
+  [ -d "$seeds" ] && dirs+=("$seeds")
+  case "$name" in
+    fuzz_package*)
+      dirs+=("../shared/compat" "../shared/compat/meta-only")
+      [ -d build/plugins ] && dirs+=(build/plugins) ;;
+  esac
+  echo "fuzz: $name for ${seconds}s"
+  "$bin" -max_total_time="$seconds" -max_len=262144 -timeout=10 -print_final_stats=0 \
+    "${dirs[@]}" 2>&1 | tail -n 3
+done
+echo "fuzz: no crashes"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything eunomia-agent needs to build, run and test on Debian 12.
+# Idempotent: packages already present are skipped by apt; safe to run on every CI pass.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates curl
+  libbpf-dev libelf-dev zlib1g-dev libuv1-dev libcurl4-openssl-dev
+  libprotobuf-c-dev protobuf-c-compiler libcjson-dev libcriterion-dev
+  clang llvm bpftool libclang-rt-14-dev
+  iproute2 procps bash python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: need root to install: ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
