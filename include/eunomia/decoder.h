@@ -24,6 +24,11 @@ enum eu_field_kind {
 	EU_FIELD_ARRAY,    /* any other array: elements follow as a sub-plan */
 	EU_FIELD_STRUCT,
 	EU_FIELD_UNION,
+	/* address formats chosen by typedef name in the BPF program (see plugins/include):
+	 * eu_ipv4_t (__u32, network byte order) and eu_ip_t (__u8[16]; IPv4-mapped addresses
+	 * ::ffff:a.b.c.d print as dotted quads, everything else as RFC 5952 IPv6 text) */
+	EU_FIELD_IPV4,
+	EU_FIELD_IP,
 };
 
 /* One top-level field, for headers, labels and attribute mapping. */
