@@ -1,5 +1,28 @@
 /* The event decoder: a struct's BTF layout compiled once into a flat field plan, then used
- * to format raw event bytes with no BTF lookups and no allocation per field. */
+ * to format raw event bytes with no BTF lookups and no allocation per field.
+ *
+ * How values print (JSON / text):
+ *   integers of 1..8 bytes   JSON numbers (u64 values above 2^53 too: they are exact text)
+ *   128-bit integers         decimal strings in JSON ("-170141183460469231731687303715884105728"),
+ *                            bare decimal in text
+ *   bool                     true / false
+ *   char[N]                  a string cut at the first NUL (all N bytes when there is none);
+ *                            invalid UTF-8 and control bytes escaped (see eu_buf_json_string /
+ *                            eu_buf_text_escaped). Only plain `char` (or BTF_INT_CHAR) arrays:
+ *                            unsigned char[N], __u8[N], signed char[N] are arrays of numbers
+ *   enums                    the first declared name with that value, else the number
+ *   pointers                 "0x7f..." (lower-case hex, no padding)
+ *   float, double            shortest text that reads back as the same value; NaN and the
+ *                            infinities (which JSON lacks) as the strings "NaN", "Infinity",
+ *                            "-Infinity" (text: nan, inf, -inf); other float sizes as "0x" +
+ *                            their bytes in memory order
+ *   arrays, structs, unions  JSON arrays/objects (in text mode too, compactly); a union shows
+ *                            every member; anonymous struct/union members are flattened into
+ *                            their parent like C field access; zero-length arrays print []
+ *   eu_ipv4_t / eu_ip_t      "a.b.c.d" / RFC 5952 IPv6 text ("::ffff:a.b.c.d" as "a.b.c.d")
+ *
+ * Plans are bounded: nesting depth 32, 65536 ops, 16 MiB records, 4 Mi printed values per
+ * record; bigger or malformed types are refused with an error naming the field. */
 #ifndef EUNOMIA_DECODER_H
 #define EUNOMIA_DECODER_H
 
@@ -67,9 +90,10 @@ const struct eu_field_info *eu_plan_field(const struct eu_plan *plan, size_t i);
 /* Index of a top-level field by name, or -1. */
 int eu_plan_find_field(const struct eu_plan *plan, const char *name);
 
-/* Appends one JSON object {"field": value, ...} for the record. Records shorter than the
- * plan are refused (-EINVAL) with nothing appended; longer ones are decoded up to the plan
- * size. 64-bit integers are JSON numbers; 128-bit ones are decimal strings. */
+/* Appends one JSON object {"field": value, ...} for the record, compact, no newline. Records
+ * shorter than the plan are refused (-EINVAL) with nothing appended; longer ones are decoded
+ * up to the plan size. 64-bit integers are JSON numbers; 128-bit ones are decimal strings.
+ * -ENOMEM (nothing appended) when the buffer cannot grow. */
 int eu_plan_format_json(const struct eu_plan *plan, const void *data, size_t size, eu_buf *out);
 
 /* Appends the value of top-level field i as JSON (what eu_plan_format_json writes for it). */
@@ -79,14 +103,25 @@ int eu_plan_format_field_json(const struct eu_plan *plan, size_t i, const void *
 int eu_plan_format_field_text(const struct eu_plan *plan, size_t i, const void *data,
 			      size_t size, eu_buf *out);
 
-/* Reads an integer, bool or enum field as a number (bitfields and sign handled). */
+/* Reads an integer, bool or enum field as a number (bitfields and sign handled). Unsigned
+ * 64-bit values come back as their bit pattern (cast to uint64_t to read them); 128-bit
+ * values outside that range give -ERANGE. eu_ipv4_t gives the u32 as stored (network order),
+ * pointers the address. Other kinds: -EINVAL. */
 int eu_plan_field_i64(const struct eu_plan *plan, size_t i, const void *data, size_t size,
 		      int64_t *out);
 
 /* ecli's aligned text table: a header "TIME     " + upper-cased field names, and rows of
- * "HH:MM:SS " + values padded to the same column widths. time_str is the 8-char time. */
+ * "HH:MM:SS " + values, columns separated by one space. Neither appends a newline. Each
+ * column's width is fixed in the plan: the larger of the header name and the value type's
+ * usual width (integers: the digits their size can hold, capped at 10; bool 5; char[N]
+ * min(N, 16); enums their longest name, up to 16; pointers 2 + 2 * size; floats 12;
+ * addresses 15; nested values 16). A longer value widens its own cell only; the last column
+ * is not padded. Strings are unquoted and escaped for terminals; nested values are compact
+ * JSON. time_str is the 8-char time. */
 void eu_plan_text_header(const struct eu_plan *plan, eu_buf *out);
 int eu_plan_text_row(const struct eu_plan *plan, const char *time_str, const void *data,
 		     size_t size, eu_buf *out);
+/* The text column width of top-level field i (0 when i is out of range). */
+unsigned eu_plan_text_width(const struct eu_plan *plan, size_t i);
 
 #endif

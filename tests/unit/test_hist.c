@@ -1,0 +1,96 @@
+/* bcc's histogram layouts, compared with the exact text libbpf-tools' print_log2_hist and
+ * print_linear_hist produce for the same slots. */
+#include <criterion/criterion.h>
+
+#include <string.h>
+
+#include "eunomia/hist.h"
+
+static char *render_log2(const uint64_t *slots, size_t n, const char *unit, eu_buf *b)
+{
+	eu_buf_reset(b);
+	eu_hist_log2(b, slots, n, unit);
+	return b->data ? b->data : "";
+}
+
+Test(hist, log2_matches_bcc)
+{
+	uint64_t slots[7] = {1, 0, 3, 10, 2, 0, 0};
+	eu_buf b;
+	eu_buf_init(&b);
+	cr_expect_str_eq(render_log2(slots, 7, "usecs", &b),
+			 "     usecs               : count    distribution\n"
+			 "         0 -> 1          : 1        |****                                    |\n"
+			 "         2 -> 3          : 0        |                                        |\n"
+			 "         4 -> 7          : 3        |************                            |\n"
+			 "         8 -> 15         : 10       |****************************************|\n"
+			 "        16 -> 31         : 2        |********                                |\n");
+	eu_buf_free(&b);
+}
+
+Test(hist, log2_wide_when_high_slots_used)
+{
+	uint64_t slots[41] = {0};
+	slots[0] = 7;
+	slots[40] = 3;
+	eu_buf b;
+	eu_buf_init(&b);
+	const char *s = render_log2(slots, 41, "(unit)", &b);
+	const char *head = "               (unit)                        : count    distribution\n"
+			   "                   0 -> 1                    : 7        |********************|\n"
+			   "                   2 -> 3                    : 0        |                    |\n";
+	cr_expect(strncmp(s, head, strlen(head)) == 0, "%s", s);
+	const char *last = "       1099511627776 -> 2199023255551        : 3        |********            |\n";
+	cr_expect_str_eq(s + strlen(s) - strlen(last), last);
+	/* 42 lines: header + slots 0..40 */
+	size_t lines = 0;
+	for (const char *p = s; *p; p++)
+		lines += *p == '\n';
+	cr_expect_eq(lines, 42);
+	eu_buf_free(&b);
+}
+
+Test(hist, log2_edges)
+{
+	eu_buf b;
+	eu_buf_init(&b);
+	uint64_t zeros[4] = {0};
+	cr_expect_str_eq(render_log2(zeros, 4, "usecs", &b), "");
+	cr_expect_eq(b.len, 0);
+
+	/* counts near 2^64 must not overflow the bar arithmetic */
+	uint64_t big[2] = {UINT64_MAX, UINT64_MAX / 2};
+	cr_expect_str_eq(render_log2(big, 2, NULL, &b),
+			 "     (unit)              : count    distribution\n"
+			 "         0 -> 1          : 18446744073709551615 |****************************************|\n"
+			 "         2 -> 3          : 9223372036854775807 |*******************                     |\n");
+
+	/* the top slot ends at 2^64-1; slots past 64 are ignored */
+	uint64_t all[70] = {0};
+	all[63] = 1;
+	all[69] = 5;
+	const char *s = render_log2(all, 70, "ns", &b);
+	const char *last = "9223372036854775808 -> 18446744073709551615 : 1        |********************|\n";
+	cr_expect_str_eq(s + strlen(s) - strlen(last), last);
+	eu_buf_free(&b);
+}
+
+Test(hist, linear_matches_bcc)
+{
+	uint64_t slots[5] = {0, 5, 0, 10, 0};
+	eu_buf b;
+	eu_buf_init(&b);
+	eu_hist_linear(&b, slots, 5, 0, 10, "msecs");
+	cr_expect_str_eq(b.data, "     msecs         : count     distribution\n"
+				 "        10         : 5        |********************                    |\n"
+				 "        30         : 10       |****************************************|\n");
+	eu_buf_reset(&b);
+	uint64_t zeros[3] = {0};
+	eu_hist_linear(&b, zeros, 3, 0, 1, "x");
+	cr_expect_eq(b.len, 0);
+	uint64_t one[1] = {2};
+	eu_hist_linear(&b, one, 1, 100, 5, "kbytes");
+	cr_expect_str_eq(b.data, "     kbytes        : count     distribution\n"
+				 "        100        : 2        |****************************************|\n");
+	eu_buf_free(&b);
+}
