@@ -134,9 +134,12 @@ struct eu_package {
 	char *origin;   /* the file path or URL it came from, for messages */
 	char *name;     /* short name: obj_name without "_bpf", legacy "name", or file stem */
 
-	/* the uncompressed BPF ELF; NULL for EU_PKG_META_ONLY */
+	/* the uncompressed BPF ELF; NULL for EU_PKG_META_ONLY (and a legacy file without data) */
 	void *object;
 	size_t object_size;
+	/* bpf_object_size (legacy: data_sz) as written in the JSON, 0 when absent; the only trace
+	 * of the object in a META_ONLY envelope such as ../shared/compat/x.meta.json */
+	uint64_t declared_object_size;
 
 	char *obj_name;         /* bpf_skel.obj_name: pass to libbpf as object_name */
 	char *eunomia_version;  /* informational, may be NULL */
@@ -169,7 +172,9 @@ int eu_package_parse(const void *data, size_t size, const char *origin,
 		     struct eu_package **out, eu_error *err);
 
 /* Reads a file and parses it. NAME.skel.json with NAME.bpf.o beside it becomes
- * EU_PKG_SKEL_PAIR; without the object it is EU_PKG_META_ONLY. */
+ * EU_PKG_SKEL_PAIR; without the object it is EU_PKG_META_ONLY. Only names ending in
+ * ".skel.json" are paired (what ecc writes); sha256 then covers the meta's bytes followed by
+ * the object's. */
 int eu_package_read_file(const char *path, struct eu_package **out, eu_error *err);
 
 void eu_package_free(struct eu_package *pkg);
