@@ -1,0 +1,41 @@
+/* ecc internals: the toolchain runner, the header scanner that injects the export-struct
+ * dummies, and the `///` comment reader. main.c ties them to eu_meta_from_object. */
+#ifndef ECC_H
+#define ECC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "eunomia/error.h"
+#include "eunomia/package.h"
+
+/* An executable: the path in environment variable env (when set), else the first of names
+ * found on PATH or in /usr/sbin, /sbin, /usr/local/sbin. malloc'd, or NULL. */
+char *ecc_find_tool(const char *env, const char *const *names);
+
+/* Runs argv (argv[0] a full path) with posix_spawn, no shell. stdout goes to stdout_path when
+ * not NULL (created/truncated), else it is inherited; stderr is captured into *errout
+ * (malloc'd, may be empty) when errout is not NULL. Returns the exit status, 128+signal, or
+ * a negative errno when the program could not be started. */
+int ecc_run(const char *const *argv, const char *stdout_path, char **errout, bool verbose);
+
+/* Reads a whole file (NUL-terminated). NULL with errno set on failure. */
+char *ecc_read_file(const char *path, size_t *size);
+/* Writes data to path atomically (a temporary beside it, then rename). */
+int ecc_write_file(const char *path, const void *data, size_t size, eu_error *err);
+
+/* The names of every `struct NAME {` defined in a C header, in order, without duplicates;
+ * comments, strings and character literals are skipped. *names is a malloc'd array of
+ * malloc'd strings. */
+int ecc_header_structs(const char *text, char ***names, size_t *n);
+void ecc_free_names(char **names, size_t n);
+
+/* Applies what the `///` comments of a .bpf.c source say to the meta: variable descriptions
+ * and cmdargs, map samples and export configs, and the file's doc. Problems that make the
+ * package wrong (bad JSON after @cmdarg, ...) are errors naming path:line; a comment on a
+ * name the object does not have is reported through warn (may be NULL). */
+typedef void (*ecc_warn_fn)(void *ctx, const char *msg);
+int ecc_apply_comments(struct eu_package *pkg, const char *src, const char *path, ecc_warn_fn warn,
+		       void *warn_ctx, eu_error *err);
+
+#endif

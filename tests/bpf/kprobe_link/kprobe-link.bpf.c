@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Test counterpart of upstream's "kprobe-link" example: a kprobe and a kretprobe on
+ * do_unlinkat. Named kprobe-link.bpf.c so the object is kprobe_link_bpf and its rodata map
+ * kprobe_l.rodata. On a kernel without kprobes the package must fail with a clear message. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+SEC("kprobe/do_unlinkat")
+int BPF_KPROBE(do_unlinkat, int dfd, struct filename *name)
+{
+	pid_t pid = bpf_get_current_pid_tgid() >> 32;
+	const char *filename = BPF_CORE_READ(name, name);
+	bpf_printk("KPROBE ENTRY pid = %d, filename = %s\n", pid, filename);
+	return 0;
+}
+
+SEC("kretprobe/do_unlinkat")
+int BPF_KRETPROBE(do_unlinkat_exit, long ret)
+{
+	pid_t pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_printk("KPROBE EXIT: pid = %d, ret = %ld\n", pid, ret);
+	return 0;
+}
