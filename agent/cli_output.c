@@ -1,0 +1,122 @@
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_priv.h"
+#include "eunomia/consumer.h"
+#include "eunomia/decoder.h"
+#include "eunomia/sampler.h"
+
+/* Flush early inside a long batch so the buffer stays small. */
+#define OUTPUT_HIGH_WATER (1u << 20)
+
+void cli_output_init(struct cli_output *o, int fd, bool json, bool print_header)
+{
+	memset(o, 0, sizeof(*o));
+	eu_buf_init(&o->buf);
+	o->fd = fd;
+	o->json = json;
+	o->print_header = print_header;
+	o->time_sec = (time_t)-1;
+}
+
+void cli_output_free(struct cli_output *o)
+{
+	eu_buf_free(&o->buf);
+}
+
+bool cli_output_flush(struct cli_output *o)
+{
+	size_t off = 0;
+	while (!o->broken && off < o->buf.len) {
+		ssize_t n = write(o->fd, o->buf.data + off, o->buf.len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			o->broken = true; /* EPIPE or a dead terminal: nobody reads us any more */
+			break;
+		}
+		off += (size_t)n;
+	}
+	eu_buf_reset(&o->buf);
+	if (o->buf.oom) {
+		/* an allocation failed mid-batch: drop that batch, keep going */
+		eu_buf_free(&o->buf);
+	}
+	return !o->broken;
+}
+
+static void maybe_flush(struct cli_output *o)
+{
+	if (o->buf.len >= OUTPUT_HIGH_WATER)
+		cli_output_flush(o);
+}
+
+static const char *local_time(struct cli_output *o)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ts.tv_sec != o->time_sec) {
+		struct tm tm;
+		localtime_r(&ts.tv_sec, &tm);
+		strftime(o->time_str, sizeof(o->time_str), "%H:%M:%S", &tm);
+		o->time_sec = ts.tv_sec;
+	}
+	return o->time_str;
+}
+
+void cli_output_header(struct cli_output *o, const struct eu_export *exp)
+{
+	if (o->json || !o->print_header || o->header_for == exp ||
+	    eu_export_kind(exp) == EU_EXPORT_SAMPLE)
+		return;
+	o->header_for = exp;
+	eu_plan_text_header(eu_export_plan(exp), &o->buf);
+	eu_buf_putc(&o->buf, '\n');
+}
+
+void cli_output_event(struct cli_output *o, const struct eu_export *exp, const void *data,
+		      size_t size)
+{
+	if (o->broken)
+		return;
+	const struct eu_plan *plan = eu_export_plan(exp);
+	if (o->json) {
+		if (eu_plan_format_json(plan, data, size, &o->buf) == 0)
+			eu_buf_putc(&o->buf, '\n');
+	} else {
+		cli_output_header(o, exp);
+		if (eu_plan_text_row(plan, local_time(o), data, size, &o->buf) == 0)
+			eu_buf_putc(&o->buf, '\n');
+	}
+	maybe_flush(o);
+}
+
+/* An all-zero histogram says nothing (array maps hold one per key from the start). */
+static bool empty_hist(const struct eu_export *exp, const void *value, size_t value_size)
+{
+	uint64_t slots[256];
+	int n = eu_sample_hist_slots(exp, value, value_size, slots, 256);
+	if (n < 0)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (slots[i])
+			return false;
+	return true;
+}
+
+void cli_output_sample(struct cli_output *o, const struct eu_export *exp, const void *key,
+		       size_t key_size, const void *value, size_t value_size)
+{
+	if (o->broken || empty_hist(exp, value, value_size))
+		return;
+	if (o->json) {
+		if (eu_sample_format_json(exp, key, key_size, value, value_size, &o->buf) == 0)
+			eu_buf_putc(&o->buf, '\n');
+	} else {
+		eu_sample_format_text(exp, key, key_size, value, value_size, &o->buf);
+	}
+	maybe_flush(o);
+}

@@ -1,0 +1,53 @@
+/* The command-line front end (linked into the executable only). */
+#ifndef EUNOMIA_CLI_PRIV_H
+#define EUNOMIA_CLI_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "eunomia/buf.h"
+#include "eunomia/log.h"
+
+struct eu_export;
+
+#define CLI_NAME "eunomia-agent"
+
+/* Exit codes. */
+enum {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_FAIL = 1,  /* the package could not be read, loaded or attached */
+	CLI_EXIT_USAGE = 2, /* bad command line */
+};
+
+/* `run`: argv excludes the command word. */
+int cli_run(int argc, char **argv);
+void cli_run_usage(eu_buf *out);
+
+/* Event output to stdout: one buffer, written after each batch (not per event). */
+struct cli_output {
+	eu_buf buf;
+	bool json;
+	bool broken;      /* stdout is gone (EPIPE): stop quietly */
+	int fd;
+	time_t time_sec;  /* the second time_str was made for */
+	char time_str[16];
+	const struct eu_export *header_for; /* text mode: whose header was printed last */
+	bool print_header;
+};
+
+void cli_output_init(struct cli_output *o, int fd, bool json, bool print_header);
+void cli_output_free(struct cli_output *o);
+/* Prints the text header of exp (text mode) unless it is the last one printed. */
+void cli_output_header(struct cli_output *o, const struct eu_export *exp);
+void cli_output_event(struct cli_output *o, const struct eu_export *exp, const void *data,
+		      size_t size);
+void cli_output_sample(struct cli_output *o, const struct eu_export *exp, const void *key,
+		       size_t key_size, const void *value, size_t value_size);
+/* Writes the buffer out; false once stdout is broken. */
+bool cli_output_flush(struct cli_output *o);
+
+/* The stderr log sink main installs. */
+void cli_log_sink(void *ctx, enum eu_log_level level, const char *msg);
+
+#endif

@@ -1,0 +1,609 @@
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consumer_priv.h"
+#include "eunomia/decoder.h"
+#include "eunomia/log.h"
+#include "eunomia/package.h"
+#include "eunomia/program.h"
+
+/* The map a plugin's BPF side counts failed ring buffer reserves in (per-CPU array of u64,
+ * every slot summed). */
+#define RB_DROPS_MAP "eu_rb_drops"
+
+/* ---- accessors ------------------------------------------------------------------------ */
+
+const char *eu_export_map_name(const struct eu_export *exp)
+{
+	return exp->map_name;
+}
+
+enum eu_export_kind eu_export_kind(const struct eu_export *exp)
+{
+	return exp->kind;
+}
+
+const struct eu_plan *eu_export_plan(const struct eu_export *exp)
+{
+	return exp->plan;
+}
+
+const struct eu_plan *eu_export_key_plan(const struct eu_export *exp)
+{
+	return exp->key_plan;
+}
+
+bool eu_export_key_scalar(const struct eu_export *exp)
+{
+	return exp->key_scalar;
+}
+
+bool eu_export_value_scalar(const struct eu_export *exp)
+{
+	return exp->value_scalar;
+}
+
+const struct eu_map_meta *eu_export_meta(const struct eu_export *exp)
+{
+	return exp->meta;
+}
+
+size_t eu_consumer_export_count(const struct eu_consumer *c)
+{
+	return c->n_exports;
+}
+
+const struct eu_export *eu_consumer_export(const struct eu_consumer *c, size_t i)
+{
+	return i < c->n_exports ? &c->exports[i] : NULL;
+}
+
+static uint64_t read_drops(struct bpf_map *map)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint32_t vsize = bpf_map__value_size(map);
+	if (ncpus <= 0 || (vsize != 8 && vsize != 4))
+		return 0;
+	size_t stride = (vsize + 7) & ~7u;
+	uint8_t *buf = calloc((size_t)ncpus, stride);
+	if (!buf)
+		return 0;
+	uint64_t total = 0;
+	uint32_t max = bpf_map__max_entries(map);
+	for (uint32_t key = 0; key < max && key < 1024; key++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(map), &key, buf))
+			break;
+		for (int cpu = 0; cpu < ncpus; cpu++) {
+			if (vsize == 8) {
+				uint64_t v;
+				memcpy(&v, buf + (size_t)cpu * stride, 8);
+				total += v;
+			} else {
+				uint32_t v;
+				memcpy(&v, buf + (size_t)cpu * stride, 4);
+				total += v;
+			}
+		}
+	}
+	free(buf);
+	return total;
+}
+
+void eu_export_get_stats(const struct eu_export *exp, struct eu_export_stats *out)
+{
+	*out = exp->stats;
+	if (exp->drops_map)
+		out->reserve_failures = read_drops(exp->drops_map);
+}
+
+/* ---- delivery ------------------------------------------------------------------------- */
+
+static void deliver(struct eu_export *exp, const void *data, size_t size)
+{
+	exp->stats.received++;
+	if (size < exp->min_size) {
+		exp->stats.decode_errors++;
+		return;
+	}
+	exp->stats.decoded++;
+	struct eu_consumer *c = exp->owner;
+	if (c->opts.on_event)
+		c->opts.on_event(c->opts.ctx, exp, data, size);
+}
+
+static void batch_done(struct eu_export *exp)
+{
+	struct eu_consumer *c = exp->owner;
+	exp->stats.drains++;
+	if (c->opts.on_batch)
+		c->opts.on_batch(c->opts.ctx, exp);
+}
+
+/* ---- ring buffers: paced draining ----------------------------------------------------- */
+
+static int ring_record(void *ctx, void *data, size_t size)
+{
+	deliver(ctx, data, size);
+	return 0;
+}
+
+static int ring_drain(struct eu_export *exp)
+{
+	int n = ring_buffer__consume(exp->rb);
+	if (n < 0)
+		eu_log(EU_LOG_WARN, "ring buffer %s: %s", exp->map_name, strerror(-n));
+	if (n > 0)
+		batch_done(exp);
+	return n;
+}
+
+static void ring_on_poll(uv_poll_t *h, int status, int events);
+
+static void ring_on_pace(uv_timer_t *t)
+{
+	struct eu_export *exp = t->data;
+	if (ring_drain(exp) > 0) {
+		uv_timer_start(&exp->timer, ring_on_pace, exp->owner->opts.ring_pace_ms, 0);
+		return;
+	}
+	/* empty: the ring has caught up; wait for the kernel's next wakeup */
+	if (exp->owner->started && !exp->polling) {
+		uv_poll_start(&exp->poll, UV_READABLE, ring_on_poll);
+		exp->polling = true;
+	}
+}
+
+static void ring_on_poll(uv_poll_t *h, int status, int events)
+{
+	struct eu_export *exp = h->data;
+	if (status < 0) {
+		eu_log(EU_LOG_WARN, "ring buffer %s: poll: %s", exp->map_name, uv_strerror(status));
+		return;
+	}
+	if (ring_drain(exp) > 0) {
+		/* a batch: stop watching and come back shortly rather than on every commit */
+		uv_poll_stop(&exp->poll);
+		exp->polling = false;
+		uv_timer_start(&exp->timer, ring_on_pace, exp->owner->opts.ring_pace_ms, 0);
+	}
+}
+
+/* ---- perf buffers: watermark + periodic drain ----------------------------------------- */
+
+struct perf_sample_record {
+	struct perf_event_header header;
+	uint32_t size;
+	char data[];
+};
+
+struct perf_lost_record {
+	struct perf_event_header header;
+	uint64_t id;
+	uint64_t lost;
+};
+
+static enum bpf_perf_event_ret perf_record(void *ctx, int cpu, struct perf_event_header *ev)
+{
+	struct eu_export *exp = ctx;
+	if (ev->type == PERF_RECORD_SAMPLE) {
+		const struct perf_sample_record *s = (const void *)ev;
+		deliver(exp, s->data, s->size);
+	} else if (ev->type == PERF_RECORD_LOST) {
+		const struct perf_lost_record *l = (const void *)ev;
+		exp->stats.lost += l->lost;
+	}
+	return LIBBPF_PERF_EVENT_CONT;
+}
+
+static void perf_drain(struct eu_export *exp)
+{
+	uint64_t before = exp->stats.received + exp->stats.lost;
+	int ret = perf_buffer__consume(exp->pb);
+	if (ret < 0)
+		eu_log(EU_LOG_WARN, "perf buffer %s: %s", exp->map_name, strerror(-ret));
+	if (exp->stats.received + exp->stats.lost != before)
+		batch_done(exp);
+}
+
+static void perf_on_poll(uv_poll_t *h, int status, int events)
+{
+	if (status < 0)
+		return;
+	perf_drain(h->data);
+}
+
+static void perf_on_timer(uv_timer_t *t)
+{
+	perf_drain(t->data);
+}
+
+/* ---- setup ---------------------------------------------------------------------------- */
+
+/* A plan for type_id: structs and unions directly, anything else as a one-field plan named
+ * wrapper (so "key" and "value" of a u32 map print as {"key": 5}). */
+static int plan_for_type(const struct btf *btf, uint32_t type_id, const char *wrapper,
+			 struct eu_plan **plan, bool *scalar, eu_error *err)
+{
+	const struct btf_type *t = btf__type_by_id(btf, type_id);
+	uint32_t id = type_id;
+	while (t && (btf_is_mod(t) || btf_is_typedef(t))) {
+		id = t->type;
+		t = btf__type_by_id(btf, id);
+	}
+	if (t && btf_is_composite(t)) {
+		*scalar = false;
+		return eu_plan_new(btf, id, plan, err);
+	}
+	*scalar = true;
+	struct eu_custom_member m = {.name = (char *)wrapper, .offset = 0, .btf_type_id = type_id};
+	return eu_plan_new_custom(btf, wrapper, &m, 1, plan, err);
+}
+
+static struct eu_export *export_add(struct eu_consumer *c, struct bpf_map *map,
+				    const struct eu_map_meta *meta, enum eu_export_kind kind,
+				    eu_error *err)
+{
+	if (c->n_exports == c->cap_exports) {
+		eu_error_set(err, -EINVAL, "map %s is exported twice", bpf_map__name(map));
+		return NULL;
+	}
+	struct eu_export *exp = &c->exports[c->n_exports];
+	memset(exp, 0, sizeof(*exp));
+	exp->owner = c;
+	exp->kind = kind;
+	exp->map = map;
+	exp->meta = meta;
+	exp->map_name = strdup(bpf_map__name(map));
+	if (!exp->map_name) {
+		eu_error_set(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	c->n_exports++;
+	return exp;
+}
+
+static int event_plan_single(const struct eu_package *pkg, const struct btf *btf,
+			     struct eu_export *exp, eu_error *err)
+{
+	const struct eu_export_type *et = &pkg->export_types[0];
+	if (pkg->format == EU_PKG_LEGACY || (!et->type_id && et->n_members &&
+					     et->members[0].has_offset))
+		return eu_plan_new_legacy(et, &exp->plan, err);
+	if (!btf)
+		return eu_error_set(err, -ENOENT, "export type %s: the object has no BTF", et->name);
+	return eu_plan_new(btf, et->type_id, &exp->plan, err);
+}
+
+static int setup_event_export(struct eu_export *exp, const struct eu_package *pkg,
+			      uint32_t perf_wakeup, eu_error *err)
+{
+	int fd = bpf_map__fd(exp->map);
+	exp->min_size = eu_plan_size(exp->plan);
+	if (exp->kind == EU_EXPORT_RINGBUF) {
+		exp->rb = ring_buffer__new(fd, ring_record, exp, NULL);
+		if (!exp->rb)
+			return eu_error_set(err, -errno, "ring buffer %s: %s", exp->map_name,
+					    strerror(errno));
+		return 0;
+	}
+	size_t pages = pkg->perf_buffer_pages ? pkg->perf_buffer_pages : 64;
+	size_t pow2 = 1;
+	while (pow2 < pages && pow2 < (1u << 16))
+		pow2 <<= 1;
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_BPF_OUTPUT,
+		.sample_type = PERF_SAMPLE_RAW,
+		.sample_period = 1,
+		.wakeup_events = perf_wakeup,
+	};
+	exp->pb = perf_buffer__new_raw(fd, pow2, &attr, perf_record, exp, NULL);
+	if (!exp->pb)
+		return eu_error_set(err, -errno, "perf buffer %s (%zu pages per CPU): %s",
+				    exp->map_name, pow2, strerror(errno));
+	exp->interval_ms = pkg->perf_buffer_time_ms < 10 ? 10 : pkg->perf_buffer_time_ms;
+	return 0;
+}
+
+static int setup_sample_export(struct eu_export *exp, const struct btf *btf, eu_error *err)
+{
+	uint32_t kid = bpf_map__btf_key_type_id(exp->map);
+	uint32_t vid = bpf_map__btf_value_type_id(exp->map);
+	if (exp->meta && exp->meta->export_config.kind == EU_EXPORT_TYPE_ID)
+		vid = exp->meta->export_config.btf_type_id;
+	if (!btf || !kid || !vid)
+		return eu_error_set(err, -ENOENT, "sampled map %s has no BTF key/value types",
+				    exp->map_name);
+	int ret = plan_for_type(btf, kid, "key", &exp->key_plan, &exp->key_scalar, err);
+	if (!ret)
+		ret = plan_for_type(btf, vid, "value", &exp->plan, &exp->value_scalar, err);
+	if (ret)
+		return eu_error_prefix(err, "sampled map %s", exp->map_name);
+	return sampler_setup(exp, err);
+}
+
+/* single-export packages: samples, else the first ring buffer, else the first perf array */
+static int choose_single(struct eu_consumer *c, const struct eu_package *pkg,
+			 struct bpf_object *obj, const struct btf *btf, eu_error *err)
+{
+	struct bpf_map *map;
+	int ret;
+	bpf_object__for_each_map(map, obj) {
+		const struct eu_map_meta *meta = eu_package_find_map(pkg, bpf_map__name(map));
+		if (!meta || meta->sample.type == EU_SAMPLE_NONE)
+			continue;
+		struct eu_export *exp = export_add(c, map, meta, EU_EXPORT_SAMPLE, err);
+		if (!exp)
+			return err ? err->code : -ENOMEM;
+		if ((ret = setup_sample_export(exp, btf, err)))
+			return ret;
+	}
+	if (c->n_exports)
+		return 0;
+	struct bpf_map *ring = NULL, *perf = NULL;
+	bpf_object__for_each_map(map, obj) {
+		enum bpf_map_type t = bpf_map__type(map);
+		if (t == BPF_MAP_TYPE_RINGBUF && !ring)
+			ring = map;
+		if (t == BPF_MAP_TYPE_PERF_EVENT_ARRAY && !perf)
+			perf = map;
+	}
+	map = ring ? ring : perf;
+	if (!map)
+		return 0;
+	if (!pkg->n_export_types) {
+		eu_log(EU_LOG_INFO, "%s: no exported struct: %s is not read",
+		       eu_program_name(c->prog), bpf_map__name(map));
+		return 0;
+	}
+	struct eu_export *exp = export_add(c, map, eu_package_find_map(pkg, bpf_map__name(map)),
+					   ring ? EU_EXPORT_RINGBUF : EU_EXPORT_PERF, err);
+	if (!exp)
+		return err ? err->code : -ENOMEM;
+	if ((ret = event_plan_single(pkg, btf, exp, err)))
+		return eu_error_prefix(err, "map %s", exp->map_name);
+	return setup_event_export(exp, pkg, c->opts.perf_wakeup_events, err);
+}
+
+static int choose_multiple(struct eu_consumer *c, const struct eu_package *pkg,
+			   struct bpf_object *obj, const struct btf *btf, eu_error *err)
+{
+	for (size_t i = 0; i < pkg->n_maps; i++) {
+		const struct eu_map_meta *meta = &pkg->maps[i];
+		enum eu_export_config kind = meta->export_config.kind;
+		if (kind == EU_EXPORT_UNSET || kind == EU_EXPORT_NO)
+			continue;
+		struct bpf_map *map = bpf_object__find_map_by_name(obj, meta->name);
+		if (!map)
+			return eu_error_set(err, -ENOENT, "map %s (export_config) is not in the object",
+					    meta->name);
+		enum bpf_map_type t = bpf_map__type(map);
+		int ret;
+		if (meta->sample.type != EU_SAMPLE_NONE) {
+			struct eu_export *exp = export_add(c, map, meta, EU_EXPORT_SAMPLE, err);
+			if (!exp)
+				return err ? err->code : -ENOMEM;
+			if ((ret = setup_sample_export(exp, btf, err)))
+				return ret;
+			continue;
+		}
+		if (t != BPF_MAP_TYPE_RINGBUF && t != BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
+			eu_log(EU_LOG_WARN, "map %s has an export_config but is neither a ring buffer, "
+			       "a perf event array nor sampled: not exported", meta->name);
+			continue;
+		}
+		if (!btf)
+			return eu_error_set(err, -ENOENT, "map %s: the object has no BTF", meta->name);
+		struct eu_export *exp = export_add(c, map, meta,
+						   t == BPF_MAP_TYPE_RINGBUF ? EU_EXPORT_RINGBUF
+									     : EU_EXPORT_PERF,
+						   err);
+		if (!exp)
+			return err ? err->code : -ENOMEM;
+		if (kind == EU_EXPORT_TYPE_ID) {
+			ret = eu_plan_new(btf, meta->export_config.btf_type_id, &exp->plan, err);
+		} else if (kind == EU_EXPORT_CUSTOM) {
+			ret = eu_plan_new_custom(btf, meta->name, meta->export_config.members,
+						 meta->export_config.n_members, &exp->plan, err);
+		} else {
+			uint32_t vid = bpf_map__btf_value_type_id(map);
+			ret = vid ? eu_plan_new(btf, vid, &exp->plan, err)
+				  : eu_error_set(err, -ENOENT,
+						 "export_config \"default\" needs a BTF value type");
+		}
+		if (ret)
+			return eu_error_prefix(err, "map %s", meta->name);
+		if ((ret = setup_event_export(exp, pkg, c->opts.perf_wakeup_events, err)))
+			return ret;
+	}
+	return 0;
+}
+
+static void export_free_resources(struct eu_export *exp)
+{
+	ring_buffer__free(exp->rb);
+	exp->rb = NULL;
+	perf_buffer__free(exp->pb);
+	exp->pb = NULL;
+	sampler_free(exp);
+	eu_plan_free(exp->plan);
+	eu_plan_free(exp->key_plan);
+	exp->plan = exp->key_plan = NULL;
+	free(exp->map_name);
+	exp->map_name = NULL;
+}
+
+static void consumer_free(struct eu_consumer *c)
+{
+	for (size_t i = 0; i < c->n_exports; i++)
+		export_free_resources(&c->exports[i]);
+	free(c->exports);
+	free(c);
+}
+
+int eu_consumer_new(uv_loop_t *loop, struct eu_program *prog,
+		    const struct eu_consumer_opts *opts, struct eu_consumer **out, eu_error *err)
+{
+	*out = NULL;
+	struct eu_consumer *c = calloc(1, sizeof(*c));
+	if (!c)
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	if (opts)
+		memcpy(&c->opts, opts, opts->sz < sizeof(c->opts) ? opts->sz : sizeof(c->opts));
+	if (!c->opts.ring_pace_ms)
+		c->opts.ring_pace_ms = 1;
+	if (!c->opts.perf_wakeup_events)
+		c->opts.perf_wakeup_events = 32;
+	c->loop = loop;
+	c->prog = prog;
+	struct bpf_object *obj = eu_program_object(prog);
+	const struct eu_package *pkg = eu_program_package(prog);
+	const struct btf *btf = bpf_object__btf(obj);
+	size_t n_maps = 0;
+	struct bpf_map *map;
+	bpf_object__for_each_map(map, obj)
+		n_maps++;
+	c->cap_exports = n_maps;
+	c->exports = calloc(n_maps ? n_maps : 1, sizeof(*c->exports));
+	if (!c->exports) {
+		free(c);
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	}
+	int ret = pkg->multiple_export ? choose_multiple(c, pkg, obj, btf, err)
+				       : choose_single(c, pkg, obj, btf, err);
+	if (ret) {
+		eu_error_prefix(err, "%s", eu_program_name(prog));
+		consumer_free(c);
+		return ret;
+	}
+	struct bpf_map *drops = bpf_object__find_map_by_name(obj, RB_DROPS_MAP);
+	for (size_t i = 0; drops && i < c->n_exports; i++) {
+		if (c->exports[i].kind == EU_EXPORT_RINGBUF) {
+			c->exports[i].drops_map = drops;
+			break;
+		}
+	}
+	*out = c;
+	return 0;
+}
+
+static int handle_init(struct eu_consumer *c, struct eu_export *exp, int fd, eu_error *err)
+{
+	int ret;
+	if (!exp->timer_init) {
+		if ((ret = uv_timer_init(c->loop, &exp->timer)))
+			return eu_error_set(err, ret, "%s: timer: %s", exp->map_name, uv_strerror(ret));
+		exp->timer.data = exp;
+		exp->timer_init = true;
+	}
+	if (fd >= 0 && !exp->poll_init) {
+		if ((ret = uv_poll_init(c->loop, &exp->poll, fd)))
+			return eu_error_set(err, ret, "%s: poll: %s", exp->map_name, uv_strerror(ret));
+		exp->poll.data = exp;
+		exp->poll_init = true;
+	}
+	return 0;
+}
+
+int eu_consumer_start(struct eu_consumer *c, eu_error *err)
+{
+	if (c->started)
+		return 0;
+	c->started = true;
+	for (size_t i = 0; i < c->n_exports; i++) {
+		struct eu_export *exp = &c->exports[i];
+		int ret;
+		switch (exp->kind) {
+		case EU_EXPORT_RINGBUF:
+			if ((ret = handle_init(c, exp, ring_buffer__epoll_fd(exp->rb), err)))
+				return ret;
+			/* drain what arrived since attach, then wait */
+			uv_timer_start(&exp->timer, ring_on_pace, 0, 0);
+			break;
+		case EU_EXPORT_PERF:
+			if ((ret = handle_init(c, exp, perf_buffer__epoll_fd(exp->pb), err)))
+				return ret;
+			uv_poll_start(&exp->poll, UV_READABLE, perf_on_poll);
+			exp->polling = true;
+			uv_timer_start(&exp->timer, perf_on_timer, exp->interval_ms, exp->interval_ms);
+			break;
+		case EU_EXPORT_SAMPLE:
+			if ((ret = handle_init(c, exp, -1, err)))
+				return ret;
+			sampler_start(exp);
+			break;
+		}
+	}
+	return 0;
+}
+
+void eu_consumer_stop(struct eu_consumer *c)
+{
+	c->started = false;
+	for (size_t i = 0; i < c->n_exports; i++) {
+		struct eu_export *exp = &c->exports[i];
+		if (exp->poll_init && exp->polling)
+			uv_poll_stop(&exp->poll);
+		exp->polling = false;
+		if (exp->timer_init)
+			uv_timer_stop(&exp->timer);
+	}
+}
+
+void eu_consumer_drain(struct eu_consumer *c)
+{
+	for (size_t i = 0; i < c->n_exports; i++) {
+		struct eu_export *exp = &c->exports[i];
+		if (exp->rb)
+			while (ring_drain(exp) > 0)
+				;
+		if (exp->pb)
+			perf_drain(exp);
+	}
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+	struct eu_export *exp = h->data;
+	struct eu_consumer *c = exp->owner;
+	if (--c->closing_handles > 0)
+		return;
+	void (*cb)(void *) = c->on_closed;
+	void *arg = c->on_closed_arg;
+	consumer_free(c);
+	if (cb)
+		cb(arg);
+}
+
+void eu_consumer_close(struct eu_consumer *c, void (*on_closed)(void *arg), void *arg)
+{
+	if (!c)
+		return;
+	eu_consumer_stop(c);
+	c->on_closed = on_closed;
+	c->on_closed_arg = arg;
+	c->closing_handles = 0;
+	for (size_t i = 0; i < c->n_exports; i++) {
+		struct eu_export *exp = &c->exports[i];
+		c->closing_handles += exp->poll_init + exp->timer_init;
+	}
+	if (!c->closing_handles) {
+		consumer_free(c);
+		if (on_closed)
+			on_closed(arg);
+		return;
+	}
+	for (size_t i = 0; i < c->n_exports; i++) {
+		struct eu_export *exp = &c->exports[i];
+		if (exp->poll_init)
+			uv_close((uv_handle_t *)&exp->poll, handle_closed);
+		if (exp->timer_init)
+			uv_close((uv_handle_t *)&exp->timer, handle_closed);
+	}
+}

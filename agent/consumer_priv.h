@@ -1,0 +1,63 @@
+/* Internals shared by consumer.c (exports, ring/perf buffers) and sampler.c (sampled maps). */
+#ifndef EUNOMIA_CONSUMER_PRIV_H
+#define EUNOMIA_CONSUMER_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "eunomia/consumer.h"
+
+struct bpf_map;
+struct ring_buffer;
+struct perf_buffer;
+
+struct eu_export {
+	struct eu_consumer *owner;
+	enum eu_export_kind kind;
+	char *map_name;
+	struct bpf_map *map;
+	const struct eu_map_meta *meta;
+	struct eu_plan *plan;     /* events: record; samples: value */
+	struct eu_plan *key_plan; /* samples */
+	bool key_scalar, value_scalar;
+	size_t min_size;          /* records shorter than this are decode errors */
+	struct eu_export_stats stats;
+	struct bpf_map *drops_map; /* eu_rb_drops, for the first ring buffer only */
+
+	/* handles: a poll on the buffer's epoll fd, a timer (pacing / perf drain / sampling) */
+	uv_poll_t poll;
+	uv_timer_t timer;
+	bool poll_init, timer_init, polling;
+
+	struct ring_buffer *rb;
+	struct perf_buffer *pb;
+	uint32_t interval_ms;
+
+	/* samples: buffers sized once */
+	uint8_t *keys;     /* max_entries keys */
+	uint8_t *value;    /* one value, per-CPU values summed */
+	uint8_t *raw;      /* per-CPU lookups: every CPU's copy */
+	uint32_t key_size, value_size, max_entries;
+	bool percpu;
+	int ncpus;
+};
+
+struct eu_consumer {
+	uv_loop_t *loop;
+	struct eu_program *prog;
+	struct eu_consumer_opts opts;
+	struct eu_export *exports;
+	size_t n_exports, cap_exports;
+	bool started;
+	int closing_handles;
+	void (*on_closed)(void *arg);
+	void *on_closed_arg;
+};
+
+/* sampler.c */
+int sampler_setup(struct eu_export *exp, eu_error *err);
+int sampler_start(struct eu_export *exp);
+void sampler_free(struct eu_export *exp);
+
+#endif

@@ -1,0 +1,177 @@
+/* Alternatives: `<base>__alt<N>` programs, one of each group loaded (see program.h). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eunomia/log.h"
+#include "program_priv.h"
+
+#define ALT_MARK "__alt"
+
+/* Splits "handle__alt2" into base length and N; false when the name is not an alternative. */
+static bool alt_parse(const char *name, size_t *base_len, unsigned long *n)
+{
+	const char *hit = NULL;
+	for (const char *s = name; (s = strstr(s, ALT_MARK)); s++)
+		hit = s;
+	if (!hit || hit == name)
+		return false;
+	const char *digits = hit + strlen(ALT_MARK);
+	if (!*digits)
+		return false;
+	for (const char *d = digits; *d; d++)
+		if (!isdigit((unsigned char)*d))
+			return false;
+	*base_len = (size_t)(hit - name);
+	*n = strtoul(digits, NULL, 10);
+	return true;
+}
+
+/* tp/CAT/NAME or tracepoint/CAT/NAME: whether tracefs lists the event. */
+static bool tracepoint_exists(struct eu_program *p, const char *sec, char *why, size_t n)
+{
+	const char *root = eu_features_tracefs(p->features);
+	if (!root) {
+		snprintf(why, n, "tracefs is not mounted");
+		return false;
+	}
+	const char *slash = strchr(sec, '/');
+	if (!slash || !slash[1])
+		return true; /* no target in the section: libbpf will say */
+	char path[512];
+	snprintf(path, sizeof(path), "%s/events/%s", root, slash + 1);
+	if (access(path, F_OK) == 0)
+		return true;
+	snprintf(why, n, "tracepoint %s does not exist on this kernel", slash + 1);
+	return false;
+}
+
+bool program_section_supported(struct eu_program *p, const char *sec, char *why, size_t n)
+{
+	int feature = eu_program_section_feature(sec);
+	if (feature < 0)
+		return true;
+	if (feature == EU_FEATURE_TRACEFS)
+		return tracepoint_exists(p, sec, why, n);
+	if (eu_features_has(p->features, (enum eu_feature)feature))
+		return true;
+	char kind[32], err[128];
+	program_section_kind(sec, kind, sizeof(kind));
+	int reason = eu_features_reason(p->features, (enum eu_feature)feature);
+	switch (feature) {
+	case EU_FEATURE_KPROBES:
+		snprintf(why, n, "kprobes are not available on this kernel");
+		break;
+	case EU_FEATURE_UPROBES:
+		snprintf(why, n, "uprobes are not available on this kernel");
+		break;
+	case EU_FEATURE_FENTRY:
+	case EU_FEATURE_LSM:
+		if (reason == -EPERM)
+			snprintf(why, n, "%s programs are not permitted on this kernel (EPERM)", kind);
+		else
+			snprintf(why, n, "%s programs are not supported on this kernel: %s", kind,
+				 program_errno_text(reason, err, sizeof(err)));
+		break;
+	default:
+		snprintf(why, n, "%s is not available", eu_feature_name((enum eu_feature)feature));
+	}
+	return false;
+}
+
+struct alt_member {
+	struct bpf_program *prog;
+	size_t base_len;
+	unsigned long n;
+	bool grouped;
+};
+
+static int alt_cmp(const void *a, const void *b)
+{
+	const struct alt_member *x = a, *y = b;
+	int c = (x->base_len > y->base_len) - (x->base_len < y->base_len);
+	if (!c)
+		c = strncmp(bpf_program__name(x->prog), bpf_program__name(y->prog), x->base_len);
+	if (!c)
+		c = (x->n > y->n) - (x->n < y->n);
+	return c;
+}
+
+static bool same_group(const struct alt_member *a, const struct alt_member *b)
+{
+	return a->base_len == b->base_len &&
+	       !strncmp(bpf_program__name(a->prog), bpf_program__name(b->prog), a->base_len);
+}
+
+/* Picks one member of members[0..count): the first supported one. */
+static int choose_in_group(struct eu_program *p, struct alt_member *m, size_t count,
+			   eu_error *err)
+{
+	char reasons[EU_ERROR_MSG_MAX];
+	size_t used = 0;
+	reasons[0] = '\0';
+	size_t chosen = count;
+	for (size_t i = 0; i < count; i++) {
+		const char *name = bpf_program__name(m[i].prog);
+		const char *sec = bpf_program__section_name(m[i].prog);
+		if (chosen < count) {
+			bpf_program__set_autoload(m[i].prog, false);
+			continue;
+		}
+		char why[200] = "";
+		if (program_section_supported(p, sec, why, sizeof(why))) {
+			chosen = i;
+			continue;
+		}
+		bpf_program__set_autoload(m[i].prog, false);
+		eu_log(EU_LOG_INFO, "%s: %s (%s) skipped: %s", eu_program_name(p), name, sec, why);
+		int w = snprintf(reasons + used, sizeof(reasons) - used, "%s%s (%s): %s",
+				 used ? "; " : "", name, sec, why);
+		if (w > 0 && (size_t)w < sizeof(reasons) - used)
+			used += (size_t)w;
+	}
+	if (chosen == count)
+		return eu_error_set(err, -EOPNOTSUPP,
+				    "no alternative of %.*s can run on this kernel: %s",
+				    (int)m[0].base_len, bpf_program__name(m[0].prog), reasons);
+	if (chosen > 0 || count > 1)
+		eu_log(EU_LOG_INFO, "%s: using %s (%s) for %.*s", eu_program_name(p),
+		       bpf_program__name(m[chosen].prog), bpf_program__section_name(m[chosen].prog),
+		       (int)m[0].base_len, bpf_program__name(m[0].prog));
+	return 0;
+}
+
+int program_choose_alternatives(struct eu_program *p, eu_error *err)
+{
+	size_t count = 0;
+	struct bpf_program *prog;
+	bpf_object__for_each_program(prog, p->obj)
+		count++;
+	if (!count)
+		return 0;
+	struct alt_member *m = calloc(count, sizeof(*m));
+	if (!m)
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	size_t n = 0;
+	bpf_object__for_each_program(prog, p->obj) {
+		size_t base_len;
+		unsigned long num;
+		if (!bpf_program__autoload(prog) || !alt_parse(bpf_program__name(prog), &base_len, &num))
+			continue;
+		m[n++] = (struct alt_member){.prog = prog, .base_len = base_len, .n = num};
+	}
+	qsort(m, n, sizeof(*m), alt_cmp);
+	int ret = 0;
+	for (size_t i = 0; i < n && !ret;) {
+		size_t j = i + 1;
+		while (j < n && same_group(&m[i], &m[j]))
+			j++;
+		ret = choose_in_group(p, m + i, j - i, err);
+		i = j;
+	}
+	free(m);
+	return ret;
+}

@@ -1,0 +1,100 @@
+/* Drives a loaded program's outputs on a libuv loop: ring buffers, perf event arrays and
+ * sampled maps become "exports", each with a decoder plan built once from the object's BTF and
+ * its own counters. Many consumers (programs) can share one loop.
+ *
+ * Which maps are exported (PACKAGE-FORMAT "Export"):
+ *   - single-export packages: every map with `sample` (read on a timer, see sampler.h); else the
+ *     first RINGBUF map; else the first PERF_EVENT_ARRAY map. Events are decoded with
+ *     export_types[0] (legacy packages: their bit-offset layout). No export type: no events.
+ *   - enable_multiple_export_types: each map's export_config decides: no_export, "default" (the
+ *     map's BTF value type), {"btf_type_id"}, {"custom_members"}; maps without one are skipped.
+ *
+ * Ring buffers are paced: after a non-empty drain the fd is not watched for ring_pace_ms and
+ * the ring is drained again then, until a drain comes back empty (busy consumers then cost
+ * the traced processes one wakeup per batch, not per event). Perf buffers are opened with a
+ * wakeup watermark and also drained on a timer (meta perf_buffer_time_ms, at least 10 ms).
+ *
+ * Records shorter than their plan are counted as decode errors and not delivered. */
+#ifndef EUNOMIA_CONSUMER_H
+#define EUNOMIA_CONSUMER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "eunomia/error.h"
+
+struct eu_program;
+struct eu_plan;
+struct eu_map_meta;
+
+enum eu_export_kind {
+	EU_EXPORT_RINGBUF = 1,
+	EU_EXPORT_PERF,
+	EU_EXPORT_SAMPLE,
+};
+
+struct eu_export_stats {
+	uint64_t received;         /* records read (samples: map entries read) */
+	uint64_t decoded;          /* records delivered to the callback */
+	uint64_t lost;             /* perf buffers: samples the kernel dropped (PERF_RECORD_LOST) */
+	uint64_t decode_errors;    /* records shorter than the plan */
+	uint64_t reserve_failures; /* ring buffers: failed bpf_ringbuf_reserve (map eu_rb_drops) */
+	uint64_t drains;           /* non-empty drains (samples: intervals) */
+};
+
+struct eu_export;
+
+const char *eu_export_map_name(const struct eu_export *exp);
+enum eu_export_kind eu_export_kind(const struct eu_export *exp);
+/* Events: the record's plan. Samples: the value's plan. */
+const struct eu_plan *eu_export_plan(const struct eu_export *exp);
+/* Samples: the key's plan (NULL for events). */
+const struct eu_plan *eu_export_key_plan(const struct eu_export *exp);
+/* Whether the key / value is a scalar wrapped in a one-field plan named "key" / "value". */
+bool eu_export_key_scalar(const struct eu_export *exp);
+bool eu_export_value_scalar(const struct eu_export *exp);
+/* The map's meta (sample type, unit, ...), or NULL. */
+const struct eu_map_meta *eu_export_meta(const struct eu_export *exp);
+/* Current counters (reads eu_rb_drops from the kernel for ring buffers). */
+void eu_export_get_stats(const struct eu_export *exp, struct eu_export_stats *out);
+
+/* One record of an event export (data valid only during the call). */
+typedef void (*eu_event_fn)(void *ctx, const struct eu_export *exp, const void *data,
+			    size_t size);
+/* One entry of a sampled map (per-CPU values already summed). */
+typedef void (*eu_sample_fn)(void *ctx, const struct eu_export *exp, const void *key,
+			     size_t key_size, const void *value, size_t value_size);
+/* After each non-empty drain and after each sample interval: flush output here. */
+typedef void (*eu_batch_fn)(void *ctx, const struct eu_export *exp);
+
+struct eu_consumer_opts {
+	size_t sz;
+	eu_event_fn on_event;
+	eu_sample_fn on_sample;
+	eu_batch_fn on_batch;
+	void *ctx;
+	uint32_t ring_pace_ms;       /* 0: 1 ms */
+	uint32_t perf_wakeup_events; /* 0: 32 */
+};
+
+struct eu_consumer;
+
+/* Sets up the exports of a loaded program (plans, buffers); nothing runs until start. */
+int eu_consumer_new(uv_loop_t *loop, struct eu_program *prog,
+		    const struct eu_consumer_opts *opts, struct eu_consumer **out, eu_error *err);
+int eu_consumer_start(struct eu_consumer *c, eu_error *err);
+/* Stops watching (events stay in the buffers). */
+void eu_consumer_stop(struct eu_consumer *c);
+/* Reads whatever is in the ring/perf buffers now, delivering it. */
+void eu_consumer_drain(struct eu_consumer *c);
+/* Stops, closes every handle and frees; on_closed (may be NULL) runs once all handles are
+ * closed, from the loop (before this returns when there is nothing to close). The program
+ * is not touched. */
+void eu_consumer_close(struct eu_consumer *c, void (*on_closed)(void *arg), void *arg);
+
+size_t eu_consumer_export_count(const struct eu_consumer *c);
+const struct eu_export *eu_consumer_export(const struct eu_consumer *c, size_t i);
+
+#endif

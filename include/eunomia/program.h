@@ -1,0 +1,83 @@
+/* A package turned into live BPF: open (libbpf open_mem with the package's obj_name), set
+ * parameters, load, attach, detach, close.
+ *
+ *	struct eu_program *prog;
+ *	eu_program_open(pkg, &opts, &prog, &err);       // opens the object, builds the options
+ *	eu_params_parse_argv(eu_program_params(prog), argc, argv, &err);
+ *	eu_program_load(prog, &err);                     // alternatives, parameters, verifier
+ *	eu_program_attach(prog, &err);                   // every autoloaded program
+ *	...                                              // consumer.h drives its outputs
+ *	eu_program_close(prog);                          // detaches and frees
+ *
+ * Alternatives: programs named `<base>__alt<N>` (N a decimal number) form a group of which
+ * exactly one is loaded. Before load, the group's members are ranked by N and the first whose
+ * kind this kernel supports (from its section: fentry/fexit/fmod_ret need BPF trampolines,
+ * lsm needs BPF LSM, kprobe/kretprobe/ksyscall need kprobes, uprobe/uretprobe need uprobes,
+ * tp/tracepoint need tracefs and the named tracepoint, raw_tp/tp_btf and the rest are taken as
+ * supported) is kept; the others get autoload off. A group with no supported member fails the
+ * load with an error naming the group and each member's reason. A plugin thus ships, say, an
+ * fentry, a kprobe and a tracepoint version of one handler and runs everywhere.
+ *
+ * The program borrows the package: it must outlive the program. Detaching may block for tens
+ * of milliseconds (perf-event tracepoint links); the daemon calls it off the loop thread. */
+#ifndef EUNOMIA_PROGRAM_H
+#define EUNOMIA_PROGRAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eunomia/error.h"
+
+struct bpf_object;
+struct eu_package;
+struct eu_params;
+struct eu_features;
+
+struct eu_program_opts {
+	size_t sz;                    /* sizeof(struct eu_program_opts) */
+	/* CO-RE BTF; NULL: $BTF_FILE_PATH when set, else the kernel's (libbpf's default) */
+	const char *btf_custom_path;
+	/* shared feature cache; NULL: the program keeps its own */
+	struct eu_features *features;
+	/* perf_event programs: samples per second per CPU (default 49) */
+	uint32_t perf_sample_freq;
+};
+
+struct eu_program;
+
+int eu_program_open(const struct eu_package *pkg, const struct eu_program_opts *opts,
+		    struct eu_program **out, eu_error *err);
+
+/* The package options (NULL for a package without BTF). Set them before eu_program_load. */
+struct eu_params *eu_program_params(struct eu_program *prog);
+
+/* Chooses alternatives, writes parameters into the data sections and loads the object. On a
+ * verifier rejection the error quotes the verifier's last lines; eu_program_load_log has
+ * more. */
+int eu_program_load(struct eu_program *prog, eu_error *err);
+
+/* Attaches every loaded program; on failure nothing stays attached and the error names the
+ * program, its attach point and the reason. */
+int eu_program_attach(struct eu_program *prog, eu_error *err);
+
+/* Detaches everything (idempotent). The object stays loaded. */
+void eu_program_detach(struct eu_program *prog);
+
+/* Detaches and frees. NULL is fine. */
+void eu_program_close(struct eu_program *prog);
+
+struct bpf_object *eu_program_object(const struct eu_program *prog);
+const struct eu_package *eu_program_package(const struct eu_program *prog);
+/* The package's short name, for messages. */
+const char *eu_program_name(const struct eu_program *prog);
+/* Programs attached (a perf_event program counts once however many CPUs it runs on). */
+size_t eu_program_attached_count(const struct eu_program *prog);
+/* The tail of libbpf's output (the verifier log) from a failed load, or "". */
+const char *eu_program_load_log(const struct eu_program *prog);
+
+/* The kind of kernel support a program section needs, for alternatives and messages:
+ * EU_FEATURE_* from features.h, or -1 when nothing specific. */
+int eu_program_section_feature(const char *section);
+
+#endif

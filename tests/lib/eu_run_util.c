@@ -1,0 +1,137 @@
+#include "eu_run_util.h"
+
+#include <bpf/bpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eu_agent.h"
+
+char *eu_tmpdir(const char *tag)
+{
+	char tmpl[256];
+	snprintf(tmpl, sizeof(tmpl), "/tmp/eu-%s-XXXXXX", tag);
+	char *dir = mkdtemp(tmpl);
+	return dir ? strdup(dir) : NULL;
+}
+
+void eu_tmpdir_remove(const char *dir)
+{
+	if (!dir || strncmp(dir, "/tmp/eu-", 8))
+		return;
+	const char *argv[] = {"/bin/rm", "-rf", dir, NULL};
+	eu_run_capture(argv, 10000, NULL);
+}
+
+int eu_compile_bpf(const char *src, const char *out, char **log)
+{
+	char arch_inc[128];
+#if defined(__x86_64__)
+	snprintf(arch_inc, sizeof(arch_inc), "-I/usr/include/x86_64-linux-gnu");
+#elif defined(__aarch64__)
+	snprintf(arch_inc, sizeof(arch_inc), "-I/usr/include/aarch64-linux-gnu");
+#else
+	snprintf(arch_inc, sizeof(arch_inc), "-I/usr/include");
+#endif
+	const char *argv[] = {"/usr/bin/clang", "-g", "-O2", "-target", "bpf", arch_inc, "-c",
+			      src, "-o", out, NULL};
+	return eu_run_capture(argv, 60000, log);
+}
+
+int eu_write_file(const char *path, const void *data, size_t size)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	const char *p = data;
+	while (size) {
+		ssize_t n = write(fd, p, size);
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		p += n;
+		size -= (size_t)n;
+	}
+	return close(fd) ? -errno : 0;
+}
+
+size_t eu_prog_ids_of(pid_t pid, uint32_t *ids, size_t max)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)pid);
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) && n < max) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[384], line[256];
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			unsigned id;
+			if (sscanf(line, "prog_id: %u", &id) == 1) {
+				bool dup = false;
+				for (size_t i = 0; i < n; i++)
+					dup |= ids[i] == id;
+				if (!dup && n < max)
+					ids[n++] = id;
+				break;
+			}
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+bool eu_prog_id_exists(uint32_t id)
+{
+	int fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return errno != ENOENT;
+	close(fd);
+	return true;
+}
+
+char *eu_base64(const void *data, size_t size, size_t wrap)
+{
+	static const char tbl[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t out_len = (size + 2) / 3 * 4;
+	size_t lines = wrap ? out_len / wrap + 1 : 0;
+	char *out = malloc(out_len + lines + 1);
+	if (!out)
+		return NULL;
+	const unsigned char *in = data;
+	size_t o = 0, col = 0;
+	for (size_t i = 0; i < size; i += 3) {
+		unsigned v = (unsigned)in[i] << 16;
+		if (i + 1 < size)
+			v |= (unsigned)in[i + 1] << 8;
+		if (i + 2 < size)
+			v |= in[i + 2];
+		char q[4] = {tbl[(v >> 18) & 63], tbl[(v >> 12) & 63],
+			     i + 1 < size ? tbl[(v >> 6) & 63] : '=', i + 2 < size ? tbl[v & 63] : '='};
+		for (int k = 0; k < 4; k++) {
+			if (wrap && col == wrap) {
+				out[o++] = '\n';
+				col = 0;
+			}
+			out[o++] = q[k];
+			col++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
