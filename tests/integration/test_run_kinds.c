@@ -3,6 +3,9 @@
  * are removed again on exit. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +79,35 @@ Test(run_kinds, alternatives_pick_what_the_kernel_runs)
 	free(dir);
 }
 
+/* A cpu-clock sample fires only while the CPU runs something: an idle vCPU of a tickless
+ * guest may go seconds without one. Keep every CPU busy while the test samples. */
+static void spin_on_each_cpu(pid_t *pids, long ncpu)
+{
+	for (long i = 0; i < ncpu; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			cpu_set_t set;
+			CPU_ZERO(&set);
+			CPU_SET((int)i, &set);
+			sched_setaffinity(0, sizeof(set), &set);
+			double end = now_s() + 10;
+			while (now_s() < end)
+				;
+			_exit(0);
+		}
+	}
+}
+
+static void stop_spinners(pid_t *pids, long ncpu)
+{
+	for (long i = 0; i < ncpu; i++) {
+		if (pids[i] > 0) {
+			kill(pids[i], SIGKILL);
+			waitpid(pids[i], NULL, 0);
+		}
+	}
+}
+
 Test(run_kinds, perf_event_program_samples_every_cpu)
 {
 	char *dir = eu_tmpdir("perf");
@@ -92,6 +124,9 @@ Test(run_kinds, perf_event_program_samples_every_cpu)
 	cr_expect(strstr(eu_agent_stderr(a), "perf_sample: attached 1 program"), "%s",
 		  eu_agent_stderr(a));
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cr_assert(ncpu > 0 && ncpu <= 1024);
+	pid_t spinners[1024] = {0};
+	spin_on_each_cpu(spinners, ncpu);
 	bool seen[1024] = {0};
 	int distinct = 0, records = 0;
 	double deadline = now_s() + 3;
@@ -109,6 +144,7 @@ Test(run_kinds, perf_event_program_samples_every_cpu)
 		if (distinct == ncpu && records >= 20)
 			break;
 	}
+	stop_spinners(spinners, ncpu);
 	cr_expect_geq(records, 20, "only %d samples in 3 s at 49 Hz per CPU", records);
 	cr_expect_eq(distinct, ncpu, "samples came from %d of %ld CPUs", distinct, ncpu);
 	cr_expect_eq(eu_agent_stop(a, 10000), 0);
