@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include "eunomia/btf_util.h"
 #include "eunomia/buf.h"
 
 #define EU_META_VERSION "0.3.4"
@@ -18,13 +19,6 @@
 
 /* The fields this file fills, so a failure can release exactly them. */
 
-/* A malformed BTF can carry name offsets outside its string section; libbpf then returns
- * NULL. Every name read here goes through this so such an object is refused, not crashed on. */
-static const char *btf_name(const struct btf *btf, __u32 off)
-{
-	const char *name = btf__name_by_offset(btf, off);
-	return name ? name : "";
-}
 
 static void meta_release(struct eu_package *p)
 {
@@ -62,30 +56,10 @@ static void meta_release(struct eu_package *p)
 	free(p->eunomia_version);
 }
 
-static __u32 skip_mods(const struct btf *btf, __u32 id)
-{
-	for (;;) {
-		const struct btf_type *t = btf__type_by_id(btf, id);
-		if (!t || !(btf_is_mod(t)))
-			return id;
-		id = t->type;
-	}
-}
-
-static __u32 skip_mods_typedefs(const struct btf *btf, __u32 id)
-{
-	for (;;) {
-		const struct btf_type *t = btf__type_by_id(btf, id);
-		if (!t || !(btf_is_mod(t) || btf_is_typedef(t)))
-			return id;
-		id = t->type;
-	}
-}
-
 static void spell_tagged(const struct btf *btf, const struct btf_type *t, const char *tag,
 			 eu_buf *b)
 {
-	const char *name = btf_name(btf, t->name_off);
+	const char *name = eu_btf_name(btf, t->name_off);
 	eu_buf_puts(b, tag);
 	if (name && name[0]) {
 		eu_buf_putc(b, ' ');
@@ -103,7 +77,7 @@ static void spell_type(const struct btf *btf, __u32 id, eu_buf *b, int depth)
 		eu_buf_puts(b, "?");
 		return;
 	}
-	id = skip_mods(btf, id);
+	id = eu_btf_skip_mods(btf, id, false);
 	const struct btf_type *t = id ? btf__type_by_id(btf, id) : NULL;
 	if (!t) {
 		eu_buf_puts(b, "void");
@@ -113,7 +87,7 @@ static void spell_type(const struct btf *btf, __u32 id, eu_buf *b, int depth)
 	case BTF_KIND_INT:
 	case BTF_KIND_FLOAT:
 	case BTF_KIND_TYPEDEF:
-		eu_buf_puts(b, btf_name(btf, t->name_off));
+		eu_buf_puts(b, eu_btf_name(btf, t->name_off));
 		return;
 	case BTF_KIND_STRUCT:
 		spell_tagged(btf, t, "struct", b);
@@ -129,7 +103,7 @@ static void spell_type(const struct btf *btf, __u32 id, eu_buf *b, int depth)
 		spell_tagged(btf, t, btf_kflag(t) ? "union" : "struct", b);
 		return;
 	case BTF_KIND_PTR: {
-		__u32 to = skip_mods(btf, t->type);
+		__u32 to = eu_btf_skip_mods(btf, t->type, false);
 		const struct btf_type *pt = to ? btf__type_by_id(btf, to) : NULL;
 		if (pt && btf_is_func_proto(pt)) {
 			spell_type(btf, pt->type, b, depth + 1);
@@ -146,12 +120,12 @@ static void spell_type(const struct btf *btf, __u32 id, eu_buf *b, int depth)
 		char dims[128] = "";
 		size_t dl = 0;
 		const struct btf_type *at = t;
-		for (;;) {
+		for (int dim = 0; dim < EU_BTF_MAX_CHAIN; dim++) {
 			const struct btf_array *a = btf_array(at);
 			int n = snprintf(dims + dl, sizeof(dims) - dl, "[%u]", a->nelems);
 			if (n > 0 && (size_t)n < sizeof(dims) - dl)
 				dl += (size_t)n;
-			__u32 elem = skip_mods(btf, a->type);
+			__u32 elem = eu_btf_skip_mods(btf, a->type, false);
 			const struct btf_type *et = btf__type_by_id(btf, elem);
 			if (!et || !btf_is_array(et)) {
 				spell_type(btf, elem, b, depth + 1);
@@ -324,7 +298,7 @@ static int fill_sections(struct eu_package *p, struct bpf_object *obj, const str
 			if (!v || !btf_is_var(v) || !var_is_global(v))
 				continue;
 			struct eu_var_meta *var = &s->vars[s->n_vars++];
-			var->name = strdup(btf_name(btf, v->name_off));
+			var->name = strdup(eu_btf_name(btf, v->name_off));
 			if (!var->name)
 				return eu_error_set(err, -ENOMEM, "out of memory");
 			var->type = type_string(btf, v->type, err);
@@ -348,7 +322,7 @@ static int add_export(struct eu_package *p, const struct btf *btf, __u32 id, eu_
 	p->export_types = grown;
 	struct eu_export_type *e = &p->export_types[p->n_export_types++];
 	memset(e, 0, sizeof(*e));
-	e->name = strdup(btf_name(btf, t->name_off));
+	e->name = strdup(eu_btf_name(btf, t->name_off));
 	e->type_id = id;
 	e->size = t->size;
 	__u16 vlen = btf_vlen(t);
@@ -358,7 +332,7 @@ static int add_export(struct eu_package *p, const struct btf *btf, __u32 id, eu_
 	const struct btf_member *m = btf_members(t);
 	for (__u16 i = 0; i < vlen; i++) {
 		struct eu_member_meta *mm = &e->members[e->n_members++];
-		mm->name = strdup(btf_name(btf, m[i].name_off));
+		mm->name = strdup(eu_btf_name(btf, m[i].name_off));
 		if (!mm->name)
 			return eu_error_set(err, -ENOMEM, "out of memory");
 		mm->type = type_string(btf, m[i].type, err);
@@ -371,11 +345,11 @@ static int add_export(struct eu_package *p, const struct btf *btf, __u32 id, eu_
 /* The struct a global pointer variable points at, 0 when it is not `struct S *`. */
 static __u32 pointed_struct(const struct btf *btf, const struct btf_type *var)
 {
-	__u32 pid = skip_mods_typedefs(btf, var->type);
+	__u32 pid = eu_btf_skip_mods(btf, var->type, true);
 	const struct btf_type *pt = btf__type_by_id(btf, pid);
 	if (!pt || !btf_is_ptr(pt))
 		return 0;
-	__u32 sid = skip_mods_typedefs(btf, pt->type);
+	__u32 sid = eu_btf_skip_mods(btf, pt->type, true);
 	const struct btf_type *st = btf__type_by_id(btf, sid);
 	return st && btf_is_struct(st) && btf_vlen(st) ? sid : 0;
 }
@@ -391,12 +365,7 @@ static bool contains_type(const struct btf *btf, __u32 outer, __u32 inner, int d
 		return false;
 	const struct btf_member *m = btf_members(t);
 	for (__u16 i = 0; i < btf_vlen(t); i++) {
-		__u32 id = skip_mods_typedefs(btf, m[i].type);
-		const struct btf_type *mt = btf__type_by_id(btf, id);
-		while (mt && btf_is_array(mt)) {
-			id = skip_mods_typedefs(btf, btf_array(mt)->type);
-			mt = btf__type_by_id(btf, id);
-		}
+		__u32 id = eu_btf_array_elem(btf, m[i].type);
 		if (id == inner || contains_type(btf, id, inner, depth + 1))
 			return true;
 	}
@@ -439,7 +408,7 @@ static int fill_exports(struct eu_package *p, const struct btf *btf, eu_error *e
 			const struct btf_type *ds = btf__type_by_id(btf, id);
 			if (!btf_is_datasec(ds))
 				continue;
-			const char *sec = btf_name(btf, ds->name_off);
+			const char *sec = eu_btf_name(btf, ds->name_off);
 			if (pass == 1 && strcmp(sec, ".bss") != 0)
 				continue;
 			const struct btf_var_secinfo *vi = btf_var_secinfos(ds);
@@ -447,7 +416,7 @@ static int fill_exports(struct eu_package *p, const struct btf *btf, eu_error *e
 				const struct btf_type *v = btf__type_by_id(btf, vi[i].type);
 				if (!v || !btf_is_var(v) || !var_is_global(v))
 					continue;
-				const char *vn = btf_name(btf, v->name_off);
+				const char *vn = eu_btf_name(btf, v->name_off);
 				if (pass == 0 && strncmp(vn, DUMMY_PREFIX, strlen(DUMMY_PREFIX)) != 0)
 					continue;
 				__u32 sid = pointed_struct(btf, v);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "eunomia/btf_util.h"
 #include "eunomia/log.h"
 #include "eunomia/package.h"
 
@@ -32,16 +33,20 @@ int eu_param_type_from_btf(const struct btf *btf, uint32_t type_id, struct eu_pa
 	const struct btf_type *t = btf__type_by_id(btf, type_id);
 	const char *outer_name = NULL;
 	/* skip modifiers and typedefs, remembering the first name the program used */
-	while (t && (btf_is_mod(t) || btf_is_typedef(t))) {
+	for (int i = 0; t && (btf_is_mod(t) || btf_is_typedef(t)); i++) {
+		if (i == EU_BTF_MAX_CHAIN) {
+			t = NULL;
+			break;
+		}
 		if (btf_is_typedef(t) && !outer_name)
-			outer_name = btf__name_by_offset(btf, t->name_off);
+			outer_name = eu_btf_name(btf, t->name_off);
 		type_id = t->type;
 		t = btf__type_by_id(btf, type_id);
 	}
 	if (!t)
 		return eu_error_set(err, -EINVAL, "BTF type id %u is invalid", type_id);
 	out->type_id = type_id;
-	const char *name = btf__name_by_offset(btf, t->name_off);
+	const char *name = eu_btf_name(btf, t->name_off);
 	if (outer_name && *outer_name)
 		name = outer_name;
 
@@ -86,12 +91,8 @@ int eu_param_type_from_btf(const struct btf *btf, uint32_t type_id, struct eu_pa
 	}
 	if (btf_is_array(t)) {
 		const struct btf_array *a = btf_array(t);
-		const struct btf_type *et = btf__type_by_id(btf, a->type);
-		uint32_t eid = a->type;
-		while (et && (btf_is_mod(et) || btf_is_typedef(et))) {
-			eid = et->type;
-			et = btf__type_by_id(btf, eid);
-		}
+		uint32_t eid = eu_btf_skip_mods(btf, a->type, true);
+		const struct btf_type *et = eid ? btf__type_by_id(btf, eid) : NULL;
 		if (et && btf_is_int(et) && et->size == 1 && !(btf_int_encoding(et) & BTF_INT_BOOL) &&
 		    a->nelems > 0) {
 			out->kind = EU_PARAM_CHARS;
@@ -277,13 +278,13 @@ static bool enum_value_at(const struct eu_param_type *t, const struct btf_type *
 {
 	if (btf_is_enum(et)) {
 		const struct btf_enum *e = btf_enum(et) + i;
-		*name = btf__name_by_offset(t->btf, e->name_off);
+		*name = eu_btf_name(t->btf, e->name_off);
 		/* 32-bit enumerators are stored as s32; reinterpret by the enum's signedness */
 		*bits = t->is_signed ? (eu_u128)(__int128)e->val : (eu_u128)(uint32_t)e->val;
 	} else {
 		const struct btf_enum64 *e = btf_enum64(et) + i;
 		const uint32_t *raw = (const uint32_t *)e;
-		*name = btf__name_by_offset(t->btf, raw[0]);
+		*name = eu_btf_name(t->btf, raw[0]);
 		uint64_t v = btf_enum64_value(e);
 		*bits = t->is_signed ? (eu_u128)(__int128)(int64_t)v : (eu_u128)v;
 	}
@@ -539,7 +540,7 @@ static const struct btf_var_secinfo *datasec_find_var(const struct btf *btf,
 		const struct btf_type *vt = btf__type_by_id(btf, vi->type);
 		if (!vt || !btf_is_var(vt))
 			continue;
-		const char *vname = btf__name_by_offset(btf, vt->name_off);
+		const char *vname = eu_btf_name(btf, vt->name_off);
 		if (vname && !strcmp(vname, name))
 			return vi;
 	}
@@ -658,7 +659,7 @@ static int params_from_btf(struct eu_params *p, const struct btf *btf,
 		const struct btf_type *t = btf__type_by_id(btf, id);
 		if (!btf_is_datasec(t))
 			continue;
-		const char *sec = btf__name_by_offset(btf, t->name_off);
+		const char *sec = eu_btf_name(btf, t->name_off);
 		if (!is_data_section(sec))
 			continue;
 		const struct btf_var_secinfo *vi = btf_var_secinfos(t);
@@ -666,7 +667,7 @@ static int params_from_btf(struct eu_params *p, const struct btf *btf,
 			const struct btf_type *vt = btf__type_by_id(btf, vi->type);
 			if (!vt || !btf_is_var(vt) || btf_var(vt)->linkage == BTF_VAR_STATIC)
 				continue;
-			const char *name = btf__name_by_offset(btf, vt->name_off);
+			const char *name = eu_btf_name(btf, vt->name_off);
 			if (!name || !strncmp(name, DUMMY_PREFIX, strlen(DUMMY_PREFIX)))
 				continue;
 			int ret = params_add(p, btf, sec, vi, name, NULL, opts, err);
