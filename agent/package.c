@@ -48,7 +48,7 @@ int eu_pkg_check_elf(const void *data, size_t size, char *why, size_t why_len)
 			 EM_BPF);
 		return -EINVAL;
 	}
-	return 0;
+	return eu_pkg_check_elf_layout(data, size, why, why_len);
 }
 
 static void describe_start(const uint8_t *p, size_t n, char *out, size_t size)

@@ -85,6 +85,8 @@ int eu_pkg_decode_object(struct eu_pj *c, const char *key, const char *text, siz
 
 /* 0 when data is a 64-bit ELF for EM_BPF; else -EINVAL with the reason in why. */
 int eu_pkg_check_elf(const void *data, size_t size, char *why, size_t why_len);
+/* Section, symbol, relocation and BTF consistency: what libbpf indexes through unchecked. */
+int eu_pkg_check_elf_layout(const void *data, size_t size, char *why, size_t why_len);
 
 /* The legacy flat format (package_legacy.c). root is the document object. */
 int eu_pkg_parse_legacy(struct eu_pj *c, const cJSON *root, struct eu_package *pkg);

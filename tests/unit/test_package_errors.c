@@ -505,3 +505,40 @@ Test(package_errors, unreadable_files)
 	cr_assert_not_null(strstr(err.msg, "is a directory, not a package"), "%s", err.msg);
 	cr_assert_null(pkg);
 }
+
+/* Objects that crashed Debian's libbpf 1.1 inside bpf_object__open_mem (found by fuzzing):
+ * they are refused with a message, and this process survives. */
+Test(package_errors, objects_that_crash_libbpf_are_refused)
+{
+	const char *files[] = {"libbpf-crash-1.elf", "libbpf-crash-2.elf"};
+	for (size_t i = 0; i < 2; i++) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/packages/%s", EU_TEST_DATA_DIR, files[i]);
+		size_t n;
+		char *obj = eu_test_read_file(path, &n);
+		cr_assert_not_null(obj, "%s", path);
+		expect_fail(obj, n, "crash.bpf.o", "crash.bpf.o: not loadable: libbpf crashed");
+		free(obj);
+	}
+}
+
+/* A relocation naming a symbol past the end of the symbol table: refused by our own checks
+ * before libbpf indexes through it. */
+Test(package_errors, relocation_with_missing_symbol_is_refused)
+{
+	size_t n;
+	uint8_t *obj = fixture_object(&n);
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)obj;
+	Elf64_Shdr *sh = (Elf64_Shdr *)(obj + eh->e_shoff);
+	bool corrupted = false;
+	for (int i = 0; i < eh->e_shnum && !corrupted; i++) {
+		if (sh[i].sh_type != SHT_REL || sh[i].sh_size < sizeof(Elf64_Rel))
+			continue;
+		Elf64_Rel *rel = (Elf64_Rel *)(obj + sh[i].sh_offset);
+		rel->r_info = ELF64_R_INFO(100000, ELF64_R_TYPE(rel->r_info));
+		corrupted = true;
+	}
+	cr_assert(corrupted, "the fixture has a relocation section");
+	expect_fail((const char *)obj, n, "rel.bpf.o", "names a missing symbol");
+	free(obj);
+}

@@ -319,17 +319,11 @@ Test(package_object, multiple_export_config_ids_checked)
 	free(obj);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
-/* A bootstrap-size package (30 KB object, ~17 KB of JSON) parses, BTF check included, in
- * well under a millisecond. The fixture is padded after its last section to that size:
- * ELF readers ignore trailing bytes. */
-Test(package_object, bootstrap_size_parses_under_a_millisecond)
+/* A bootstrap-size package (30 KB object, ~17 KB of JSON) parses, BTF check included. The
+ * fixture is padded after its last section to that size: ELF readers ignore trailing bytes.
+ * (How long it takes is measured in bench/, not asserted here.) */
+Test(package_object, bootstrap_size_package_parses)
 {
 	size_t n;
 	void *obj = fixture_object(&n);
@@ -346,20 +340,10 @@ Test(package_object, bootstrap_size_parses_under_a_millisecond)
 	size_t len = strlen(text);
 	cr_assert_gt(len, 8000);
 
-	int rounds = 200;
-	double best = 1e9;
-	for (int r = 0; r < rounds; r++) {
-		double t0 = now_s();
-		struct eu_package *pkg = expect_parse(text, len, "bootstrap-size.json");
-		double dt = now_s() - t0;
-		if (dt < best)
-			best = dt;
-		cr_assert_eq(pkg->object_size, big);
-		eu_package_free(pkg);
-	}
-	cr_log_info("bootstrap-size package (%zu bytes): best parse %.1f us", len, best * 1e6);
-	if (!getenv("EU_UNDER_VALGRIND"))
-		cr_assert_lt(best, 0.5e-3, "parse took %.1f us", best * 1e6);
+	struct eu_package *pkg = expect_parse(text, len, "bootstrap-size.json");
+	cr_assert_eq(pkg->object_size, big);
+	cr_assert_eq(memcmp(pkg->object, padded, big), 0);
+	eu_package_free(pkg);
 	free(text);
 	free(skel);
 	free(padded);
