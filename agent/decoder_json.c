@@ -68,14 +68,20 @@ int eu_plan_format_json(const struct eu_plan *plan, const void *data, size_t siz
 	return eu_wr_end(&w);
 }
 
-int eu_plan_format_field_json(const struct eu_plan *plan, size_t i, const void *data,
-			      size_t size, eu_buf *out)
+int eu_plan_format_field(const struct eu_plan *plan, size_t i, const void *data, size_t size,
+			 eu_buf *out, bool text)
 {
 	if (i >= plan->ops[0].count || size < plan->size || (!data && plan->size))
 		return -EINVAL;
 	struct eu_wr w;
 	if (eu_wr_begin(&w, out, 64))
 		return -ENOMEM;
-	eu_wr_value(&w, plan, &plan->ops[plan->ops[0].first + i], data ? data : no_data, false);
+	eu_wr_value(&w, plan, &plan->ops[plan->ops[0].first + i], data ? data : no_data, text);
 	return eu_wr_end(&w);
+}
+
+int eu_plan_format_field_json(const struct eu_plan *plan, size_t i, const void *data,
+			      size_t size, eu_buf *out)
+{
+	return eu_plan_format_field(plan, i, data, size, out, false);
 }

@@ -187,6 +187,9 @@ static inline void eu_wr_char(struct eu_wr *w, char c)
 }
 
 int eu_wr_begin(struct eu_wr *w, eu_buf *b, size_t hint);
+/* One top-level field as JSON (text false) or as table text (text true). */
+int eu_plan_format_field(const struct eu_plan *plan, size_t i, const void *data, size_t size,
+			 eu_buf *out, bool text);
 int eu_wr_end(struct eu_wr *w);
 /* Hand the buffer to eu_buf_* functions and take it back. */
 void eu_wr_sync(struct eu_wr *w);

@@ -83,13 +83,7 @@ int eu_plan_text_row(const struct eu_plan *plan, const char *time_str, const voi
 int eu_plan_format_field_text(const struct eu_plan *plan, size_t i, const void *data,
 			      size_t size, eu_buf *out)
 {
-	if (i >= plan->ops[0].count || size < plan->size || (!data && plan->size))
-		return -EINVAL;
-	struct eu_wr w;
-	if (eu_wr_begin(&w, out, 64))
-		return -ENOMEM;
-	eu_wr_value(&w, plan, &plan->ops[plan->ops[0].first + i], data ? data : no_data, true);
-	return eu_wr_end(&w);
+	return eu_plan_format_field(plan, i, data, size, out, true);
 }
 
 int eu_plan_field_i64(const struct eu_plan *plan, size_t i, const void *data, size_t size,
