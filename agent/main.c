@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_daemon.h"
 #include "cli_priv.h"
 #include "eunomia/log.h"
 
@@ -22,8 +23,9 @@ static void usage(FILE *f, const char *self)
 		"                                            (%s run --help for the options)\n"
 		"\n"
 		"  -h, --help       this help\n"
-		"  -V, --version    the version\n",
-		self, self);
+		"  -V, --version    the version\n"
+		"\n%s",
+		self, self, eu_cli_daemon_usage());
 	if (!strcmp(self, "ecli"))
 		fprintf(f, "\n`ecli PKG ...` is short for `ecli run PKG ...`.\n");
 }
@@ -55,6 +57,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run"))
 		return cli_run(argc - 2, argv + 2);
+	/* no command, only options: the daemon (`eunomia-agent --watch DIR ...`) */
+	if (cmd[0] == '-')
+		return eu_cli_daemon(argc - 1, argv + 1);
 	if (ecli && cmd[0] != '-')
 		return cli_run(argc - 1, argv + 1);
 	fprintf(stderr, "%s: unknown command '%s'\n", self, cmd);

@@ -1,0 +1,220 @@
+/* `eunomia-agent --watch DIR [--watch DIR2] [--sink stdout|file:PATH] [--config FILE]
+ * [--check-config] [--log-level LEVEL]`: the daemon (daemon.h). Records go to the sinks,
+ * logs to stderr. */
+#include "cli_daemon.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "eunomia/config.h"
+#include "eunomia/daemon.h"
+#include "eunomia/features.h"
+#include "eunomia/log.h"
+#include "eunomia/sink.h"
+
+#define DAEMON_EXIT_OK 0
+#define DAEMON_EXIT_FAIL 1
+#define DAEMON_EXIT_USAGE 2
+
+const char *eu_cli_daemon_usage(void)
+{
+	return "Usage: eunomia-agent --watch DIR [OPTIONS]\n"
+	       "\n"
+	       "Runs every eBPF package found in the watched directories, loading, reloading and\n"
+	       "unloading them as files appear, change and go; events become JSON records on the\n"
+	       "sinks.\n"
+	       "\n"
+	       "Options:\n"
+	       "  --watch DIR           a package directory (repeatable)\n"
+	       "  --sink SPEC           stdout (default) or file:PATH (repeatable: fan-out);\n"
+	       "                        replaces the config file's sinks\n"
+	       "  --config FILE         YAML config (watch dirs, sinks, package params, queues);\n"
+	       "                        re-read on SIGHUP\n"
+	       "  --check-config        validate the config and the options, then exit\n"
+	       "  --queue-size N        records each sink may queue before dropping\n"
+	       "  --log-level LEVEL     error, warn, info (default), debug or trace\n"
+	       "  -h, --help            this help\n"
+	       "\n"
+	       "Signals: SIGTERM/SIGINT stop (sinks flushed, exit 0); SIGHUP reopens sink files and\n"
+	       "reloads the config; SIGUSR1 logs the counters.\n";
+}
+
+static const char *opt_value(int argc, char **argv, int *i, const char *name, bool *missing)
+{
+	const char *arg = argv[*i];
+	size_t n = strlen(name);
+	if (strncmp(arg, name, n))
+		return NULL;
+	if (arg[n] == '=')
+		return arg + n + 1;
+	if (arg[n])
+		return NULL;
+	if (*i + 1 >= argc) {
+		*missing = true;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+struct daemon_args {
+	struct eu_config cli;
+	const char *config;
+	bool check, help;
+};
+
+static int parse_args(struct daemon_args *a, int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		bool missing = false;
+		const char *v;
+		const char *arg = argv[i];
+		if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+			a->help = true;
+		} else if (!strcmp(arg, "--check-config")) {
+			a->check = true;
+		} else if ((v = opt_value(argc, argv, &i, "--watch", &missing)) || missing) {
+			if (!v || !*v) {
+				fprintf(stderr, "eunomia-agent: --watch needs a directory\n");
+				return -EINVAL;
+			}
+			if (eu_config_add_watch(&a->cli, v))
+				return -ENOMEM;
+		} else if ((v = opt_value(argc, argv, &i, "--sink", &missing)) || missing) {
+			struct eu_sink_config s;
+			eu_error err = {0};
+			if (!v) {
+				fprintf(stderr, "eunomia-agent: --sink needs stdout or file:PATH\n");
+				return -EINVAL;
+			}
+			if (eu_sink_config_from_spec(v, &s, &err)) {
+				fprintf(stderr, "eunomia-agent: --sink: %s\n", err.msg);
+				return -EINVAL;
+			}
+			if (s.type == EU_SINK_OTLP) {
+				eu_sink_config_free(&s);
+				fprintf(stderr, "eunomia-agent: --sink %s: the otlp sink is not built yet\n", v);
+				return -EINVAL;
+			}
+			if (eu_config_add_sink(&a->cli, &s)) {
+				eu_sink_config_free(&s);
+				return -ENOMEM;
+			}
+		} else if ((v = opt_value(argc, argv, &i, "--config", &missing)) || missing) {
+			if (!v || !*v) {
+				fprintf(stderr, "eunomia-agent: --config needs a file\n");
+				return -EINVAL;
+			}
+			a->config = v;
+		} else if ((v = opt_value(argc, argv, &i, "--queue-size", &missing)) || missing) {
+			char *end = NULL;
+			unsigned long long n = v ? strtoull(v, &end, 10) : 0;
+			if (!v || !*v || *end || n == 0 || n > (1u << 30)) {
+				fprintf(stderr, "eunomia-agent: --queue-size takes 1..1073741824 records\n");
+				return -EINVAL;
+			}
+			a->cli.queue_size = (size_t)n;
+		} else if ((v = opt_value(argc, argv, &i, "--log-level", &missing)) || missing) {
+			if (!v || eu_log_level_parse(v, &a->cli.log_level)) {
+				fprintf(stderr, "eunomia-agent: --log-level takes error, warn, info, debug or trace\n");
+				return -EINVAL;
+			}
+			a->cli.log_level_set = true;
+		} else {
+			fprintf(stderr, "eunomia-agent: unknown option '%s' (see eunomia-agent --help)\n",
+				arg);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* --check-config: what the daemon would refuse at start-up, without starting it. */
+static int check_config(struct daemon_args *a)
+{
+	struct eu_config cfg = {0};
+	eu_error err = {0};
+	if (a->config && eu_config_load_file(a->config, &cfg, &err)) {
+		fprintf(stderr, "eunomia-agent: config: %s\n", err.msg);
+		return DAEMON_EXIT_USAGE;
+	}
+	int code = DAEMON_EXIT_OK;
+	size_t n_watch = cfg.n_watch + a->cli.n_watch;
+	for (size_t i = 0; i < cfg.n_sinks; i++) {
+		if (cfg.sinks[i].type == EU_SINK_OTLP && !a->cli.n_sinks) {
+			fprintf(stderr, "eunomia-agent: config: %s: sinks[%zu]: the otlp sink is not built yet\n",
+				a->config, i);
+			code = DAEMON_EXIT_USAGE;
+		}
+	}
+	if (!n_watch) {
+		fprintf(stderr, "eunomia-agent: nothing to watch: give --watch DIR or watch: in the config\n");
+		code = DAEMON_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < n_watch; i++) {
+		const char *dir = i < cfg.n_watch ? cfg.watch[i] : a->cli.watch[i - cfg.n_watch];
+		struct stat st;
+		if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+			fprintf(stderr, "eunomia-agent: warning: watch %s: %s\n", dir,
+				errno == ENOENT ? "does not exist (yet)" : "not a directory");
+	}
+	size_t n_sinks = a->cli.n_sinks ? a->cli.n_sinks : (cfg.n_sinks ? cfg.n_sinks : 1);
+	if (code == DAEMON_EXIT_OK)
+		printf("%s: OK: %zu watch director%s, %zu sink%s, %zu package setting%s\n",
+		       a->config ? a->config : "(command line)", n_watch, n_watch == 1 ? "y" : "ies",
+		       n_sinks, n_sinks == 1 ? "" : "s", cfg.n_packages, cfg.n_packages == 1 ? "" : "s");
+	eu_config_free(&cfg);
+	return code;
+}
+
+/* Tracepoint packages need tracefs; mount it when nobody has (as `run` does). */
+static void ensure_tracefs(void)
+{
+	struct eu_features f;
+	eu_features_init(&f);
+	if (eu_features_has(&f, EU_FEATURE_TRACEFS))
+		return;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0)
+		eu_log(EU_LOG_INFO, "tracefs was not mounted: mounted it on /sys/kernel/tracing");
+	else
+		eu_log(EU_LOG_WARN, "tracefs is not mounted and mounting it failed (%s): tracepoint "
+		       "packages will not attach", strerror(errno));
+}
+
+int eu_cli_daemon(int argc, char **argv)
+{
+	struct daemon_args a;
+	memset(&a, 0, sizeof(a));
+	int code = DAEMON_EXIT_OK;
+	if (parse_args(&a, argc, argv)) {
+		code = DAEMON_EXIT_USAGE;
+		goto out;
+	}
+	if (a.help) {
+		fputs(eu_cli_daemon_usage(), stdout);
+		goto out;
+	}
+	if (a.check) {
+		code = check_config(&a);
+		goto out;
+	}
+	if (a.cli.log_level_set)
+		eu_log_set_level(a.cli.log_level);
+	ensure_tracefs();
+	struct eu_daemon_opts o = {.sz = sizeof(o), .config_path = a.config, .cli = &a.cli};
+	struct eu_daemon *d = NULL;
+	eu_error err = {0};
+	if (eu_daemon_new(&o, &d, &err)) {
+		eu_log(EU_LOG_ERROR, "%s", err.msg);
+		code = err.code == -EINVAL ? DAEMON_EXIT_USAGE : DAEMON_EXIT_FAIL;
+		goto out;
+	}
+	code = eu_daemon_run(d) ? DAEMON_EXIT_FAIL : DAEMON_EXIT_OK;
+	eu_daemon_free(d);
+out:
+	eu_config_free(&a.cli);
+	return code;
+}

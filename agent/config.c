@@ -1,0 +1,517 @@
+/* The YAML configuration file (format in config.h). libyaml's document API gives a node tree
+ * with line numbers, which is all the error messages need. */
+#include "eunomia/config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+struct cfg_parse {
+	yaml_document_t *doc;
+	const char *origin;
+	eu_error *err;
+};
+
+static int cfg_fail(struct cfg_parse *p, const yaml_node_t *n, const char *path, const char *fmt,
+		    const char *detail)
+{
+	char msg[256];
+	snprintf(msg, sizeof(msg), fmt, detail ? detail : "");
+	return eu_error_set(p->err, -EINVAL, "%s:%zu: %s: %s", p->origin,
+			    n ? (size_t)n->start_mark.line + 1 : 0, path, msg);
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static const char *node_kind(const yaml_node_t *n)
+{
+	switch (n ? n->type : YAML_NO_NODE) {
+	case YAML_SCALAR_NODE: return "a scalar";
+	case YAML_SEQUENCE_NODE: return "a list";
+	case YAML_MAPPING_NODE: return "a mapping";
+	default: return "nothing";
+	}
+}
+
+int eu_config_parse_size(const char *s, uint64_t *out)
+{
+	char *end = NULL;
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	uint64_t mul = 1;
+	if (*end) {
+		switch (*end) {
+		case 'k': case 'K': mul = 1ull << 10; break;
+		case 'm': case 'M': mul = 1ull << 20; break;
+		case 'g': case 'G': mul = 1ull << 30; break;
+		default: return -EINVAL;
+		}
+		end++;
+		if (*end == 'i' || *end == 'I')
+			end++;
+		if (*end == 'b' || *end == 'B')
+			end++;
+		if (*end)
+			return -EINVAL;
+	}
+	if (v > UINT64_MAX / mul)
+		return -ERANGE;
+	*out = v * mul;
+	return 0;
+}
+
+int eu_config_parse_duration(const char *s, uint64_t *out)
+{
+	char *end = NULL;
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	uint64_t mul = 1;
+	if (*end) {
+		switch (*end) {
+		case 's': mul = 1; break;
+		case 'm': mul = 60; break;
+		case 'h': mul = 3600; break;
+		case 'd': mul = 86400; break;
+		default: return -EINVAL;
+		}
+		if (end[1])
+			return -EINVAL;
+	}
+	if (v > UINT32_MAX / mul)
+		return -ERANGE;
+	*out = v * mul;
+	return 0;
+}
+
+static int get_uint(struct cfg_parse *p, const yaml_node_t *n, const char *path, uint64_t max,
+		    uint64_t *out)
+{
+	const char *s = scalar(n);
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = s && *s && *s != '-' ? strtoull(s, &end, 0) : 0;
+	if (!s || !*s || *s == '-' || errno || *end || v > max) {
+		char m[64];
+		snprintf(m, sizeof(m), "expected a non-negative integer up to %llu, got %%s",
+			 (unsigned long long)max);
+		return cfg_fail(p, n, path, m, s ? s : node_kind(n));
+	}
+	*out = v;
+	return 0;
+}
+
+static int get_bool(struct cfg_parse *p, const yaml_node_t *n, const char *path, bool *out)
+{
+	const char *s = scalar(n);
+	if (s && (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on") ||
+		  !strcmp(s, "1")))
+		*out = true;
+	else if (s && (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off") ||
+		       !strcmp(s, "0")))
+		*out = false;
+	else
+		return cfg_fail(p, n, path, "expected true or false, got %s", s ? s : node_kind(n));
+	return 0;
+}
+
+static int get_str(struct cfg_parse *p, const yaml_node_t *n, const char *path, char **out)
+{
+	const char *s = scalar(n);
+	if (!s || !*s)
+		return cfg_fail(p, n, path, "expected a non-empty string, got %s",
+				s ? "an empty one" : node_kind(n));
+	free(*out);
+	*out = strdup(s);
+	return *out ? 0 : eu_error_set(p->err, -ENOMEM, "out of memory");
+}
+
+int eu_config_add_watch(struct eu_config *cfg, const char *dir)
+{
+	char **w = realloc(cfg->watch, (cfg->n_watch + 1) * sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	cfg->watch = w;
+	if (!(w[cfg->n_watch] = strdup(dir)))
+		return -ENOMEM;
+	cfg->n_watch++;
+	return 0;
+}
+
+int eu_config_add_sink(struct eu_config *cfg, struct eu_sink_config *sink)
+{
+	struct eu_sink_config *s = realloc(cfg->sinks, (cfg->n_sinks + 1) * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	cfg->sinks = s;
+	s[cfg->n_sinks++] = *sink;
+	sink->path = NULL;
+	return 0;
+}
+
+static int parse_watch(struct cfg_parse *p, struct eu_config *cfg, yaml_node_t *n)
+{
+	if (n->type == YAML_SCALAR_NODE) {
+		char *s = NULL;
+		int ret = get_str(p, n, "watch", &s);
+		if (!ret && eu_config_add_watch(cfg, s))
+			ret = eu_error_set(p->err, -ENOMEM, "out of memory");
+		free(s);
+		return ret;
+	}
+	if (n->type != YAML_SEQUENCE_NODE)
+		return cfg_fail(p, n, "watch", "expected a directory or a list of them, got %s",
+				node_kind(n));
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++) {
+		char path[32], *s = NULL;
+		snprintf(path, sizeof(path), "watch[%d]", (int)(it - n->data.sequence.items.start));
+		int ret = get_str(p, yaml_document_get_node(p->doc, *it), path, &s);
+		if (!ret && eu_config_add_watch(cfg, s))
+			ret = eu_error_set(p->err, -ENOMEM, "out of memory");
+		free(s);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int parse_sink(struct cfg_parse *p, yaml_node_t *n, int idx, struct eu_sink_config *out)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "sinks[%d]", idx);
+	if (n->type != YAML_MAPPING_NODE)
+		return cfg_fail(p, n, path, "expected a mapping with a type, got %s", node_kind(n));
+	const char *type = NULL;
+	yaml_node_t *type_node = n;
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+		const char *k = scalar(yaml_document_get_node(p->doc, pr->key));
+		if (k && !strcmp(k, "type")) {
+			type_node = yaml_document_get_node(p->doc, pr->value);
+			type = scalar(type_node);
+		}
+	}
+	if (!type)
+		return cfg_fail(p, n, path, "a sink needs a type (stdout, file or otlp)%s", NULL);
+	if (!strcmp(type, "stdout"))
+		eu_sink_config_init(out, EU_SINK_STDOUT);
+	else if (!strcmp(type, "file"))
+		eu_sink_config_init(out, EU_SINK_FILE);
+	else if (!strcmp(type, "otlp"))
+		eu_sink_config_init(out, EU_SINK_OTLP);
+	else
+		return cfg_fail(p, type_node, path, "unknown sink type '%s' (stdout, file or otlp)",
+				type);
+	int ret = 0;
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
+	     !ret && pr < n->data.mapping.pairs.top; pr++) {
+		yaml_node_t *kn = yaml_document_get_node(p->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
+		const char *k = scalar(kn);
+		char kp[160];
+		snprintf(kp, sizeof(kp), "%s.%s", path, k ? k : "?");
+		uint64_t u;
+		if (!k) {
+			ret = cfg_fail(p, kn, path, "keys must be strings%s", NULL);
+		} else if (!strcmp(k, "type")) {
+			continue;
+		} else if (!strcmp(k, "path") && out->type != EU_SINK_STDOUT) {
+			ret = get_str(p, v, kp, &out->path);
+		} else if (out->type == EU_SINK_FILE && !strcmp(k, "max_size")) {
+			if (!scalar(v) || eu_config_parse_size(scalar(v), &out->max_bytes))
+				ret = cfg_fail(p, v, kp, "expected a size such as 1048576, 64K, 100M or 1G, got %s",
+					       scalar(v) ? scalar(v) : node_kind(v));
+		} else if (out->type == EU_SINK_FILE && !strcmp(k, "max_age")) {
+			if (!scalar(v) || eu_config_parse_duration(scalar(v), &u))
+				ret = cfg_fail(p, v, kp, "expected a duration such as 3600, 30m, 1h or 1d, got %s",
+					       scalar(v) ? scalar(v) : node_kind(v));
+			else
+				out->rotate_interval_s = (uint32_t)u;
+		} else if (out->type == EU_SINK_FILE && !strcmp(k, "keep")) {
+			ret = get_uint(p, v, kp, 1000, &u);
+			out->keep = (uint32_t)u;
+		} else if (out->type == EU_SINK_FILE && !strcmp(k, "compress")) {
+			ret = get_bool(p, v, kp, &out->compress);
+		} else if (out->type == EU_SINK_FILE && !strcmp(k, "fsync")) {
+			const char *s = scalar(v);
+			if (s && !strcmp(s, "none"))
+				out->fsync = EU_FSYNC_NONE;
+			else if (s && !strcmp(s, "interval"))
+				out->fsync = EU_FSYNC_INTERVAL;
+			else if (s && !strcmp(s, "always"))
+				out->fsync = EU_FSYNC_ALWAYS;
+			else
+				ret = cfg_fail(p, v, kp, "expected none, interval or always, got %s",
+					       s ? s : node_kind(v));
+		} else if (out->type == EU_SINK_FILE && !strcmp(k, "fsync_interval_ms")) {
+			ret = get_uint(p, v, kp, 3600000, &u);
+			out->fsync_interval_ms = (uint32_t)u;
+		} else if (!strcmp(k, "queue_size")) {
+			ret = get_uint(p, v, kp, 1u << 30, &u);
+			out->queue_records = (size_t)u;
+		} else {
+			ret = cfg_fail(p, kn, path, "unknown key '%s' for this sink type", k);
+		}
+	}
+	if (!ret && out->type == EU_SINK_FILE && !out->path)
+		ret = cfg_fail(p, n, path, "a file sink needs a path%s", NULL);
+	if (ret)
+		eu_sink_config_free(out);
+	return ret;
+}
+
+static int parse_sinks(struct cfg_parse *p, struct eu_config *cfg, yaml_node_t *n)
+{
+	if (n->type != YAML_SEQUENCE_NODE)
+		return cfg_fail(p, n, "sinks", "expected a list of sinks, got %s", node_kind(n));
+	int i = 0;
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++, i++) {
+		struct eu_sink_config s;
+		int ret = parse_sink(p, yaml_document_get_node(p->doc, *it), i, &s);
+		if (ret)
+			return ret;
+		if (eu_config_add_sink(cfg, &s)) {
+			eu_sink_config_free(&s);
+			return eu_error_set(p->err, -ENOMEM, "out of memory");
+		}
+	}
+	return 0;
+}
+
+static int parse_params(struct cfg_parse *p, struct eu_config_package *pkg, yaml_node_t *n,
+			const char *path)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return cfg_fail(p, n, path, "expected a mapping of parameter: value, got %s",
+				node_kind(n));
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+		yaml_node_t *kn = yaml_document_get_node(p->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
+		const char *k = scalar(kn), *val = scalar(v);
+		char kp[256];
+		snprintf(kp, sizeof(kp), "%s.%s", path, k ? k : "?");
+		if (!k || !*k)
+			return cfg_fail(p, kn, path, "parameter names must be strings%s", NULL);
+		if (!val)
+			return cfg_fail(p, v, kp, "expected a number, a string or a bool, got %s",
+					node_kind(v));
+		struct eu_config_param *np = realloc(pkg->params, (pkg->n_params + 1) * sizeof(*np));
+		if (!np)
+			return eu_error_set(p->err, -ENOMEM, "out of memory");
+		pkg->params = np;
+		np[pkg->n_params].name = strdup(k);
+		np[pkg->n_params].value = strdup(val);
+		pkg->n_params++;
+		if (!np[pkg->n_params - 1].name || !np[pkg->n_params - 1].value)
+			return eu_error_set(p->err, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int parse_packages(struct cfg_parse *p, struct eu_config *cfg, yaml_node_t *n)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return cfg_fail(p, n, "packages", "expected a mapping NAME: {params: {...}}, got %s",
+				node_kind(n));
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+		yaml_node_t *kn = yaml_document_get_node(p->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
+		const char *name = scalar(kn);
+		if (!name || !*name)
+			return cfg_fail(p, kn, "packages", "package names must be strings%s", NULL);
+		char path[160];
+		snprintf(path, sizeof(path), "packages.%s", name);
+		struct eu_config_package *np = realloc(cfg->packages,
+						       (cfg->n_packages + 1) * sizeof(*np));
+		if (!np)
+			return eu_error_set(p->err, -ENOMEM, "out of memory");
+		cfg->packages = np;
+		struct eu_config_package *pkg = &np[cfg->n_packages++];
+		memset(pkg, 0, sizeof(*pkg));
+		if (!(pkg->name = strdup(name)))
+			return eu_error_set(p->err, -ENOMEM, "out of memory");
+		if (v->type != YAML_MAPPING_NODE)
+			return cfg_fail(p, v, path, "expected a mapping with params, got %s",
+					node_kind(v));
+		for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top;
+		     q++) {
+			yaml_node_t *qk = yaml_document_get_node(p->doc, q->key);
+			const char *k = scalar(qk);
+			if (!k || strcmp(k, "params"))
+				return cfg_fail(p, qk, path, "unknown key '%s' (expected params)",
+						k ? k : "?");
+			char pp[200];
+			snprintf(pp, sizeof(pp), "%s.params", path);
+			int ret = parse_params(p, pkg, yaml_document_get_node(p->doc, q->value), pp);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int parse_root(struct cfg_parse *p, struct eu_config *cfg, yaml_node_t *root)
+{
+	if (!root)
+		return 0; /* an empty file: all defaults */
+	if (root->type != YAML_MAPPING_NODE)
+		return cfg_fail(p, root, "(top level)", "expected a mapping of settings, got %s",
+				node_kind(root));
+	for (yaml_node_pair_t *pr = root->data.mapping.pairs.start;
+	     pr < root->data.mapping.pairs.top; pr++) {
+		yaml_node_t *kn = yaml_document_get_node(p->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
+		const char *k = scalar(kn);
+		int ret = 0;
+		uint64_t u;
+		if (!k)
+			ret = cfg_fail(p, kn, "(top level)", "keys must be strings%s", NULL);
+		else if (!strcmp(k, "watch"))
+			ret = parse_watch(p, cfg, v);
+		else if (!strcmp(k, "sinks"))
+			ret = parse_sinks(p, cfg, v);
+		else if (!strcmp(k, "packages"))
+			ret = parse_packages(p, cfg, v);
+		else if (!strcmp(k, "queue_size")) {
+			ret = get_uint(p, v, "queue_size", 1u << 30, &u);
+			cfg->queue_size = (size_t)u;
+		} else if (!strcmp(k, "log_level")) {
+			const char *s = scalar(v);
+			if (!s || eu_log_level_parse(s, &cfg->log_level))
+				ret = cfg_fail(p, v, "log_level",
+					       "expected error, warn, info, debug or trace, got %s",
+					       s ? s : node_kind(v));
+			cfg->log_level_set = true;
+		} else
+			ret = cfg_fail(p, kn, "(top level)",
+				       "unknown key '%s' (known: watch, sinks, packages, queue_size, log_level)",
+				       k);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int eu_config_parse(const char *text, size_t len, const char *origin, struct eu_config *out,
+		    eu_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	if (!yaml_parser_initialize(&parser))
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		int ret = eu_error_set(err, -EINVAL, "%s:%zu:%zu: YAML syntax: %s%s%s", origin,
+				       (size_t)parser.problem_mark.line + 1,
+				       (size_t)parser.problem_mark.column + 1,
+				       parser.problem ? parser.problem : "invalid",
+				       parser.context ? " " : "", parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		return ret;
+	}
+	struct cfg_parse p = {.doc = &doc, .origin = origin, .err = err};
+	int ret = parse_root(&p, out, yaml_document_get_root_node(&doc));
+	/* a second document is most likely a mistake ("---" in the middle) */
+	yaml_document_t extra;
+	if (!ret && yaml_parser_load(&parser, &extra)) {
+		if (yaml_document_get_root_node(&extra))
+			ret = eu_error_set(err, -EINVAL, "%s:%zu: only one YAML document is allowed",
+					   origin, (size_t)parser.mark.line + 1);
+		yaml_document_delete(&extra);
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	if (ret)
+		eu_config_free(out);
+	return ret;
+}
+
+int eu_config_load_file(const char *path, struct eu_config *out, eu_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return eu_error_set(err, -errno, "%s: cannot open: %s", path, strerror(errno));
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (len + 4096 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			if (cap > (16u << 20)) {
+				fclose(f);
+				free(text);
+				return eu_error_set(err, -EFBIG, "%s: larger than 16 MiB", path);
+			}
+			char *t = realloc(text, cap);
+			if (!t) {
+				fclose(f);
+				free(text);
+				return eu_error_set(err, -ENOMEM, "out of memory");
+			}
+			text = t;
+		}
+		size_t n = fread(text + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	int rerr = ferror(f);
+	fclose(f);
+	if (rerr) {
+		free(text);
+		return eu_error_set(err, -EIO, "%s: read error", path);
+	}
+	int ret = eu_config_parse(text ? text : "", len, path, out, err);
+	free(text);
+	return ret;
+}
+
+void eu_config_free(struct eu_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n_watch; i++)
+		free(cfg->watch[i]);
+	free(cfg->watch);
+	for (size_t i = 0; i < cfg->n_sinks; i++)
+		eu_sink_config_free(&cfg->sinks[i]);
+	free(cfg->sinks);
+	for (size_t i = 0; i < cfg->n_packages; i++) {
+		for (size_t j = 0; j < cfg->packages[i].n_params; j++) {
+			free(cfg->packages[i].params[j].name);
+			free(cfg->packages[i].params[j].value);
+		}
+		free(cfg->packages[i].params);
+		free(cfg->packages[i].name);
+	}
+	free(cfg->packages);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const struct eu_config_package *eu_config_find_package(const struct eu_config *cfg,
+						       const char *stem, const char *name)
+{
+	for (size_t i = 0; stem && i < cfg->n_packages; i++)
+		if (!strcmp(cfg->packages[i].name, stem))
+			return &cfg->packages[i];
+	for (size_t i = 0; name && i < cfg->n_packages; i++)
+		if (!strcmp(cfg->packages[i].name, name))
+			return &cfg->packages[i];
+	return NULL;
+}

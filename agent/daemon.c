@@ -1,0 +1,401 @@
+/* The daemon's loop: config, sinks, watched directories and signals (see daemon.h). */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon_priv.h"
+#include "eunomia/consumer.h"
+#include "eunomia/log.h"
+
+static int copy_config(struct eu_config *dst, const struct eu_config *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (!src)
+		return 0;
+	for (size_t i = 0; i < src->n_watch; i++)
+		if (eu_config_add_watch(dst, src->watch[i]))
+			return -ENOMEM;
+	for (size_t i = 0; i < src->n_sinks; i++) {
+		struct eu_sink_config s;
+		if (eu_sink_config_copy(&s, &src->sinks[i]) || eu_config_add_sink(dst, &s))
+			return -ENOMEM;
+	}
+	dst->queue_size = src->queue_size;
+	dst->log_level_set = src->log_level_set;
+	dst->log_level = src->log_level;
+	/* per-package params come from the file only */
+	return 0;
+}
+
+static bool has_watch(const struct eu_config *c, const char *dir)
+{
+	for (size_t i = 0; i < c->n_watch; i++)
+		if (!strcmp(c->watch[i], dir))
+			return true;
+	return false;
+}
+
+/* The effective config: the file's, plus the command line's watch dirs; the command line's
+ * sinks and log level win. */
+static int build_config(struct eu_daemon *d, struct eu_config *out, eu_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (d->config_path) {
+		int ret = eu_config_load_file(d->config_path, out, err);
+		if (ret)
+			return ret;
+	}
+	for (size_t i = 0; i < d->cli.n_watch; i++)
+		if (!has_watch(out, d->cli.watch[i]) && eu_config_add_watch(out, d->cli.watch[i]))
+			goto oom;
+	if (d->cli.n_sinks) {
+		for (size_t i = 0; i < out->n_sinks; i++)
+			eu_sink_config_free(&out->sinks[i]);
+		out->n_sinks = 0;
+		for (size_t i = 0; i < d->cli.n_sinks; i++) {
+			struct eu_sink_config s;
+			if (eu_sink_config_copy(&s, &d->cli.sinks[i]) || eu_config_add_sink(out, &s))
+				goto oom;
+		}
+	}
+	if (d->cli.log_level_set) {
+		out->log_level_set = true;
+		out->log_level = d->cli.log_level;
+	}
+	if (d->cli.queue_size)
+		out->queue_size = d->cli.queue_size;
+	return 0;
+oom:
+	eu_config_free(out);
+	return eu_error_set(err, -ENOMEM, "out of memory");
+}
+
+static int open_sinks(struct eu_daemon *d, eu_error *err)
+{
+	if (!d->cfg.n_sinks) {
+		struct eu_sink_config s;
+		eu_sink_config_init(&s, EU_SINK_STDOUT);
+		if (eu_config_add_sink(&d->cfg, &s))
+			return eu_error_set(err, -ENOMEM, "out of memory");
+	}
+	d->sinks = calloc(d->cfg.n_sinks, sizeof(*d->sinks));
+	if (!d->sinks)
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < d->cfg.n_sinks; i++) {
+		struct eu_sink_config *sc = &d->cfg.sinks[i];
+		if (!sc->queue_records)
+			sc->queue_records = d->cfg.queue_size;
+		int ret = eu_sink_open(sc, &d->sinks[i], err);
+		if (ret)
+			return ret;
+		d->n_sinks++;
+		eu_log(EU_LOG_DEBUG, "sink %s opened", eu_sink_name(d->sinks[i]));
+	}
+	return 0;
+}
+
+static int watch_add(struct eu_daemon *d, const char *dir, eu_error *err)
+{
+	struct watch_dir *wd = calloc(1, sizeof(*wd));
+	if (!wd || !(wd->dir = strdup(dir))) {
+		free(wd);
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	}
+	wd->d = d;
+	/* linked before the first scan: the slots it creates point at it */
+	wd->next = d->dirs;
+	d->dirs = wd;
+	struct eu_watcher_opts wo = {.sz = sizeof(wo), .debounce_ms = d->debounce_ms,
+				     .settle_ms = d->settle_ms};
+	int ret = eu_watcher_new(&d->loop, dir, &eu_daemon_watch_ops, wd, &wo, &wd->w, err);
+	if (ret) {
+		d->dirs = wd->next;
+		free(wd->dir);
+		free(wd);
+	}
+	return ret;
+}
+
+static void watch_remove(struct eu_daemon *d, struct watch_dir *wd)
+{
+	for (struct watch_dir **pp = &d->dirs; *pp; pp = &(*pp)->next) {
+		if (*pp == wd) {
+			*pp = wd->next;
+			break;
+		}
+	}
+	eu_watcher_close(wd->w);
+	struct pkg_slot *s = d->slots;
+	while (s) {
+		struct pkg_slot *next = s->next;
+		if (s->dir == wd)
+			daemon_slot_free(d, s);
+		s = next;
+	}
+	free(wd->dir);
+	free(wd);
+}
+
+static void count_states(struct eu_daemon *d, size_t *loaded, size_t *failed)
+{
+	*loaded = *failed = 0;
+	for (struct pkg_slot *s = d->slots; s; s = s->next)
+		(*(s->cur ? loaded : failed))++;
+}
+
+void eu_daemon_foreach_package(struct eu_daemon *d, eu_daemon_pkg_fn fn, void *ctx)
+{
+	for (struct pkg_slot *s = d->slots; s; s = s->next) {
+		struct eu_daemon_pkg_info info;
+		daemon_pkg_info(s, &info);
+		fn(ctx, &info);
+	}
+}
+
+static void log_pkg(void *ctx, const struct eu_daemon_pkg_info *i)
+{
+	if (i->state == EU_PKG_STATE_LOADED)
+		eu_log(EU_LOG_INFO,
+		       "counters: package %s (%s) version %s: loaded, %zu attached, received %llu, "
+		       "decoded %llu, lost %llu, decode errors %llu, records %llu, format errors %llu%s%s",
+		       i->name, i->path, i->version, i->attached, (unsigned long long)i->received,
+		       (unsigned long long)i->decoded, (unsigned long long)i->lost,
+		       (unsigned long long)i->decode_errors, (unsigned long long)i->records,
+		       (unsigned long long)i->format_errors, i->reason ? "; last update failed: " : "",
+		       i->reason ? i->reason : "");
+	else
+		eu_log(EU_LOG_INFO, "counters: package %s (%s): failed: %s", i->name, i->path,
+		       i->reason ? i->reason : "unknown");
+}
+
+static void log_sinks(struct eu_daemon *d)
+{
+	for (size_t i = 0; i < d->n_sinks; i++) {
+		struct eu_sink_stats st;
+		eu_sink_get_stats(d->sinks[i], &st);
+		eu_log(EU_LOG_INFO,
+		       "counters: sink %s: queued %llu, written %llu, dropped %llu, retried %llu, "
+		       "bytes %llu, rotations %llu, in queue %zu",
+		       eu_sink_name(d->sinks[i]), (unsigned long long)st.queued,
+		       (unsigned long long)st.written, (unsigned long long)st.dropped,
+		       (unsigned long long)st.retried, (unsigned long long)st.bytes,
+		       (unsigned long long)st.rotations, st.queue_len);
+	}
+}
+
+void eu_daemon_log_counters(struct eu_daemon *d)
+{
+	eu_daemon_foreach_package(d, log_pkg, NULL);
+	log_sinks(d);
+}
+
+/* SIGHUP: the config's watch dirs, params and log level; a package whose params changed is
+ * reloaded (the rescan offers every file again; unchanged ones are kept as they are). */
+static void reload_config(struct eu_daemon *d)
+{
+	eu_error err = {0};
+	struct eu_config next;
+	if (build_config(d, &next, &err)) {
+		eu_log(EU_LOG_ERROR, "config reload: %s (keeping the running config)", err.msg);
+		return;
+	}
+	if (next.log_level_set)
+		eu_log_set_level(next.log_level);
+	/* sinks stay as opened at start-up */
+	struct eu_sink_config *sinks = d->cfg.sinks;
+	size_t n_sinks = d->cfg.n_sinks;
+	d->cfg.sinks = NULL;
+	d->cfg.n_sinks = 0;
+	for (size_t i = 0; i < next.n_sinks; i++)
+		eu_sink_config_free(&next.sinks[i]);
+	free(next.sinks);
+	next.sinks = sinks;
+	next.n_sinks = n_sinks;
+	eu_config_free(&d->cfg);
+	d->cfg = next;
+
+	struct watch_dir *wd = d->dirs;
+	while (wd) {
+		struct watch_dir *n = wd->next;
+		if (!has_watch(&d->cfg, wd->dir)) {
+			eu_log(EU_LOG_INFO, "config reload: no longer watching %s", wd->dir);
+			watch_remove(d, wd);
+		}
+		wd = n;
+	}
+	for (size_t i = 0; i < d->cfg.n_watch; i++) {
+		bool have = false;
+		for (wd = d->dirs; wd; wd = wd->next)
+			have = have || !strcmp(wd->dir, d->cfg.watch[i]);
+		if (have)
+			continue;
+		if (watch_add(d, d->cfg.watch[i], &err))
+			eu_log(EU_LOG_ERROR, "config reload: %s", err.msg);
+		else
+			eu_log(EU_LOG_INFO, "config reload: watching %s", d->cfg.watch[i]);
+	}
+	for (wd = d->dirs; wd; wd = wd->next)
+		eu_watcher_rescan(wd->w, true);
+	eu_log(EU_LOG_INFO, "config reloaded");
+}
+
+static void on_stopped_handle(uv_handle_t *h)
+{
+}
+
+void eu_daemon_stop(struct eu_daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	while (d->dirs) {
+		struct watch_dir *wd = d->dirs;
+		d->dirs = wd->next;
+		eu_watcher_close(wd->w);
+		free(wd->dir);
+		free(wd);
+	}
+	/* take what the kernel buffered, then the final counters, then detach everything */
+	for (struct pkg_slot *s = d->slots; s; s = s->next) {
+		if (s->cur && s->cur->cons) {
+			eu_consumer_stop(s->cur->cons);
+			eu_consumer_drain(s->cur->cons);
+		}
+	}
+	daemon_flush(d);
+	eu_daemon_foreach_package(d, log_pkg, NULL);
+	while (d->slots)
+		daemon_slot_free(d, d->slots);
+	if (d->signals_init) {
+		uv_close((uv_handle_t *)&d->sig_int, on_stopped_handle);
+		uv_close((uv_handle_t *)&d->sig_term, on_stopped_handle);
+		uv_close((uv_handle_t *)&d->sig_hup, on_stopped_handle);
+		uv_close((uv_handle_t *)&d->sig_usr1, on_stopped_handle);
+		d->signals_init = false;
+	}
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct eu_daemon *d = h->data;
+	switch (signum) {
+	case SIGINT:
+	case SIGTERM:
+		eu_log(EU_LOG_INFO, "%s: stopping", strsignal(signum));
+		eu_daemon_stop(d);
+		break;
+	case SIGHUP:
+		eu_log(EU_LOG_INFO, "SIGHUP: reopening sink files%s",
+		       d->config_path ? " and reloading the config" : "");
+		daemon_flush(d);
+		for (size_t i = 0; i < d->n_sinks; i++)
+			eu_sink_reopen(d->sinks[i]);
+		reload_config(d);
+		break;
+	case SIGUSR1:
+		eu_daemon_log_counters(d);
+		break;
+	}
+}
+
+int eu_daemon_new(const struct eu_daemon_opts *opts, struct eu_daemon **out, eu_error *err)
+{
+	*out = NULL;
+	struct eu_daemon *d = calloc(1, sizeof(*d));
+	if (!d)
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	eu_buf_init(&d->batch);
+	eu_features_init(&d->features);
+	d->debounce_ms = opts->debounce_ms;
+	d->settle_ms = opts->settle_ms;
+	d->shutdown_ms = opts->shutdown_timeout_ms ? opts->shutdown_timeout_ms : 5000;
+	if (gethostname(d->host, sizeof(d->host) - 1))
+		strcpy(d->host, "unknown");
+	int ret;
+	if ((opts->config_path && !(d->config_path = strdup(opts->config_path))) ||
+	    copy_config(&d->cli, opts->cli)) {
+		ret = eu_error_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((ret = build_config(d, &d->cfg, err)))
+		goto fail;
+	if (!d->cfg.n_watch) {
+		ret = eu_error_set(err, -EINVAL, "nothing to watch: give --watch DIR or watch: in the config");
+		goto fail;
+	}
+	if (d->cfg.log_level_set)
+		eu_log_set_level(d->cfg.log_level);
+	if ((ret = uv_loop_init(&d->loop))) {
+		eu_error_set(err, ret, "cannot create the event loop: %s", uv_strerror(ret));
+		goto fail;
+	}
+	d->loop_init = true;
+	if ((ret = open_sinks(d, err)))
+		goto fail;
+	uv_signal_init(&d->loop, &d->sig_int);
+	uv_signal_init(&d->loop, &d->sig_term);
+	uv_signal_init(&d->loop, &d->sig_hup);
+	uv_signal_init(&d->loop, &d->sig_usr1);
+	d->sig_int.data = d->sig_term.data = d->sig_hup.data = d->sig_usr1.data = d;
+	d->signals_init = true;
+	uv_signal_start(&d->sig_int, on_signal, SIGINT);
+	uv_signal_start(&d->sig_term, on_signal, SIGTERM);
+	uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
+	uv_signal_start(&d->sig_usr1, on_signal, SIGUSR1);
+	for (size_t i = 0; i < d->cfg.n_watch; i++) {
+		if ((ret = watch_add(d, d->cfg.watch[i], err)))
+			goto fail;
+	}
+	size_t loaded, failed;
+	count_states(d, &loaded, &failed);
+	eu_log(EU_LOG_INFO, "ready: watching %zu director%s, %zu package%s loaded, %zu failed",
+	       d->cfg.n_watch, d->cfg.n_watch == 1 ? "y" : "ies", loaded, loaded == 1 ? "" : "s",
+	       failed);
+	*out = d;
+	return 0;
+fail:
+	eu_daemon_free(d);
+	return ret;
+}
+
+int eu_daemon_run(struct eu_daemon *d)
+{
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	daemon_flush(d);
+	return 0;
+}
+
+void eu_daemon_free(struct eu_daemon *d)
+{
+	if (!d)
+		return;
+	if (d->loop_init) {
+		eu_daemon_stop(d);
+		/* closes handles and waits for detaches on the thread pool */
+		uv_run(&d->loop, UV_RUN_DEFAULT);
+	}
+	daemon_flush(d);
+	/* one bound for all sinks together */
+	uint64_t start = uv_hrtime();
+	for (size_t i = 0; i < d->n_sinks; i++) {
+		uint64_t spent = (uv_hrtime() - start) / 1000000u;
+		int left = spent < d->shutdown_ms ? (int)(d->shutdown_ms - spent) : 0;
+		if (eu_sink_flush(d->sinks[i], left))
+			eu_log(EU_LOG_WARN, "sink %s: not flushed within %u ms: dropping the rest",
+			       eu_sink_name(d->sinks[i]), d->shutdown_ms);
+	}
+	if (d->loop_init && d->n_sinks)
+		log_sinks(d);
+	for (size_t i = 0; i < d->n_sinks; i++)
+		eu_sink_close(d->sinks[i], 0);
+	free(d->sinks);
+	if (d->loop_init)
+		uv_loop_close(&d->loop);
+	eu_buf_free(&d->batch);
+	eu_config_free(&d->cfg);
+	eu_config_free(&d->cli);
+	free(d->config_path);
+	free(d);
+}

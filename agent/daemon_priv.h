@@ -1,0 +1,89 @@
+/* The daemon's internals, shared by daemon.c (loop, config, sinks, signals) and daemon_pkg.c
+ * (package slots and their running instances). */
+#ifndef EUNOMIA_DAEMON_PRIV_H
+#define EUNOMIA_DAEMON_PRIV_H
+
+#include <uv.h>
+
+#include "eunomia/buf.h"
+#include "eunomia/config.h"
+#include "eunomia/daemon.h"
+#include "eunomia/features.h"
+#include "eunomia/record.h"
+#include "eunomia/sink.h"
+#include "eunomia/watcher.h"
+
+struct eu_package;
+struct eu_program;
+struct eu_consumer;
+struct pkg_slot;
+
+/* One running version of a package. */
+struct pkg_inst {
+	struct eu_daemon *d;
+	struct pkg_slot *slot; /* NULL once retired */
+	struct eu_package *pkg;
+	struct eu_program *prog;
+	struct eu_consumer *cons;
+	char version[13];
+	char *params_key;      /* the parameters applied, as "name=value\n" lines */
+	int *ts_fields;        /* per export: eu_record_time_field, or -1 */
+	size_t n_exports;
+	uint64_t records, format_errors;
+	uv_work_t work;
+};
+
+/* One package file of a watched directory. */
+struct pkg_slot {
+	struct pkg_slot *next;
+	struct eu_daemon *d;
+	char *path;
+	char *stem;
+	struct watch_dir *dir;
+	struct pkg_inst *cur;
+	char *reason;          /* last failure, or NULL */
+	char *name;            /* last known package name */
+};
+
+struct watch_dir {
+	struct watch_dir *next;
+	struct eu_daemon *d;
+	char *dir;
+	struct eu_watcher *w;
+};
+
+struct eu_daemon {
+	uv_loop_t loop;
+	bool loop_init;
+	char *config_path;
+	struct eu_config cfg;       /* the effective config (file + command line) */
+	struct eu_config cli;       /* a copy of the command line's part */
+	bool cli_level_set;
+	uint32_t debounce_ms, settle_ms, shutdown_ms;
+	char host[256];
+	struct eu_features features;
+
+	struct eu_sink **sinks;
+	size_t n_sinks;
+	eu_buf batch;               /* records not yet handed to the sinks */
+	size_t batch_n;
+	struct eu_record_clock clock;
+
+	struct watch_dir *dirs;
+	struct pkg_slot *slots;
+	size_t retiring;            /* instances being detached on the thread pool */
+
+	uv_signal_t sig_int, sig_term, sig_hup, sig_usr1;
+	bool signals_init;
+	bool stopping;
+};
+
+extern const struct eu_watcher_ops eu_daemon_watch_ops;
+
+/* daemon_pkg.c */
+void daemon_flush(struct eu_daemon *d);
+void daemon_retire(struct eu_daemon *d, struct pkg_inst *inst);
+void daemon_slot_free(struct eu_daemon *d, struct pkg_slot *slot);
+void daemon_pkg_info(struct pkg_slot *slot, struct eu_daemon_pkg_info *out);
+
+#endif

@@ -1,0 +1,141 @@
+/* Record formatting (schema in record.h): written straight into the output buffer, no
+ * intermediate JSON tree on the hot path. */
+#include "eunomia/record.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "eunomia/decoder.h"
+
+void eu_record_clock_sync(struct eu_record_clock *c)
+{
+	struct timespec m, r;
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	clock_gettime(CLOCK_REALTIME, &r);
+	c->mono_now_ns = (uint64_t)m.tv_sec * 1000000000u + (uint64_t)m.tv_nsec;
+	c->real_now_ns = (uint64_t)r.tv_sec * 1000000000u + (uint64_t)r.tv_nsec;
+	c->mono_to_real_ns = (int64_t)(c->real_now_ns - c->mono_now_ns);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n > k && !strcmp(s + n - k, suffix);
+}
+
+static bool time_candidate(const struct eu_field_info *f)
+{
+	return (f->kind == EU_FIELD_INT) && f->size == 8 && f->bit_size == 0;
+}
+
+int eu_record_time_field(const struct eu_plan *plan)
+{
+	static const char *const exact[] = {"ts", "timestamp", "time_ns", "ts_ns", "timestamp_ns"};
+	size_t n = eu_plan_field_count(plan);
+	for (size_t k = 0; k < sizeof(exact) / sizeof(exact[0]); k++) {
+		int i = eu_plan_find_field(plan, exact[k]);
+		if (i >= 0 && time_candidate(eu_plan_field(plan, (size_t)i)))
+			return i;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct eu_field_info *f = eu_plan_field(plan, i);
+		if (f->name && time_candidate(f) && (ends_with(f->name, "_ts") ||
+						     ends_with(f->name, "_ts_ns")))
+			return (int)i;
+	}
+	return -1;
+}
+
+uint64_t eu_record_event_time(const struct eu_plan *plan, int ts_field, const void *data,
+			      size_t size, const struct eu_record_clock *c)
+{
+	int64_t v;
+	if (ts_field < 0 || eu_plan_field_i64(plan, (size_t)ts_field, data, size, &v))
+		return c->real_now_ns;
+	uint64_t mono = (uint64_t)v;
+	if (mono == 0 || mono > c->mono_now_ns + 60000000000ull)
+		return c->real_now_ns;
+	return mono + (uint64_t)c->mono_to_real_ns;
+}
+
+void eu_record_version(const uint8_t sha256[32], char out[13])
+{
+	static const char hex[] = "0123456789abcdef";
+	for (int i = 0; i < 6; i++) {
+		out[2 * i] = hex[sha256[i] >> 4];
+		out[2 * i + 1] = hex[sha256[i] & 15];
+	}
+	out[12] = '\0';
+}
+
+static void put_time(eu_buf *out, uint64_t ns)
+{
+	time_t sec = (time_t)(ns / 1000000000u);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	char s[48];
+	size_t n = strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	unsigned frac = (unsigned)(ns % 1000000000u);
+	/* nine digits, written by hand: printf is the slow part of a record otherwise */
+	s[n++] = '.';
+	for (int i = 8; i >= 0; i--) {
+		s[n + (size_t)i] = (char)('0' + frac % 10);
+		frac /= 10;
+	}
+	n += 9;
+	s[n++] = 'Z';
+	eu_buf_putc(out, '"');
+	eu_buf_append(out, s, n);
+	eu_buf_putc(out, '"');
+}
+
+static void put_str(eu_buf *out, const char *s)
+{
+	s = s ? s : "";
+	eu_buf_json_string(out, s, strlen(s));
+}
+
+void eu_record_begin(eu_buf *out, const struct eu_record_meta *m, uint64_t time_ns)
+{
+	eu_buf_puts(out, "{\"time\":");
+	put_time(out, time_ns);
+	eu_buf_puts(out, ",\"time_unix_nano\":");
+	eu_buf_u64(out, time_ns);
+	eu_buf_puts(out, ",\"package\":");
+	put_str(out, m->package);
+	eu_buf_puts(out, ",\"version\":");
+	put_str(out, m->version);
+	eu_buf_puts(out, ",\"event\":");
+	put_str(out, m->event);
+	eu_buf_puts(out, ",\"host\":");
+	put_str(out, m->host);
+	eu_buf_puts(out, ",\"fields\":");
+}
+
+void eu_record_end(eu_buf *out)
+{
+	eu_buf_puts(out, "}\n");
+}
+
+int eu_record_format_event(eu_buf *out, const struct eu_record_meta *m,
+			   const struct eu_plan *plan, int ts_field, const void *data, size_t size,
+			   const struct eu_record_clock *c)
+{
+	if (size < eu_plan_size(plan))
+		return -EINVAL;
+	size_t mark = out->len;
+	eu_record_begin(out, m, eu_record_event_time(plan, ts_field, data, size, c));
+	int ret = eu_plan_format_json(plan, data, size, out);
+	if (!ret) {
+		eu_record_end(out);
+		if (out->oom)
+			ret = -ENOMEM;
+	}
+	if (ret) {
+		out->len = mark;
+		if (out->data)
+			out->data[mark] = '\0';
+	}
+	return ret;
+}

@@ -1,0 +1,265 @@
+/* The file sink: JSON lines appended to a file, with rotation by size and by age, N kept
+ * files, optional gzip of rotated files, reopen on SIGHUP and an fsync policy. Everything here
+ * runs on the sink's writer thread (see sink.c), so rotation and compression never touch the
+ * daemon's loop.
+ *
+ * A batch that cannot be written whole (ENOSPC, EIO, ...) is cut back off the file with
+ * ftruncate, so the file holds only whole lines; the core counts the batch as dropped. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "eunomia/log.h"
+#include "sink_priv.h"
+
+struct eu_sink_backend {
+	struct eu_sink_config cfg;
+	int fd;
+	uint64_t size;       /* of the live file */
+	uint64_t opened_ms;
+	uint64_t synced_ms;
+	bool dirty;          /* written since the last fdatasync */
+	uint64_t rotations;
+};
+
+static int file_open_live(struct eu_sink_backend *b, eu_error *err)
+{
+	int fd = open(b->cfg.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return eu_error_set(err, -errno, "file sink %s: cannot open: %s", b->cfg.path,
+				    strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) &&
+	    !S_ISFIFO(st.st_mode)) {
+		close(fd);
+		return eu_error_set(err, -EINVAL, "file sink %s: not a regular file", b->cfg.path);
+	}
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = fd;
+	b->size = (uint64_t)st.st_size;
+	b->opened_ms = eu_sink_now_ms();
+	return 0;
+}
+
+static char *rotated_name(const char *path, uint32_t i, bool gz)
+{
+	char *s = NULL;
+	if (asprintf(&s, "%s.%u%s", path, i, gz ? ".gz" : "") < 0)
+		return NULL;
+	return s;
+}
+
+/* gzips src into dst (via dst.tmp, renamed when complete) and removes src. */
+static int gzip_file(const char *src, const char *dst)
+{
+	char *tmp = NULL;
+	if (asprintf(&tmp, "%s.tmp", dst) < 0)
+		return -ENOMEM;
+	int ret = 0;
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	gzFile out = in >= 0 ? gzopen(tmp, "wb6") : NULL;
+	if (in < 0 || !out) {
+		ret = -errno ? -errno : -EIO;
+		goto done;
+	}
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (gzwrite(out, buf, (unsigned)n) != (int)n) {
+			ret = -EIO;
+			break;
+		}
+	}
+	if (n < 0)
+		ret = -errno;
+	if (gzclose(out) != Z_OK && !ret)
+		ret = -EIO;
+	out = NULL;
+	if (!ret && rename(tmp, dst))
+		ret = -errno;
+	if (!ret)
+		unlink(src);
+	else
+		unlink(tmp);
+done:
+	if (in >= 0)
+		close(in);
+	free(tmp);
+	return ret;
+}
+
+static void file_rotate(struct eu_sink_backend *b)
+{
+	const char *path = b->cfg.path;
+	uint32_t keep = b->cfg.keep;
+	bool gz = b->cfg.compress;
+	if (b->dirty && b->cfg.fsync != EU_FSYNC_NONE)
+		fdatasync(b->fd);
+	if (keep == 0) {
+		unlink(path);
+	} else {
+		char *last = rotated_name(path, keep, gz);
+		if (last) {
+			unlink(last);
+			free(last);
+		}
+		for (uint32_t i = keep - 1; i >= 1; i--) {
+			char *from = rotated_name(path, i, gz), *to = rotated_name(path, i + 1, gz);
+			if (from && to)
+				rename(from, to);
+			free(from);
+			free(to);
+		}
+		char *first = rotated_name(path, 1, false);
+		if (first && rename(path, first) == 0 && gz) {
+			char *first_gz = rotated_name(path, 1, true);
+			int ret = first_gz ? gzip_file(first, first_gz) : -ENOMEM;
+			if (ret)
+				eu_log(EU_LOG_WARN, "file sink %s: cannot compress %s: %s (kept as is)",
+				       path, first, strerror(-ret));
+			free(first_gz);
+		}
+		free(first);
+	}
+	eu_error err = {0};
+	if (file_open_live(b, &err))
+		eu_log(EU_LOG_ERROR, "%s", err.msg);
+	__atomic_add_fetch(&b->rotations, 1, __ATOMIC_RELAXED);
+	b->dirty = false;
+}
+
+static bool rotation_due(struct eu_sink_backend *b, size_t incoming, uint64_t now_ms)
+{
+	if (b->size == 0)
+		return false;
+	if (b->cfg.max_bytes && b->size + incoming > b->cfg.max_bytes)
+		return true;
+	return b->cfg.rotate_interval_s &&
+	       now_ms - b->opened_ms >= (uint64_t)b->cfg.rotate_interval_s * 1000u;
+}
+
+static int file_write(struct eu_sink_backend *b, const char *data, size_t len, uint64_t *retries)
+{
+	uint64_t now = eu_sink_now_ms();
+	if (rotation_due(b, len, now))
+		file_rotate(b);
+	if (b->fd < 0) {
+		eu_error err = {0};
+		int ret = file_open_live(b, &err);
+		if (ret)
+			return ret;
+	}
+	uint64_t start = b->size;
+	/* a file's age counts from its first line, not from when it was opened empty */
+	if (start == 0)
+		b->opened_ms = now;
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = write(b->fd, data + off, len - off);
+		if (n > 0) {
+			off += (size_t)n;
+			if (off < len)
+				(*retries)++;
+			continue;
+		}
+		if (n < 0 && errno == EINTR) {
+			(*retries)++;
+			continue;
+		}
+		int ret = n < 0 ? -errno : -EIO;
+		/* a batch is all or nothing: take the partial line back off */
+		if (off && ftruncate(b->fd, (off_t)start) == 0)
+			off = 0;
+		b->size = start + off;
+		return ret;
+	}
+	b->size += len;
+	b->dirty = true;
+	if (b->cfg.fsync == EU_FSYNC_ALWAYS) {
+		fdatasync(b->fd);
+		b->dirty = false;
+		b->synced_ms = now;
+	}
+	return 0;
+}
+
+static void file_tick(struct eu_sink_backend *b, uint64_t now_ms)
+{
+	if (b->cfg.fsync == EU_FSYNC_INTERVAL && b->dirty &&
+	    now_ms - b->synced_ms >= b->cfg.fsync_interval_ms) {
+		fdatasync(b->fd);
+		b->dirty = false;
+		b->synced_ms = now_ms;
+	}
+	if (b->cfg.rotate_interval_s && rotation_due(b, 0, now_ms))
+		file_rotate(b);
+}
+
+static uint32_t file_tick_period(struct eu_sink_backend *b)
+{
+	uint32_t p = 0;
+	if (b->cfg.fsync == EU_FSYNC_INTERVAL)
+		p = b->cfg.fsync_interval_ms ? b->cfg.fsync_interval_ms : 1000;
+	if (b->cfg.rotate_interval_s && (!p || p > 1000))
+		p = 1000;
+	return p;
+}
+
+static int file_reopen(struct eu_sink_backend *b, eu_error *err)
+{
+	if (b->fd >= 0 && b->dirty && b->cfg.fsync != EU_FSYNC_NONE)
+		fdatasync(b->fd);
+	b->dirty = false;
+	return file_open_live(b, err);
+}
+
+static void file_close(struct eu_sink_backend *b)
+{
+	if (b->fd >= 0) {
+		if (b->dirty && b->cfg.fsync != EU_FSYNC_NONE)
+			fdatasync(b->fd);
+		close(b->fd);
+	}
+	eu_sink_config_free(&b->cfg);
+	free(b);
+}
+
+static uint64_t file_rotations(struct eu_sink_backend *b)
+{
+	return __atomic_load_n(&b->rotations, __ATOMIC_RELAXED);
+}
+
+static const struct eu_sink_ops file_ops = {
+	.write = file_write,
+	.tick = file_tick,
+	.tick_period_ms = file_tick_period,
+	.reopen = file_reopen,
+	.close = file_close,
+	.rotations = file_rotations,
+};
+
+int eu_sink_file_open(const struct eu_sink_config *cfg, struct eu_sink_backend **out,
+		      const struct eu_sink_ops **ops, eu_error *err)
+{
+	struct eu_sink_backend *b = calloc(1, sizeof(*b));
+	if (!b || eu_sink_config_copy(&b->cfg, cfg)) {
+		free(b);
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	}
+	b->fd = -1;
+	int ret = file_open_live(b, err);
+	if (ret) {
+		file_close(b);
+		return ret;
+	}
+	b->synced_ms = b->opened_ms;
+	*out = b;
+	*ops = &file_ops;
+	return 0;
+}

@@ -1,0 +1,369 @@
+/* The sink core: a bounded queue of batches and one writer thread per sink (see sink.h). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "eunomia/log.h"
+#include "sink_priv.h"
+
+/* See count_result. */
+#define EPISODE_QUIET_MS 2000u
+
+struct chunk {
+	struct chunk *next;
+	size_t len;
+	size_t n_records;
+	char data[];
+};
+
+struct eu_sink {
+	char *name;
+	const struct eu_sink_ops *ops;
+	struct eu_sink_backend *backend;
+	size_t max_records, max_bytes;
+
+	pthread_mutex_t mu;
+	pthread_cond_t wake;    /* to the writer: work, reopen or stop */
+	pthread_cond_t drained; /* from the writer: the queue went empty */
+	pthread_t thread;
+	struct chunk *head, *tail;
+	size_t q_records, q_bytes;
+	bool busy;       /* the writer holds chunks outside the queue */
+	bool stop;
+	bool reopen;
+	bool failing;    /* in an error episode: log once */
+	uint64_t episode_drops;
+	uint64_t last_failure_ms;
+	struct eu_sink_stats st;
+};
+
+uint64_t eu_sink_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void eu_sink_config_init(struct eu_sink_config *cfg, enum eu_sink_type type)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->type = type;
+	cfg->fd = 1;
+	cfg->keep = EU_SINK_DEFAULT_KEEP;
+	cfg->fsync = EU_FSYNC_NONE;
+	cfg->fsync_interval_ms = 1000;
+}
+
+int eu_sink_config_from_spec(const char *spec, struct eu_sink_config *out, eu_error *err)
+{
+	if (!strcmp(spec, "stdout")) {
+		eu_sink_config_init(out, EU_SINK_STDOUT);
+		return 0;
+	}
+	if (!strncmp(spec, "file:", 5)) {
+		if (!spec[5])
+			return eu_error_set(err, -EINVAL, "sink '%s': file: needs a path (file:PATH)",
+					    spec);
+		eu_sink_config_init(out, EU_SINK_FILE);
+		out->path = strdup(spec + 5);
+		return out->path ? 0 : eu_error_set(err, -ENOMEM, "out of memory");
+	}
+	if (!strcmp(spec, "otlp") || !strncmp(spec, "otlp:", 5)) {
+		eu_sink_config_init(out, EU_SINK_OTLP);
+		if (spec[4] == ':' && !(out->path = strdup(spec + 5)))
+			return eu_error_set(err, -ENOMEM, "out of memory");
+		return 0;
+	}
+	return eu_error_set(err, -EINVAL,
+			    "unknown sink '%s' (expected stdout, file:PATH, otlp or otlp:URL)", spec);
+}
+
+int eu_sink_config_copy(struct eu_sink_config *dst, const struct eu_sink_config *src)
+{
+	*dst = *src;
+	if (src->path && !(dst->path = strdup(src->path)))
+		return -ENOMEM;
+	return 0;
+}
+
+void eu_sink_config_free(struct eu_sink_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->path);
+	cfg->path = NULL;
+}
+
+static void count_result(struct eu_sink *s, struct chunk *c, int ret, uint64_t retries)
+{
+	pthread_mutex_lock(&s->mu);
+	s->st.retried += retries;
+	if (ret == 0) {
+		s->st.written += c->n_records;
+		s->st.bytes += c->len;
+	} else {
+		s->st.dropped += c->n_records;
+	}
+	/* An episode starts at the first failure and ends at the first success at least
+	 * EPISODE_QUIET_MS after the last failure: a nearly full disk that takes a small batch now
+	 * and then stays one episode (one message), not a flapping stream of them. */
+	uint64_t now = eu_sink_now_ms();
+	bool start = false, end = false;
+	uint64_t episode = 0;
+	if (ret) {
+		start = !s->failing;
+		s->failing = true;
+		s->last_failure_ms = now;
+		s->episode_drops += c->n_records;
+	} else if (s->failing && now - s->last_failure_ms >= EPISODE_QUIET_MS) {
+		end = true;
+		s->failing = false;
+		episode = s->episode_drops;
+		s->episode_drops = 0;
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (start)
+		eu_log(EU_LOG_ERROR, "sink %s: cannot write: %s; dropping records until it works again",
+		       s->name, strerror(-ret));
+	else if (end)
+		eu_log(EU_LOG_WARN, "sink %s: writing again after dropping %llu records", s->name,
+		       (unsigned long long)episode);
+}
+
+static void *writer_main(void *arg)
+{
+	struct eu_sink *s = arg;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		if (s->reopen) {
+			s->reopen = false;
+			pthread_mutex_unlock(&s->mu);
+			eu_error err = {0};
+			if (s->ops->reopen && s->ops->reopen(s->backend, &err))
+				eu_log(EU_LOG_ERROR, "sink %s: reopen: %s", s->name, err.msg);
+			pthread_mutex_lock(&s->mu);
+			continue;
+		}
+		if (s->head) {
+			struct chunk *list = s->head;
+			s->head = s->tail = NULL;
+			s->busy = true;
+			pthread_mutex_unlock(&s->mu);
+			while (list) {
+				struct chunk *c = list;
+				list = c->next;
+				uint64_t retries = 0;
+				int ret = s->ops->write(s->backend, c->data, c->len, &retries);
+				pthread_mutex_lock(&s->mu);
+				s->q_records -= c->n_records;
+				s->q_bytes -= c->len;
+				pthread_mutex_unlock(&s->mu);
+				count_result(s, c, ret, retries);
+				free(c);
+			}
+			if (s->ops->tick)
+				s->ops->tick(s->backend, eu_sink_now_ms());
+			pthread_mutex_lock(&s->mu);
+			s->busy = false;
+			continue;
+		}
+		pthread_cond_broadcast(&s->drained);
+		if (s->stop)
+			break;
+		uint32_t period = s->ops->tick_period_ms ? s->ops->tick_period_ms(s->backend) : 0;
+		if (period) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += period / 1000;
+			ts.tv_nsec += (long)(period % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			int r = pthread_cond_timedwait(&s->wake, &s->mu, &ts);
+			if (r == ETIMEDOUT && s->ops->tick) {
+				pthread_mutex_unlock(&s->mu);
+				s->ops->tick(s->backend, eu_sink_now_ms());
+				pthread_mutex_lock(&s->mu);
+			}
+		} else {
+			pthread_cond_wait(&s->wake, &s->mu);
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+int eu_sink_open(const struct eu_sink_config *cfg, struct eu_sink **out, eu_error *err)
+{
+	*out = NULL;
+	struct eu_sink *s = calloc(1, sizeof(*s));
+	if (!s)
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	int ret;
+	switch (cfg->type) {
+	case EU_SINK_STDOUT:
+		s->name = strdup("stdout");
+		ret = eu_sink_stdout_open(cfg, &s->backend, &s->ops, err);
+		break;
+	case EU_SINK_FILE:
+		if (!cfg->path) {
+			ret = eu_error_set(err, -EINVAL, "file sink: no path");
+			break;
+		}
+		if (asprintf(&s->name, "file:%s", cfg->path) < 0)
+			s->name = NULL;
+		ret = eu_sink_file_open(cfg, &s->backend, &s->ops, err);
+		break;
+	case EU_SINK_OTLP:
+		ret = eu_error_set(err, -ENOTSUP, "the otlp sink is not built yet");
+		break;
+	default:
+		ret = eu_error_set(err, -EINVAL, "unknown sink type %d", (int)cfg->type);
+		break;
+	}
+	if (ret) {
+		free(s->name);
+		free(s);
+		return ret;
+	}
+	s->max_records = cfg->queue_records ? cfg->queue_records : EU_SINK_DEFAULT_QUEUE_RECORDS;
+	s->max_bytes = cfg->queue_bytes ? cfg->queue_bytes : EU_SINK_DEFAULT_QUEUE_BYTES;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->wake, NULL);
+	pthread_cond_init(&s->drained, NULL);
+	ret = pthread_create(&s->thread, NULL, writer_main, s);
+	if (ret) {
+		s->ops->close(s->backend);
+		free(s->name);
+		free(s);
+		return eu_error_set(err, -ret, "sink: cannot start its writer thread: %s",
+				    strerror(ret));
+	}
+	*out = s;
+	return 0;
+}
+
+bool eu_sink_write(struct eu_sink *s, const char *data, size_t len, size_t n_records)
+{
+	if (!len || !n_records)
+		return true;
+	pthread_mutex_lock(&s->mu);
+	bool full = s->stop || s->q_records + n_records > s->max_records ||
+		    s->q_bytes + len > s->max_bytes;
+	if (full) {
+		s->st.dropped += n_records;
+		pthread_mutex_unlock(&s->mu);
+		return false;
+	}
+	pthread_mutex_unlock(&s->mu);
+	/* copy outside the lock so the writer is never held up by it */
+	struct chunk *c = malloc(sizeof(*c) + len);
+	if (!c) {
+		pthread_mutex_lock(&s->mu);
+		s->st.dropped += n_records;
+		pthread_mutex_unlock(&s->mu);
+		return false;
+	}
+	memcpy(c->data, data, len);
+	c->len = len;
+	c->n_records = n_records;
+	c->next = NULL;
+	pthread_mutex_lock(&s->mu);
+	if (s->tail)
+		s->tail->next = c;
+	else
+		s->head = c;
+	s->tail = c;
+	s->q_records += n_records;
+	s->q_bytes += len;
+	s->st.queued += n_records;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->mu);
+	return true;
+}
+
+int eu_sink_flush(struct eu_sink *s, int timeout_ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	int ret = 0;
+	pthread_mutex_lock(&s->mu);
+	while (s->head || s->busy) {
+		pthread_cond_signal(&s->wake);
+		if (pthread_cond_timedwait(&s->drained, &s->mu, &ts) == ETIMEDOUT) {
+			ret = (s->head || s->busy) ? -ETIMEDOUT : 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return ret;
+}
+
+void eu_sink_reopen(struct eu_sink *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->reopen = true;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void eu_sink_close(struct eu_sink *s, int timeout_ms)
+{
+	if (!s)
+		return;
+	if (eu_sink_flush(s, timeout_ms))
+		eu_log(EU_LOG_WARN, "sink %s: not drained within %d ms at close; dropping the rest",
+		       s->name, timeout_ms);
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	/* what is still queued will not be written: count it now */
+	for (struct chunk *c = s->head; c;) {
+		struct chunk *n = c->next;
+		s->st.dropped += c->n_records;
+		s->q_records -= c->n_records;
+		s->q_bytes -= c->len;
+		free(c);
+		c = n;
+	}
+	s->head = s->tail = NULL;
+	bool busy = s->busy;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->mu);
+	/* a writer stuck in write() (a blocked stdout reader) would hold us here forever: the
+	 * bound above already elapsed, so detach rather than join in that case */
+	if (busy) {
+		pthread_detach(s->thread);
+		return; /* the sink leaks deliberately: its thread still uses it */
+	}
+	pthread_join(s->thread, NULL);
+	s->ops->close(s->backend);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->wake);
+	pthread_cond_destroy(&s->drained);
+	free(s->name);
+	free(s);
+}
+
+void eu_sink_get_stats(struct eu_sink *s, struct eu_sink_stats *out)
+{
+	pthread_mutex_lock(&s->mu);
+	*out = s->st;
+	out->queue_len = s->q_records;
+	pthread_mutex_unlock(&s->mu);
+	out->rotations = s->ops->rotations ? s->ops->rotations(s->backend) : 0;
+}
+
+const char *eu_sink_name(const struct eu_sink *s)
+{
+	return s->name ? s->name : "sink";
+}

@@ -1,0 +1,142 @@
+/* Sinks under the daemon: a file sink on a tiny tmpfs that fills up (counted drops, one error,
+ * recovery), SIGHUP rotation with no line lost or split, fan-out to two sinks. */
+#include "daemon_fixture.h"
+
+#include <sys/mount.h>
+#include <sys/statvfs.h>
+
+static struct dfix F;
+
+static void setup(void)
+{
+	dfix_init(&F);
+}
+
+static void teardown(void)
+{
+	dfix_fini(&F);
+}
+
+TestSuite(daemon_sinks, .init = setup, .fini = teardown, .timeout = 180);
+
+static size_t file_records(const char *path, const struct dfix_match *m, size_t *lines,
+			   size_t *bad)
+{
+	size_t size;
+	char *text = eu_test_read_file(path, &size);
+	if (!text) {
+		*lines = 0;
+		return 0;
+	}
+	cr_assert(size == 0 || text[size - 1] == '\n', "%s ends mid-line", path);
+	size_t n = dfix_count_records_in(text, m, 0, lines, bad);
+	free(text);
+	return n;
+}
+
+static uint64_t stat_of(const char *log, const char *sink, const char *key)
+{
+	/* the last "counters: sink SINK: ..." line */
+	const char *p = NULL, *q = log;
+	char head[256];
+	snprintf(head, sizeof(head), "counters: sink %s:", sink);
+	while ((q = strstr(q, head)))
+		p = q++;
+	cr_assert(p, "no counters for %s", sink);
+	const char *k = strstr(p, key);
+	cr_assert(k, "no %s", key);
+	return strtoull(k + strlen(key), NULL, 10);
+}
+
+Test(daemon_sinks, full_disk_drops_counted_then_recovers)
+{
+	char mnt[160], out[200], sinkarg[220], filler[200];
+	snprintf(mnt, sizeof(mnt), "%s/tmpfs", F.root);
+	dfix_sh("mkdir -p %s", mnt);
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=256k"))
+		cr_skip_test("cannot mount a tmpfs here: %s", strerror(errno));
+	snprintf(out, sizeof(out), "%s/events.jsonl", mnt);
+	snprintf(sinkarg, sizeof(sinkarg), "file:%s", out);
+	snprintf(filler, sizeof(filler), "%s/filler", mnt);
+	dfix_sh("cp %s %s/boot.json", BOOTSTRAP_PKG, F.watch);
+	dfix_start(&F, (const char *[]){"--sink", sinkarg, NULL});
+	/* fill the disk but a few KiB */
+	dfix_sh("dd if=/dev/zero of=%s bs=4k count=60 2>/dev/null; true", filler);
+	for (int i = 0; i < 150; i++)
+		dfix_exec(&F);
+	dfix_pump(&F, 500);
+	cr_assert(dfix_wait_log(&F, "No space left on device", 1, 5000), "%s", eu_agent_stderr(F.a));
+	kill(eu_agent_pid(F.a), SIGUSR1);
+	cr_assert(dfix_wait_log(&F, "counters: sink file:", 1, 5000));
+	uint64_t dropped = stat_of(eu_agent_stderr(F.a), sinkarg, "dropped ");
+	cr_assert_gt(dropped, 0, "%s", eu_agent_stderr(F.a));
+	/* one message per episode, not per batch */
+	cr_assert_eq(dfix_count(eu_agent_stderr(F.a), "No space left on device"), 1, "%s",
+		     eu_agent_stderr(F.a));
+	/* space again: records flow again */
+	dfix_sh("rm %s", filler);
+	struct dfix_match m = {.package = "bootstrap", .filename = F.bin, .exit_event = 0};
+	size_t lines, bad = 0, before = file_records(out, &m, &lines, &bad);
+	int64_t deadline = dfix_now_ms() + 10000;
+	size_t after = before;
+	while (after <= before && dfix_now_ms() < deadline) {
+		dfix_exec(&F);
+		dfix_pump(&F, 200);
+		after = file_records(out, &m, &lines, &bad);
+	}
+	cr_assert_gt(after, before, "no records after space was freed: %s", eu_agent_stderr(F.a));
+	cr_assert(dfix_wait_log(&F, "writing again after dropping", 1, 5000), "%s",
+		  eu_agent_stderr(F.a));
+	cr_assert_eq(eu_agent_stop(F.a, 15000), 0, "%s", eu_agent_stderr(F.a));
+	file_records(out, &m, &lines, &bad);
+	cr_assert_eq(bad, 0, "every line whole JSON");
+	/* conservation: queued = written + dropped */
+	uint64_t q = stat_of(eu_agent_stderr(F.a), sinkarg, "queued ");
+	uint64_t w = stat_of(eu_agent_stderr(F.a), sinkarg, "written ");
+	uint64_t d = stat_of(eu_agent_stderr(F.a), sinkarg, "dropped ");
+	cr_assert_eq(q, w + d, "queued %lu written %lu dropped %lu", q, w, d);
+	cr_assert_eq(w, lines, "written %lu, lines in the file %zu", w, lines);
+	umount2(mnt, MNT_DETACH);
+}
+
+Test(daemon_sinks, sighup_rotation_loses_and_splits_nothing)
+{
+	char out[200], sinkarg[220];
+	snprintf(out, sizeof(out), "%s/events.jsonl", F.root);
+	snprintf(sinkarg, sizeof(sinkarg), "file:%s", out);
+	dfix_sh("cp %s %s/boot.json", BOOTSTRAP_PKG, F.watch);
+	dfix_start(&F, (const char *[]){"--sink", sinkarg, "--sink", "stdout", NULL});
+	/* logrotate's way: move the file, SIGHUP; 5 times while events keep coming */
+	const int rounds = 5, per_round = 40;
+	for (int r = 0; r < rounds; r++) {
+		for (int i = 0; i < per_round; i++)
+			dfix_exec(&F);
+		char moved[220];
+		snprintf(moved, sizeof(moved), "%s.r%d", out, r);
+		cr_assert_eq(rename(out, moved), 0, "%s", strerror(errno));
+		kill(eu_agent_pid(F.a), SIGHUP);
+		dfix_pump(&F, 50);
+	}
+	for (int i = 0; i < per_round; i++)
+		dfix_exec(&F);
+	dfix_pump(&F, 500);
+	cr_assert_eq(eu_agent_stop(F.a, 15000), 0, "%s", eu_agent_stderr(F.a));
+	struct dfix_match m = {.package = "bootstrap", .filename = F.bin, .exit_event = 0};
+	size_t total = 0, all_lines = 0, bad = 0, lines;
+	for (int r = 0; r < rounds; r++) {
+		char moved[220];
+		snprintf(moved, sizeof(moved), "%s.r%d", out, r);
+		total += file_records(moved, &m, &lines, &bad);
+		all_lines += lines;
+	}
+	total += file_records(out, &m, &lines, &bad);
+	all_lines += lines;
+	cr_assert_eq(bad, 0, "split or broken lines");
+	cr_assert_eq(total, (size_t)(rounds + 1) * per_round, "exec records across files: %zu", total);
+	/* fan-out: stdout got the same records */
+	size_t on_stdout = dfix_count_records_in(eu_agent_stdout(F.a), &m, 0, NULL, NULL);
+	cr_assert_eq(on_stdout, total);
+	uint64_t w = stat_of(eu_agent_stderr(F.a), sinkarg, "written ");
+	cr_assert_eq(w, all_lines);
+	cr_assert_eq(stat_of(eu_agent_stderr(F.a), sinkarg, "dropped "), 0);
+}

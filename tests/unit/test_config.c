@@ -1,0 +1,155 @@
+/* The daemon's YAML config: every key, and errors that name the line and the key. */
+#include <criterion/criterion.h>
+
+#include <string.h>
+
+#include "eunomia/config.h"
+
+static int parse(const char *text, struct eu_config *c, eu_error *err)
+{
+	return eu_config_parse(text, strlen(text), "agent.yaml", c, err);
+}
+
+Test(config, full_example)
+{
+	const char *y = "watch: [/etc/eunomia.d, /opt/pk]\n"
+			"log_level: debug\n"
+			"queue_size: 1000\n"
+			"sinks:\n"
+			"  - type: stdout\n"
+			"  - type: file\n"
+			"    path: /var/log/ev.jsonl\n"
+			"    max_size: 100M\n"
+			"    max_age: 1h\n"
+			"    keep: 3\n"
+			"    compress: true\n"
+			"    fsync: interval\n"
+			"    fsync_interval_ms: 250\n"
+			"    queue_size: 77\n"
+			"packages:\n"
+			"  bootstrap:\n"
+			"    params: {min_duration_ns: 1000000, comm: bash}\n";
+	struct eu_config c;
+	eu_error err = {0};
+	cr_assert_eq(parse(y, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(c.n_watch, 2);
+	cr_assert_str_eq(c.watch[1], "/opt/pk");
+	cr_assert(c.log_level_set);
+	cr_assert_eq(c.log_level, EU_LOG_DEBUG);
+	cr_assert_eq(c.queue_size, 1000);
+	cr_assert_eq(c.n_sinks, 2);
+	cr_assert_eq(c.sinks[0].type, EU_SINK_STDOUT);
+	struct eu_sink_config *f = &c.sinks[1];
+	cr_assert_eq(f->type, EU_SINK_FILE);
+	cr_assert_str_eq(f->path, "/var/log/ev.jsonl");
+	cr_assert_eq(f->max_bytes, 100ull << 20);
+	cr_assert_eq(f->rotate_interval_s, 3600);
+	cr_assert_eq(f->keep, 3);
+	cr_assert(f->compress);
+	cr_assert_eq(f->fsync, EU_FSYNC_INTERVAL);
+	cr_assert_eq(f->fsync_interval_ms, 250);
+	cr_assert_eq(f->queue_records, 77);
+	const struct eu_config_package *p = eu_config_find_package(&c, "x", "bootstrap");
+	cr_assert(p);
+	cr_assert_eq(p->n_params, 2);
+	cr_assert_str_eq(p->params[0].name, "min_duration_ns");
+	cr_assert_str_eq(p->params[0].value, "1000000");
+	cr_assert_str_eq(p->params[1].value, "bash");
+	cr_assert_null(eu_config_find_package(&c, "other", "other"));
+	eu_config_free(&c);
+}
+
+Test(config, single_watch_string_and_empty_file)
+{
+	struct eu_config c;
+	eu_error err = {0};
+	cr_assert_eq(parse("watch: /d\n", &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(c.n_watch, 1);
+	cr_assert_str_eq(c.watch[0], "/d");
+	eu_config_free(&c);
+	cr_assert_eq(parse("", &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(c.n_watch, 0);
+	eu_config_free(&c);
+	/* JSON is YAML */
+	cr_assert_eq(parse("{\"watch\": [\"/j\"], \"sinks\": [{\"type\": \"stdout\"}]}", &c, &err), 0,
+		     "%s", err.msg);
+	cr_assert_str_eq(c.watch[0], "/j");
+	eu_config_free(&c);
+}
+
+struct bad_case {
+	const char *yaml;
+	const char *expect; /* a substring of the message */
+};
+
+Test(config, errors_name_line_and_key)
+{
+	static const struct bad_case cases[] = {
+		{"watch: [/a]\nsinks:\n  - type: file\n    keep: lots\n",
+		 "agent.yaml:4: sinks[0].keep: expected a non-negative integer"},
+		{"watch: /a\nsinks:\n  - type: file\n", "agent.yaml:3: sinks[0]: a file sink needs a path"},
+		{"watch: /a\nsinkz: []\n", "agent.yaml:2: (top level): unknown key 'sinkz'"},
+		{"sinks:\n  - type: kafka\n", "agent.yaml:2: sinks[0]: unknown sink type 'kafka'"},
+		{"sinks:\n  - path: /x\n", "sinks[0]: a sink needs a type"},
+		{"sinks:\n  - type: file\n    path: /x\n    fsync: sometimes\n",
+		 "agent.yaml:4: sinks[0].fsync: expected none, interval or always, got sometimes"},
+		{"sinks:\n  - type: file\n    path: /x\n    max_size: 12Q\n",
+		 "agent.yaml:4: sinks[0].max_size: expected a size"},
+		{"sinks:\n  - type: file\n    path: /x\n    compress: maybe\n",
+		 "sinks[0].compress: expected true or false, got maybe"},
+		{"sinks:\n  - type: stdout\n    path: /x\n", "unknown key 'path' for this sink type"},
+		{"log_level: loud\n", "agent.yaml:1: log_level: expected error, warn, info"},
+		{"packages:\n  boot:\n    params: {a: [1, 2]}\n",
+		 "agent.yaml:3: packages.boot.params.a: expected a number, a string or a bool"},
+		{"packages:\n  boot:\n    parms: {}\n", "agent.yaml:3: packages.boot: unknown key 'parms'"},
+		{"watch: [/a\n", "agent.yaml:2:1: YAML syntax"},
+		{"- a\n- b\n", "(top level): expected a mapping of settings, got a list"},
+		{"watch: /a\n---\nwatch: /b\n", "only one YAML document"},
+		{"queue_size: -4\n", "queue_size: expected a non-negative integer"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct eu_config c;
+		eu_error err = {0};
+		cr_assert_neq(parse(cases[i].yaml, &c, &err), 0, "case %zu accepted", i);
+		cr_assert(strstr(err.msg, cases[i].expect), "case %zu: got '%s', expected '%s'", i,
+			  err.msg, cases[i].expect);
+		cr_assert_eq(c.n_watch + c.n_sinks + c.n_packages, 0, "case %zu: left data", i);
+	}
+}
+
+Test(config, sizes_and_durations)
+{
+	uint64_t v;
+	cr_assert_eq(eu_config_parse_size("64K", &v), 0);
+	cr_assert_eq(v, 65536);
+	cr_assert_eq(eu_config_parse_size("1GiB", &v), 0);
+	cr_assert_eq(v, 1ull << 30);
+	cr_assert_eq(eu_config_parse_size("123", &v), 0);
+	cr_assert_eq(v, 123);
+	cr_assert_neq(eu_config_parse_size("-1", &v), 0);
+	cr_assert_neq(eu_config_parse_size("1T", &v), 0);
+	cr_assert_eq(eu_config_parse_duration("30m", &v), 0);
+	cr_assert_eq(v, 1800);
+	cr_assert_eq(eu_config_parse_duration("2d", &v), 0);
+	cr_assert_eq(v, 172800);
+	cr_assert_neq(eu_config_parse_duration("5w", &v), 0);
+}
+
+Test(config, sink_specs)
+{
+	struct eu_sink_config s;
+	eu_error err = {0};
+	cr_assert_eq(eu_sink_config_from_spec("file:/tmp/x.jsonl", &s, &err), 0);
+	cr_assert_eq(s.type, EU_SINK_FILE);
+	cr_assert_str_eq(s.path, "/tmp/x.jsonl");
+	eu_sink_config_free(&s);
+	cr_assert_eq(eu_sink_config_from_spec("otlp", &s, &err), 0);
+	cr_assert_eq(s.type, EU_SINK_OTLP);
+	struct eu_sink *sink = NULL;
+	cr_assert_neq(eu_sink_open(&s, &sink, &err), 0);
+	cr_assert(strstr(err.msg, "the otlp sink is not built yet"), "%s", err.msg);
+	eu_sink_config_free(&s);
+	cr_assert_neq(eu_sink_config_from_spec("file:", &s, &err), 0);
+	cr_assert_neq(eu_sink_config_from_spec("kafka", &s, &err), 0);
+	cr_assert(strstr(err.msg, "unknown sink 'kafka'"), "%s", err.msg);
+}
