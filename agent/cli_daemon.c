@@ -30,8 +30,9 @@ const char *eu_cli_daemon_usage(void)
 	       "\n"
 	       "Options:\n"
 	       "  --watch DIR           a package directory (repeatable)\n"
-	       "  --sink SPEC           stdout (default) or file:PATH (repeatable: fan-out);\n"
-	       "                        replaces the config file's sinks\n"
+	       "  --sink SPEC           stdout (default), file:PATH, otlp (endpoint from the\n"
+	       "                        OTEL_EXPORTER_OTLP_* variables) or otlp:URL; repeatable\n"
+	       "                        (fan-out); replaces the config file's sinks\n"
 	       "  --config FILE         YAML config (watch dirs, sinks, package params, queues);\n"
 	       "                        re-read on SIGHUP\n"
 	       "  --check-config        validate the config and the options, then exit\n"
@@ -87,16 +88,11 @@ static int parse_args(struct daemon_args *a, int argc, char **argv)
 			struct eu_sink_config s;
 			eu_error err = {0};
 			if (!v) {
-				fprintf(stderr, "eunomia-agent: --sink needs stdout or file:PATH\n");
+				fprintf(stderr, "eunomia-agent: --sink needs stdout, file:PATH, otlp or otlp:URL\n");
 				return -EINVAL;
 			}
 			if (eu_sink_config_from_spec(v, &s, &err)) {
 				fprintf(stderr, "eunomia-agent: --sink: %s\n", err.msg);
-				return -EINVAL;
-			}
-			if (s.type == EU_SINK_OTLP) {
-				eu_sink_config_free(&s);
-				fprintf(stderr, "eunomia-agent: --sink %s: the otlp sink is not built yet\n", v);
 				return -EINVAL;
 			}
 			if (eu_config_add_sink(&a->cli, &s)) {
@@ -143,13 +139,6 @@ static int check_config(struct daemon_args *a)
 	}
 	int code = DAEMON_EXIT_OK;
 	size_t n_watch = cfg.n_watch + a->cli.n_watch;
-	for (size_t i = 0; i < cfg.n_sinks; i++) {
-		if (cfg.sinks[i].type == EU_SINK_OTLP && !a->cli.n_sinks) {
-			fprintf(stderr, "eunomia-agent: config: %s: sinks[%zu]: the otlp sink is not built yet\n",
-				a->config, i);
-			code = DAEMON_EXIT_USAGE;
-		}
-	}
 	if (!n_watch) {
 		fprintf(stderr, "eunomia-agent: nothing to watch: give --watch DIR or watch: in the config\n");
 		code = DAEMON_EXIT_USAGE;

@@ -6,9 +6,11 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git ca-certificates curl
   libbpf-dev libelf-dev zlib1g-dev libuv1-dev libcurl4-openssl-dev
-  libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libcjson-dev libcriterion-dev libssl-dev libyaml-dev
+  libprotobuf-c-dev protobuf-c-compiler protobuf-compiler openssl libcjson-dev libcriterion-dev libssl-dev libyaml-dev
+  libmicrohttpd-dev
   clang llvm bpftool libclang-rt-14-dev
   iproute2 procps bash python3
+  libsystemd-dev systemd dpkg-dev fakeroot yamllint python3-yaml util-linux
 )
 
 missing=()

@@ -219,7 +219,9 @@ int eu_sink_open(const struct eu_sink_config *cfg, struct eu_sink **out, eu_erro
 		ret = eu_sink_file_open(cfg, &s->backend, &s->ops, err);
 		break;
 	case EU_SINK_OTLP:
-		ret = eu_error_set(err, -ENOTSUP, "the otlp sink is not built yet");
+		if (asprintf(&s->name, "otlp:%s", cfg->path ? cfg->path : "env") < 0)
+			s->name = NULL;
+		ret = eu_sink_otlp_open(cfg, &s->backend, &s->ops, err);
 		break;
 	default:
 		ret = eu_error_set(err, -EINVAL, "unknown sink type %d", (int)cfg->type);

@@ -124,4 +124,43 @@ int eu_plan_text_row(const struct eu_plan *plan, const char *time_str, const voi
 /* The text column width of top-level field i (0 when i is out of range). */
 unsigned eu_plan_text_width(const struct eu_plan *plan, size_t i);
 
+/* A typed walk over one top-level field's value, for encoders other than JSON/text (OTLP
+ * attributes). Scalars arrive as one call; arrays and structs/unions as a BEGIN call (count =
+ * elements or members), their children, then an END call. Struct members carry their name.
+ * Values with no natural scalar type (enum names, pointers, addresses, 128-bit integers,
+ * odd-sized floats) arrive as EU_VALUE_TEXT, formatted as the text formatter prints them.
+ * Arrays of unsigned 8-bit integers (__u8[N], unsigned char[N]) arrive as EU_VALUE_BYTES.
+ * The callback returns 0 to go on, anything else stops the walk and is returned. */
+enum eu_value_kind {
+	EU_VALUE_INT,     /* i */
+	EU_VALUE_UINT,    /* u: unsigned integers of any size up to 64 bits */
+	EU_VALUE_DOUBLE,  /* d */
+	EU_VALUE_BOOL,    /* b */
+	EU_VALUE_STRING,  /* s, len: char[N] raw bytes up to the first NUL (may be invalid UTF-8) */
+	EU_VALUE_TEXT,    /* s, len: formatted text, valid UTF-8 */
+	EU_VALUE_BYTES,   /* s, len */
+	EU_VALUE_ARRAY_BEGIN,
+	EU_VALUE_MAP_BEGIN,
+	EU_VALUE_END,
+};
+
+struct eu_value {
+	enum eu_value_kind kind;
+	const char *name;   /* member name inside a struct/union, else NULL */
+	int64_t i;
+	uint64_t u;
+	double d;
+	bool b;
+	const char *s;
+	size_t len;
+	size_t count;       /* BEGIN: number of children */
+};
+
+typedef int (*eu_value_fn)(void *ctx, const struct eu_value *v);
+
+/* Walks top-level field i of the record; -EINVAL for a bad index or short record, -ENOMEM,
+ * else whatever the callback stopped with (0 when it never did). */
+int eu_plan_walk_field(const struct eu_plan *plan, size_t i, const void *data, size_t size,
+		       eu_value_fn fn, void *ctx);
+
 #endif

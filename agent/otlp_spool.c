@@ -1,0 +1,321 @@
+/* The OTLP exporter's on-disk spool: batches of packed LogRecords that could not be delivered
+ * (or kept in memory), one file per batch, named by a sequence number so a restart replays
+ * them in order. A file is written to a temporary name and renamed into place (optionally
+ * fsync'd, file and directory), so a crash leaves either the whole batch or none of it; each
+ * record is framed with its length and CRC-32, and a damaged tail is cut off on reading. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "otlp_priv.h"
+
+#define SPOOL_MAGIC "EUOTLPS1"
+#define SPOOL_SUFFIX ".spool"
+
+struct spool_file {
+	uint64_t seq;
+	uint64_t size;
+};
+
+struct eu_otlp_spool {
+	char *dir;
+	uint64_t max_bytes;
+	bool fsync;
+	struct spool_file *files; /* sorted by seq */
+	size_t n_files, cap_files;
+	uint64_t bytes;
+	uint64_t next_seq;
+};
+
+static void file_path(const struct eu_otlp_spool *s, uint64_t seq, bool tmp, char *out,
+		      size_t n)
+{
+	snprintf(out, n, "%s/%s%016" PRIx64 "%s", s->dir, tmp ? ".tmp-" : "", seq,
+		 tmp ? "" : SPOOL_SUFFIX);
+}
+
+static int cmp_files(const void *a, const void *b)
+{
+	const struct spool_file *x = a, *y = b;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int add_file(struct eu_otlp_spool *s, uint64_t seq, uint64_t size)
+{
+	if (s->n_files == s->cap_files) {
+		size_t ncap = s->cap_files ? s->cap_files * 2 : 16;
+		struct spool_file *nf = realloc(s->files, ncap * sizeof(*nf));
+		if (!nf)
+			return -ENOMEM;
+		s->files = nf;
+		s->cap_files = ncap;
+	}
+	s->files[s->n_files++] = (struct spool_file){seq, size};
+	s->bytes += size;
+	if (seq >= s->next_seq)
+		s->next_seq = seq + 1;
+	return 0;
+}
+
+int eu_otlp_spool_open(const char *dir, uint64_t max_bytes, bool fsync_on,
+		       struct eu_otlp_spool **out, eu_error *err)
+{
+	*out = NULL;
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return eu_error_set(err, -errno, "OTLP spool %s: %s", dir, strerror(errno));
+	DIR *d = opendir(dir);
+	if (!d)
+		return eu_error_set(err, -errno, "OTLP spool %s: %s", dir, strerror(errno));
+	struct eu_otlp_spool *s = calloc(1, sizeof(*s));
+	if (!s || !(s->dir = strdup(dir))) {
+		free(s);
+		closedir(d);
+		return eu_error_set(err, -ENOMEM, "OTLP spool: out of memory");
+	}
+	s->max_bytes = max_bytes;
+	s->fsync = fsync_on;
+	struct dirent *de;
+	int ret = 0;
+	while (!ret && (de = readdir(d))) {
+		char *end;
+		if (!strncmp(de->d_name, ".tmp-", 5)) {
+			/* a write that never completed: it was never acknowledged as spooled */
+			unlinkat(dirfd(d), de->d_name, 0);
+			continue;
+		}
+		uint64_t seq = strtoull(de->d_name, &end, 16);
+		if (end != de->d_name + 16 || strcmp(end, SPOOL_SUFFIX))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) || !S_ISREG(st.st_mode))
+			continue;
+		ret = add_file(s, seq, (uint64_t)st.st_size);
+	}
+	closedir(d);
+	if (ret) {
+		eu_otlp_spool_close(s);
+		return eu_error_set(err, ret, "OTLP spool: out of memory");
+	}
+	qsort(s->files, s->n_files, sizeof(*s->files), cmp_files);
+	*out = s;
+	return 0;
+}
+
+void eu_otlp_spool_close(struct eu_otlp_spool *s)
+{
+	if (!s)
+		return;
+	free(s->files);
+	free(s->dir);
+	free(s);
+}
+
+uint64_t eu_otlp_spool_reserve(struct eu_otlp_spool *s)
+{
+	return s->next_seq++;
+}
+
+size_t eu_otlp_spool_files(const struct eu_otlp_spool *s)
+{
+	return s->n_files;
+}
+
+uint64_t eu_otlp_spool_bytes(const struct eu_otlp_spool *s)
+{
+	return s->bytes;
+}
+
+static void put32(eu_buf *b, uint32_t v)
+{
+	uint8_t t[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+	eu_buf_append(b, t, 4);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static bool write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+int eu_otlp_spool_write(struct eu_otlp_spool *s, uint64_t seq,
+			const struct eu_otlp_scoped_record *recs, size_t n, eu_error *err)
+{
+	/* frame: u32 payload length, u32 crc32(payload); payload: u16 name length, name,
+	 * u16 version length, version, record */
+	eu_buf b;
+	eu_buf_init(&b);
+	eu_buf_append(&b, SPOOL_MAGIC, 8);
+	for (size_t i = 0; i < n; i++) {
+		const char *nm = recs[i].scope_name ? recs[i].scope_name : "";
+		const char *vs = recs[i].scope_version ? recs[i].scope_version : "";
+		size_t nl = strnlen(nm, 65535), vl = strnlen(vs, 65535);
+		size_t plen = 2 + nl + 2 + vl + recs[i].len;
+		size_t start = b.len;
+		put32(&b, (uint32_t)plen);
+		put32(&b, 0);
+		uint8_t l2[2] = {(uint8_t)nl, (uint8_t)(nl >> 8)};
+		eu_buf_append(&b, l2, 2);
+		eu_buf_append(&b, nm, nl);
+		uint8_t v2[2] = {(uint8_t)vl, (uint8_t)(vl >> 8)};
+		eu_buf_append(&b, v2, 2);
+		eu_buf_append(&b, vs, vl);
+		eu_buf_append(&b, recs[i].record, recs[i].len);
+		if (b.oom)
+			break;
+		uint32_t crc = (uint32_t)crc32(0, (const Bytef *)b.data + start + 8, (uInt)plen);
+		uint8_t *c = (uint8_t *)b.data + start + 4;
+		c[0] = (uint8_t)crc;
+		c[1] = (uint8_t)(crc >> 8);
+		c[2] = (uint8_t)(crc >> 16);
+		c[3] = (uint8_t)(crc >> 24);
+	}
+	if (b.oom) {
+		eu_buf_free(&b);
+		return eu_error_set(err, -ENOMEM, "OTLP spool: out of memory");
+	}
+	if (s->max_bytes && s->bytes + b.len > s->max_bytes) {
+		eu_buf_free(&b);
+		return eu_error_set(err, -ENOSPC, "OTLP spool %s: full (%" PRIu64 " of %" PRIu64
+						  " bytes used)", s->dir, s->bytes, s->max_bytes);
+	}
+	char tmp[4096], path[4096];
+	file_path(s, seq, true, tmp, sizeof(tmp));
+	file_path(s, seq, false, path, sizeof(path));
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int ret = 0;
+	if (fd < 0 || !write_all(fd, b.data, b.len) || (s->fsync && fdatasync(fd)))
+		ret = -errno ? -errno : -EIO;
+	if (fd >= 0 && close(fd) && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path))
+		ret = -errno;
+	if (!ret && s->fsync) {
+		/* the rename itself must survive a crash */
+		int dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+	size_t len = b.len;
+	eu_buf_free(&b);
+	if (ret) {
+		unlink(tmp);
+		return eu_error_set(err, ret, "OTLP spool %s: %s", tmp, strerror(-ret));
+	}
+	/* keep the list sorted: a batch reserved earlier may be written after later ones */
+	ret = add_file(s, seq, len);
+	if (ret)
+		return eu_error_set(err, ret, "OTLP spool: out of memory");
+	qsort(s->files, s->n_files, sizeof(*s->files), cmp_files);
+	return 0;
+}
+
+int eu_otlp_spool_oldest(struct eu_otlp_spool *s, uint64_t *seq, struct eu_otlp_spool_batch *out,
+			 eu_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (!s->n_files)
+		return -ENOENT;
+	*seq = s->files[0].seq;
+	char path[4096];
+	file_path(s, *seq, false, path, sizeof(path));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return eu_error_set(err, -errno, "OTLP spool %s: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return eu_error_set(err, -errno, "OTLP spool %s: %s", path, strerror(errno));
+	}
+	size_t size = (size_t)st.st_size;
+	uint8_t *data = malloc(size ? size : 1);
+	size_t got = 0;
+	while (data && got < size) {
+		ssize_t r = read(fd, data + got, size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	if (!data)
+		return eu_error_set(err, -ENOMEM, "OTLP spool: out of memory");
+	out->data = data;
+	if (got < 8 || memcmp(data, SPOOL_MAGIC, 8)) {
+		out->damaged = true;
+		return 0;
+	}
+	size_t off = 8, cap = 0;
+	while (off + 8 <= got) {
+		uint32_t plen = get32(data + off), crc = get32(data + off + 4);
+		const uint8_t *p = data + off + 8;
+		if (plen > got - off - 8 || plen < 4 ||
+		    (uint32_t)crc32(0, (const Bytef *)p, (uInt)plen) != crc)
+			break;
+		size_t nl = (size_t)p[0] | (size_t)p[1] << 8;
+		if (2 + nl + 2 > plen)
+			break;
+		size_t vl = (size_t)p[2 + nl] | (size_t)p[3 + nl] << 8;
+		if (4 + nl + vl > plen)
+			break;
+		if (out->n == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct eu_otlp_spool_rec *nr = realloc(out->recs, cap * sizeof(*nr));
+			if (!nr) {
+				eu_otlp_spool_batch_free(out);
+				return eu_error_set(err, -ENOMEM, "OTLP spool: out of memory");
+			}
+			out->recs = nr;
+		}
+		out->recs[out->n++] = (struct eu_otlp_spool_rec){
+			(const char *)p + 2, nl, (const char *)p + 4 + nl, vl, p + 4 + nl + vl,
+			plen - 4 - nl - vl};
+		off += 8 + plen;
+	}
+	out->damaged = off != got;
+	return 0;
+}
+
+void eu_otlp_spool_batch_free(struct eu_otlp_spool_batch *b)
+{
+	free(b->recs);
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+void eu_otlp_spool_remove(struct eu_otlp_spool *s, uint64_t seq)
+{
+	for (size_t i = 0; i < s->n_files; i++) {
+		if (s->files[i].seq != seq)
+			continue;
+		char path[4096];
+		file_path(s, seq, false, path, sizeof(path));
+		unlink(path);
+		s->bytes -= s->files[i].size;
+		memmove(&s->files[i], &s->files[i + 1], (s->n_files - i - 1) * sizeof(*s->files));
+		s->n_files--;
+		return;
+	}
+}

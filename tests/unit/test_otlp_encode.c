@@ -1,0 +1,590 @@
+/* OTLP encoding: key=value lists, semantic-convention names, the resource, an exec-like event
+ * as a LogRecord (decoded back with the generated protobuf-c unpackers, field by field),
+ * request assembly by scope, counters as Sums, configuration from the environment. */
+#include <criterion/criterion.h>
+
+#include <bpf/btf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
+
+#include "eunomia/decoder.h"
+#include "eunomia/otlp.h"
+#include "eunomia/record.h"
+#include "otlp_fixture.h"
+
+typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
+typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
+typedef Opentelemetry__Proto__Logs__V1__LogRecord LogRecord;
+
+#define AV(x) OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_##x
+
+/* ---- a fake environment ---- */
+struct fake_env {
+	const char *kv[32][2];
+};
+
+static const char *fake_getenv(void *ctx, const char *name)
+{
+	struct fake_env *e = ctx;
+	for (size_t i = 0; i < 32 && e->kv[i][0]; i++)
+		if (!strcmp(e->kv[i][0], name))
+			return e->kv[i][1];
+	return NULL;
+}
+
+static const AnyValue *attr(KeyValue **kvs, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(kvs[i]->key, key))
+			return kvs[i]->value;
+	return NULL;
+}
+
+static const char *attr_str(KeyValue **kvs, size_t n, const char *key)
+{
+	const AnyValue *v = attr(kvs, n, key);
+	cr_assert_not_null(v, "attribute %s missing", key);
+	cr_assert_eq(v->value_case, AV(STRING_VALUE), "attribute %s not a string", key);
+	return v->string_value;
+}
+
+static int64_t attr_int(KeyValue **kvs, size_t n, const char *key)
+{
+	const AnyValue *v = attr(kvs, n, key);
+	cr_assert_not_null(v, "attribute %s missing", key);
+	cr_assert_eq(v->value_case, AV(INT_VALUE), "attribute %s not an int (%d)", key,
+		     v->value_case);
+	return v->int_value;
+}
+
+Test(otlp_kvs, parses_trims_and_percent_decodes)
+{
+	struct eu_otlp_kvs kvs;
+	eu_error err = {0};
+	cr_assert_eq(eu_otlp_kvs_parse(" a = 1 ,, b=x%2Cy%3D%20z,c=caf%C3%A9 ,d=", &kvs, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(kvs.n, 4);
+	cr_assert_str_eq(kvs.v[0].key, "a");
+	cr_assert_str_eq(kvs.v[0].value, "1");
+	cr_assert_str_eq(kvs.v[1].key, "b");
+	cr_assert_str_eq(kvs.v[1].value, "x,y= z");
+	cr_assert_str_eq(kvs.v[2].value, "caf\xC3\xA9");
+	cr_assert_str_eq(kvs.v[3].key, "d");
+	cr_assert_str_eq(kvs.v[3].value, "");
+	eu_otlp_kvs_free(&kvs);
+}
+
+Test(otlp_kvs, refuses_bad_members)
+{
+	static const char *const bad[] = {"a=1,b", "=1", "a=%zz", "a=%4", "a=%FF"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct eu_otlp_kvs kvs;
+		eu_error err = {0};
+		cr_assert_eq(eu_otlp_kvs_parse(bad[i], &kvs, &err), -EINVAL, "%s accepted", bad[i]);
+		cr_assert_eq(kvs.n, 0);
+		cr_assert(strstr(err.msg, "member"), "%s", err.msg);
+	}
+}
+
+Test(otlp_semconv, table_and_override)
+{
+	cr_assert_str_eq(eu_otlp_attr_name("pid", NULL, 0), "process.pid");
+	cr_assert_str_eq(eu_otlp_attr_name("ppid", NULL, 0), "process.parent_pid");
+	cr_assert_str_eq(eu_otlp_attr_name("comm", NULL, 0), "process.executable.name");
+	cr_assert_str_eq(eu_otlp_attr_name("exit_code", NULL, 0), "process.exit.code");
+	cr_assert_str_eq(eu_otlp_attr_name("filename", NULL, 0), "file.path");
+	cr_assert_str_eq(eu_otlp_attr_name("dport", NULL, 0), "destination.port");
+	cr_assert_str_eq(eu_otlp_attr_name("duration_ns", NULL, 0), "duration_ns");
+	struct eu_otlp_attr_map map[] = {{"pid", "my.pid"}, {"comm", ""}};
+	cr_assert_str_eq(eu_otlp_attr_name("pid", map, 2), "my.pid");
+	cr_assert_null(eu_otlp_attr_name("comm", map, 2));
+	cr_assert_str_eq(eu_otlp_attr_name("ppid", map, 2), "process.parent_pid");
+}
+
+Test(otlp_resource, defaults_env_and_precedence)
+{
+	struct fake_env env = {{{"OTEL_SERVICE_NAME", "svc"},
+				{"OTEL_RESOURCE_ATTRIBUTES",
+				 "service.name=ignored,deployment.environment=prod%20eu,host.name=h2"}}};
+	struct eu_otlp_resource_opts o = {.service_version = "9.9", .host_name = "h1",
+					  .getenv = fake_getenv, .getenv_ctx = &env};
+	eu_buf b;
+	eu_buf_init(&b);
+	eu_error err = {0};
+	cr_assert_eq(eu_otlp_resource_encode(&o, &b, &err), 0, "%s", err.msg);
+	Opentelemetry__Proto__Resource__V1__Resource *r =
+		opentelemetry__proto__resource__v1__resource__unpack(NULL, b.len,
+								     (uint8_t *)b.data);
+	cr_assert_not_null(r);
+	cr_assert_str_eq(attr_str(r->attributes, r->n_attributes, "service.name"), "svc");
+	cr_assert_str_eq(attr_str(r->attributes, r->n_attributes, "service.version"), "9.9");
+	cr_assert_str_eq(attr_str(r->attributes, r->n_attributes, "host.name"), "h2");
+	cr_assert_str_eq(attr_str(r->attributes, r->n_attributes, "os.type"), "linux");
+	cr_assert_str_eq(attr_str(r->attributes, r->n_attributes, "telemetry.sdk.language"), "c");
+	cr_assert_str_eq(attr_str(r->attributes, r->n_attributes, "telemetry.sdk.name"),
+			 "eunomia-agent");
+	cr_assert_str_eq(attr_str(r->attributes, r->n_attributes, "deployment.environment"),
+			 "prod eu");
+#if defined(__x86_64__)
+	cr_assert_str_eq(attr_str(r->attributes, r->n_attributes, "host.arch"), "amd64");
+#endif
+	/* every key once */
+	for (size_t i = 0; i < r->n_attributes; i++)
+		for (size_t j = i + 1; j < r->n_attributes; j++)
+			cr_assert_str_neq(r->attributes[i]->key, r->attributes[j]->key);
+	opentelemetry__proto__resource__v1__resource__free_unpacked(r, NULL);
+
+	/* OTEL_RESOURCE_ATTRIBUTES names service.name when OTEL_SERVICE_NAME is unset; a bad
+	 * list is dropped whole and reported */
+	struct fake_env env2 = {{{"OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attrs"}}};
+	o.getenv_ctx = &env2;
+	eu_buf_reset(&b);
+	cr_assert_eq(eu_otlp_resource_encode(&o, &b, &err), 0);
+	r = opentelemetry__proto__resource__v1__resource__unpack(NULL, b.len, (uint8_t *)b.data);
+	cr_assert_str_eq(attr_str(r->attributes, r->n_attributes, "service.name"), "from-attrs");
+	opentelemetry__proto__resource__v1__resource__free_unpacked(r, NULL);
+
+	struct fake_env env3 = {{{"OTEL_RESOURCE_ATTRIBUTES", "a=1,b=%G0"}}};
+	o.getenv_ctx = &env3;
+	eu_buf_reset(&b);
+	cr_assert_eq(eu_otlp_resource_encode(&o, &b, &err), 1);
+	cr_assert(strstr(err.msg, "OTEL_RESOURCE_ATTRIBUTES ignored"), "%s", err.msg);
+	r = opentelemetry__proto__resource__v1__resource__unpack(NULL, b.len, (uint8_t *)b.data);
+	cr_assert_null(attr(r->attributes, r->n_attributes, "a"));
+	cr_assert_str_eq(attr_str(r->attributes, r->n_attributes, "service.name"),
+			 "eunomia-agent");
+	opentelemetry__proto__resource__v1__resource__free_unpacked(r, NULL);
+	eu_buf_free(&b);
+}
+
+Test(otlp_logs, exec_event_is_a_typed_log_record)
+{
+	struct exec_fixture f;
+	exec_fixture(&f);
+	struct eu_otlp_log_event ev = {.package = "bootstrap", .event_type = "event",
+				       .plan = f.plan, .data = f.rec, .size = f.size,
+				       .time_unix_nano = 1700000000123456789ull,
+				       .observed_time_unix_nano = 1700000000223456789ull};
+	eu_buf b;
+	eu_buf_init(&b);
+	eu_error err = {0};
+	cr_assert_eq(eu_otlp_log_encode(&ev, &b, &err), 0, "%s", err.msg);
+	LogRecord *lr = opentelemetry__proto__logs__v1__log_record__unpack(NULL, b.len,
+									  (uint8_t *)b.data);
+	cr_assert_not_null(lr);
+	cr_assert_eq(lr->time_unix_nano, 1700000000123456789ull);
+	cr_assert_eq(lr->observed_time_unix_nano, 1700000000223456789ull);
+	cr_assert_eq(lr->severity_number, 9);
+	cr_assert_str_eq(lr->severity_text, "INFO");
+	cr_assert_str_eq(lr->event_name, "bootstrap.event");
+	cr_assert_eq(lr->body->value_case, AV(STRING_VALUE));
+	cr_assert_str_eq(lr->body->string_value, "bootstrap.event");
+	KeyValue **kv = lr->attributes;
+	size_t n = lr->n_attributes;
+	cr_assert_eq(n, 12);
+	cr_assert_eq(attr_int(kv, n, "process.pid"), 4242);
+	cr_assert_eq(attr_int(kv, n, "process.parent_pid"), 1);
+	cr_assert_eq(attr_int(kv, n, "process.exit.code"), 0);
+	cr_assert_eq(attr_int(kv, n, "duration_ns"), 123456789);
+	cr_assert_str_eq(attr_str(kv, n, "process.executable.name"), "ba\xEF\xBF\xBDsh");
+	cr_assert_str_eq(attr_str(kv, n, "file.path"), "/usr/bin/bash");
+	const AnyValue *v = attr(kv, n, "exit_event");
+	cr_assert_eq(v->value_case, AV(BOOL_VALUE));
+	cr_assert_eq(v->bool_value, 1);
+	v = attr(kv, n, "ratio");
+	cr_assert_eq(v->value_case, AV(DOUBLE_VALUE));
+	cr_assert_float_eq(v->double_value, 0.25, 0);
+	v = attr(kv, n, "raw");
+	cr_assert_eq(v->value_case, AV(BYTES_VALUE));
+	cr_assert_eq(v->bytes_value.len, 4);
+	cr_assert_eq(memcmp(v->bytes_value.data, "\x01\x00\xfe\x7f", 4), 0);
+	v = attr(kv, n, "vals");
+	cr_assert_eq(v->value_case, AV(ARRAY_VALUE));
+	cr_assert_eq(v->array_value->n_values, 3);
+	cr_assert_eq(v->array_value->values[0]->int_value, -1);
+	cr_assert_eq(v->array_value->values[2]->int_value, 300);
+	v = attr(kv, n, "in");
+	cr_assert_eq(v->value_case, AV(KVLIST_VALUE));
+	cr_assert_eq(v->kvlist_value->n_values, 2);
+	cr_assert_eq(attr_int(v->kvlist_value->values, 2, "a"), -7);
+	cr_assert_eq(attr(v->kvlist_value->values, 2, "b")->bool_value, 1);
+	cr_assert_str_eq(attr_str(kv, n, "big"), "18446744073709551615");
+	opentelemetry__proto__logs__v1__log_record__free_unpacked(lr, NULL);
+
+	/* severity and mapping overrides; a short record is refused */
+	struct eu_otlp_attr_map map[] = {{"pid", "tgid"}, {"raw", ""}};
+	ev.severity_number = 17;
+	ev.map = map;
+	ev.n_map = 2;
+	eu_buf_reset(&b);
+	cr_assert_eq(eu_otlp_log_encode(&ev, &b, &err), 0, "%s", err.msg);
+	lr = opentelemetry__proto__logs__v1__log_record__unpack(NULL, b.len, (uint8_t *)b.data);
+	cr_assert_str_eq(lr->severity_text, "ERROR");
+	cr_assert_eq(lr->n_attributes, 11);
+	cr_assert_eq(attr_int(lr->attributes, lr->n_attributes, "tgid"), 4242);
+	cr_assert_null(attr(lr->attributes, lr->n_attributes, "raw"));
+	opentelemetry__proto__logs__v1__log_record__free_unpacked(lr, NULL);
+	ev.size = 50;
+	eu_buf_reset(&b);
+	cr_assert_eq(eu_otlp_log_encode(&ev, &b, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "bootstrap.event"), "%s", err.msg);
+	eu_buf_free(&b);
+	exec_fixture_free(&f);
+}
+
+Test(otlp_logs, request_groups_records_by_scope_in_order)
+{
+	eu_buf res, recs[3], req;
+	eu_buf_init(&res);
+	eu_buf_init(&req);
+	struct eu_otlp_resource_opts o = {.host_name = "h"};
+	cr_assert_eq(eu_otlp_resource_encode(&o, &res, NULL), 0);
+	struct exec_fixture f;
+	exec_fixture(&f);
+	struct eu_otlp_scoped_record sr[3];
+	const char *scopes[3][2] = {{"bootstrap", "1.0"}, {"opensnoop", "2.0"}, {"bootstrap", "1.0"}};
+	for (int i = 0; i < 3; i++) {
+		eu_buf_init(&recs[i]);
+		struct eu_otlp_log_event ev = {.package = scopes[i][0], .event_type = "event",
+					       .plan = f.plan, .data = f.rec, .size = f.size,
+					       .time_unix_nano = (uint64_t)i + 1};
+		cr_assert_eq(eu_otlp_log_encode(&ev, &recs[i], NULL), 0);
+		sr[i] = (struct eu_otlp_scoped_record){scopes[i][0], scopes[i][1], recs[i].data,
+						       recs[i].len};
+	}
+	cr_assert_eq(eu_otlp_logs_request(res.data, res.len, sr, 3, &req), 0);
+	Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *r =
+		opentelemetry__proto__collector__logs__v1__export_logs_service_request__unpack(
+			NULL, req.len, (uint8_t *)req.data);
+	cr_assert_not_null(r);
+	cr_assert_eq(r->n_resource_logs, 1);
+	Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = r->resource_logs[0];
+	cr_assert_str_eq(attr_str(rl->resource->attributes, rl->resource->n_attributes,
+				  "host.name"), "h");
+	cr_assert_eq(rl->n_scope_logs, 2);
+	cr_assert_str_eq(rl->scope_logs[0]->scope->name, "bootstrap");
+	cr_assert_str_eq(rl->scope_logs[0]->scope->version, "1.0");
+	cr_assert_eq(rl->scope_logs[0]->n_log_records, 2);
+	cr_assert_eq(rl->scope_logs[0]->log_records[0]->time_unix_nano, 1);
+	cr_assert_eq(rl->scope_logs[0]->log_records[1]->time_unix_nano, 3);
+	cr_assert_str_eq(rl->scope_logs[1]->scope->name, "opensnoop");
+	cr_assert_eq(rl->scope_logs[1]->n_log_records, 1);
+	cr_assert_str_eq(rl->scope_logs[1]->log_records[0]->event_name, "opensnoop.event");
+	opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(
+		r, NULL);
+	for (int i = 0; i < 3; i++)
+		eu_buf_free(&recs[i]);
+	eu_buf_free(&res);
+	eu_buf_free(&req);
+	exec_fixture_free(&f);
+}
+
+Test(otlp_metrics, counters_are_monotonic_cumulative_sums)
+{
+	struct eu_otlp_kv a1[] = {{"program", "bootstrap"}}, a2[] = {{"program", "opensnoop"}};
+	struct eu_otlp_counter c[] = {
+		{"eunomia.events.received", "events", "{event}", 10, a1, 1},
+		{"eunomia.events.received", "events", "{event}", 20, a2, 1},
+		{"eunomia.events.lost", "lost", "{event}", UINT64_MAX, NULL, 0},
+	};
+	eu_buf b;
+	eu_buf_init(&b);
+	cr_assert_eq(eu_otlp_metrics_request("", 0, "eunomia-agent", "0.1.0", 100, 200, c, 3, &b,
+					     NULL), 0);
+	Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *r =
+		opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__unpack(
+			NULL, b.len, (uint8_t *)b.data);
+	cr_assert_not_null(r);
+	cr_assert_eq(r->n_resource_metrics, 1);
+	Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = r->resource_metrics[0]->scope_metrics[0];
+	cr_assert_str_eq(sm->scope->name, "eunomia-agent");
+	cr_assert_eq(sm->n_metrics, 2);
+	Opentelemetry__Proto__Metrics__V1__Metric *m = sm->metrics[0];
+	cr_assert_str_eq(m->name, "eunomia.events.received");
+	cr_assert_str_eq(m->unit, "{event}");
+	cr_assert_eq(m->data_case, OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM);
+	cr_assert(m->sum->is_monotonic);
+	cr_assert_eq(m->sum->aggregation_temporality, 2);
+	cr_assert_eq(m->sum->n_data_points, 2);
+	cr_assert_eq(m->sum->data_points[0]->start_time_unix_nano, 100);
+	cr_assert_eq(m->sum->data_points[0]->time_unix_nano, 200);
+	cr_assert_eq(m->sum->data_points[0]->as_int, 10);
+	cr_assert_str_eq(m->sum->data_points[1]->attributes[0]->value->string_value, "opensnoop");
+	cr_assert_eq(m->sum->data_points[1]->as_int, 20);
+	cr_assert_eq(sm->metrics[1]->sum->data_points[0]->as_int, INT64_MAX);
+	opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__free_unpacked(
+		r, NULL);
+	eu_buf_free(&b);
+}
+
+Test(otlp_config, urls_precedence_and_errors)
+{
+	struct eu_otlp_config cfg;
+	eu_error err = {0};
+	struct fake_env none = {{{NULL, NULL}}};
+	cr_assert_eq(eu_otlp_config_from_env(&cfg, NULL, fake_getenv, &none, &err), 0, "%s",
+		     err.msg);
+	cr_assert_str_eq(cfg.logs.url, "http://localhost:4318/v1/logs");
+	cr_assert_str_eq(cfg.metrics.url, "http://localhost:4318/v1/metrics");
+	cr_assert_eq(cfg.logs.gzip, false);
+	cr_assert_eq(cfg.logs.timeout_ms, 10000);
+	cr_assert_eq(cfg.max_queue, 2048);
+	cr_assert_eq(cfg.max_batch, 512);
+	cr_assert_eq(cfg.schedule_delay_ms, 1000);
+	cr_assert_eq(cfg.export_timeout_ms, 30000);
+	eu_otlp_config_free(&cfg);
+
+	struct fake_env e = {{{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/base/"},
+			      {"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "https://l:1/custom"},
+			      {"OTEL_EXPORTER_OTLP_HEADERS", "api-key=se%20cret,x=1"},
+			      {"OTEL_EXPORTER_OTLP_METRICS_HEADERS", "m=2"},
+			      {"OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"},
+			      {"OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "none"},
+			      {"OTEL_EXPORTER_OTLP_TIMEOUT", "2500"},
+			      {"OTEL_EXPORTER_OTLP_CERTIFICATE", "/ca.pem"},
+			      {"OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY", "/k.pem"},
+			      {"OTEL_BLRP_MAX_QUEUE_SIZE", "100"},
+			      {"OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "500"}}};
+	cr_assert_eq(eu_otlp_config_from_env(&cfg, NULL, fake_getenv, &e, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(cfg.logs.url, "https://l:1/custom");
+	cr_assert_str_eq(cfg.metrics.url, "http://c:4318/base/v1/metrics");
+	cr_assert_eq(cfg.logs.n_headers, 2);
+	cr_assert_str_eq(cfg.logs.headers[0], "api-key: se cret");
+	cr_assert_str_eq(cfg.logs.headers[1], "x: 1");
+	cr_assert_eq(cfg.metrics.n_headers, 1);
+	cr_assert_str_eq(cfg.metrics.headers[0], "m: 2");
+	cr_assert(cfg.logs.gzip);
+	cr_assert_not(cfg.metrics.gzip);
+	cr_assert_eq(cfg.logs.timeout_ms, 2500);
+	cr_assert_str_eq(cfg.logs.ca_file, "/ca.pem");
+	cr_assert_str_eq(cfg.metrics.ca_file, "/ca.pem");
+	cr_assert_str_eq(cfg.logs.client_key, "/k.pem");
+	cr_assert_null(cfg.metrics.client_key);
+	cr_assert_eq(cfg.max_queue, 100);
+	cr_assert_eq(cfg.max_batch, 100, "batch clamped to the queue");
+	eu_otlp_config_free(&cfg);
+
+	/* an explicit base (--sink otlp:URL) wins over the variable */
+	cr_assert_eq(eu_otlp_config_from_env(&cfg, "http://x:9", fake_getenv, &e, &err), 0);
+	cr_assert_str_eq(cfg.metrics.url, "http://x:9/v1/metrics");
+	eu_otlp_config_free(&cfg);
+
+	struct fake_env bad1 = {{{"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"}}};
+	cr_assert_eq(eu_otlp_config_from_env(&cfg, NULL, fake_getenv, &bad1, &err), -ENOTSUP);
+	cr_assert(strstr(err.msg, "OTEL_EXPORTER_OTLP_PROTOCOL=grpc"), "%s", err.msg);
+	struct fake_env bad2 = {{{"OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "zstd"}}};
+	cr_assert_eq(eu_otlp_config_from_env(&cfg, NULL, fake_getenv, &bad2, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION"), "%s", err.msg);
+	struct fake_env bad3 = {{{"OTEL_EXPORTER_OTLP_TIMEOUT", "10s"}}};
+	cr_assert_eq(eu_otlp_config_from_env(&cfg, NULL, fake_getenv, &bad3, &err), -EINVAL);
+	struct fake_env bad4 = {{{"OTEL_EXPORTER_OTLP_HEADERS", "a=b%0D%0AX-Evil: 1"}}};
+	cr_assert_eq(eu_otlp_config_from_env(&cfg, NULL, fake_getenv, &bad4, &err), -EINVAL);
+	struct fake_env bad5 = {{{"OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://x"}}};
+	cr_assert_eq(eu_otlp_config_from_env(&cfg, NULL, fake_getenv, &bad5, &err), -EINVAL);
+}
+
+Test(otlp_retry_after, seconds_and_dates)
+{
+	cr_assert_eq(eu_otlp_retry_after_ms("3", 0), 3000);
+	cr_assert_eq(eu_otlp_retry_after_ms(" 0 ", 0), 0);
+	cr_assert_eq(eu_otlp_retry_after_ms("abc", 0), -1);
+	cr_assert_eq(eu_otlp_retry_after_ms("-1", 0), -1);
+	/* Sun, 06 Nov 1994 08:49:37 GMT = 784111777 */
+	cr_assert_eq(eu_otlp_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111770), 7000);
+	cr_assert_eq(eu_otlp_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111800), 0);
+}
+
+Test(otlp_gzip, round_trips_through_zlib)
+{
+	eu_buf b;
+	eu_buf_init(&b);
+	char in[4096];
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (char)(i % 7);
+	cr_assert_eq(eu_otlp_gzip(in, sizeof(in), &b), 0);
+	cr_assert_lt(b.len, sizeof(in) / 4);
+	cr_assert_eq((uint8_t)b.data[0], 0x1f);
+	cr_assert_eq((uint8_t)b.data[1], 0x8b);
+	eu_buf_free(&b);
+}
+
+Test(otlp_json, daemon_record_line_becomes_the_same_log_record)
+{
+	struct exec_fixture f;
+	exec_fixture(&f);
+	struct eu_record_meta meta = {"bootstrap", "3f2a9c0d41be", "event", "node-1"};
+	struct eu_record_clock clk;
+	eu_record_clock_sync(&clk);
+	eu_buf line, b;
+	eu_buf_init(&line);
+	eu_buf_init(&b);
+	cr_assert_eq(eu_record_format_event(&line, &meta, f.plan, -1, f.rec, f.size, &clk), 0);
+	char *pkg, *ver;
+	eu_error err = {0};
+	struct eu_otlp_json_opts o77 = {.observed_unix_nano = 77};
+	cr_assert_eq(eu_otlp_log_from_json(line.data, line.len, &o77, &b, &pkg, &ver, &err),
+		     0, "%s: %s", err.msg, line.data);
+	cr_assert_str_eq(pkg, "bootstrap");
+	cr_assert_str_eq(ver, "3f2a9c0d41be");
+	free(pkg);
+	free(ver);
+	LogRecord *lr = opentelemetry__proto__logs__v1__log_record__unpack(NULL, b.len,
+									  (uint8_t *)b.data);
+	cr_assert_not_null(lr);
+	cr_assert_eq(lr->time_unix_nano, clk.real_now_ns, "exact ns time from the line");
+	cr_assert_eq(lr->observed_time_unix_nano, 77);
+	cr_assert_str_eq(lr->event_name, "bootstrap.event");
+	KeyValue **kv = lr->attributes;
+	size_t n = lr->n_attributes;
+	cr_assert_eq(n, 12);
+	cr_assert_eq(attr_int(kv, n, "process.pid"), 4242);
+	cr_assert_eq(attr_int(kv, n, "duration_ns"), 123456789);
+	cr_assert_str_eq(attr_str(kv, n, "file.path"), "/usr/bin/bash");
+	cr_assert_eq(attr(kv, n, "exit_event")->bool_value, 1);
+	cr_assert_float_eq(attr(kv, n, "ratio")->double_value, 0.25, 0);
+	cr_assert_eq(attr(kv, n, "vals")->array_value->values[2]->int_value, 300);
+	cr_assert_eq(attr_int(attr(kv, n, "in")->kvlist_value->values, 2, "a"), -7);
+	cr_assert_str_eq(attr_str(kv, n, "big"), "18446744073709551615");
+	cr_assert(strstr(attr_str(kv, n, "process.executable.name"), "ba"));
+	opentelemetry__proto__logs__v1__log_record__free_unpacked(lr, NULL);
+
+	static const char *const bad[] = {"", "{", "[1]", "{\"fields\":{\"a\":}}", "{\"a\":1} x",
+					  "{\"a\":\"\\u12\"}", "{\"a\":tru}"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		eu_buf_reset(&b);
+		cr_assert_eq(eu_otlp_log_from_json(bad[i], strlen(bad[i]), NULL, &b, &pkg, &ver, &err), -EINVAL, "accepted %s", bad[i]);
+		cr_assert_eq(b.len, 0);
+	}
+	const char *esc = "{\"package\":\"p\",\"event\":\"e\",\"fields\":{\"s\":\"a\\u00e9\\ud83d\\ude00\\n\","
+			  "\"n\":null,\"neg\":-5,\"e\":1e3}}";
+	eu_buf_reset(&b);
+	cr_assert_eq(eu_otlp_log_from_json(esc, strlen(esc), NULL, &b, &pkg, &ver, &err), 0,
+		     "%s", err.msg);
+	free(pkg);
+	free(ver);
+	lr = opentelemetry__proto__logs__v1__log_record__unpack(NULL, b.len, (uint8_t *)b.data);
+	cr_assert_str_eq(attr_str(lr->attributes, lr->n_attributes, "s"),
+			 "a\xC3\xA9\xF0\x9F\x98\x80\n");
+	cr_assert_eq(attr(lr->attributes, lr->n_attributes, "n")->value_case, 0);
+	cr_assert_eq(attr_int(lr->attributes, lr->n_attributes, "neg"), -5);
+	cr_assert_float_eq(attr(lr->attributes, lr->n_attributes, "e")->double_value, 1000.0, 0);
+	opentelemetry__proto__logs__v1__log_record__free_unpacked(lr, NULL);
+	eu_buf_free(&line);
+	eu_buf_free(&b);
+	exec_fixture_free(&f);
+}
+
+/* Kinds with no natural OTLP scalar: enums by name (number when unnamed), pointers, IPv4 and
+ * IPv6 addresses as text; bitfields as ints; unions as kvlists of every member. */
+Test(otlp_logs, text_kinds_bitfields_and_unions)
+{
+	struct btf *b = btf__new_empty();
+	int u32 = btf__add_int(b, "unsigned int", 4, 0);
+	int u8 = btf__add_int(b, "unsigned char", 1, 0);
+	int idx = btf__add_int(b, "__ARRAY_SIZE_TYPE__", 4, 0);
+	int en = btf__add_enum(b, "state", 4);
+	cr_assert_eq(btf__add_enum_value(b, "TCP_ESTABLISHED", 1), 0);
+	cr_assert_eq(btf__add_enum_value(b, "TCP_CLOSE", 7), 0);
+	int ptr = btf__add_ptr(b, u32);
+	int v4 = btf__add_typedef(b, "eu_ipv4_t", u32);
+	int a16 = btf__add_array(b, idx, u8, 16);
+	int v6 = btf__add_typedef(b, "eu_ip_t", a16);
+	int un = btf__add_union(b, "u", 4);
+	cr_assert_eq(btf__add_field(b, "x", u32, 0, 0), 0);
+	cr_assert_eq(btf__add_field(b, "y", u8, 0, 0), 0);
+	int st = btf__add_struct(b, "ev", 48);
+	cr_assert_eq(btf__add_field(b, "state", en, 0, 0), 0);
+	cr_assert_eq(btf__add_field(b, "oldstate", en, 32, 0), 0);
+	cr_assert_eq(btf__add_field(b, "p", ptr, 64, 0), 0);
+	cr_assert_eq(btf__add_field(b, "saddr", v4, 128, 0), 0);
+	cr_assert_eq(btf__add_field(b, "daddr", v6, 160, 0), 0);
+	cr_assert_eq(btf__add_field(b, "flags", u32, 288, 3), 0);
+	cr_assert_eq(btf__add_field(b, "u", un, 320, 0), 0);
+	struct eu_plan *plan;
+	eu_error err = {0};
+	cr_assert_eq(eu_plan_new(b, (uint32_t)st, &plan, &err), 0, "%s", err.msg);
+	uint8_t rec[48] = {0};
+	uint32_t s1 = 7, s2 = 5, addr = 0x0100007f, x = 0x01020304;
+	uint64_t p = 0xffff8880dead0000ull;
+	memcpy(rec, &s1, 4);
+	memcpy(rec + 4, &s2, 4);
+	memcpy(rec + 8, &p, 8);
+	memcpy(rec + 16, &addr, 4);
+	memcpy(rec + 20, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+	rec[36] = 0x0d; /* flags:3 = 5 */
+	memcpy(rec + 40, &x, 4);
+	struct eu_otlp_log_event ev = {.package = "tcpstates", .event_type = "ev", .plan = plan,
+				       .data = rec, .size = sizeof(rec)};
+	eu_buf out;
+	eu_buf_init(&out);
+	cr_assert_eq(eu_otlp_log_encode(&ev, &out, &err), 0, "%s", err.msg);
+	LogRecord *lr = opentelemetry__proto__logs__v1__log_record__unpack(NULL, out.len,
+									  (uint8_t *)out.data);
+	KeyValue **kv = lr->attributes;
+	size_t n = lr->n_attributes;
+	cr_assert_str_eq(attr_str(kv, n, "state"), "TCP_CLOSE");
+	cr_assert_str_eq(attr_str(kv, n, "oldstate"), "5");
+	cr_assert_str_eq(attr_str(kv, n, "p"), "0xffff8880dead0000");
+	cr_assert_str_eq(attr_str(kv, n, "source.address"), "127.0.0.1");
+	cr_assert_str_eq(attr_str(kv, n, "destination.address"), "2001:db8::1");
+	cr_assert_eq(attr_int(kv, n, "flags"), 5);
+	const AnyValue *u = attr(kv, n, "u");
+	cr_assert_eq(u->value_case, AV(KVLIST_VALUE));
+	cr_assert_eq(attr_int(u->kvlist_value->values, 2, "x"), 0x01020304);
+	cr_assert_eq(attr_int(u->kvlist_value->values, 2, "y"), 4);
+	opentelemetry__proto__logs__v1__log_record__free_unpacked(lr, NULL);
+	eu_buf_free(&out);
+	eu_plan_free(plan);
+	btf__free(b);
+}
+
+Test(otlp_logs, severity_names_and_numbers)
+{
+	int n = 0;
+	cr_assert_eq(eu_otlp_severity_parse("INFO", &n), 0);
+	cr_assert_eq(n, 9);
+	cr_assert_eq(eu_otlp_severity_parse("warn", &n), 0);
+	cr_assert_eq(n, 13);
+	cr_assert_eq(eu_otlp_severity_parse("ERROR3", &n), 0);
+	cr_assert_eq(n, 19);
+	cr_assert_eq(eu_otlp_severity_parse("FATAL4", &n), 0);
+	cr_assert_eq(n, 24);
+	cr_assert_eq(eu_otlp_severity_parse("1", &n), 0);
+	cr_assert_eq(n, 1);
+	static const char *const bad[] = {"", "0", "25", "INFO5", "INFO1", "LOUD", "9x"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(eu_otlp_severity_parse(bad[i], &n), -EINVAL, "%s accepted", bad[i]);
+
+	/* per package in the JSON path */
+	struct eu_otlp_kvs sev;
+	cr_assert_eq(eu_otlp_kvs_parse("opensnoop=WARN2", &sev, NULL), 0);
+	struct eu_otlp_attr_map map[] = {{"pid", "my.pid"}};
+	struct eu_otlp_json_opts o = {.map = map, .n_map = 1, .severity = &sev};
+	const char *a = "{\"package\":\"opensnoop\",\"event\":\"e\",\"fields\":{\"pid\":1}}";
+	const char *b = "{\"package\":\"bootstrap\",\"event\":\"e\",\"fields\":{\"pid\":1}}";
+	eu_buf out;
+	eu_buf_init(&out);
+	char *pkg, *ver;
+	cr_assert_eq(eu_otlp_log_from_json(a, strlen(a), &o, &out, &pkg, &ver, NULL), 0);
+	free(pkg);
+	free(ver);
+	LogRecord *lr = opentelemetry__proto__logs__v1__log_record__unpack(NULL, out.len,
+									  (uint8_t *)out.data);
+	cr_assert_eq(lr->severity_number, 14);
+	cr_assert_str_eq(lr->severity_text, "WARN");
+	cr_assert_eq(attr_int(lr->attributes, lr->n_attributes, "my.pid"), 1);
+	opentelemetry__proto__logs__v1__log_record__free_unpacked(lr, NULL);
+	eu_buf_reset(&out);
+	cr_assert_eq(eu_otlp_log_from_json(b, strlen(b), &o, &out, &pkg, &ver, NULL), 0);
+	free(pkg);
+	free(ver);
+	lr = opentelemetry__proto__logs__v1__log_record__unpack(NULL, out.len, (uint8_t *)out.data);
+	cr_assert_eq(lr->severity_number, 9);
+	opentelemetry__proto__logs__v1__log_record__free_unpacked(lr, NULL);
+	eu_buf_free(&out);
+	eu_otlp_kvs_free(&sev);
+}

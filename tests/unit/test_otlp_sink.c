@@ -1,0 +1,191 @@
+/* The otlp sink backend (sinks/otlp.c) as the sink core drives it: JSON record lines in,
+ * OTLP logs out to a real loopback receiver, one scope per package and version; the sink's
+ * own counters out as OTLP metrics at close. */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
+
+#include "../../sinks/sink_priv.h"
+#include "eu_http_receiver.h"
+#include "eunomia/record.h"
+#include "otlp_fixture.h"
+
+Test(otlp_sink, record_lines_reach_the_receiver)
+{
+	struct eu_http_receiver *rx = eu_http_receiver_start(0);
+	cr_assert_not_null(rx);
+	char url[64];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", eu_http_receiver_port(rx));
+	setenv("OTEL_BLRP_SCHEDULE_DELAY", "20", 1);
+	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", 1);
+	setenv("OTEL_SERVICE_NAME", "sink-test", 1);
+	setenv("EUNOMIA_OTLP_SEVERITY", "opensnoop=ERROR", 1);
+	setenv("EUNOMIA_OTLP_ATTRIBUTES", "filename=,ppid=parent", 1);
+
+	struct eu_sink_config cfg;
+	eu_sink_config_init(&cfg, EU_SINK_OTLP);
+	cfg.path = url;
+	struct eu_sink_backend *b;
+	const struct eu_sink_ops *ops;
+	eu_error err = {0};
+	cr_assert_eq(eu_sink_otlp_open(&cfg, &b, &ops, &err), 0, "%s", err.msg);
+
+	struct exec_fixture f;
+	exec_fixture(&f);
+	struct eu_record_clock clk;
+	eu_record_clock_sync(&clk);
+	eu_buf batch;
+	eu_buf_init(&batch);
+	struct eu_record_meta m1 = {"bootstrap", "aaaaaaaaaaaa", "event", "h"};
+	struct eu_record_meta m2 = {"opensnoop", "bbbbbbbbbbbb", "event", "h"};
+	cr_assert_eq(eu_record_format_event(&batch, &m1, f.plan, -1, f.rec, f.size, &clk), 0);
+	cr_assert_eq(eu_record_format_event(&batch, &m2, f.plan, -1, f.rec, f.size, &clk), 0);
+	cr_assert_eq(eu_record_format_event(&batch, &m1, f.plan, -1, f.rec, f.size, &clk), 0);
+	eu_buf_puts(&batch, "not json\n");
+	uint64_t retries = 0;
+	cr_assert_eq(ops->write(b, batch.data, batch.len, &retries), 0);
+	/* the core calls tick after each batch and then every tick_period_ms while it says so */
+	cr_assert_gt(ops->tick_period_ms(b), 0, "records pending but no tick asked for");
+	uint64_t end = eu_http_now_ms() + 5000;
+	while (eu_http_receiver_count(rx) < 1 && eu_http_now_ms() < end) {
+		ops->tick(b, 0);
+		struct timespec ts = {0, 2000000};
+		nanosleep(&ts, NULL);
+	}
+	for (int i = 0; i < 100 && ops->tick_period_ms(b) < 1000; i++) {
+		ops->tick(b, 0);
+		struct timespec ts = {0, 2000000};
+		nanosleep(&ts, NULL);
+	}
+	/* idle: the next wake-up is the metrics export, a minute away by default */
+	cr_assert_gt(ops->tick_period_ms(b), 50000, "an idle sink still asks for frequent ticks");
+	ops->close(b);
+
+	/* the logs, then the sink's own counters sent at close */
+	cr_assert_eq(eu_http_receiver_count(rx), 2);
+	const struct eu_http_request *rq = eu_http_receiver_request(rx, 0);
+	const struct eu_http_request *mq = eu_http_receiver_request(rx, 1);
+	cr_assert_str_eq(mq->path, "/v1/metrics");
+	Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *mr =
+		opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__unpack(
+			NULL, mq->body_len, mq->body);
+	cr_assert_not_null(mr);
+	Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = mr->resource_metrics[0]->scope_metrics[0];
+	int64_t exported = -1, bad = -1, full = -1;
+	for (size_t i = 0; i < sm->n_metrics; i++) {
+		Opentelemetry__Proto__Metrics__V1__Metric *m = sm->metrics[i];
+		cr_assert(m->sum->is_monotonic);
+		if (!strcmp(m->name, "eunomia.otlp.log_records.exported"))
+			exported = m->sum->data_points[0]->as_int;
+		if (!strcmp(m->name, "eunomia.otlp.log_records.dropped"))
+			for (size_t k = 0; k < m->sum->n_data_points; k++) {
+				const char *why =
+					m->sum->data_points[k]->attributes[0]->value->string_value;
+				if (!strcmp(why, "bad_record"))
+					bad = m->sum->data_points[k]->as_int;
+				if (!strcmp(why, "queue_full"))
+					full = m->sum->data_points[k]->as_int;
+			}
+	}
+	cr_assert_eq(exported, 3);
+	cr_assert_eq(bad, 1);
+	cr_assert_eq(full, 0);
+	opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__free_unpacked(
+		mr, NULL);
+	cr_assert(rq->gzip);
+	cr_assert_str_eq(rq->path, "/v1/logs");
+	Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *r =
+		opentelemetry__proto__collector__logs__v1__export_logs_service_request__unpack(
+			NULL, rq->body_len, rq->body);
+	cr_assert_not_null(r);
+	Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = r->resource_logs[0];
+	bool svc = false;
+	for (size_t i = 0; i < rl->resource->n_attributes; i++)
+		if (!strcmp(rl->resource->attributes[i]->key, "service.name"))
+			svc = !strcmp(rl->resource->attributes[i]->value->string_value, "sink-test");
+	cr_assert(svc, "OTEL_SERVICE_NAME not in the resource");
+	cr_assert_eq(rl->n_scope_logs, 2);
+	cr_assert_str_eq(rl->scope_logs[0]->scope->name, "bootstrap");
+	cr_assert_str_eq(rl->scope_logs[0]->scope->version, "aaaaaaaaaaaa");
+	cr_assert_eq(rl->scope_logs[0]->n_log_records, 2);
+	cr_assert_str_eq(rl->scope_logs[1]->scope->name, "opensnoop");
+	Opentelemetry__Proto__Logs__V1__LogRecord *lr = rl->scope_logs[1]->log_records[0];
+	cr_assert_str_eq(lr->event_name, "opensnoop.event");
+	cr_assert_eq(lr->time_unix_nano, clk.real_now_ns);
+	cr_assert_eq(lr->severity_number, 17);
+	cr_assert_eq(rl->scope_logs[0]->log_records[0]->severity_number, 9);
+	bool has_file = false, has_parent = false;
+	for (size_t i = 0; i < lr->n_attributes; i++) {
+		has_file |= !strcmp(lr->attributes[i]->key, "file.path") ||
+			    !strcmp(lr->attributes[i]->key, "filename");
+		has_parent |= !strcmp(lr->attributes[i]->key, "parent");
+	}
+	cr_assert_not(has_file, "EUNOMIA_OTLP_ATTRIBUTES filename= did not drop it");
+	cr_assert(has_parent);
+	bool pid = false;
+	for (size_t i = 0; i < lr->n_attributes; i++)
+		if (!strcmp(lr->attributes[i]->key, "process.pid"))
+			pid = lr->attributes[i]->value->int_value == 4242;
+	cr_assert(pid);
+	opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(
+		r, NULL);
+	eu_buf_free(&batch);
+	exec_fixture_free(&f);
+	eu_http_receiver_stop(rx);
+}
+
+Test(otlp_sink, bad_naming_variables_fail_the_open)
+{
+	struct eu_sink_config cfg;
+	eu_sink_config_init(&cfg, EU_SINK_OTLP);
+	cfg.path = "http://127.0.0.1:9";
+	struct eu_sink_backend *b;
+	const struct eu_sink_ops *ops;
+	eu_error err = {0};
+	setenv("EUNOMIA_OTLP_SEVERITY", "opensnoop=LOUD", 1);
+	cr_assert_eq(eu_sink_otlp_open(&cfg, &b, &ops, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "EUNOMIA_OTLP_SEVERITY: opensnoop=LOUD"), "%s", err.msg);
+	unsetenv("EUNOMIA_OTLP_SEVERITY");
+	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", 1);
+	cr_assert_eq(eu_sink_otlp_open(&cfg, &b, &ops, &err), -ENOTSUP);
+	cr_assert(strstr(err.msg, "otlp sink"), "%s", err.msg);
+}
+
+Test(otlp_sink, counters_are_exported_every_interval)
+{
+	struct eu_http_receiver *rx = eu_http_receiver_start(0);
+	cr_assert_not_null(rx);
+	char url[64];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", eu_http_receiver_port(rx));
+	setenv("OTEL_METRIC_EXPORT_INTERVAL", "50", 1);
+	struct eu_sink_config cfg;
+	eu_sink_config_init(&cfg, EU_SINK_OTLP);
+	cfg.path = url;
+	struct eu_sink_backend *b;
+	const struct eu_sink_ops *ops;
+	eu_error err = {0};
+	cr_assert_eq(eu_sink_otlp_open(&cfg, &b, &ops, &err), 0, "%s", err.msg);
+	/* drive it as the writer thread does: sleep tick_period_ms, then tick */
+	uint64_t end = eu_http_now_ms() + 400;
+	while (eu_http_now_ms() < end) {
+		uint32_t period = ops->tick_period_ms(b);
+		cr_assert_leq(period, 50);
+		struct timespec ts = {0, (long)(period ? period : 1) * 1000000L};
+		nanosleep(&ts, NULL);
+		ops->tick(b, 0);
+	}
+	size_t during = eu_http_receiver_count(rx);
+	ops->close(b);
+	cr_assert_geq(during, 3, "%zu metrics exports in 400 ms at a 50 ms interval", during);
+	cr_assert_leq(during, 9);
+	for (size_t i = 0; i < eu_http_receiver_count(rx); i++)
+		cr_assert_str_eq(eu_http_receiver_request(rx, i)->path, "/v1/metrics");
+	eu_http_receiver_stop(rx);
+}
