@@ -2,6 +2,7 @@
  * [--check-config] [--log-level LEVEL]`: the daemon (daemon.h). Records go to the sinks,
  * logs to stderr. */
 #include "cli_daemon.h"
+#include "cli_api.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "eunomia/daemon.h"
 #include "eunomia/features.h"
 #include "eunomia/log.h"
+#include "eunomia/metrics_rules.h"
 #include "eunomia/sink.h"
 
 #define DAEMON_EXIT_OK 0
@@ -37,7 +39,20 @@ const char *eu_cli_daemon_usage(void)
 	       "                        re-read on SIGHUP\n"
 	       "  --check-config        validate the config and the options, then exit\n"
 	       "  --queue-size N        records each sink may queue before dropping\n"
+	       "  --prometheus ADDR:PORT  serve metrics at http://ADDR:PORT/metrics (off by default;\n"
+	       "                        e.g. 127.0.0.1:9464)\n"
+	       "  --exporter-config FILE  upstream's exporter YAML: its programs are loaded and\n"
+	       "                        their metrics: rules apply\n"
 	       "  --log-level LEVEL     error, warn, info (default), debug or trace\n"
+	       "  --api SPEC            control API: unix:PATH (default unix:/run/eunomia/agent.sock),\n"
+	       "                        tcp:ADDR:PORT (repeatable; beyond loopback needs a token)\n"
+	       "                        or none\n"
+	       "  --api-token-file FILE bearer token the TCP listeners require (mode 0600)\n"
+	       "  --api-max-body BYTES  largest request body / uploaded package (default 16 MiB)\n"
+	       "  --api-max-programs N  packages loaded through the API (default 256)\n"
+	       "  --api-ring N          recent records kept per package for the API (default 256)\n"
+	       "  --insecure-watch-dir  load packages even where users other than root can write\n"
+	       "  --require-signatures DIR  every package needs X.sig (ed25519) by a key in DIR\n"
 	       "  -h, --help            this help\n"
 	       "\n"
 	       "Signals: SIGTERM/SIGINT stop (sinks flushed, exit 0); SIGHUP reopens sink files and\n"
@@ -65,6 +80,9 @@ struct daemon_args {
 	struct eu_config cli;
 	const char *config;
 	bool check, help;
+	struct cli_api_args api;     /* --api, --require-signatures, ... (cli_api.c) */
+	const char *prometheus;      /* --prometheus ADDR:PORT */
+	const char *exporter_config; /* --exporter-config FILE */
 };
 
 static int parse_args(struct daemon_args *a, int argc, char **argv)
@@ -73,6 +91,11 @@ static int parse_args(struct daemon_args *a, int argc, char **argv)
 		bool missing = false;
 		const char *v;
 		const char *arg = argv[i];
+		int api = cli_api_parse(&a->api, argc, argv, &i);
+		if (api < 0)
+			return -EINVAL;
+		if (api > 0)
+			continue;
 		if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
 			a->help = true;
 		} else if (!strcmp(arg, "--check-config")) {
@@ -99,6 +122,18 @@ static int parse_args(struct daemon_args *a, int argc, char **argv)
 				eu_sink_config_free(&s);
 				return -ENOMEM;
 			}
+		} else if ((v = opt_value(argc, argv, &i, "--prometheus", &missing)) || missing) {
+			if (!v || !*v || !strchr(v, ':')) {
+				fprintf(stderr, "eunomia-agent: --prometheus needs ADDR:PORT (e.g. 127.0.0.1:9464)\n");
+				return -EINVAL;
+			}
+			a->prometheus = v;
+		} else if ((v = opt_value(argc, argv, &i, "--exporter-config", &missing)) || missing) {
+			if (!v || !*v) {
+				fprintf(stderr, "eunomia-agent: --exporter-config needs a file\n");
+				return -EINVAL;
+			}
+			a->exporter_config = v;
 		} else if ((v = opt_value(argc, argv, &i, "--config", &missing)) || missing) {
 			if (!v || !*v) {
 				fprintf(stderr, "eunomia-agent: --config needs a file\n");
@@ -139,7 +174,22 @@ static int check_config(struct daemon_args *a)
 	}
 	int code = DAEMON_EXIT_OK;
 	size_t n_watch = cfg.n_watch + a->cli.n_watch;
-	if (!n_watch) {
+	size_t n_packages_exp = 0;
+	if (a->exporter_config) {
+		struct eu_config ec = {0};
+		char **paths = NULL;
+		size_t np = 0;
+		if (eu_exporter_config_load(a->exporter_config, &ec, &paths, &np, &err)) {
+			fprintf(stderr, "eunomia-agent: exporter config: %s\n", err.msg);
+			code = DAEMON_EXIT_USAGE;
+		}
+		for (size_t i = 0; i < np; i++)
+			free(paths[i]);
+		free(paths);
+		eu_config_free(&ec);
+		n_packages_exp = np;
+	}
+	if (!n_watch && !n_packages_exp) {
 		fprintf(stderr, "eunomia-agent: nothing to watch: give --watch DIR or watch: in the config\n");
 		code = DAEMON_EXIT_USAGE;
 	}
@@ -155,6 +205,9 @@ static int check_config(struct daemon_args *a)
 		printf("%s: OK: %zu watch director%s, %zu sink%s, %zu package setting%s\n",
 		       a->config ? a->config : "(command line)", n_watch, n_watch == 1 ? "y" : "ies",
 		       n_sinks, n_sinks == 1 ? "" : "s", cfg.n_packages, cfg.n_packages == 1 ? "" : "s");
+	if (code == DAEMON_EXIT_OK && n_packages_exp)
+		printf("%s: OK: %zu program%s with metric rules\n", a->exporter_config, n_packages_exp,
+		       n_packages_exp == 1 ? "" : "s");
 	eu_config_free(&cfg);
 	return code;
 }
@@ -193,7 +246,9 @@ int eu_cli_daemon(int argc, char **argv)
 	if (a.cli.log_level_set)
 		eu_log_set_level(a.cli.log_level);
 	ensure_tracefs();
-	struct eu_daemon_opts o = {.sz = sizeof(o), .config_path = a.config, .cli = &a.cli};
+	struct eu_daemon_opts o = {.sz = sizeof(o), .config_path = a.config, .cli = &a.cli,
+				   .prometheus = a.prometheus, .exporter_config = a.exporter_config};
+	cli_api_daemon_opts(&a.api, &o);
 	struct eu_daemon *d = NULL;
 	eu_error err = {0};
 	if (eu_daemon_new(&o, &d, &err)) {
@@ -201,7 +256,14 @@ int eu_cli_daemon(int argc, char **argv)
 		code = err.code == -EINVAL ? DAEMON_EXIT_USAGE : DAEMON_EXIT_FAIL;
 		goto out;
 	}
+	struct eu_api *api = NULL;
+	if (cli_api_start(&a.api, d, &api)) {
+		eu_daemon_free(d);
+		code = DAEMON_EXIT_USAGE;
+		goto out;
+	}
 	code = eu_daemon_run(d) ? DAEMON_EXIT_FAIL : DAEMON_EXIT_OK;
+	eu_api_free(api);
 	eu_daemon_free(d);
 out:
 	eu_config_free(&a.cli);

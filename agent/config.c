@@ -10,6 +10,8 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "eunomia/metrics_rules.h"
+
 struct cfg_parse {
 	yaml_document_t *doc;
 	const char *origin;
@@ -352,8 +354,20 @@ static int parse_packages(struct cfg_parse *p, struct eu_config *cfg, yaml_node_
 		     q++) {
 			yaml_node_t *qk = yaml_document_get_node(p->doc, q->key);
 			const char *k = scalar(qk);
+			if (k && !strcmp(k, "metrics")) {
+				char mp[200];
+				snprintf(mp, sizeof(mp), "%s.metrics", path);
+				eu_metric_rules_free(pkg->metrics);
+				pkg->metrics = NULL;
+				int ret = eu_metric_rules_parse_yaml(p->doc,
+								     yaml_document_get_node(p->doc, q->value),
+								     p->origin, mp, &pkg->metrics, p->err);
+				if (ret)
+					return ret;
+				continue;
+			}
 			if (!k || strcmp(k, "params"))
-				return cfg_fail(p, qk, path, "unknown key '%s' (expected params)",
+				return cfg_fail(p, qk, path, "unknown key '%s' (expected params, metrics)",
 						k ? k : "?");
 			char pp[200];
 			snprintf(pp, sizeof(pp), "%s.params", path);
@@ -397,9 +411,15 @@ static int parse_root(struct cfg_parse *p, struct eu_config *cfg, yaml_node_t *r
 					       "expected error, warn, info, debug or trace, got %s",
 					       s ? s : node_kind(v));
 			cfg->log_level_set = true;
+		} else if (!strcmp(k, "metrics")) {
+			ret = eu_metrics_config_parse_yaml(p->doc, v, p->origin, &cfg->metrics_max_series,
+							   &cfg->metrics_idle_s, p->err);
+		} else if (!strcmp(k, "insecure_watch_dir")) {
+			ret = get_bool(p, v, "insecure_watch_dir", &cfg->insecure_watch_dir);
 		} else
 			ret = cfg_fail(p, kn, "(top level)",
-				       "unknown key '%s' (known: watch, sinks, packages, queue_size, log_level)",
+				       "unknown key '%s' (known: watch, sinks, packages, queue_size, log_level, "
+				       "insecure_watch_dir, metrics)",
 				       k);
 		if (ret)
 			return ret;
@@ -498,6 +518,7 @@ void eu_config_free(struct eu_config *cfg)
 			free(cfg->packages[i].params[j].value);
 		}
 		free(cfg->packages[i].params);
+		eu_metric_rules_free(cfg->packages[i].metrics);
 		free(cfg->packages[i].name);
 	}
 	free(cfg->packages);

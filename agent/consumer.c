@@ -144,15 +144,22 @@ static int ring_drain(struct eu_export *exp)
 
 static void ring_on_poll(uv_poll_t *h, int status, int events);
 
+/* A callback of the batch (on_batch, on_event) may have stopped or closed the consumer: its
+ * handles must then be left alone (libuv asserts on restarting a closing poll). */
+static bool still_running(const struct eu_export *exp)
+{
+	return exp->owner->started;
+}
+
 static void ring_on_pace(uv_timer_t *t)
 {
 	struct eu_export *exp = t->data;
-	if (ring_drain(exp) > 0) {
+	if (ring_drain(exp) > 0 && still_running(exp)) {
 		uv_timer_start(&exp->timer, ring_on_pace, exp->owner->opts.ring_pace_ms, 0);
 		return;
 	}
 	/* empty: the ring has caught up; wait for the kernel's next wakeup */
-	if (exp->owner->started && !exp->polling) {
+	if (still_running(exp) && !exp->polling) {
 		uv_poll_start(&exp->poll, UV_READABLE, ring_on_poll);
 		exp->polling = true;
 	}
@@ -165,7 +172,7 @@ static void ring_on_poll(uv_poll_t *h, int status, int events)
 		eu_log(EU_LOG_WARN, "ring buffer %s: poll: %s", exp->map_name, uv_strerror(status));
 		return;
 	}
-	if (ring_drain(exp) > 0) {
+	if (ring_drain(exp) > 0 && still_running(exp)) {
 		/* a batch: stop watching and come back shortly rather than on every commit */
 		uv_poll_stop(&exp->poll);
 		exp->polling = false;
@@ -258,6 +265,7 @@ static struct eu_export *export_add(struct eu_consumer *c, struct bpf_map *map,
 	exp->kind = kind;
 	exp->map = map;
 	exp->meta = meta;
+	exp->hist_field = exp->base_field = exp->step_field = -1;
 	exp->map_name = strdup(bpf_map__name(map));
 	if (!exp->map_name) {
 		eu_error_set(err, -ENOMEM, "out of memory");

@@ -41,6 +41,9 @@ struct eu_export {
 	uint32_t key_size, value_size, max_entries;
 	bool percpu;
 	int ncpus;
+	/* histograms: value fields found once at setup (-1: none), so formatting a key does
+	 * no name lookups; hist_field >= 0 only for a well-formed integer `slots` array */
+	int hist_field, base_field, step_field;
 };
 
 struct eu_consumer {

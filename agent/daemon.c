@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include "daemon_priv.h"
+#include "metrics_daemon.h"
 #include "eunomia/consumer.h"
 #include "eunomia/log.h"
+#include "eunomia/notify.h"
 
 static int copy_config(struct eu_config *dst, const struct eu_config *src)
 {
@@ -66,6 +68,11 @@ static int build_config(struct eu_daemon *d, struct eu_config *out, eu_error *er
 	}
 	if (d->cli.queue_size)
 		out->queue_size = d->cli.queue_size;
+	int mret = daemon_metrics_config(d, out, err);
+	if (mret) {
+		eu_config_free(out);
+		return mret;
+	}
 	return 0;
 oom:
 	eu_config_free(out);
@@ -250,6 +257,8 @@ void eu_daemon_stop(struct eu_daemon *d)
 	if (d->stopping)
 		return;
 	d->stopping = true;
+	eu_notify_stopping();
+	daemon_ctl_stop(d);
 	while (d->dirs) {
 		struct watch_dir *wd = d->dirs;
 		d->dirs = wd->next;
@@ -266,6 +275,7 @@ void eu_daemon_stop(struct eu_daemon *d)
 	}
 	daemon_flush(d);
 	eu_daemon_foreach_package(d, log_pkg, NULL);
+	daemon_metrics_stop(d);
 	while (d->slots)
 		daemon_slot_free(d, d->slots);
 	if (d->signals_init) {
@@ -319,9 +329,11 @@ int eu_daemon_new(const struct eu_daemon_opts *opts, struct eu_daemon **out, eu_
 		ret = eu_error_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
+	if ((ret = daemon_metrics_new(d, opts, err)))
+		goto fail;
 	if ((ret = build_config(d, &d->cfg, err)))
 		goto fail;
-	if (!d->cfg.n_watch) {
+	if (!d->cfg.n_watch && !daemon_metrics_has_packages(d)) {
 		ret = eu_error_set(err, -EINVAL, "nothing to watch: give --watch DIR or watch: in the config");
 		goto fail;
 	}
@@ -334,6 +346,8 @@ int eu_daemon_new(const struct eu_daemon_opts *opts, struct eu_daemon **out, eu_
 	d->loop_init = true;
 	if ((ret = open_sinks(d, err)))
 		goto fail;
+	if ((ret = daemon_metrics_start(d, err)))
+		goto fail;
 	uv_signal_init(&d->loop, &d->sig_int);
 	uv_signal_init(&d->loop, &d->sig_term);
 	uv_signal_init(&d->loop, &d->sig_hup);
@@ -344,15 +358,23 @@ int eu_daemon_new(const struct eu_daemon_opts *opts, struct eu_daemon **out, eu_
 	uv_signal_start(&d->sig_term, on_signal, SIGTERM);
 	uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
 	uv_signal_start(&d->sig_usr1, on_signal, SIGUSR1);
+	if ((ret = daemon_ctl_init(d, opts, err)))
+		goto fail;
 	for (size_t i = 0; i < d->cfg.n_watch; i++) {
 		if ((ret = watch_add(d, d->cfg.watch[i], err)))
 			goto fail;
 	}
+	daemon_metrics_load_packages(d);
 	size_t loaded, failed;
 	count_states(d, &loaded, &failed);
 	eu_log(EU_LOG_INFO, "ready: watching %zu director%s, %zu package%s loaded, %zu failed",
 	       d->cfg.n_watch, d->cfg.n_watch == 1 ? "y" : "ies", loaded, loaded == 1 ? "" : "s",
 	       failed);
+	/* systemd Type=notify: ready only now, with what was already there attached */
+	char status[160];
+	eu_notify_format_status(status, sizeof(status), d->cfg.n_watch, loaded, failed);
+	if (eu_notify_ready(status))
+		eu_log(EU_LOG_WARN, "cannot notify the service manager (NOTIFY_SOCKET) of readiness");
 	*out = d;
 	return 0;
 fail:
@@ -396,6 +418,8 @@ void eu_daemon_free(struct eu_daemon *d)
 	eu_buf_free(&d->batch);
 	eu_config_free(&d->cfg);
 	eu_config_free(&d->cli);
+	daemon_metrics_free(d);
+	daemon_ctl_free(d);
 	free(d->config_path);
 	free(d);
 }

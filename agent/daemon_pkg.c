@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "daemon_priv.h"
+#include "metrics_daemon.h"
+#include "eunomia/metrics_rules.h"
 #include "eunomia/consumer.h"
 #include "eunomia/decoder.h"
 #include "eunomia/log.h"
@@ -65,12 +67,17 @@ static void on_event(void *ctx, const struct eu_export *exp, const void *data, s
 	const struct eu_plan *plan = eu_export_plan(exp);
 	struct eu_record_meta m;
 	meta_for(inst, eu_plan_name(plan), &m);
-	int ts = inst->ts_fields ? inst->ts_fields[export_index(inst, exp)] : -1;
+	size_t xi = export_index(inst, exp);
+	int ts = inst->ts_fields ? inst->ts_fields[xi] : -1;
+	if (inst->metrics)
+		eu_metrics_pkg_event(inst->metrics, xi, data, size, d->clock.real_now_ns);
+	size_t rec_at = d->batch.len;
 	if (eu_record_format_event(&d->batch, &m, plan, ts, data, size, &d->clock)) {
 		inst->format_errors++;
 		return;
 	}
 	inst->records++;
+	daemon_ctl_record(inst, d->batch.data + rec_at, d->batch.len - rec_at);
 	d->batch_n++;
 	if (d->batch.len >= BATCH_FLUSH_BYTES)
 		daemon_flush(d);
@@ -97,6 +104,10 @@ static void on_sample(void *ctx, const struct eu_export *exp, const void *key, s
 	}
 	struct eu_record_meta m;
 	meta_for(inst, eu_export_map_name(exp), &m);
+	if (inst->metrics)
+		eu_metrics_pkg_sample(inst->metrics, export_index(inst, exp), key, ks, value, vs,
+				      d->clock.real_now_ns);
+	size_t rec_at = d->batch.len;
 	eu_record_begin(&d->batch, &m, d->clock.real_now_ns);
 	eu_buf_puts(&d->batch, "{\"key\":");
 	if (kp)
@@ -108,6 +119,7 @@ static void on_sample(void *ctx, const struct eu_export *exp, const void *key, s
 	eu_buf_putc(&d->batch, '}');
 	eu_record_end(&d->batch);
 	inst->records++;
+	daemon_ctl_record(inst, d->batch.data + rec_at, d->batch.len - rec_at);
 	d->batch_n++;
 }
 
@@ -252,6 +264,7 @@ static int collect_params(struct eu_daemon *d, struct pkg_slot *slot, const stru
 static void inst_free(struct pkg_inst *inst)
 {
 	eu_program_close(inst->prog);
+	eu_metrics_pkg_free(inst->metrics);
 	eu_package_free(inst->pkg);
 	free(inst->params_key);
 	free(inst->ts_fields);
@@ -292,7 +305,16 @@ static int inst_start(struct eu_daemon *d, struct pkg_inst *inst, const struct p
 		inst->ts_fields[i] = plan && eu_export_kind(exp) != EU_EXPORT_SAMPLE ?
 					     eu_record_time_field(plan) : -1;
 	}
+	if ((ret = daemon_metrics_inst(d, inst, err)))
+		return ret;
 	return eu_consumer_start(inst->cons, err);
+}
+
+int daemon_start_instance(struct eu_daemon *d, struct pkg_inst *inst, char **names, char **values,
+			  size_t n, eu_error *err)
+{
+	struct param_list p = {.names = names, .values = values, .n = n};
+	return inst_start(d, inst, &p, err);
 }
 
 static void retire_work(uv_work_t *w)
@@ -385,6 +407,7 @@ void daemon_slot_free(struct eu_daemon *d, struct pkg_slot *slot)
 			break;
 		}
 	}
+	daemon_ctl_slot_free(d, slot);
 	daemon_retire(d, slot->cur);
 	free(slot->path);
 	free(slot->stem);
@@ -421,7 +444,7 @@ static int on_file_changed(void *ctx, const char *path, bool settled)
 	eu_error err = {0};
 	struct eu_package *pkg = NULL;
 	struct param_list params = {0};
-	int ret = eu_package_read_file(path, &pkg, &err);
+	int ret = daemon_ctl_read_package(d, path, &pkg, &err);
 	if (!ret && pkg->format == EU_PKG_META_ONLY)
 		ret = eu_error_set(&err, -ENOENT, "%s: no BPF object in the package%s", path,
 				   strstr(path, ".skel.json") ? " (its .bpf.o is missing)" : "");
@@ -445,6 +468,8 @@ static int on_file_changed(void *ctx, const char *path, bool settled)
 	char version[13];
 	eu_record_version(pkg->sha256, version);
 	char *key = params_key(&params);
+	/* changed metric rules (SIGHUP) reload the package like changed parameters */
+	key = daemon_metrics_key(d, slot->stem, pkg->name, key);
 	if (slot->cur && !memcmp(slot->cur->pkg->sha256, pkg->sha256, 32) && key &&
 	    !strcmp(key, slot->cur->params_key)) {
 		/* same content (touched, or the config was reloaded without a change) */
@@ -470,7 +495,9 @@ static int on_file_changed(void *ctx, const char *path, bool settled)
 	inst->pkg = pkg;
 	inst->params_key = key;
 	memcpy(inst->version, version, sizeof(version));
+	inst->start_stem = slot->stem;
 	ret = inst_start(d, inst, &params, &err);
+	inst->start_stem = NULL;
 	params_free(&params);
 	/* libbpf parses the kernel's BTF (megabytes) for every load and frees it afterwards;
 	 * give that back to the system instead of letting the heap keep it */
@@ -534,6 +561,7 @@ void daemon_pkg_info(struct pkg_slot *slot, struct eu_daemon_pkg_info *out)
 	out->reason = slot->reason;
 	struct pkg_inst *inst = slot->cur;
 	out->state = inst ? EU_PKG_STATE_LOADED : EU_PKG_STATE_FAILED;
+	daemon_ctl_info(slot, out);
 	if (!inst)
 		return;
 	memcpy(out->version, inst->version, sizeof(out->version));

@@ -17,6 +17,8 @@ struct eu_package;
 struct eu_program;
 struct eu_consumer;
 struct pkg_slot;
+struct eu_metrics_pkg;
+struct eu_daemon_metrics;
 
 /* One running version of a package. */
 struct pkg_inst {
@@ -30,6 +32,8 @@ struct pkg_inst {
 	int *ts_fields;        /* per export: eu_record_time_field, or -1 */
 	size_t n_exports;
 	uint64_t records, format_errors;
+	struct eu_metrics_pkg *metrics; /* metrics_rules.h, or NULL */
+	const char *start_stem;         /* the slot's file stem, while starting only */
 	uv_work_t work;
 };
 
@@ -43,6 +47,7 @@ struct pkg_slot {
 	struct pkg_inst *cur;
 	char *reason;          /* last failure, or NULL */
 	char *name;            /* last known package name */
+	struct ctl_slot *ctl;  /* control API state (daemon_ctl.c), or NULL */
 };
 
 struct watch_dir {
@@ -76,6 +81,8 @@ struct eu_daemon {
 	uv_signal_t sig_int, sig_term, sig_hup, sig_usr1;
 	bool signals_init;
 	bool stopping;
+	struct daemon_ctl *ctl;     /* daemon_ctl.c */
+	struct eu_daemon_metrics *metrics; /* metrics_daemon.c */
 };
 
 extern const struct eu_watcher_ops eu_daemon_watch_ops;
@@ -85,5 +92,22 @@ void daemon_flush(struct eu_daemon *d);
 void daemon_retire(struct eu_daemon *d, struct pkg_inst *inst);
 void daemon_slot_free(struct eu_daemon *d, struct pkg_slot *slot);
 void daemon_pkg_info(struct pkg_slot *slot, struct eu_daemon_pkg_info *out);
+
+/* daemon_pkg.c: starts an instance (inst->d, pkg, version, params_key set) with parameters */
+int daemon_start_instance(struct eu_daemon *d, struct pkg_inst *inst, char **names, char **values,
+			  size_t n, eu_error *err);
+
+/* daemon_ctl.c: the control API's side and the watched directories' security */
+struct ctl_slot;
+struct daemon_ctl;
+int daemon_ctl_init(struct eu_daemon *d, const struct eu_daemon_opts *opts, eu_error *err);
+void daemon_ctl_stop(struct eu_daemon *d);
+void daemon_ctl_free(struct eu_daemon *d);
+/* Reads a watched package file after the ownership/mode and signature checks. */
+int daemon_ctl_read_package(struct eu_daemon *d, const char *path, struct eu_package **out,
+			    eu_error *err);
+void daemon_ctl_record(struct pkg_inst *inst, const char *rec, size_t len);
+void daemon_ctl_slot_free(struct eu_daemon *d, struct pkg_slot *slot);
+void daemon_ctl_info(struct pkg_slot *slot, struct eu_daemon_pkg_info *out);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_api.h"
 #include "cli_daemon.h"
 #include "cli_priv.h"
 #include "eunomia/log.h"
@@ -21,6 +22,8 @@ static void usage(FILE *f, const char *self)
 		"Commands:\n"
 		"  run PKG|URL [OPTIONS] [PACKAGE OPTIONS]   load one eBPF package and print its events\n"
 		"                                            (%s run --help for the options)\n"
+		"  ctl COMMAND                               talk to a running agent's control API\n"
+		"                                            (ctl --help)\n"
 		"\n"
 		"  -h, --help       this help\n"
 		"  -V, --version    the version\n"
@@ -57,6 +60,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run"))
 		return cli_run(argc - 2, argv + 2);
+	if (!strcmp(cmd, "ctl"))
+		return cli_ctl(argc - 2, argv + 2);
 	/* no command, only options: the daemon (`eunomia-agent --watch DIR ...`) */
 	if (cmd[0] == '-')
 		return eu_cli_daemon(argc - 1, argv + 1);

@@ -262,6 +262,9 @@ int eu_pj_array(struct eu_pj *c, const cJSON *obj, const char *key, bool require
 	return 0;
 }
 
+/* The largest integer a JSON number (a double) holds with every neighbour distinct: 2^53 - 1 */
+#define JSON_EXACT_INT_MAX 9007199254740991.0
+
 /* Shortest "%.*g" that reads back as the same double. */
 static void format_double(char *buf, size_t size, double d)
 {
@@ -286,7 +289,15 @@ int eu_pj_scalar_text(struct eu_pj *c, const cJSON *obj, const char *key, char *
 	if (cJSON_IsBool(v)) {
 		text = cJSON_IsTrue(v) ? "true" : "false";
 	} else if (cJSON_IsNumber(v)) {
-		format_double(tmp, sizeof(tmp), v->valuedouble);
+		/* cJSON keeps only the double: past 2^53 the digits written are already lost, and
+		 * 64-bit presets would change silently */
+		double d = v->valuedouble;
+		if (isfinite(d) && d == floor(d) && fabs(d) > JSON_EXACT_INT_MAX)
+			return eu_pj_fail_key(c, key, -ERANGE,
+					      "%.0f is past 2^53, where JSON numbers lose digits: "
+					      "write it as a string (\"%.0f\")",
+					      d, d);
+		format_double(tmp, sizeof(tmp), d);
 		text = tmp;
 	} else if (cJSON_IsString(v) && v->valuestring) {
 		text = v->valuestring;

@@ -46,8 +46,23 @@ static bool is_json_number(const char *s)
 	return *s == '\0';
 }
 
+/* True for an integer literal a double holds exactly (|v| <= 2^53 - 1): readers keep JSON
+ * numbers as doubles, so larger ones must travel as strings to keep their digits. */
+static bool fits_double(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (strpbrk(s, ".eE"))
+		return true; /* not an integer: it was written as a fraction */
+	while (*s == '0' && s[1])
+		s++;
+	size_t n = strlen(s);
+	return n < 16 || (n == 16 && strcmp(s, "9007199254740991") <= 0);
+}
+
 /* A preset or default kept as text in the package, as the JSON value it came from: strings
- * for char arrays, booleans for bool, numbers where the text is one, else a string. */
+ * for char arrays, booleans for bool, numbers where the text is one (and a double keeps it
+ * exactly), else a string. */
 static cJSON *scalar_from_text(const char *text, const char *type)
 {
 	bool is_char_array = type && strncmp(type, "char[", 5) == 0;
@@ -56,7 +71,7 @@ static cJSON *scalar_from_text(const char *text, const char *type)
 			return cJSON_CreateTrue();
 		if (strcmp(text, "false") == 0)
 			return cJSON_CreateFalse();
-		if (is_json_number(text))
+		if (is_json_number(text) && fits_double(text))
 			return cJSON_CreateRaw(text);
 	}
 	return cJSON_CreateString(text);

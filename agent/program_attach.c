@@ -140,7 +140,7 @@ static int attach_tc(struct eu_program *p, struct bpf_program *prog,
 					  .priority = meta && meta->tc.priority ? meta->tc.priority : 1};
 	ret = bpf_tc_attach(&a->hook, &a->tc_opts);
 	if (ret) {
-		if (a->hook_created) {
+		if (a->hook_created && !program_tc_hook_in_use(ifindex)) {
 			a->hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
 			bpf_tc_hook_destroy(&a->hook);
 		}
@@ -299,7 +299,8 @@ void eu_program_detach(struct eu_program *p)
 			LIBBPF_OPTS(bpf_tc_opts, o, .handle = a->tc_opts.handle,
 				    .priority = a->tc_opts.priority);
 			bpf_tc_detach(&a->hook, &o);
-			if (a->hook_created) {
+			/* the hook is shared: another package may have attached to it since */
+			if (a->hook_created && !program_tc_hook_in_use(a->hook.ifindex)) {
 				a->hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
 				bpf_tc_hook_destroy(&a->hook);
 			}

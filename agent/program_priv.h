@@ -52,6 +52,10 @@ int program_choose_alternatives(struct eu_program *p, eu_error *err);
 /* Whether this kernel can run a program of section sec; why gets the reason when not. */
 bool program_section_supported(struct eu_program *p, const char *sec, char *why, size_t n);
 
+/* Whether ifindex's clsact hook still has filters on either side (program_tc.c);
+ * true when that cannot be told. */
+bool program_tc_hook_in_use(int ifindex);
+
 /* "Operation not permitted (EPERM)" for a negative or positive errno. */
 const char *program_errno_text(int e, char *buf, size_t n);
 

@@ -66,6 +66,29 @@ static void percpu_add(const struct eu_plan *plan, uint8_t *dst, const uint8_t *
 	}
 }
 
+/* A log2/linear histogram value is a struct with an integer array `slots`; its linear
+ * base is `base` (or `min`) and its step `step`. */
+static void find_hist_fields(struct eu_export *exp)
+{
+	exp->hist_field = exp->base_field = exp->step_field = -1;
+	if (!exp->meta || exp->value_scalar ||
+	    (exp->meta->sample.type != EU_SAMPLE_LOG2_HIST &&
+	     exp->meta->sample.type != EU_SAMPLE_LINEAR_HIST))
+		return;
+	int idx = eu_plan_find_field(exp->plan, "slots");
+	if (idx < 0)
+		return;
+	const struct eu_field_info *f = eu_plan_field(exp->plan, (size_t)idx);
+	if (f->kind != EU_FIELD_ARRAY || !f->elems || f->size % f->elems ||
+	    !int_size(f->size / f->elems))
+		return;
+	exp->hist_field = idx;
+	exp->base_field = eu_plan_find_field(exp->plan, "base");
+	if (exp->base_field < 0)
+		exp->base_field = eu_plan_find_field(exp->plan, "min");
+	exp->step_field = eu_plan_find_field(exp->plan, "step");
+}
+
 int sampler_setup(struct eu_export *exp, eu_error *err)
 {
 	struct bpf_map *map = exp->map;
@@ -94,6 +117,7 @@ int sampler_setup(struct eu_export *exp, eu_error *err)
 	exp->interval_ms = exp->meta && exp->meta->sample.interval_ms ? exp->meta->sample.interval_ms
 								       : 1000;
 	exp->min_size = eu_plan_size(exp->plan);
+	find_hist_fields(exp);
 	return 0;
 }
 
@@ -178,22 +202,16 @@ int sampler_start(struct eu_export *exp)
 
 static bool is_hist(const struct eu_export *exp)
 {
-	return exp->meta && !exp->value_scalar &&
-	       (exp->meta->sample.type == EU_SAMPLE_LOG2_HIST ||
-		exp->meta->sample.type == EU_SAMPLE_LINEAR_HIST) &&
-	       eu_plan_find_field(exp->plan, "slots") >= 0;
+	return exp->hist_field >= 0;
 }
 
 int eu_sample_hist_slots(const struct eu_export *exp, const void *value, size_t value_size,
 			 uint64_t *slots, size_t max)
 {
-	const struct eu_plan *plan = exp->plan;
 	if (!is_hist(exp))
 		return -ENOENT;
-	int idx = eu_plan_find_field(plan, "slots");
-	const struct eu_field_info *f = eu_plan_field(plan, (size_t)idx);
-	if (f->kind != EU_FIELD_ARRAY || !f->elems || f->size % f->elems ||
-	    !int_size(f->size / f->elems) || (size_t)f->offset + f->size > value_size)
+	const struct eu_field_info *f = eu_plan_field(exp->plan, (size_t)exp->hist_field);
+	if ((size_t)f->offset + f->size > value_size)
 		return -EINVAL;
 	uint32_t es = f->size / f->elems;
 	size_t n = f->elems < max ? f->elems : max;
@@ -202,27 +220,21 @@ int eu_sample_hist_slots(const struct eu_export *exp, const void *value, size_t 
 	return (int)n;
 }
 
-static void key_text(const struct eu_export *exp, const void *key, size_t ks, eu_buf *out)
+/* A scalar key prints bare (5, not {"key":5}); a struct key as a JSON object either way. */
+static void key_format(const struct eu_export *exp, const void *key, size_t ks, bool text,
+		       eu_buf *out)
 {
-	if (exp->key_scalar)
+	if (!exp->key_scalar)
+		eu_plan_format_json(exp->key_plan, key, ks, out);
+	else if (text)
 		eu_plan_format_field_text(exp->key_plan, 0, key, ks, out);
 	else
-		eu_plan_format_json(exp->key_plan, key, ks, out);
-}
-
-static void key_json(const struct eu_export *exp, const void *key, size_t ks, eu_buf *out)
-{
-	if (exp->key_scalar)
 		eu_plan_format_field_json(exp->key_plan, 0, key, ks, out);
-	else
-		eu_plan_format_json(exp->key_plan, key, ks, out);
 }
 
-
-static bool int_member(const struct eu_export *exp, const char *name, const void *value,
-		       size_t vs, uint64_t *out)
+static bool int_member(const struct eu_export *exp, int idx, const void *value, size_t vs,
+		       uint64_t *out)
 {
-	int idx = eu_plan_find_field(exp->plan, name);
 	int64_t v;
 	if (idx < 0 || eu_plan_field_i64(exp->plan, (size_t)idx, value, vs, &v))
 		return false;
@@ -237,7 +249,7 @@ int eu_sample_format_text(const struct eu_export *exp, const void *key, size_t k
 		return -EINVAL;
 	if (!is_hist(exp)) {
 		eu_buf_puts(out, "key = ");
-		key_text(exp, key, key_size, out);
+		key_format(exp, key, key_size, true, out);
 		eu_buf_puts(out, "  value = ");
 		if (exp->value_scalar)
 			eu_plan_format_field_text(exp->plan, 0, value, value_size, out);
@@ -248,14 +260,14 @@ int eu_sample_format_text(const struct eu_export *exp, const void *key, size_t k
 	}
 	bool linear = exp->meta->sample.type == EU_SAMPLE_LINEAR_HIST;
 	eu_buf_puts(out, "key = ");
-	key_text(exp, key, key_size, out);
+	key_format(exp, key, key_size, true, out);
 	eu_buf_putc(out, '\n');
 	size_t n = eu_plan_field_count(exp->plan);
 	for (size_t i = 0; i < n; i++) {
-		const char *name = eu_plan_field(exp->plan, i)->name;
-		if (!strcmp(name, "slots"))
+		if ((int)i == exp->hist_field)
 			continue;
-		eu_buf_printf(out, "%s = ", name);
+		eu_buf_puts(out, eu_plan_field(exp->plan, i)->name);
+		eu_buf_puts(out, " = ");
 		eu_plan_format_field_text(exp->plan, i, value, value_size, out);
 		eu_buf_putc(out, '\n');
 	}
@@ -268,9 +280,8 @@ int eu_sample_format_text(const struct eu_export *exp, const void *key, size_t k
 				   : "(unit)";
 	if (linear) {
 		uint64_t base = 0, step = 1;
-		if (!int_member(exp, "base", value, value_size, &base))
-			int_member(exp, "min", value, value_size, &base);
-		if (!int_member(exp, "step", value, value_size, &step) || !step)
+		int_member(exp, exp->base_field, value, value_size, &base);
+		if (!int_member(exp, exp->step_field, value, value_size, &step) || !step)
 			step = 1;
 		eu_hist_linear(out, slots, (size_t)ns, base, step, unit);
 	} else {
@@ -286,7 +297,7 @@ int eu_sample_format_json(const struct eu_export *exp, const void *key, size_t k
 	if (key_size < eu_plan_size(exp->key_plan) || value_size < eu_plan_size(exp->plan))
 		return -EINVAL;
 	eu_buf_puts(out, "{\"key\":");
-	key_json(exp, key, key_size, out);
+	key_format(exp, key, key_size, false, out);
 	if (!is_hist(exp)) {
 		eu_buf_puts(out, ",\"value\":");
 		if (exp->value_scalar)

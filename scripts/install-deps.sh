@@ -10,7 +10,9 @@ packages=(
   libmicrohttpd-dev
   clang llvm bpftool libclang-rt-14-dev
   iproute2 procps bash python3
-  libsystemd-dev systemd dpkg-dev fakeroot yamllint python3-yaml util-linux
+  # issue 5: promtool (check metrics) and a real Prometheus server for the metrics tests
+  prometheus
+  libsystemd-dev systemd dpkg-dev yamllint python3-yaml util-linux
 )
 
 missing=()

@@ -19,6 +19,10 @@
  *   packages:                            # per-package parameters, by file stem or name
  *     bootstrap:
  *       params: {min_duration_ns: 1000000}
+ *       metrics: {counters: [...], histograms: [...], gauges: [...]}   # metrics_rules.h
+ *   metrics:                             # the metrics registry (metrics.h), start-up only
+ *     max_series: 2000                   # default series budget per metric
+ *     series_idle: 10m                   # idle series expire; 0: never
  *
  * Unknown keys are errors (a typo should not be silently ignored). Errors name the file, the
  * line and the key path: "agent.yaml:7: sinks[1].keep: expected a non-negative integer". */
@@ -32,6 +36,8 @@
 #include "eunomia/log.h"
 #include "eunomia/sink.h"
 
+struct eu_metric_rules;
+
 struct eu_config_param {
 	char *name;
 	char *value; /* as text, what eu_params_set takes */
@@ -41,6 +47,7 @@ struct eu_config_package {
 	char *name;  /* a package file stem ("bootstrap" for bootstrap.json) or package name */
 	struct eu_config_param *params;
 	size_t n_params;
+	struct eu_metric_rules *metrics; /* `metrics:` (metrics_rules.h), or NULL */
 };
 
 struct eu_config {
@@ -53,6 +60,13 @@ struct eu_config {
 	size_t queue_size;        /* 0: the sink default */
 	bool log_level_set;
 	enum eu_log_level log_level;
+	/* `insecure_watch_dir: true`: as --insecure-watch-dir; read at start-up only */
+	bool insecure_watch_dir;
+	/* `metrics: {max_series: 2000, series_idle: 10m}` (metrics.h): the default series budget
+	 * of a metric and how long a series may stay idle (s; UINT64_MAX: never); 0: the
+	 * defaults. Start-up only. */
+	size_t metrics_max_series;
+	uint64_t metrics_idle_s;
 };
 
 /* Parses YAML text. On error, *out is left empty and err says where and why. */

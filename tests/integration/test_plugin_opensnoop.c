@@ -12,15 +12,6 @@
 
 #define PKG EU_PLUGIN_BUILD_DIR "/opensnoop/package.json"
 
-static void self_comm(char *out, size_t size)
-{
-	FILE *f = fopen("/proc/self/comm", "r");
-	cr_assert(f);
-	cr_assert(fgets(out, (int)size, f));
-	fclose(f);
-	out[strcspn(out, "\n")] = '\0';
-}
-
 struct want {
 	const char *fname;
 	int other_pids;      /* records from other processes (the filter must drop them) */
@@ -84,7 +75,7 @@ Test(plugin_opensnoop, open_of_a_known_path)
 	cJSON *rec = eu_agent_trigger_find(a, open_paths, &op, match, &w, 500, 10000);
 	cr_assert(rec, "no event for %s; stderr:\n%s", path, eu_agent_stderr(a));
 	char comm[32];
-	self_comm(comm, sizeof(comm));
+	cr_assert_eq(eu_self_comm(comm, sizeof(comm)), 0);
 	cr_expect_eq(eu_json_int(rec, "pid", -1), getpid());
 	cr_expect_eq(eu_json_int(rec, "uid", -1), (long long)getuid());
 	cr_expect_eq(eu_json_int(rec, "ret", -100), op.last_fd[0],

@@ -40,15 +40,6 @@ static void stop_child(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
-static void self_comm(char *out, size_t size)
-{
-	FILE *f = fopen("/proc/self/comm", "r");
-	cr_assert(f);
-	cr_assert(fgets(out, (int)size, f));
-	fclose(f);
-	out[strcspn(out, "\n")] = '\0';
-}
-
 struct want {
 	long long tpid;
 	int sig;
@@ -109,7 +100,7 @@ Test(plugin_sigsnoop, kill_of_a_known_child)
 	cJSON *rec = eu_agent_trigger_find(a, send, &s, match, &w, 500, 10000);
 	cr_assert(rec, "no event for kill(%d, SIGUSR1); stderr:\n%s", child, eu_agent_stderr(a));
 	char comm[32];
-	self_comm(comm, sizeof(comm));
+	cr_assert_eq(eu_self_comm(comm, sizeof(comm)), 0);
 	cr_expect_str_eq(eu_json_str(rec, "comm"), comm);
 	cr_expect_eq(w.other_senders, 0, "--filtered_pid let other senders through");
 	cJSON_Delete(rec);

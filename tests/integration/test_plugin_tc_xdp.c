@@ -3,6 +3,7 @@
  * counter goes up), and they are gone after SIGINT. */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
+#include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #include "eu_agent.h"
+#include "eunomia/package.h"
+#include "eunomia/program.h"
 
 #define BPFTOOL_PATHS "/usr/sbin/bpftool", "/sbin/bpftool", "/usr/bin/bpftool"
 
@@ -126,6 +129,14 @@ static void attach_sees_traffic_and_detaches(const char *pkg, const char *kind,
 	cr_expect_eq(eu_agent_stop(a, 10000), 0, "stderr:\n%s", eu_agent_stderr(a));
 	cr_expect_eq(lo_prog_id(kind), 0, "the %s program is still attached on lo after SIGINT",
 		     kind);
+	if (!strcmp(kind, "tc")) {
+		/* the agent created lo's clsact hook, so it removes it too */
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = 1, .attach_point = BPF_TC_INGRESS);
+		int ret = bpf_tc_hook_create(&hook);
+		cr_expect_eq(ret, 0, "the clsact qdisc is left on lo (%d)", ret);
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&hook);
+	}
 	const char *line = eu_agent_next_line(a, 0);
 	cr_expect_null(line, "no exported events expected, got: %s", line);
 	eu_agent_free(a);
@@ -142,4 +153,53 @@ Test(plugin_tc_xdp, xdp_on_lo)
 {
 	attach_sees_traffic_and_detaches(EU_TESTBPF_BUILD_DIR "/xdp/package.json", "xdp",
 					 "xdp_pass");
+}
+
+/* One tc package opened with its filter at handle/priority hp on lo ingress, attached. */
+static struct eu_program *tc_attached(struct eu_package **pkg, uint32_t hp)
+{
+	eu_error err = {0};
+	cr_assert_eq(eu_package_read_file(EU_TESTBPF_BUILD_DIR "/tc/package.json", pkg, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq((*pkg)->n_progs, 1);
+	(*pkg)->progs[0].tc.handle = hp;
+	(*pkg)->progs[0].tc.priority = hp;
+	struct eu_program *prog = NULL;
+	cr_assert_eq(eu_program_open(*pkg, NULL, &prog, &err), 0, "%s", err.msg);
+	cr_assert_eq(eu_program_load(prog, &err), 0, "%s", err.msg);
+	cr_assert_eq(eu_program_attach(prog, &err), 0, "%s", err.msg);
+	return prog;
+}
+
+static bool tc_filter_on_lo(uint32_t hp)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = 1, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, q, .handle = hp, .priority = hp);
+	return bpf_tc_query(&hook, &q) == 0;
+}
+
+/* Two packages share lo's clsact hook (in the daemon, or two runs): the one that created it
+ * must not take the other's filter down with it when it stops first. */
+Test(plugin_tc_xdp, tc_hook_outlives_its_creator_while_shared)
+{
+	libbpf_set_print(NULL); /* querying a missing qdisc makes libbpf complain */
+	cr_assert_eq(lo_prog_id("tc"), 0, "a tc program is already attached on lo");
+	struct eu_package *pa = NULL, *pb = NULL;
+	struct eu_program *a = tc_attached(&pa, 1);
+	struct eu_program *b = tc_attached(&pb, 2);
+	cr_assert(tc_filter_on_lo(1) && tc_filter_on_lo(2));
+
+	eu_program_close(a); /* the creator of the hook goes first */
+	cr_expect_not(tc_filter_on_lo(1), "the first package's filter outlived it");
+	cr_expect(tc_filter_on_lo(2), "closing the first package removed the second's filter");
+
+	eu_program_close(b);
+	cr_expect_not(tc_filter_on_lo(2));
+	cr_expect_eq(lo_prog_id("tc"), 0, "a tc program is left on lo");
+	/* the hook itself stays (empty) when its creator left first: remove it */
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = 1,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	bpf_tc_hook_destroy(&hook);
+	eu_package_free(pa);
+	eu_package_free(pb);
 }

@@ -37,15 +37,6 @@ static struct eu_agent *start(void)
 	return a;
 }
 
-static void self_comm(char *out, size_t size)
-{
-	FILE *f = fopen("/proc/self/comm", "r");
-	cr_assert(f);
-	cr_assert(fgets(out, (int)size, f));
-	fclose(f);
-	out[strcspn(out, "\n")] = '\0';
-}
-
 Test(plugin_unlinksnoop, unlinkat_is_reported)
 {
 	char path[128];
@@ -57,7 +48,7 @@ Test(plugin_unlinksnoop, unlinkat_is_reported)
 	cJSON *rec = eu_agent_find(a, match, path, 10000);
 	cr_assert(rec, "no event for unlinkat(%s); stderr:\n%s", path, eu_agent_stderr(a));
 	char comm[32];
-	self_comm(comm, sizeof(comm));
+	cr_assert_eq(eu_self_comm(comm, sizeof(comm)), 0);
 	cr_expect_eq(eu_json_int(rec, "dfd", 0), AT_FDCWD);
 	cr_expect_eq(eu_json_int(rec, "uid", -1), (long long)getuid());
 	cr_expect_str_eq(eu_json_str(rec, "comm"), comm);

@@ -328,6 +328,27 @@ Test(run_cli, closed_stdout_exits_quietly)
 	free(dir);
 }
 
+/* The reader goes away while the ring buffer is idle, so the failing write happens in the
+ * batch the kernel's wakeup delivers (not in a paced re-drain): stopping from inside that
+ * callback must not touch the handles it just closed (libuv asserts on that). */
+Test(run_cli, stdout_closed_between_events_exits_0)
+{
+	struct eu_agent *a = eu_agent_start(BOOTSTRAP, NULL);
+	cr_assert(a);
+	cr_assert(eu_agent_wait_attached(a, 20000), "not attached: %s", eu_agent_stderr(a));
+	eu_agent_close_stdout(a);
+	usleep(300 * 1000); /* let the ring go idle: the agent is back to waiting on its fd */
+	int rc = -2;
+	for (int i = 0; i < 50 && rc == -2; i++) {
+		pid_t p = eu_spawn((const char *const[]){"/bin/true", NULL});
+		cr_assert_eq(eu_wait_pid(p, 10000), 0);
+		rc = eu_agent_wait_exit(a, 200);
+	}
+	cr_expect_eq(rc, 0, "exit status %d (134 = abort); stderr:\n%s", rc, eu_agent_stderr(a));
+	cr_expect_null(strstr(eu_agent_stderr(a), "Assertion"), "%s", eu_agent_stderr(a));
+	eu_agent_free(a);
+}
+
 Test(run_cli, mounts_tracefs_when_missing)
 {
 	/* in a private mount namespace, so the machine's tracefs stays as it is */

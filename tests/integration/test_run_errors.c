@@ -2,6 +2,7 @@
  * a verifier rejection (quoting the verifier), a tracepoint that does not exist, a uprobe on
  * a missing binary. Each exits 1 and leaves nothing attached. */
 #include <criterion/criterion.h>
+#include <bpf/libbpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,72 +51,63 @@ static char *compile(const char *dir, const char *name, const char *src_path, co
 	return strdup(obj);
 }
 
-Test(run_errors, verifier_rejection_is_quoted)
+/* Builds the object (from src_path, or from text), runs it and expects exit 1 with every
+ * NULL-terminated needle in the output and no claim of being attached. */
+static void expect_run_failure(const char *name, const char *src_path, const char *text,
+			       const char *const *needles)
 {
-	char *dir = eu_tmpdir("verifier");
+	char *dir = eu_tmpdir(name);
 	cr_assert(dir);
-	char *obj = compile(dir, "bad", EU_TEST_DATA_DIR "/bad_verifier/bad.bpf.c", NULL);
+	char *obj = compile(dir, name, src_path, text);
 	char *out = NULL;
 	int rc = run_capture(obj, &out);
 	cr_expect_eq(rc, 1, "%s", out);
-	cr_expect(strstr(out, "error: bad: program bad_read (tp/syscalls/sys_enter_getpid): rejected "
-			      "by the verifier (Permission denied (EACCES)): "),
-		  "%s", out);
-	cr_expect(strstr(out, "invalid mem access 'scalar'"), "the verifier's reason: %s", out);
-	cr_expect(strstr(out, "verifier log (last lines):"), "%s", out);
+	for (size_t i = 0; needles[i]; i++)
+		cr_expect(strstr(out, needles[i]), "\"%s\" missing from:\n%s", needles[i], out);
+	cr_expect_null(strstr(out, EU_AGENT_ATTACHED_MARK " "), "claims to be attached:\n%s", out);
 	free(out);
 	free(obj);
 	eu_tmpdir_remove(dir);
 	free(dir);
 }
 
-static const char missing_tp_src[] =
-	"#include <linux/types.h>\n"
-	"#include <linux/bpf.h>\n"
-	"#include <bpf/bpf_helpers.h>\n"
+#define PROG_PREAMBLE                                                                        \
+	"#include <linux/types.h>\n"                                                         \
+	"#include <linux/bpf.h>\n"                                                           \
+	"#include <linux/pkt_cls.h>\n"                                                       \
+	"#include <bpf/bpf_helpers.h>\n"                                                     \
 	"char LICENSE[] SEC(\"license\") = \"GPL\";\n"
-	"SEC(\"tp/sched/sched_process_exec\") int fine(void *ctx) { return 0; }\n"
-	"SEC(\"tp/no_such_category/no_such_event\") int missing(void *ctx) { return 0; }\n";
+
+Test(run_errors, verifier_rejection_is_quoted)
+{
+	expect_run_failure("bad", EU_TEST_DATA_DIR "/bad_verifier/bad.bpf.c", NULL,
+			   (const char *const[]){
+				   "error: bad: program bad_read (tp/syscalls/sys_enter_getpid): "
+				   "rejected by the verifier (Permission denied (EACCES)): ",
+				   "invalid mem access 'scalar'", "verifier log (last lines):", NULL});
+}
 
 Test(run_errors, missing_tracepoint_is_named)
 {
-	char *dir = eu_tmpdir("tp");
-	cr_assert(dir);
-	char *obj = compile(dir, "missing_tp", NULL, missing_tp_src);
-	char *out = NULL;
-	int rc = run_capture(obj, &out);
-	cr_expect_eq(rc, 1, "%s", out);
-	cr_expect(strstr(out, "program missing (tp/no_such_category/no_such_event): tracepoint "
-			      "no_such_category/no_such_event does not exist on this kernel"),
-		  "%s", out);
-	free(out);
-	free(obj);
-	eu_tmpdir_remove(dir);
-	free(dir);
+	expect_run_failure(
+		"missing_tp", NULL,
+		PROG_PREAMBLE
+		"SEC(\"tp/sched/sched_process_exec\") int fine(void *ctx) { return 0; }\n"
+		"SEC(\"tp/no_such_category/no_such_event\") int missing(void *ctx) { return 0; }\n",
+		(const char *const[]){"program missing (tp/no_such_category/no_such_event): tracepoint "
+				      "no_such_category/no_such_event does not exist on this kernel",
+				      NULL});
 }
-
-static const char missing_uprobe_src[] =
-	"#include <linux/types.h>\n"
-	"#include <linux/bpf.h>\n"
-	"#include <bpf/bpf_helpers.h>\n"
-	"char LICENSE[] SEC(\"license\") = \"GPL\";\n"
-	"SEC(\"uprobe//no/such/binary:main\") int probe(void *ctx) { return 0; }\n";
 
 Test(run_errors, uprobe_on_missing_binary_names_the_path)
 {
-	char *dir = eu_tmpdir("uprobe");
-	cr_assert(dir);
-	char *obj = compile(dir, "missing_bin", NULL, missing_uprobe_src);
-	char *out = NULL;
-	int rc = run_capture(obj, &out);
-	cr_expect_eq(rc, 1, "%s", out);
-	cr_expect(strstr(out, "program probe (uprobe//no/such/binary:main): binary /no/such/binary "
-			      "does not exist"),
-		  "%s", out);
-	free(out);
-	free(obj);
-	eu_tmpdir_remove(dir);
-	free(dir);
+	expect_run_failure(
+		"missing_bin", NULL,
+		PROG_PREAMBLE
+		"SEC(\"uprobe//no/such/binary:main\") int probe(void *ctx) { return 0; }\n",
+		(const char *const[]){"program probe (uprobe//no/such/binary:main): binary "
+				      "/no/such/binary does not exist",
+				      NULL});
 }
 
 Test(run_errors, metadata_only_package)
@@ -127,31 +119,46 @@ Test(run_errors, metadata_only_package)
 	free(out);
 }
 
-static const char no_alternative_src[] =
-	"#include <linux/types.h>\n"
-	"#include <linux/bpf.h>\n"
-	"#include <bpf/bpf_helpers.h>\n"
-	"char LICENSE[] SEC(\"license\") = \"GPL\";\n"
-	"SEC(\"tp/no_such_category/first\") int handler__alt1(void *ctx) { return 0; }\n"
-	"SEC(\"tp/no_such_category/second\") int handler__alt2(void *ctx) { return 0; }\n"
-	"SEC(\"tp/sched/sched_process_exec\") int other(void *ctx) { return 0; }\n";
-
 Test(run_errors, alternatives_group_with_no_runnable_member)
 {
-	char *dir = eu_tmpdir("noalt");
-	cr_assert(dir);
-	char *obj = compile(dir, "noalt", NULL, no_alternative_src);
-	char *out = NULL;
-	int rc = run_capture(obj, &out);
-	cr_expect_eq(rc, 1, "%s", out);
-	cr_expect(strstr(out, "no alternative of handler can run on this kernel: "
-			      "handler__alt1 (tp/no_such_category/first): tracepoint "
-			      "no_such_category/first does not exist on this kernel; "
-			      "handler__alt2 (tp/no_such_category/second): tracepoint "
-			      "no_such_category/second does not exist on this kernel"),
-		  "%s", out);
-	free(out);
-	free(obj);
-	eu_tmpdir_remove(dir);
-	free(dir);
+	expect_run_failure(
+		"noalt", NULL,
+		PROG_PREAMBLE
+		"SEC(\"tp/no_such_category/first\") int handler__alt1(void *ctx) { return 0; }\n"
+		"SEC(\"tp/no_such_category/second\") int handler__alt2(void *ctx) { return 0; }\n"
+		"SEC(\"tp/sched/sched_process_exec\") int other(void *ctx) { return 0; }\n",
+		(const char *const[]){"no alternative of handler can run on this kernel: "
+				      "handler__alt1 (tp/no_such_category/first): tracepoint "
+				      "no_such_category/first does not exist on this kernel; "
+				      "handler__alt2 (tp/no_such_category/second): tracepoint "
+				      "no_such_category/second does not exist on this kernel",
+				      NULL});
+}
+
+/* tc and xdp hooks outlive the process (they are netlink state, not fds): a failure on a
+ * later program must take down the ones attached before it. Programs attach in ELF order. */
+Test(run_errors, failed_attach_detaches_tc_and_xdp)
+{
+	libbpf_set_print(NULL); /* querying a missing qdisc makes libbpf complain */
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = 1, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, q, .handle = 1, .priority = 1);
+	cr_assert_neq(bpf_tc_query(&hook, &q), 0, "a tc filter 1/1 is already on lo ingress");
+	__u32 xdp_id = 0;
+	cr_assert_eq(bpf_xdp_query_id(1, 0, &xdp_id), 0);
+	cr_assert_eq(xdp_id, 0, "an xdp program is already on lo");
+
+	expect_run_failure(
+		"tc_then_fail", NULL,
+		PROG_PREAMBLE
+		"SEC(\"tc\") int tc_first(struct __sk_buff *skb) { return TC_ACT_OK; }\n"
+		"SEC(\"xdp\") int xdp_second(struct xdp_md *ctx) { return XDP_PASS; }\n"
+		"SEC(\"uprobe//no/such/binary:main\") int probe_last(void *ctx) { return 0; }\n",
+		(const char *const[]){"program probe_last (uprobe//no/such/binary:main): binary "
+				      "/no/such/binary does not exist",
+				      NULL});
+
+	LIBBPF_OPTS(bpf_tc_opts, q2, .handle = 1, .priority = 1);
+	cr_expect_neq(bpf_tc_query(&hook, &q2), 0, "tc_first is still attached on lo ingress");
+	cr_expect_eq(bpf_xdp_query_id(1, 0, &xdp_id), 0);
+	cr_expect_eq(xdp_id, 0, "xdp_second (id %u) is still attached on lo", xdp_id);
 }

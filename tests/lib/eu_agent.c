@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -268,6 +270,13 @@ cJSON *eu_agent_trigger_find(struct eu_agent *a, eu_agent_trigger trigger, void 
 	return NULL;
 }
 
+void eu_agent_close_stdout(struct eu_agent *a)
+{
+	if (a->out_fd >= 0)
+		close(a->out_fd);
+	a->out_fd = -1;
+}
+
 int eu_agent_wait_exit(struct eu_agent *a, int timeout_ms)
 {
 	int64_t deadline = now_ms() + timeout_ms;
@@ -413,4 +422,17 @@ int eu_wait_pid(pid_t pid, int timeout_ms)
 		}
 		usleep(2000);
 	}
+}
+
+int eu_self_comm(char *out, size_t size)
+{
+	FILE *f = fopen("/proc/self/comm", "re");
+	if (!f)
+		return -errno;
+	bool ok = fgets(out, (int)size, f) != NULL;
+	fclose(f);
+	if (!ok)
+		return -EIO;
+	out[strcspn(out, "\n")] = '\0';
+	return 0;
 }

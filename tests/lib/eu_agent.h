@@ -64,6 +64,10 @@ cJSON *eu_agent_trigger_find(struct eu_agent *a, eu_agent_trigger trigger, void 
  * 128+signal when killed by a signal, or -1 when it had to be killed. Idempotent. */
 int eu_agent_stop(struct eu_agent *a, int timeout_ms);
 
+/* Closes the read end of the agent's stdout: its next write fails with EPIPE, as under
+ * `| head`. Later stdout reads return NULL. */
+void eu_agent_close_stdout(struct eu_agent *a);
+
 /* Waits for the agent to exit by itself (no signal). Returns like eu_agent_stop, or -2 on
  * timeout (the process is left running). */
 int eu_agent_wait_exit(struct eu_agent *a, int timeout_ms);
@@ -90,5 +94,8 @@ pid_t eu_spawn(const char *const *argv);
 
 /* Waits for a child: its exit code, 128+signal, or -1 on timeout (the child is killed). */
 int eu_wait_pid(pid_t pid, int timeout_ms);
+
+/* This process's comm (what BPF programs see as its task name): 0, or -errno. */
+int eu_self_comm(char *out, size_t size);
 
 #endif

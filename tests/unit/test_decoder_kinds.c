@@ -1,98 +1,28 @@
 /* The decoder over BTF-described structs of every kind: exact JSON per kind. BTF is built
  * with libbpf's btf__add_* API, records are filled byte by byte. */
-#include <criterion/criterion.h>
-
-#include <bpf/btf.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "eunomia/decoder.h"
+#include "decoder_fixture.h"
 
-static struct btf *B;
+DECODER_SUITE(decoder_kinds);
 
-static void setup(void)
+/* The `ints` record below: a..j at their natural offsets. */
+static void put_ints(uint8_t rec[64], int8_t a, uint8_t b, int16_t c, uint16_t d, int32_t e,
+		     uint32_t f, int64_t g, uint64_t h, __int128 i, unsigned __int128 j)
 {
-	B = btf__new_empty();
-	cr_assert_not_null(B);
-}
-
-static void teardown(void)
-{
-	btf__free(B);
-}
-
-TestSuite(decoder_kinds, .init = setup, .fini = teardown);
-
-static int add_int(const char *name, int size, int enc)
-{
-	int id = btf__add_int(B, name, size, enc);
-	cr_assert_gt(id, 0, "btf__add_int %s", name);
-	return id;
-}
-
-static int add_struct(const char *name, unsigned size)
-{
-	int id = btf__add_struct(B, name, size);
-	cr_assert_gt(id, 0);
-	return id;
-}
-
-static void field(const char *name, int type, unsigned bit_off, unsigned bit_size)
-{
-	cr_assert_eq(btf__add_field(B, name, type, bit_off, bit_size), 0, "field %s", name);
-}
-
-/* Must not be called while a struct is being filled: adding a type ends its field list. */
-static int add_array(int elem, unsigned n)
-{
-	int idx = btf__find_by_name(B, "__ARRAY_SIZE_TYPE__");
-	if (idx < 0)
-		idx = add_int("__ARRAY_SIZE_TYPE__", 4, 0);
-	int id = btf__add_array(B, idx, elem, n);
-	cr_assert_gt(id, 0);
-	return id;
-}
-
-static void put(uint8_t *rec, size_t off, const void *v, size_t n)
-{
-	memcpy(rec + off, v, n);
-}
-
-/* Sets `bits` bits of value at bit offset off (little-endian bit numbering, as BTF). */
-static void put_bits(uint8_t *rec, unsigned off, unsigned bits, uint64_t value)
-{
-	for (unsigned i = 0; i < bits; i++) {
-		unsigned b = off + i;
-		rec[b / 8] &= (uint8_t)~(1u << (b % 8));
-		rec[b / 8] |= (uint8_t)(((value >> i) & 1) << (b % 8));
-	}
-}
-
-/* Plans type_id and returns the record as JSON (malloc'd). */
-static char *json_of(int type_id, const void *rec, size_t size)
-{
-	struct eu_plan *plan = NULL;
-	eu_error err = {0};
-	int ret = eu_plan_new(B, (uint32_t)type_id, &plan, &err);
-	cr_assert_eq(ret, 0, "eu_plan_new: %s", err.msg);
-	eu_buf b;
-	eu_buf_init(&b);
-	ret = eu_plan_format_json(plan, rec, size, &b);
-	cr_assert_eq(ret, 0);
-	cr_assert_not(b.oom);
-	char *s = strdup(b.data);
-	eu_buf_free(&b);
-	eu_plan_free(plan);
-	return s;
-}
-
-static void expect_json(int type_id, const void *rec, size_t size, const char *want)
-{
-	char *got = json_of(type_id, rec, size);
-	cr_expect_str_eq(got, want);
-	free(got);
+	put(rec, 0, &a, 1);
+	put(rec, 1, &b, 1);
+	put(rec, 2, &c, 2);
+	put(rec, 4, &d, 2);
+	put(rec, 8, &e, 4);
+	put(rec, 12, &f, 4);
+	put(rec, 16, &g, 8);
+	put(rec, 24, &h, 8);
+	put(rec, 32, &i, 16);
+	put(rec, 48, &j, 16);
 }
 
 Test(decoder_kinds, integers_all_widths_min_max)
@@ -130,16 +60,7 @@ Test(decoder_kinds, integers_all_widths_min_max)
 	uint64_t h = UINT64_MAX;
 	__int128 i = (__int128)((unsigned __int128)1 << 127);
 	unsigned __int128 j = ~(unsigned __int128)0;
-	put(rec, 0, &a, 1);
-	put(rec, 1, &b, 1);
-	put(rec, 2, &c, 2);
-	put(rec, 4, &d, 2);
-	put(rec, 8, &e, 4);
-	put(rec, 12, &f, 4);
-	put(rec, 16, &g, 8);
-	put(rec, 24, &h, 8);
-	put(rec, 32, &i, 16);
-	put(rec, 48, &j, 16);
+	put_ints(rec, a, b, c, d, e, f, g, h, i, j);
 	expect_json(st, rec, sizeof(rec),
 		    "{\"a\":-128,\"b\":255,\"c\":-32768,\"d\":65535,\"e\":-2147483648,"
 		    "\"f\":4294967295,\"g\":-9223372036854775808,\"h\":18446744073709551615,"
@@ -151,16 +72,7 @@ Test(decoder_kinds, integers_all_widths_min_max)
 	b = 0, d = 0, f = 0, h = 0;
 	i = (__int128)(((unsigned __int128)1 << 127) - 1);
 	j = (unsigned __int128)10000000000000000000ull * 10 + 7; /* 10^20 + 7 */
-	put(rec, 0, &a, 1);
-	put(rec, 1, &b, 1);
-	put(rec, 2, &c, 2);
-	put(rec, 4, &d, 2);
-	put(rec, 8, &e, 4);
-	put(rec, 12, &f, 4);
-	put(rec, 16, &g, 8);
-	put(rec, 24, &h, 8);
-	put(rec, 32, &i, 16);
-	put(rec, 48, &j, 16);
+	put_ints(rec, a, b, c, d, e, f, g, h, i, j);
 	expect_json(st, rec, sizeof(rec),
 		    "{\"a\":127,\"b\":0,\"c\":32767,\"d\":0,\"e\":2147483647,\"f\":0,"
 		    "\"g\":9223372036854775807,\"h\":0,"

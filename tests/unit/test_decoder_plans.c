@@ -1,62 +1,14 @@
 /* Plans that do not come from one BTF struct (the 2022 legacy metadata, upstream's
  * custom_members), and the errors and limits of plan building. */
-#include <criterion/criterion.h>
-
-#include <bpf/btf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "eunomia/decoder.h"
+#include "decoder_fixture.h"
 #include "eunomia/package.h"
 
-static struct btf *B;
-
-static void setup(void)
-{
-	B = btf__new_empty();
-	cr_assert_not_null(B);
-}
-
-static void teardown(void)
-{
-	btf__free(B);
-}
-
-TestSuite(decoder_plans, .init = setup, .fini = teardown);
-
-static int add_int(const char *name, int size, int enc)
-{
-	int id = btf__add_int(B, name, size, enc);
-	cr_assert_gt(id, 0);
-	return id;
-}
-
-static int add_array(int elem, unsigned n)
-{
-	int idx = btf__find_by_name(B, "__ARRAY_SIZE_TYPE__");
-	if (idx < 0)
-		idx = add_int("__ARRAY_SIZE_TYPE__", 4, 0);
-	int id = btf__add_array(B, idx, elem, n);
-	cr_assert_gt(id, 0);
-	return id;
-}
-
-static void field(const char *name, int type, unsigned bit_off, unsigned bit_size)
-{
-	cr_assert_eq(btf__add_field(B, name, type, bit_off, bit_size), 0, "field %s", name);
-}
-
-static char *format(const struct eu_plan *plan, const void *rec, size_t size)
-{
-	eu_buf b;
-	eu_buf_init(&b);
-	cr_assert_eq(eu_plan_format_json(plan, rec, size, &b), 0);
-	char *s = strdup(b.data);
-	eu_buf_free(&b);
-	return s;
-}
+DECODER_SUITE(decoder_plans);
 
 /* Plans type_id expecting failure with code; the message must contain needle. */
 static void expect_plan_error(int type_id, int code, const char *needle)

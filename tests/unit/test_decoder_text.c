@@ -1,59 +1,13 @@
 /* The plain-text table (ecli's layout) and the bootstrap event end to end: JSON, header, rows,
  * single-field text and numbers. */
-#include <criterion/criterion.h>
-
-#include <bpf/btf.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "eunomia/decoder.h"
+#include "decoder_fixture.h"
 
-static struct btf *B;
-
-static void setup(void)
-{
-	B = btf__new_empty();
-	cr_assert_not_null(B);
-}
-
-static void teardown(void)
-{
-	btf__free(B);
-}
-
-TestSuite(decoder_text, .init = setup, .fini = teardown);
-
-static int add_int(const char *name, int size, int enc)
-{
-	int id = btf__add_int(B, name, size, enc);
-	cr_assert_gt(id, 0);
-	return id;
-}
-
-static int add_array(int elem, unsigned n)
-{
-	int idx = btf__find_by_name(B, "__ARRAY_SIZE_TYPE__");
-	if (idx < 0)
-		idx = add_int("__ARRAY_SIZE_TYPE__", 4, 0);
-	int id = btf__add_array(B, idx, elem, n);
-	cr_assert_gt(id, 0);
-	return id;
-}
-
-static void field(const char *name, int type, unsigned bit_off, unsigned bit_size)
-{
-	cr_assert_eq(btf__add_field(B, name, type, bit_off, bit_size), 0, "field %s", name);
-}
-
-static struct eu_plan *plan_of(int type_id)
-{
-	struct eu_plan *plan = NULL;
-	eu_error err = {0};
-	cr_assert_eq(eu_plan_new(B, (uint32_t)type_id, &plan, &err), 0, "%s", err.msg);
-	return plan;
-}
+DECODER_SUITE(decoder_text);
 
 /* bootstrap.h from libbpf-bootstrap / upstream's example, as clang lays it out */
 static int bootstrap_event(void)

@@ -542,3 +542,35 @@ Test(package_errors, relocation_with_missing_symbol_is_refused)
 	expect_fail((const char *)obj, n, "rel.bpf.o", "names a missing symbol");
 	free(obj);
 }
+
+/* JSON numbers go through a double: past 2^53 neighbouring integers read the same, so a
+ * 64-bit preset like 9007199254740993 would silently become ...992. Such values must be
+ * quoted; unquoted ones are refused rather than rounded. */
+Test(package_errors, integers_past_2_pow_53_must_be_quoted)
+{
+	const char *var = "\"type\": \"unsigned long long\",";
+	expect_skel_fail(var, "\"type\": \"unsigned long long\", \"value\": 9007199254740993,",
+			 "variables[0].value: 9007199254740992 is past 2^53, where JSON numbers "
+			 "lose digits: write it as a string");
+	expect_skel_fail(var, "\"type\": \"unsigned long long\", \"value\": -18446744073709551615,",
+			 "variables[0].value: -18446744073709551616 is past 2^53");
+	expect_skel_fail("\"default\": 0,", "\"default\": 18446744073709551615,",
+			 "cmdarg.default: 18446744073709551616 is past 2^53");
+
+	/* quoted, every digit is kept; 2^53 - 1 and fractions are still fine as numbers */
+	const char *ok[][2] = {
+		{"\"value\": \"18446744073709551615\",", "18446744073709551615"},
+		{"\"value\": 9007199254740991,", "9007199254740991"},
+		{"\"value\": -9007199254740991,", "-9007199254740991"},
+		{"\"value\": 1.5,", "1.5"},
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char to[128];
+		snprintf(to, sizeof(to), "\"type\": \"unsigned long long\", %s", ok[i][0]);
+		char *skel = skel_with(var, to);
+		struct eu_package *pkg = expect_parse(skel, strlen(skel), "event.skel.json");
+		cr_expect_str_eq(pkg->sections[0].vars[0].value_text, ok[i][1]);
+		eu_package_free(pkg);
+		free(skel);
+	}
+}

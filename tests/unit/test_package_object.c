@@ -349,3 +349,35 @@ Test(package_object, bootstrap_size_package_parses)
 	free(padded);
 	free(obj);
 }
+
+/* Presets and defaults survive writing and reading back digit for digit: 64-bit values past
+ * 2^53 are written as strings (a JSON number would lose digits on the way back). */
+Test(package_object, written_meta_keeps_64bit_presets)
+{
+	char *skel = skel_with("\"cmdarg\": {\"default\": 0,",
+			       "\"value\": \"18446744073709551615\", "
+			       "\"cmdarg\": {\"default\": \"-9223372036854775807\",");
+	struct eu_package *pkg = expect_parse(skel, strlen(skel), "event.skel.json");
+	free(skel);
+	char *json = eu_package_meta_json(pkg, NULL);
+	cr_assert_not_null(json);
+	eu_package_free(pkg);
+	pkg = expect_parse(json, strlen(json), "written.skel.json");
+	const struct eu_var_meta *v = &pkg->sections[0].vars[0];
+	cr_expect_str_eq(v->name, "min_duration_ns");
+	cr_expect_str_eq(v->value_text, "18446744073709551615", "%s", json);
+	cr_expect_str_eq(v->cmdarg.default_text, "-9223372036854775807", "%s", json);
+	eu_package_free(pkg);
+	free(json);
+
+	/* small ones stay JSON numbers, as upstream writes them */
+	skel = skel_with("\"cmdarg\": {\"default\": 0,", "\"value\": 42, \"cmdarg\": {\"default\": 0,");
+	pkg = expect_parse(skel, strlen(skel), "event.skel.json");
+	free(skel);
+	json = eu_package_meta_json(pkg, NULL);
+	cr_assert_not_null(json);
+	cr_expect(strstr(json, "\"value\":\t42"), "%s", json);
+	cr_expect(strstr(json, "\"default\":\t0"), "%s", json);
+	eu_package_free(pkg);
+	free(json);
+}

@@ -1,0 +1,469 @@
+/* The control API on a running daemon: real HTTP over the unix socket and TCP, with curl (the
+ * program and libcurl) and with `eunomia-agent ctl`. */
+#include "api_fixture.h"
+
+/* Polls the package's events (not following) until pred finds a record; the body. */
+static char *events_until(struct afix *a, const char *name, const char *needle, int timeout_ms,
+			  void (*trigger)(struct afix *))
+{
+	char path[256];
+	snprintf(path, sizeof(path), "/v1/programs/%s/events", name);
+	int64_t deadline = dfix_now_ms() + timeout_ms;
+	for (;;) {
+		if (trigger)
+			trigger(a);
+		struct aresp r = afix_req(a, NULL, "GET", path, NULL, 0, NULL);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		if (strstr(r.body, needle)) {
+			char *b = r.body;
+			r.body = NULL;
+			aresp_free(&r);
+			return b;
+		}
+		aresp_free(&r);
+		if (dfix_now_ms() > deadline)
+			return NULL;
+		dfix_pump(&a->f, 100);
+	}
+}
+
+static void exec_bin(struct afix *a)
+{
+	dfix_exec(&a->f);
+}
+
+Test(api_daemon, socket_mode_health_and_errors)
+{
+	struct afix a;
+	afix_init(&a);
+	afix_start(&a, NULL);
+	struct stat st;
+	cr_assert_eq(stat(a.sock, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "socket mode %o", st.st_mode & 0777);
+
+	/* the curl program, over the socket */
+	char *out = NULL;
+	int rc = eu_run_capture((const char *const[]){"/usr/bin/curl", "-sS", "--unix-socket", a.sock,
+						     "http://x/healthz", NULL}, 30000, &out);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "\"status\":\"ok\""), "%s", out);
+	free(out);
+
+	struct aresp r = afix_req(&a, a.tcp, "GET", "/v1/features", NULL, 0, NULL);
+	cr_assert_eq(r.status, 200);
+	const cJSON *feat = cJSON_GetObjectItem(r.json, "features");
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(feat, "btf"), "available")),
+		  "%s", r.body);
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(feat, "ringbuf"), "available")));
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "program_types"),
+						   "tracepoint")));
+	aresp_free(&r);
+
+	rc = afix_ctl(&a, &out, (const char *const[]){"features", NULL});
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "\"ringbuf\":{\"available\":true}"), "%s", out);
+	free(out);
+	rc = afix_ctl(&a, &out, (const char *const[]){"get", "nothing", NULL});
+	cr_assert_eq(rc, 1, "%s", out);
+	cr_assert(strstr(out, "404 not_found"), "%s", out);
+	free(out);
+
+	r = afix_req(&a, NULL, "GET", "/v1/nothing", NULL, 0, NULL);
+	cr_assert_eq(r.status, 404);
+	cr_assert_str_eq(aresp_error_code(&r), "not_found");
+	aresp_free(&r);
+	r = afix_req(&a, NULL, "PUT", "/v1/programs", "x", 1, NULL);
+	cr_assert_eq(r.status, 405);
+	cr_assert_str_eq(aresp_error_code(&r), "method_not_allowed");
+	aresp_free(&r);
+	r = afix_req(&a, NULL, "DELETE", "/healthz", NULL, 0, NULL);
+	cr_assert_eq(r.status, 405);
+	aresp_free(&r);
+	r = afix_req(&a, NULL, "POST", "/task", "{\"program_data_buf\": ", 21, NULL);
+	cr_assert_eq(r.status, 400);
+	cr_assert_str_eq(aresp_error_code(&r), "bad_json");
+	aresp_free(&r);
+	r = afix_req(&a, NULL, "POST", "/v1/programs?name=x", "not a package", 13, NULL);
+	cr_assert_eq(r.status, 400, "%s", r.body);
+	cr_assert_str_eq(aresp_error_code(&r), "bad_package");
+	aresp_free(&r);
+	r = afix_req(&a, NULL, "DELETE", "/v1/programs/nope", NULL, 0, NULL);
+	cr_assert_eq(r.status, 404);
+	aresp_free(&r);
+	r = afix_req(&a, NULL, "GET", "/metrics", NULL, 0, NULL);
+	cr_assert_eq(r.status, 200);
+	aresp_free(&r);
+	afix_fini(&a);
+}
+
+Test(api_daemon, oversized_body_is_413)
+{
+	struct afix a;
+	afix_init(&a);
+	afix_start(&a, (const char *const[]){"--api-max-body", "4096", NULL});
+	char *big = calloc(1, 100000);
+	memset(big, 'x', 99999);
+	struct aresp r = afix_req(&a, NULL, "POST", "/v1/programs?name=big", big, 99999, NULL);
+	cr_assert_eq(r.status, 413, "%ld %s", r.status, r.body);
+	cr_assert_str_eq(aresp_error_code(&r), "body_too_large");
+	aresp_free(&r);
+	free(big);
+	/* the daemon goes on */
+	r = afix_req(&a, NULL, "GET", "/healthz", NULL, 0, NULL);
+	cr_assert_eq(r.status, 200);
+	aresp_free(&r);
+	afix_fini(&a);
+}
+
+Test(api_daemon, ctl_load_logs_pause_resume_unload)
+{
+	struct afix a;
+	afix_init(&a);
+	afix_start(&a, NULL);
+	char *out = NULL;
+	int rc = afix_ctl(&a, &out, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "boot",
+							    "--param", "min_duration_ns=0", NULL});
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "\"state\":\"loaded\""), "%s", out);
+	free(out);
+	cJSON *p = afix_pkg(&a, "boot");
+	cr_assert(p);
+	cr_assert_str_eq(eu_json_str(p, "source"), "api");
+	cr_assert_eq(eu_json_int(p, "attached", 0), 2);
+	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(p, "attach_points")), 2);
+	cr_assert_eq(strlen(eu_json_str(p, "version")), 12);
+	cJSON_Delete(p);
+
+	/* same name again: 409 */
+	rc = afix_ctl(&a, &out, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "boot", NULL});
+	cr_assert_eq(rc, 1, "%s", out);
+	cr_assert(strstr(out, "409 name_in_use"), "%s", out);
+	free(out);
+
+	/* our binary's exec shows in its records */
+	char *ev = events_until(&a, "boot", a.f.bin, 20000, exec_bin);
+	cr_assert(ev, "no record of %s", a.f.bin);
+	cr_assert(strstr(ev, "{\"seq\":"), "%s", ev);
+	free(ev);
+
+	rc = afix_ctl(&a, &out, (const char *const[]){"list", NULL});
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "boot"), "%s", out);
+	cr_assert(strstr(out, "loaded"), "%s", out);
+	free(out);
+
+	/* paused: detached, so a binary run meanwhile leaves no record */
+	rc = afix_ctl(&a, &out, (const char *const[]){"pause", "boot", NULL});
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "\"state\":\"paused\""), "%s", out);
+	cr_assert(strstr(out, "\"attached\":0"), "%s", out);
+	free(out);
+	char paused_bin[200];
+	snprintf(paused_bin, sizeof(paused_bin), "%s/bin/eu_paused_%d", a.f.root, (int)getpid() % 100000);
+	dfix_sh("cp /bin/true %s", paused_bin);
+	for (int i = 0; i < 3; i++) {
+		pid_t pid = eu_spawn((const char *const[]){paused_bin, NULL});
+		cr_assert_eq(eu_wait_pid(pid, 5000), 0);
+	}
+	rc = afix_ctl(&a, &out, (const char *const[]){"resume", "boot", NULL});
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "\"state\":\"loaded\""), "%s", out);
+	cr_assert(strstr(out, "\"attached\":2"), "%s", out);
+	free(out);
+	/* records are in order: once a later exec shows, a paused one would have shown first */
+	char marker[200];
+	snprintf(marker, sizeof(marker), "%s/bin/eu_after_%d", a.f.root, (int)getpid() % 100000);
+	dfix_sh("cp /bin/true %s", marker);
+	int64_t deadline = dfix_now_ms() + 20000;
+	char *all = NULL;
+	while (dfix_now_ms() < deadline) {
+		pid_t pid = eu_spawn((const char *const[]){marker, NULL});
+		cr_assert_eq(eu_wait_pid(pid, 5000), 0);
+		free(all);
+		rc = afix_ctl(&a, &all, (const char *const[]){"logs", "boot", NULL});
+		cr_assert_eq(rc, 0, "%s", all);
+		if (strstr(all, marker))
+			break;
+	}
+	cr_assert(all && strstr(all, marker), "no record after resume");
+	cr_assert_null(strstr(all, paused_bin), "a record while paused");
+	free(all);
+
+	/* a cursor resumes after what was seen */
+	p = afix_pkg(&a, "boot");
+	long long seq = eu_json_int(p, "seq", 0);
+	cJSON_Delete(p);
+	cr_assert_gt(seq, 0);
+	char cur[32];
+	snprintf(cur, sizeof(cur), "%lld", seq);
+	rc = afix_ctl(&a, &out, (const char *const[]){"logs", "boot", "--cursor", cur, NULL});
+	cr_assert_eq(rc, 0, "%s", out);
+	char want[64];
+	snprintf(want, sizeof(want), "{\"seq\":%lld,", seq);
+	cr_assert_eq(strncmp(out, want, strlen(want)), 0, "%s", out);
+	free(out);
+
+	/* server-sent events with curl */
+	char url[256];
+	snprintf(url, sizeof(url), "http://%s/v1/programs/boot/events?cursor=%lld", a.tcp, seq);
+	rc = eu_run_capture((const char *const[]){"/usr/bin/curl", "-sS", "-H",
+						     "Accept: text/event-stream", url, NULL},
+			    30000, &out);
+	cr_assert_eq(rc, 0, "%s", out);
+	snprintf(want, sizeof(want), "id: %lld\ndata: {", seq);
+	cr_assert_eq(strncmp(out, want, strlen(want)), 0, "%s", out);
+	free(out);
+
+	rc = afix_ctl(&a, &out, (const char *const[]){"unload", "boot", NULL});
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	cr_assert_null(afix_pkg(&a, "boot"));
+	cr_assert_eq(afix_count_programs(&a), 0);
+	afix_fini(&a);
+}
+
+/* A follower gets records as they come and its stream ends when the package goes. */
+Test(api_daemon, follow_ends_on_unload)
+{
+	struct afix a;
+	afix_init(&a);
+	afix_start(&a, NULL);
+	char *out = NULL;
+	int rc = afix_ctl(&a, &out, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "fol", NULL});
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	char outfile[256];
+	snprintf(outfile, sizeof(outfile), "%s/follow.out", a.f.root);
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "%s ctl --api %s logs fol --follow > %s 2>&1", EU_AGENT_BIN,
+		 a.api_unix, outfile);
+	pid_t pid = eu_spawn((const char *const[]){"/bin/sh", "-c", cmd, NULL});
+	cr_assert_gt(pid, 0);
+	int64_t deadline = dfix_now_ms() + 20000;
+	bool seen = false;
+	while (!seen && dfix_now_ms() < deadline) {
+		dfix_exec(&a.f);
+		dfix_pump(&a.f, 100);
+		char *txt = eu_test_read_file(outfile, NULL);
+		seen = txt && strstr(txt, a.f.bin);
+		free(txt);
+	}
+	cr_assert(seen, "the follower saw no record of %s", a.f.bin);
+	rc = afix_ctl(&a, &out, (const char *const[]){"unload", "fol", NULL});
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	cr_assert_eq(eu_wait_pid(pid, 20000), 0, "the follower did not end with the package");
+	afix_fini(&a);
+}
+
+Test(api_daemon, upstream_task_form_over_tcp)
+{
+	struct afix a;
+	afix_init(&a);
+	afix_start(&a, NULL);
+	size_t size;
+	char *pkg = eu_test_read_file(BOOTSTRAP_PKG, &size);
+	cr_assert(pkg);
+	char *b64 = eu_base64(pkg, size, 0);
+	free(pkg);
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "program_data_buf", b64);
+	cJSON_AddStringToObject(req, "program_type", "json");
+	cJSON_AddStringToObject(req, "program_name", "upboot");
+	cJSON *args = cJSON_AddArrayToObject(req, "extra_args");
+	cJSON_AddItemToArray(args, cJSON_CreateString("--min_duration_ns"));
+	cJSON_AddItemToArray(args, cJSON_CreateString("0"));
+	char *body = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	free(b64);
+	char bodyfile[256];
+	snprintf(bodyfile, sizeof(bodyfile), "%s/task.json", a.f.root);
+	cr_assert_eq(eu_write_file(bodyfile, body, strlen(body)), 0);
+	free(body);
+	char url[128], at[300];
+	snprintf(url, sizeof(url), "http://%s/task", a.tcp);
+	snprintf(at, sizeof(at), "@%s", bodyfile);
+	char *out = NULL;
+	int rc = eu_run_capture((const char *const[]){"/usr/bin/curl", "-sS", "--data-binary", at,
+						     url, NULL}, 60000, &out);
+	cr_assert_eq(rc, 0, "%s", out);
+	cJSON *j = cJSON_Parse(out);
+	cr_assert(j, "%s", out);
+	cr_assert_str_eq(eu_json_str(j, "status"), "Ok", "%s", out);
+	cJSON *prog = cJSON_GetObjectItem(j, "program");
+	cr_assert_str_eq(eu_json_str(prog, "name"), "upboot");
+	long long id = eu_json_int(prog, "id", -1);
+	cr_assert_gt(id, 0);
+	cJSON_Delete(j);
+	free(out);
+
+	struct aresp r = afix_req(&a, a.tcp, "GET", "/task", NULL, 0, NULL);
+	cr_assert_eq(r.status, 200);
+	cJSON *t = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "tasks"), 0);
+	cr_assert_eq(eu_json_int(t, "id", -1), id, "%s", r.body);
+	cr_assert_str_eq(eu_json_str(t, "status"), "running");
+	aresp_free(&r);
+
+	/* upstream's /log pages through the records */
+	char q[128];
+	snprintf(q, sizeof(q), "{\"id\":%lld,\"maximum_count\":5}", id);
+	int64_t deadline = dfix_now_ms() + 20000;
+	bool found = false;
+	while (!found && dfix_now_ms() < deadline) {
+		dfix_exec(&a.f);
+		r = afix_req(&a, a.tcp, "POST", "/log", q, strlen(q), NULL);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		found = cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "logs")) > 0;
+		aresp_free(&r);
+	}
+	cr_assert(found, "no logs through /log");
+
+	snprintf(q, sizeof(q), "{\"id\":%lld}", id);
+	r = afix_req(&a, a.tcp, "POST", "/pause", q, strlen(q), NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(eu_json_str(r.json, "state"), "paused");
+	aresp_free(&r);
+	r = afix_req(&a, a.tcp, "POST", "/resume", q, strlen(q), NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(eu_json_str(r.json, "state"), "loaded");
+	aresp_free(&r);
+	r = afix_req(&a, a.tcp, "POST", "/stop", q, strlen(q), NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	aresp_free(&r);
+	cr_assert_eq(afix_count_programs(&a), 0);
+	const char *wasm = "{\"program_type\":\"wasm\",\"program_data_buf\":\"AA==\"}";
+	r = afix_req(&a, a.tcp, "POST", "/task", wasm, strlen(wasm), NULL);
+	cr_assert_eq(r.status, 422, "%s", r.body);
+	aresp_free(&r);
+	afix_fini(&a);
+}
+
+/* A package the verifier rejects: 422 with the reason, and nothing else changes. */
+Test(api_daemon, verifier_rejection_is_422_and_changes_nothing)
+{
+	struct afix a;
+	afix_init(&a);
+	afix_start(&a, NULL);
+	char *out = NULL;
+	int rc = afix_ctl(&a, &out, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "good", NULL});
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	char obj[256];
+	snprintf(obj, sizeof(obj), "%s/bad.bpf.o", a.f.root);
+	char *log = NULL;
+	cr_assert_eq(eu_compile_bpf(EU_TEST_DATA_DIR "/bad_verifier/bad.bpf.c", obj, &log), 0, "%s",
+		     log);
+	free(log);
+	size_t size;
+	char *data = eu_test_read_file(obj, &size);
+	cr_assert(data);
+	struct aresp r = afix_req(&a, NULL, "POST", "/v1/programs?name=bad", data, size, NULL);
+	free(data);
+	cr_assert_eq(r.status, 422, "%ld %s", r.status, r.body);
+	cr_assert_str_eq(aresp_error_code(&r), "load_failed");
+	const char *msg = cJSON_GetStringValue(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "error"), "message"));
+	cr_assert(msg && strstr(msg, "verifier"), "%s", r.body);
+	aresp_free(&r);
+	cr_assert_null(afix_pkg(&a, "bad"));
+	cr_assert_eq(afix_count_programs(&a), 1);
+	cJSON *p = afix_pkg(&a, "good");
+	cr_assert_str_eq(eu_json_str(p, "state"), "loaded");
+	cr_assert_eq(eu_json_int(p, "attached", 0), 2);
+	cJSON_Delete(p);
+	afix_fini(&a);
+}
+
+/* A cursor older than the ring: the stream starts with how many were missed. */
+Test(api_daemon, old_cursor_reports_missed_records)
+{
+	struct afix a;
+	afix_init(&a);
+	afix_start(&a, (const char *const[]){"--api-ring", "4", NULL});
+	char *out = NULL;
+	int rc = afix_ctl(&a, &out, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "ring", NULL});
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	int64_t deadline = dfix_now_ms() + 30000;
+	long long seq = 0;
+	while (seq < 10 && dfix_now_ms() < deadline) {
+		dfix_exec(&a.f);
+		cJSON *p = afix_pkg(&a, "ring");
+		seq = eu_json_int(p, "seq", 0);
+		cJSON_Delete(p);
+	}
+	cr_assert_geq(seq, 10, "too few records");
+	struct aresp r = afix_req(&a, NULL, "GET", "/v1/programs/ring/events?cursor=1", NULL, 0, NULL);
+	cr_assert_eq(r.status, 200);
+	long long missed = 0, first = 0, lines = 0;
+	for (char *l = r.body; l && *l;) {
+		char *nl = strchr(l, '\n');
+		cJSON *j = cJSON_ParseWithLength(l, nl ? (size_t)(nl - l) : strlen(l));
+		cr_assert(j, "bad line in %s", r.body);
+		if (lines == 0)
+			missed = eu_json_int(j, "missed", -1);
+		else if (lines == 1)
+			first = eu_json_int(j, "seq", -1);
+		lines++;
+		cJSON_Delete(j);
+		l = nl ? nl + 1 : NULL;
+	}
+	/* records may arrive between reading seq and the request: the ring holds the last 4 */
+	cr_assert_geq(missed, seq - 4, "%s", r.body);
+	cr_assert_eq(first, missed + 1, "%s", r.body);
+	cr_assert_eq(lines, 5, "%s", r.body);
+	aresp_free(&r);
+	afix_fini(&a);
+}
+
+Test(api_daemon, program_limit_is_429)
+{
+	struct afix a;
+	afix_init(&a);
+	afix_start(&a, (const char *const[]){"--api-max-programs", "1", NULL});
+	char *out = NULL;
+	int rc = afix_ctl(&a, &out, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "one", NULL});
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	rc = afix_ctl(&a, &out, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "two", NULL});
+	cr_assert_eq(rc, 1, "%s", out);
+	cr_assert(strstr(out, "429 too_many_programs"), "%s", out);
+	free(out);
+	cr_assert_eq(afix_count_programs(&a), 1);
+	afix_fini(&a);
+}
+
+/* SIGTERM with a client following a stream: the stream ends and the daemon exits 0. */
+Test(api_daemon, stop_with_a_follower)
+{
+	struct afix a;
+	afix_init(&a);
+	afix_start(&a, NULL);
+	char *out = NULL;
+	int rc = afix_ctl(&a, &out, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "f", NULL});
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	char outfile[256], cmd[1024];
+	snprintf(outfile, sizeof(outfile), "%s/follow.out", a.f.root);
+	snprintf(cmd, sizeof(cmd), "%s ctl --api %s logs f --follow > %s 2>&1", EU_AGENT_BIN,
+		 a.api_unix, outfile);
+	pid_t pid = eu_spawn((const char *const[]){"/bin/sh", "-c", cmd, NULL});
+	cr_assert_gt(pid, 0);
+	/* connected once it has printed a record */
+	int64_t deadline = dfix_now_ms() + 20000;
+	bool seen = false;
+	while (!seen && dfix_now_ms() < deadline) {
+		dfix_exec(&a.f);
+		dfix_pump(&a.f, 100);
+		char *txt = eu_test_read_file(outfile, NULL);
+		seen = txt && strstr(txt, a.f.bin);
+		free(txt);
+	}
+	cr_assert(seen, "the follower saw no record");
+	rc = eu_agent_stop(a.f.a, 15000);
+	cr_assert_eq(rc, 0, "%s", eu_agent_stderr(a.f.a));
+	cr_assert_neq(eu_wait_pid(pid, 20000), -1, "the follower hung after the daemon stopped");
+	struct stat st;
+	cr_assert_neq(stat(a.sock, &st), 0, "the socket file is left behind");
+	afix_fini(&a);
+}

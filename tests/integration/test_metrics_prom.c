@@ -1,0 +1,460 @@
+/* Metrics end to end: the daemon with `--prometheus` and upstream's exporter config counting
+ * opens by comm and filename exactly; the page passes promtool; a real Prometheus server
+ * scrapes the agent on loopback and its query API returns the series; runqlat's sampled
+ * histogram matches the map read with bpftool; the series budget's overflow series. */
+#include "daemon_fixture.h"
+
+#include <curl/curl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <dirent.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+#include "eunomia/buf.h"
+
+#define OPEN_COMM "eu_met_open"
+#define OPENS 7
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
+{
+	eu_buf *b = ctx;
+	eu_buf_append(b, p, sz * n);
+	return sz * n;
+}
+
+/* GET url: the body (malloc'd) on 200, else NULL. */
+static char *http_get(const char *url)
+{
+	CURL *c = curl_easy_init();
+	cr_assert_not_null(c);
+	eu_buf b;
+	eu_buf_init(&b);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	CURLcode rc = curl_easy_perform(c);
+	long code = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(c);
+	if (rc != CURLE_OK || code != 200 || b.oom) {
+		eu_buf_free(&b);
+		return NULL;
+	}
+	eu_buf_putc(&b, '\0');
+	return b.data;
+}
+
+/* The port of "prometheus: serving /metrics on tcp:127.0.0.1:PORT" in the log. */
+static int prom_port(struct dfix *f)
+{
+	cr_assert(dfix_wait_log(f, "serving /metrics on tcp:", 1, 20000), "%s",
+		  eu_agent_stderr(f->a));
+	const char *p = strstr(eu_agent_stderr(f->a), "serving /metrics on tcp:");
+	const char *eol = strchr(p, '\n');
+	const char *colon = p;
+	for (const char *q = p; *q && (!eol || q < eol); q++)
+		if (*q == ':')
+			colon = q;
+	int port = atoi(colon + 1);
+	cr_assert_gt(port, 0);
+	return port;
+}
+
+static char *metrics_page(int port)
+{
+	char url[64];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", port);
+	char *page = http_get(url);
+	cr_assert_not_null(page, "GET %s failed", url);
+	return page;
+}
+
+/* The value of the sample line starting with prefix ("name{labels} "), or -1. */
+static double sample_value(const char *page, const char *prefix)
+{
+	for (const char *p = page; (p = strstr(p, prefix)); p++)
+		if (p == page || p[-1] == '\n')
+			return strtod(p + strlen(prefix), NULL);
+	return -1;
+}
+
+/* A child named OPEN_COMM opens path n times; returns its pid. */
+static pid_t open_n_times(const char *path, int n)
+{
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_NAME, OPEN_COMM, 0, 0, 0);
+		for (int i = 0; i < n; i++) {
+			int fd = open(path, O_RDONLY);
+			if (fd >= 0)
+				close(fd);
+		}
+		_exit(0);
+	}
+	cr_assert_eq(eu_wait_pid(pid, 10000), 0);
+	return pid;
+}
+
+/* promtool check metrics: exit 1 is a format error; exit 3 are lint problems, allowed only
+ * when every one names `allowed` (upstream's metric name "eunomia_file_open_counter" contains
+ * its type, which promtool's lint dislikes; the name is the user's, kept as configured). */
+static void run_promtool(const char *page, const char *allowed)
+{
+	char path[] = "/tmp/eu-met-page-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, page, strlen(page)), (ssize_t)strlen(page));
+	close(fd);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 2>&1", path);
+	FILE *p = popen(cmd, "r");
+	char out[8192] = "";
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	unlink(path);
+	int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	if (code == 3 && allowed) {
+		for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
+			cr_assert_not_null(strstr(line, allowed), "promtool lint: %s", line);
+		return;
+	}
+	cr_assert_eq(code, 0, "promtool check metrics failed (%d):\n%s", code, out);
+}
+
+/* Sets up root/conf/eunomia-otel.yaml (upstream's file, unchanged) and, where it points,
+ * root/examples/bpftools/opensnoop/package.json (our opensnoop package). */
+static void put_exporter_config(struct dfix *f, char *conf, size_t n)
+{
+	dfix_sh("mkdir -p %s/conf %s/examples/bpftools/opensnoop", f->root, f->root);
+	dfix_sh("cp %s/compat/eunomia-otel.opensnoop.yaml %s/conf/", EU_SHARED_DIR, f->root);
+	dfix_sh("cp %s/opensnoop/package.json %s/examples/bpftools/opensnoop/package.json",
+		EU_PLUGIN_BUILD_DIR, f->root);
+	snprintf(conf, n, "%s/conf/eunomia-otel.opensnoop.yaml", f->root);
+}
+
+static pid_t spawn_prometheus(struct dfix *f, int agent_port, int *port_out)
+{
+	/* a free port for Prometheus' own web listener */
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	socklen_t al = sizeof(a);
+	getsockname(s, (struct sockaddr *)&a, &al);
+	int port = ntohs(a.sin_port);
+	close(s);
+	char cfg[256];
+	snprintf(cfg, sizeof(cfg), "%s/prometheus.yml", f->root);
+	FILE *c = fopen(cfg, "w");
+	cr_assert_not_null(c);
+	fprintf(c,
+		"global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+		"scrape_configs:\n  - job_name: eunomia\n    static_configs:\n"
+		"      - targets: ['127.0.0.1:%d']\n", agent_port);
+	fclose(c);
+	char flag_cfg[300], flag_db[300], flag_web[64];
+	snprintf(flag_cfg, sizeof(flag_cfg), "--config.file=%s", cfg);
+	snprintf(flag_db, sizeof(flag_db), "--storage.tsdb.path=%s/tsdb", f->root);
+	snprintf(flag_web, sizeof(flag_web), "--web.listen-address=127.0.0.1:%d", port);
+	const char *argv[] = {"/usr/bin/prometheus", flag_cfg, flag_db, flag_web, NULL};
+	pid_t pid = eu_spawn(argv);
+	cr_assert_gt(pid, 0);
+	*port_out = port;
+	return pid;
+}
+
+/* Polls Prometheus' query API until the query's first result has value want. */
+static bool prometheus_has(int port, const char *query, const char *want, int timeout_ms,
+			   char **last)
+{
+	CURL *c = curl_easy_init();
+	char *q = curl_easy_escape(c, query, 0);
+	char url[1024];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/query?query=%s", port, q);
+	curl_free(q);
+	curl_easy_cleanup(c);
+	int64_t deadline = dfix_now_ms() + timeout_ms;
+	while (dfix_now_ms() < deadline) {
+		char *body = http_get(url);
+		cJSON *j = body ? cJSON_Parse(body) : NULL;
+		cJSON *res = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "data"), "result");
+		cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(res, 0), "value"), 1);
+		bool ok = cJSON_IsString(v) && !strcmp(v->valuestring, want);
+		cJSON_Delete(j);
+		if (body) {
+			free(*last);
+			*last = body;
+		}
+		if (ok)
+			return true;
+		usleep(200000);
+	}
+	return false;
+}
+
+Test(metrics_prom, upstream_exporter_config_counts_opens_and_prometheus_scrapes)
+{
+	if (access("/usr/bin/prometheus", X_OK) || access("/usr/bin/promtool", X_OK))
+		cr_skip_test("prometheus/promtool not installed (scripts/install-deps.sh installs them)");
+	struct dfix f;
+	dfix_init(&f);
+	char conf[256];
+	put_exporter_config(&f, conf, sizeof(conf));
+	char out[200];
+	snprintf(out, sizeof(out), "file:%s/records.jsonl", f.root);
+	dfix_start(&f, (const char *[]){"--exporter-config", conf, "--prometheus", "127.0.0.1:0",
+					"--sink", out, NULL});
+	cr_assert(dfix_wait_log(&f, "opensnoop (", 1, 20000), "%s", eu_agent_stderr(f.a));
+	int port = prom_port(&f);
+
+	char path[200];
+	snprintf(path, sizeof(path), "%s/unique-%d.txt", f.root, (int)getpid());
+	dfix_sh("touch %s", path);
+	pid_t pid = open_n_times(path, OPENS);
+	char prefix[512];
+	snprintf(prefix, sizeof(prefix),
+		 "eunomia_file_open_counter_total{pid=\"%d\",comm=\"" OPEN_COMM "\",filename=\"%s\"} ",
+		 (int)pid, path);
+	char *page = NULL;
+	int64_t deadline = dfix_now_ms() + 30000;
+	double v = -1;
+	while (dfix_now_ms() < deadline) {
+		free(page);
+		page = metrics_page(port);
+		if ((v = sample_value(page, prefix)) >= OPENS)
+			break;
+		usleep(100000);
+	}
+	cr_assert_eq(v, OPENS, "want %s%d; page:\n%s", prefix, OPENS, page);
+	cr_assert_not_null(strstr(page, "# TYPE eunomia_file_open_counter_total counter\n"));
+	cr_assert_not_null(strstr(page, "# HELP eunomia_file_open_counter_total test\n"));
+	/* the agent's own counters */
+	cr_assert_not_null(strstr(page, "eunomia_package_loaded{package=\"opensnoop\""), "%s", page);
+	cr_assert_not_null(strstr(page, "eunomia_sink_records_written_total{sink=\"file:"), "%s",
+			   page);
+	run_promtool(page, "eunomia_file_open_counter_total metric name should not include type");
+	free(page);
+
+	/* a real Prometheus server scraping us */
+	int pport = 0;
+	pid_t prom = spawn_prometheus(&f, port, &pport);
+	char query[512], *last = NULL;
+	snprintf(query, sizeof(query),
+		 "eunomia_file_open_counter_total{comm=\"" OPEN_COMM "\",filename=\"%s\",pid=\"%d\"}",
+		 path, (int)pid);
+	bool ok = prometheus_has(pport, query, "7", 90000, &last);
+	bool up = ok && prometheus_has(pport, "up{job=\"eunomia\"}", "1", 30000, &last);
+	bool loaded = up && prometheus_has(pport, "eunomia_package_loaded{package=\"opensnoop\"}",
+					   "1", 30000, &last);
+	kill(prom, SIGTERM);
+	eu_wait_pid(prom, 20000);
+	cr_assert(ok && up && loaded, "query %s: last answer: %s", ok ? (up ? "loaded" : "up") : query,
+		  last ? last : "(none)");
+	free(last);
+	dfix_fini(&f);
+}
+
+/* bpftool's JSON dump of the agent's runqlat `hists` map: the sum of every entry's slots per
+ * slot index; false when the map is not there. */
+static bool read_hists(pid_t agent, uint64_t *slots, size_t n, uint64_t *total)
+{
+	/* the agent's own map: the map ids behind its fds (fdinfo), the one named hists */
+	long id = -1;
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)agent);
+	DIR *d = opendir(dir);
+	cr_assert_not_null(d);
+	struct dirent *de;
+	while (id < 0 && (de = readdir(d))) {
+		char fp[384], line[256];
+		snprintf(fp, sizeof(fp), "%s/%s", dir, de->d_name);
+		FILE *fi = fopen(fp, "r");
+		long map_id = -1;
+		while (fi && fgets(line, sizeof(line), fi))
+			if (!strncmp(line, "map_id:", 7))
+				map_id = atol(line + 7);
+		if (fi)
+			fclose(fi);
+		if (map_id < 0)
+			continue;
+		char ids[32], *out = NULL;
+		snprintf(ids, sizeof(ids), "%ld", map_id);
+		const char *show[] = {"/usr/sbin/bpftool", "-j", "map", "show", "id", ids, NULL};
+		if (eu_run_capture(show, 20000, &out) == 0) {
+			cJSON *m = cJSON_Parse(out);
+			const char *name = eu_json_str(m, "name");
+			if (name && !strcmp(name, "hists"))
+				id = map_id;
+			cJSON_Delete(m);
+		}
+		free(out);
+	}
+	closedir(d);
+	if (id < 0)
+		return false;
+	char *out = NULL;
+	char ids[32];
+	snprintf(ids, sizeof(ids), "%ld", id);
+	const char *dump[] = {"/usr/sbin/bpftool", "-j", "map", "dump", "id", ids, NULL};
+	if (eu_run_capture(dump, 20000, &out) != 0) {
+		free(out);
+		return false;
+	}
+	cJSON *ents = cJSON_Parse(out);
+	free(out);
+	memset(slots, 0, n * sizeof(*slots));
+	*total = 0;
+	cJSON *e;
+	cJSON_ArrayForEach(e, ents) {
+		cJSON *val = cJSON_GetObjectItem(cJSON_GetObjectItem(e, "formatted"), "value");
+		cJSON *arr = cJSON_GetObjectItem(val, "slots"), *s;
+		size_t i = 0;
+		cJSON_ArrayForEach(s, arr) {
+			if (i < n)
+				slots[i] += (uint64_t)s->valuedouble;
+			*total += (uint64_t)s->valuedouble;
+			i++;
+		}
+	}
+	cJSON_Delete(ents);
+	return true;
+}
+
+#define RQ_SLOTS 26
+
+/* The runqlat_hists histogram on the page: per-bucket counts (de-cumulated) and _count;
+ * asserts the buckets are cumulative (non-decreasing, +Inf == _count). */
+static bool page_hist(const char *page, uint64_t *buckets, uint64_t *count)
+{
+	uint64_t prev = 0;
+	size_t i = 0;
+	const char *p = page;
+	memset(buckets, 0, RQ_SLOTS * sizeof(*buckets));
+	while ((p = strstr(p, "runqlat_hists_bucket{"))) {
+		const char *le = strstr(p, "le=\"");
+		const char *sp = strchr(p, ' ');
+		cr_assert(le && sp);
+		uint64_t cum = strtoull(sp + 1, NULL, 10);
+		cr_assert_geq(cum, prev, "buckets not cumulative at %.60s", p);
+		if (i < RQ_SLOTS - 1) {
+			/* log2 slot i holds [2^i, 2^(i+1) - 1]: le = 2^(i+1) - 1 */
+			char want[40];
+			snprintf(want, sizeof(want), "le=\"%llu\"", (1ull << (i + 1)) - 1);
+			cr_assert_eq(strncmp(le, want, strlen(want)), 0, "bucket %zu: %.40s", i, le);
+		} else {
+			cr_assert_eq(strncmp(le, "le=\"+Inf\"", 9), 0);
+		}
+		if (i < RQ_SLOTS)
+			buckets[i] = cum - prev;
+		prev = cum;
+		i++;
+		p = sp;
+	}
+	if (!i)
+		return false;
+	cr_assert_eq(i, RQ_SLOTS);
+	double c = sample_value(page, "runqlat_hists_count{");
+	const char *cl = strstr(page, "runqlat_hists_count{");
+	cr_assert_not_null(cl);
+	*count = strtoull(strchr(cl, ' ') + 1, NULL, 10);
+	(void)c;
+	cr_assert_eq(*count, prev, "+Inf bucket %llu != _count %llu", (unsigned long long)prev,
+		     (unsigned long long)*count);
+	return true;
+}
+
+Test(metrics_prom, runqlat_histogram_matches_the_map)
+{
+	struct dfix f;
+	dfix_init(&f);
+	dfix_sh("cp %s/runqlat/package.json %s/runqlat.json", EU_PLUGIN_BUILD_DIR, f.watch);
+	char out[200];
+	snprintf(out, sizeof(out), "file:%s/records.jsonl", f.root);
+	dfix_start(&f, (const char *[]){"--prometheus", "127.0.0.1:0", "--sink", out, NULL});
+	int port = prom_port(&f);
+	/* the map is cumulative (no clear_map): a sample taken before a bpftool read has no more
+	 * in any slot than the read, and the first sample after it no less. The sampler reads
+	 * every 1000 ms, so this brackets the read within one interval. */
+	uint64_t before[RQ_SLOTS], after[RQ_SLOTS], map[RQ_SLOTS], c0 = 0, c1 = 0, total = 0;
+	char *page = NULL;
+	int64_t deadline = dfix_now_ms() + 30000;
+	bool have = false;
+	while (dfix_now_ms() < deadline && !have) {
+		free(page);
+		page = metrics_page(port);
+		have = page_hist(page, before, &c0) && c0 > 0;
+		if (!have)
+			usleep(200000);
+	}
+	cr_assert(have, "no runqlat histogram in:\n%s", page);
+	cr_assert(read_hists(eu_agent_pid(f.a), map, RQ_SLOTS, &total), "bpftool could not read hists");
+	deadline = dfix_now_ms() + 30000;
+	have = false;
+	while (dfix_now_ms() < deadline && !have) {
+		free(page);
+		page = metrics_page(port);
+		have = page_hist(page, after, &c1) && c1 >= total;
+		if (!have)
+			usleep(200000);
+	}
+	cr_assert(have, "the histogram never reached the map's %llu: %s",
+		  (unsigned long long)total, page);
+	cr_assert_leq(c0, total);
+	for (size_t i = 0; i < RQ_SLOTS; i++) {
+		cr_assert_leq(before[i], map[i], "slot %zu: sample before %llu > map %llu", i,
+			      (unsigned long long)before[i], (unsigned long long)map[i]);
+		cr_assert_geq(after[i], map[i], "slot %zu: sample after %llu < map %llu", i,
+			      (unsigned long long)after[i], (unsigned long long)map[i]);
+	}
+	run_promtool(page, NULL);
+	free(page);
+	dfix_fini(&f);
+}
+
+Test(metrics_prom, series_budget_overflow)
+{
+	struct dfix f;
+	dfix_init(&f);
+	char cfg[200];
+	snprintf(cfg, sizeof(cfg), "%s/agent.yaml", f.root);
+	FILE *c = fopen(cfg, "w");
+	cr_assert_not_null(c);
+	fprintf(c, "packages:\n  opensnoop:\n    metrics:\n      counters:\n"
+		   "        - name: opens_by_file\n          max_series: 2\n"
+		   "          labels: [{name: file, from: fname}]\n");
+	fclose(c);
+	dfix_sh("cp %s/opensnoop/package.json %s/opensnoop.json", EU_PLUGIN_BUILD_DIR, f.watch);
+	char out[200];
+	snprintf(out, sizeof(out), "file:%s/records.jsonl", f.root);
+	dfix_start(&f, (const char *[]){"--config", cfg, "--prometheus", "127.0.0.1:0", "--sink",
+					out, NULL});
+	int port = prom_port(&f);
+	char path[200];
+	char *page = NULL;
+	double over = -1, counted = -1;
+	int64_t deadline = dfix_now_ms() + 30000;
+	for (int i = 0; dfix_now_ms() < deadline; i++) {
+		snprintf(path, sizeof(path), "%s/file-%d", f.root, i % 8);
+		dfix_sh("touch %s", path);
+		open_n_times(path, 1);
+		free(page);
+		page = metrics_page(port);
+		over = sample_value(page, "opens_by_file_total{otel_metric_overflow=\"true\"} ");
+		counted = sample_value(page,
+				       "eunomia_metric_overflow_measurements_total{metric=\"opens_by_file\"} ");
+		if (over >= 3)
+			break;
+	}
+	cr_assert_geq(over, 3, "%s", page);
+	/* the overflow series holds exactly what the budget turned away */
+	cr_assert_eq(over, counted, "%s", page);
+	cr_assert_eq(dfix_count(page, "\nopens_by_file_total{file="), 2, "%s", page);
+	cr_assert_eq(sample_value(page, "eunomia_metric_series{metric=\"opens_by_file\"} "), 3);
+	run_promtool(page, NULL);
+	free(page);
+	dfix_fini(&f);
+}

@@ -1,0 +1,453 @@
+/* The HTTP server module on a real libuv loop (in a thread), spoken to with libcurl over a
+ * unix socket and TCP: routing, errors, limits, tokens, slow clients, streams. */
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eunomia/http_server.h"
+
+struct srv {
+	uv_loop_t loop;
+	uv_async_t stop;
+	uv_async_t produce;
+	uv_timer_t tick;
+	struct eu_http_server *s;
+	pthread_t th;
+	char dir[64];
+	char sock[128];
+	char tcp[160];
+	/* the stream under test */
+	struct eu_http_stream *st;
+	int produced, sent;
+	bool ended;
+};
+
+static void on_stop(uv_async_t *a)
+{
+	struct srv *v = a->data;
+	eu_http_server_close(v->s);
+	v->s = NULL;
+	uv_close((uv_handle_t *)&v->stop, NULL);
+	uv_close((uv_handle_t *)&v->produce, NULL);
+	uv_close((uv_handle_t *)&v->tick, NULL);
+}
+
+static void *loop_main(void *arg)
+{
+	struct srv *v = arg;
+	uv_run(&v->loop, UV_RUN_DEFAULT);
+	return NULL;
+}
+
+static void h_hello(void *ctx, struct eu_http_req *r)
+{
+	const char *who = eu_http_req_query(r, "who");
+	char msg[128];
+	snprintf(msg, sizeof(msg), "hello %s", who ? who : "nobody");
+	eu_http_reply(r, 200, "text/plain", msg, strlen(msg));
+}
+
+static void h_echo(void *ctx, struct eu_http_req *r)
+{
+	size_t n;
+	const void *b = eu_http_req_body(r, &n);
+	eu_http_reply(r, 201, "application/octet-stream", b, n);
+}
+
+static void h_silent(void *ctx, struct eu_http_req *r)
+{
+}
+
+/* A stream of "line N\n" up to 5 lines, fed by a timer on the loop (so the connection is
+ * suspended and woken in between). */
+static ssize_t s_fill(void *ctx, char *buf, size_t max)
+{
+	struct srv *v = ctx;
+	if (v->sent < v->produced)
+		return snprintf(buf, max, "line %d\n", v->sent++);
+	return v->sent >= 5 ? -1 : 0;
+}
+
+static void s_done(void *ctx)
+{
+	struct srv *v = ctx;
+	v->st = NULL;
+	v->ended = true;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	struct srv *v = t->data;
+	if (v->produced < 5)
+		v->produced++;
+	else
+		uv_timer_stop(t);
+	eu_http_stream_wake(v->st);
+}
+
+static void h_stream(void *ctx, struct eu_http_req *r)
+{
+	struct srv *v = ctx;
+	v->produced = v->sent = 0;
+	eu_http_reply_stream(r, 200, "application/x-ndjson", s_fill, s_done, v, NULL, &v->st);
+	uv_timer_start(&v->tick, on_tick, 20, 20);
+}
+
+/* the same stream, one line every 1.5 s: longer than a 1 s idle timeout */
+static void h_slow_stream(void *ctx, struct eu_http_req *r)
+{
+	struct srv *v = ctx;
+	v->produced = v->sent = 0;
+	eu_http_reply_stream(r, 200, "application/x-ndjson", s_fill, s_done, v, NULL, &v->st);
+	uv_timer_start(&v->tick, on_tick, 1500, 1500);
+}
+
+/* never produces: only heartbeats, until the client goes away */
+static ssize_t never_fill(void *ctx, char *buf, size_t max)
+{
+	return 0;
+}
+
+static void h_forever(void *ctx, struct eu_http_req *r)
+{
+	struct srv *v = ctx;
+	eu_http_reply_stream(r, 200, "text/plain", never_fill, s_done, v, "hb\n", &v->st);
+}
+
+static void srv_start(struct srv *v, const struct eu_http_opts *o, const char *token)
+{
+	memset(v, 0, sizeof(*v));
+	strcpy(v->dir, "/tmp/eu-http-XXXXXX");
+	cr_assert(mkdtemp(v->dir));
+	snprintf(v->sock, sizeof(v->sock), "%s/run/api.sock", v->dir);
+	cr_assert_eq(uv_loop_init(&v->loop), 0);
+	uv_async_init(&v->loop, &v->stop, on_stop);
+	uv_async_init(&v->loop, &v->produce, NULL);
+	uv_timer_init(&v->loop, &v->tick);
+	v->stop.data = v->tick.data = v;
+	eu_error err = {0};
+	cr_assert_eq(eu_http_server_new(&v->loop, o, &v->s, &err), 0);
+	cr_assert_eq(eu_http_server_route(v->s, "GET", "/hello", h_hello, v), 0);
+	cr_assert_eq(eu_http_server_route(v->s, "POST", "/echo", h_echo, v), 0);
+	cr_assert_eq(eu_http_server_route(v->s, "GET", "/silent", h_silent, v), 0);
+	cr_assert_eq(eu_http_server_route(v->s, "GET", "/stream", h_stream, v), 0);
+	cr_assert_eq(eu_http_server_route(v->s, "GET", "/slowstream", h_slow_stream, v), 0);
+	cr_assert_eq(eu_http_server_route(v->s, "GET", "/forever", h_forever, v), 0);
+	char spec[160];
+	snprintf(spec, sizeof(spec), "unix:%s", v->sock);
+	cr_assert_eq(eu_http_server_listen(v->s, spec, NULL, &err), 0, "%s", err.msg);
+	cr_assert_eq(eu_http_server_listen(v->s, "tcp:127.0.0.1:0", token, &err), 0, "%s", err.msg);
+	snprintf(v->tcp, sizeof(v->tcp), "%s", eu_http_server_address(v->s, 1));
+	cr_assert_eq(strncmp(v->tcp, "tcp:127.0.0.1:", 14), 0, "%s", v->tcp);
+	cr_assert_eq(pthread_create(&v->th, NULL, loop_main, v), 0);
+}
+
+static void srv_stop(struct srv *v)
+{
+	uv_async_send(&v->stop);
+	pthread_join(v->th, NULL);
+	uv_loop_close(&v->loop);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", v->dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+struct resp {
+	long status;
+	char *body;
+	size_t len;
+};
+
+static size_t on_data(char *p, size_t sz, size_t n, void *ud)
+{
+	struct resp *r = ud;
+	char *nb = realloc(r->body, r->len + sz * n + 1);
+	if (!nb)
+		return 0;
+	r->body = nb;
+	memcpy(r->body + r->len, p, sz * n);
+	r->len += sz * n;
+	r->body[r->len] = '\0';
+	return sz * n;
+}
+
+/* unix: socket path or NULL for the TCP listener. */
+static struct resp request(struct srv *v, bool use_unix, const char *method, const char *path,
+			   const char *body, size_t len, const char *auth)
+{
+	struct resp r = {0};
+	CURL *c = curl_easy_init();
+	char url[256];
+	if (use_unix) {
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, v->sock);
+		snprintf(url, sizeof(url), "http://localhost%s", path);
+	} else {
+		snprintf(url, sizeof(url), "http://%s%s", v->tcp + 4, path);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	struct curl_slist *h = NULL;
+	h = curl_slist_append(h, "Expect:");
+	if (auth)
+		h = curl_slist_append(h, auth);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	}
+	CURLcode rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+	else
+		r.status = -(long)rc;
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	if (!r.body)
+		r.body = strdup("");
+	return r;
+}
+
+static void error_code_is(const struct resp *r, const char *code)
+{
+	cJSON *j = cJSON_Parse(r->body);
+	cr_assert(j, "not JSON: %s", r->body);
+	cJSON *e = cJSON_GetObjectItem(j, "error");
+	cr_assert(cJSON_IsObject(e), "%s", r->body);
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(e, "code")), code);
+	cr_assert(cJSON_IsString(cJSON_GetObjectItem(e, "message")));
+	cJSON_Delete(j);
+}
+
+Test(http_server, routes_and_errors_over_unix_and_tcp)
+{
+	struct srv v;
+	srv_start(&v, NULL, NULL);
+	struct stat st;
+	cr_assert_eq(stat(v.sock, &st), 0);
+	cr_assert(S_ISSOCK(st.st_mode));
+	cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+	for (int u = 0; u < 2; u++) {
+		struct resp r = request(&v, u, "GET", "/hello?who=a%20b", NULL, 0, NULL);
+		cr_assert_eq(r.status, 200);
+		cr_assert_str_eq(r.body, "hello a b");
+		free(r.body);
+		r = request(&v, u, "GET", "/nope", NULL, 0, NULL);
+		cr_assert_eq(r.status, 404);
+		error_code_is(&r, "not_found");
+		free(r.body);
+		r = request(&v, u, "DELETE", "/hello", NULL, 0, NULL);
+		cr_assert_eq(r.status, 405);
+		error_code_is(&r, "method_not_allowed");
+		free(r.body);
+		r = request(&v, u, "POST", "/echo", "abc\0def", 7, NULL);
+		cr_assert_eq(r.status, 201);
+		cr_assert_eq(r.len, 7);
+		cr_assert_eq(memcmp(r.body, "abc\0def", 7), 0);
+		free(r.body);
+		r = request(&v, u, "GET", "/silent", NULL, 0, NULL);
+		cr_assert_eq(r.status, 500);
+		error_code_is(&r, "internal");
+		free(r.body);
+	}
+	srv_stop(&v);
+	cr_assert_neq(stat(v.sock, &st), 0, "the socket file is removed at close");
+}
+
+Test(http_server, body_limit_413)
+{
+	struct srv v;
+	struct eu_http_opts o = {.sz = sizeof(o), .max_body = 1000};
+	srv_start(&v, &o, NULL);
+	char *big = malloc(5000);
+	memset(big, 'x', 5000);
+	struct resp r = request(&v, true, "POST", "/echo", big, 5000, NULL);
+	cr_assert_eq(r.status, 413, "status %ld", r.status);
+	error_code_is(&r, "body_too_large");
+	free(r.body);
+	r = request(&v, true, "POST", "/echo", big, 1000, NULL);
+	cr_assert_eq(r.status, 201);
+	cr_assert_eq(r.len, 1000);
+	free(r.body);
+	free(big);
+	srv_stop(&v);
+}
+
+Test(http_server, bearer_token)
+{
+	struct srv v;
+	srv_start(&v, NULL, "s3cret");
+	struct resp r = request(&v, false, "GET", "/hello", NULL, 0, NULL);
+	cr_assert_eq(r.status, 401);
+	error_code_is(&r, "unauthorized");
+	free(r.body);
+	r = request(&v, false, "GET", "/hello", NULL, 0, "Authorization: Bearer wrong");
+	cr_assert_eq(r.status, 401);
+	free(r.body);
+	r = request(&v, false, "GET", "/hello", NULL, 0, "Authorization: Bearer s3cret");
+	cr_assert_eq(r.status, 200);
+	free(r.body);
+	/* the unix listener has no token */
+	r = request(&v, true, "GET", "/hello", NULL, 0, NULL);
+	cr_assert_eq(r.status, 200);
+	free(r.body);
+	srv_stop(&v);
+}
+
+Test(http_server, non_loopback_needs_token)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	struct eu_http_server *s;
+	eu_error err = {0};
+	cr_assert_eq(eu_http_server_new(&loop, NULL, &s, &err), 0);
+	cr_assert_eq(eu_http_server_listen(s, "tcp:0.0.0.0:0", NULL, &err), -EPERM);
+	cr_assert(strstr(err.msg, "token"), "%s", err.msg);
+	cr_assert_eq(eu_http_server_listen(s, "bogus", NULL, &err), -EINVAL);
+	cr_assert_eq(eu_http_server_listen(s, "tcp:0.0.0.0:0", "tok", &err), 0, "%s", err.msg);
+	bool lo = true;
+	cr_assert_eq(eu_http_spec_check("tcp:[::1]:80", &lo, &err), 0);
+	cr_assert(lo);
+	cr_assert_eq(eu_http_spec_check("tcp:10.1.2.3:80", &lo, &err), 0);
+	cr_assert(!lo);
+	eu_http_server_close(s);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cr_assert_eq(uv_loop_close(&loop), 0);
+}
+
+static long long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+Test(http_server, slow_client_is_disconnected)
+{
+	struct srv v;
+	struct eu_http_opts o = {.sz = sizeof(o), .timeout_s = 1};
+	srv_start(&v, &o, NULL);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	strcpy(un.sun_path, v.sock);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&un, sizeof(un)), 0);
+	const char *part = "GET /hello HTTP/1.1\r\nHost: x\r\n";
+	cr_assert_eq(write(fd, part, strlen(part)), (ssize_t)strlen(part));
+	/* never finishes the headers: the server must hang up on its own */
+	long long deadline = now_ms() + 30000;
+	bool closed = false;
+	while (!closed && now_ms() < deadline) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 500) > 0) {
+			char buf[256];
+			ssize_t n = read(fd, buf, sizeof(buf));
+			closed = n <= 0;
+		}
+	}
+	close(fd);
+	cr_assert(closed, "the slow connection was not closed");
+	/* and the server still answers others */
+	struct resp r = request(&v, true, "GET", "/hello", NULL, 0, NULL);
+	cr_assert_eq(r.status, 200);
+	free(r.body);
+	srv_stop(&v);
+}
+
+Test(http_server, stream_with_suspend_and_wake)
+{
+	struct srv v;
+	srv_start(&v, NULL, NULL);
+	struct resp r = request(&v, true, "GET", "/stream", NULL, 0, NULL);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(r.body, "line 0\nline 1\nline 2\nline 3\nline 4\n");
+	free(r.body);
+	srv_stop(&v);
+	cr_assert(v.ended);
+}
+
+Test(http_server, dispatch_without_sockets)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	struct eu_http_server *s;
+	eu_error err = {0};
+	struct eu_http_opts o = {.sz = sizeof(o), .max_body = 10};
+	cr_assert_eq(eu_http_server_new(&loop, &o, &s, &err), 0);
+	eu_http_server_route(s, "GET", "/hello", h_hello, NULL);
+	eu_http_server_route(s, "POST", "/echo", h_echo, NULL);
+	struct eu_http_result res;
+	cr_assert_eq(eu_http_server_dispatch(s, "GET", "/hello?who=x+y&z", NULL, NULL, 0, &res), 0);
+	cr_assert_eq(res.status, 200);
+	cr_assert_str_eq(res.body.data, "hello x y");
+	eu_http_result_free(&res);
+	eu_http_server_dispatch(s, "POST", "/echo", NULL, "0123456789ab", 12, &res);
+	cr_assert_eq(res.status, 413);
+	eu_http_result_free(&res);
+	eu_http_server_dispatch(s, "PUT", "/echo", NULL, NULL, 0, &res);
+	cr_assert_eq(res.status, 405);
+	eu_http_result_free(&res);
+	eu_http_server_close(s);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+}
+
+/* A stream waiting for its producer is not an idle client: the timeout does not cut it. */
+Test(http_server, quiet_stream_outlives_the_idle_timeout)
+{
+	struct srv v;
+	struct eu_http_opts o = {.sz = sizeof(o), .timeout_s = 1};
+	srv_start(&v, &o, NULL);
+	struct resp r = request(&v, true, "GET", "/slowstream", NULL, 0, NULL);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(r.body, "line 0\nline 1\nline 2\nline 3\nline 4\n");
+	free(r.body);
+	srv_stop(&v);
+}
+
+/* A quiet stream sends heartbeats, and a client that left is noticed and its stream ended. */
+Test(http_server, heartbeat_notices_a_client_that_left)
+{
+	struct srv v;
+	struct eu_http_opts o = {.sz = sizeof(o), .heartbeat_s = 1};
+	srv_start(&v, &o, NULL);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	strcpy(un.sun_path, v.sock);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&un, sizeof(un)), 0);
+	const char *req = "GET /forever HTTP/1.1\r\nHost: x\r\n\r\n";
+	cr_assert_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	char got[8192] = "";
+	size_t len = 0;
+	long long deadline = now_ms() + 30000;
+	while (!strstr(got, "hb\n") && now_ms() < deadline && len < sizeof(got) - 1) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 200) > 0) {
+			ssize_t n = read(fd, got + len, sizeof(got) - 1 - len);
+			if (n <= 0)
+				break;
+			len += (size_t)n;
+			got[len] = '\0';
+		}
+	}
+	cr_assert(strstr(got, "200 OK"), "%s", got);
+	cr_assert(strstr(got, "hb\n"), "no heartbeat: %s", got);
+	close(fd);
+	deadline = now_ms() + 30000;
+	while (!__atomic_load_n(&v.ended, __ATOMIC_SEQ_CST) && now_ms() < deadline)
+		usleep(50000);
+	cr_assert(__atomic_load_n(&v.ended, __ATOMIC_SEQ_CST), "the stream outlived its client");
+	srv_stop(&v);
+}
