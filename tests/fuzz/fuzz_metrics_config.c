@@ -1,7 +1,6 @@
 /* Metric rules on arbitrary bytes: upstream's exporter config reader and the config file's
  * `metrics:` blocks must fail cleanly or give well-formed rules, and whatever names and labels
  * they carry must go through the registry and the Prometheus renderer. */
-#define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
