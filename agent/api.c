@@ -2,7 +2,6 @@
  * pausing; the read-only endpoints are in api_info.c, record streams in api_events.c. */
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "api_priv.h"
 #include "eunomia/log.h"
 #include "eunomia/codec.h"
+#include "eunomia/params.h"
 
 #define LOG_PAGE_DEFAULT 100
 #define LOG_PAGE_MAX 10000
@@ -98,24 +98,12 @@ static int params_from_object(const cJSON *o, struct params *p, eu_error *err)
 		return eu_error_set(err, -EINVAL, "params: expected a JSON object of name: value");
 	const cJSON *it;
 	cJSON_ArrayForEach(it, o) {
-		char num[64];
-		const char *text;
-		if (cJSON_IsString(it)) {
-			text = it->valuestring;
-		} else if (cJSON_IsBool(it)) {
-			text = cJSON_IsTrue(it) ? "true" : "false";
-		} else if (cJSON_IsNumber(it)) {
-			double v = it->valuedouble;
-			if (v == floor(v) && fabs(v) < 9007199254740992.0)
-				snprintf(num, sizeof(num), "%.0f", v);
-			else
-				snprintf(num, sizeof(num), "%.17g", v);
-			text = num;
-		} else {
+		char num[EU_PARAM_NUM_MAX];
+		const char *text = eu_param_json_text(it, num);
+		if (!text)
 			return eu_error_set(err, -EINVAL,
 					    "params: %s: expected a string, a number or a bool",
 					    it->string ? it->string : "?");
-		}
 		if (!it->string || params_add(p, it->string, strlen(it->string), text))
 			return eu_error_set(err, -EINVAL, "params: too many or unnamed");
 	}

@@ -1,5 +1,6 @@
 /* Daemon options for the control API and package security (cli_api.h). */
 #include "cli_api.h"
+#include "cli_priv.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,21 +10,6 @@
 
 #include "eunomia/http_server.h"
 #include "eunomia/log.h"
-
-static const char *value_of(int argc, char **argv, int *i, const char *name, bool *match)
-{
-	const char *arg = argv[*i];
-	size_t n = strlen(name);
-	*match = false;
-	if (strncmp(arg, name, n) || (arg[n] && arg[n] != '='))
-		return NULL;
-	*match = true;
-	if (arg[n] == '=')
-		return arg + n + 1;
-	if (*i + 1 >= argc)
-		return NULL;
-	return argv[++*i];
-}
 
 static int parse_count(const char *opt, const char *v, size_t *out)
 {
@@ -45,7 +31,7 @@ int cli_api_parse(struct cli_api_args *a, int argc, char **argv, int *i)
 		a->insecure_watch_dir = true;
 		return 1;
 	}
-	if ((v = value_of(argc, argv, i, "--api", &m)) || m) {
+	if ((v = cli_option_value(argc, argv, i, "--api", &m)) || m) {
 		if (!v || !*v) {
 			fprintf(stderr, "eunomia-agent: --api needs unix:PATH, tcp:ADDR:PORT or none\n");
 			return -1;
@@ -66,7 +52,7 @@ int cli_api_parse(struct cli_api_args *a, int argc, char **argv, int *i)
 		a->listen[a->n_listen++] = v;
 		return 1;
 	}
-	if ((v = value_of(argc, argv, i, "--api-token-file", &m)) || m) {
+	if ((v = cli_option_value(argc, argv, i, "--api-token-file", &m)) || m) {
 		if (!v || !*v) {
 			fprintf(stderr, "eunomia-agent: --api-token-file needs a file\n");
 			return -1;
@@ -74,7 +60,7 @@ int cli_api_parse(struct cli_api_args *a, int argc, char **argv, int *i)
 		a->token_file = v;
 		return 1;
 	}
-	if ((v = value_of(argc, argv, i, "--require-signatures", &m)) || m) {
+	if ((v = cli_option_value(argc, argv, i, "--require-signatures", &m)) || m) {
 		if (!v || !*v) {
 			fprintf(stderr, "eunomia-agent: --require-signatures needs a directory of "
 					"trusted public keys\n");
@@ -83,7 +69,7 @@ int cli_api_parse(struct cli_api_args *a, int argc, char **argv, int *i)
 		a->trusted_keys = v;
 		return 1;
 	}
-	if ((v = value_of(argc, argv, i, "--api-max-body", &m)) || m) {
+	if ((v = cli_option_value(argc, argv, i, "--api-max-body", &m)) || m) {
 		char *end = NULL;
 		unsigned long long n = v ? strtoull(v, &end, 10) : 0;
 		if (!v || !*v || *end || n < 1024 || n > (1ull << 30)) {
@@ -93,9 +79,9 @@ int cli_api_parse(struct cli_api_args *a, int argc, char **argv, int *i)
 		a->max_body = (size_t)n;
 		return 1;
 	}
-	if ((v = value_of(argc, argv, i, "--api-max-programs", &m)) || m)
+	if ((v = cli_option_value(argc, argv, i, "--api-max-programs", &m)) || m)
 		return parse_count("--api-max-programs", v, &a->max_programs);
-	if ((v = value_of(argc, argv, i, "--api-ring", &m)) || m)
+	if ((v = cli_option_value(argc, argv, i, "--api-ring", &m)) || m)
 		return parse_count("--api-ring", v, &a->events_ring);
 	return 0;
 }

@@ -3,6 +3,7 @@
  * logs to stderr. */
 #include "cli_daemon.h"
 #include "cli_api.h"
+#include "cli_priv.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -59,23 +60,6 @@ const char *eu_cli_daemon_usage(void)
 	       "reloads the config; SIGUSR1 logs the counters.\n";
 }
 
-static const char *opt_value(int argc, char **argv, int *i, const char *name, bool *missing)
-{
-	const char *arg = argv[*i];
-	size_t n = strlen(name);
-	if (strncmp(arg, name, n))
-		return NULL;
-	if (arg[n] == '=')
-		return arg + n + 1;
-	if (arg[n])
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = true;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 struct daemon_args {
 	struct eu_config cli;
 	const char *config;
@@ -88,7 +72,7 @@ struct daemon_args {
 static int parse_args(struct daemon_args *a, int argc, char **argv)
 {
 	for (int i = 0; i < argc; i++) {
-		bool missing = false;
+		bool opt;
 		const char *v;
 		const char *arg = argv[i];
 		int api = cli_api_parse(&a->api, argc, argv, &i);
@@ -100,14 +84,14 @@ static int parse_args(struct daemon_args *a, int argc, char **argv)
 			a->help = true;
 		} else if (!strcmp(arg, "--check-config")) {
 			a->check = true;
-		} else if ((v = opt_value(argc, argv, &i, "--watch", &missing)) || missing) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--watch", &opt)) || opt) {
 			if (!v || !*v) {
 				fprintf(stderr, "eunomia-agent: --watch needs a directory\n");
 				return -EINVAL;
 			}
 			if (eu_config_add_watch(&a->cli, v))
 				return -ENOMEM;
-		} else if ((v = opt_value(argc, argv, &i, "--sink", &missing)) || missing) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--sink", &opt)) || opt) {
 			struct eu_sink_config s;
 			eu_error err = {0};
 			if (!v) {
@@ -122,25 +106,25 @@ static int parse_args(struct daemon_args *a, int argc, char **argv)
 				eu_sink_config_free(&s);
 				return -ENOMEM;
 			}
-		} else if ((v = opt_value(argc, argv, &i, "--prometheus", &missing)) || missing) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--prometheus", &opt)) || opt) {
 			if (!v || !*v || !strchr(v, ':')) {
 				fprintf(stderr, "eunomia-agent: --prometheus needs ADDR:PORT (e.g. 127.0.0.1:9464)\n");
 				return -EINVAL;
 			}
 			a->prometheus = v;
-		} else if ((v = opt_value(argc, argv, &i, "--exporter-config", &missing)) || missing) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--exporter-config", &opt)) || opt) {
 			if (!v || !*v) {
 				fprintf(stderr, "eunomia-agent: --exporter-config needs a file\n");
 				return -EINVAL;
 			}
 			a->exporter_config = v;
-		} else if ((v = opt_value(argc, argv, &i, "--config", &missing)) || missing) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--config", &opt)) || opt) {
 			if (!v || !*v) {
 				fprintf(stderr, "eunomia-agent: --config needs a file\n");
 				return -EINVAL;
 			}
 			a->config = v;
-		} else if ((v = opt_value(argc, argv, &i, "--queue-size", &missing)) || missing) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--queue-size", &opt)) || opt) {
 			char *end = NULL;
 			unsigned long long n = v ? strtoull(v, &end, 10) : 0;
 			if (!v || !*v || *end || n == 0 || n > (1u << 30)) {
@@ -148,7 +132,7 @@ static int parse_args(struct daemon_args *a, int argc, char **argv)
 				return -EINVAL;
 			}
 			a->cli.queue_size = (size_t)n;
-		} else if ((v = opt_value(argc, argv, &i, "--log-level", &missing)) || missing) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--log-level", &opt)) || opt) {
 			if (!v || eu_log_level_parse(v, &a->cli.log_level)) {
 				fprintf(stderr, "eunomia-agent: --log-level takes error, warn, info, debug or trace\n");
 				return -EINVAL;

@@ -20,6 +20,11 @@ enum {
 	CLI_EXIT_USAGE = 2, /* bad command line */
 };
 
+/* The value of `--name VALUE` or `--name=VALUE` at argv[*i] (advancing *i past a separate
+ * value). *matched tells whether argv[*i] is --name at all: NULL with *matched set means the
+ * value is missing. Callers test `(v = cli_option_value(...)) || matched`. */
+const char *cli_option_value(int argc, char **argv, int *i, const char *name, bool *matched);
+
 /* `run`: argv excludes the command word. */
 int cli_run(int argc, char **argv);
 void cli_run_usage(eu_buf *out);

@@ -75,24 +75,6 @@ static double elapsed_ms(const struct timespec *t0)
 	return (double)(now.tv_sec - t0->tv_sec) * 1e3 + (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* Takes the value of --name VALUE / --name=VALUE at argv[*i]; NULL when arg is not --name. */
-static const char *option_value(int argc, char **argv, int *i, const char *name, bool *missing)
-{
-	const char *arg = argv[*i];
-	size_t n = strlen(name);
-	if (strncmp(arg, name, n))
-		return NULL;
-	if (arg[n] == '=')
-		return arg + n + 1;
-	if (arg[n])
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = true;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 static int parse_args(struct run_ctx *r, int argc, char **argv)
 {
 	r->pkg_argv = calloc((size_t)argc + 1, sizeof(char *));
@@ -101,7 +83,7 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 	bool rest = false;
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i];
-		bool missing = false;
+		bool opt;
 		const char *v;
 		if (rest) {
 			r->pkg_argv[r->pkg_argc++] = argv[i];
@@ -115,7 +97,7 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 			r->verbose = true;
 		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			r->help = true;
-		} else if ((v = option_value(argc, argv, &i, "--duration", &missing)) || missing) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--duration", &opt)) || opt) {
 			char *end = NULL;
 			double d = v ? strtod(v, &end) : 0;
 			if (!v || !*v || *end || !isfinite(d) || d <= 0) {
@@ -124,7 +106,7 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 				return -EINVAL;
 			}
 			r->duration = d;
-		} else if ((v = option_value(argc, argv, &i, "--log-level", &missing)) || missing) {
+		} else if ((v = cli_option_value(argc, argv, &i, "--log-level", &opt)) || opt) {
 			if (!v || eu_log_level_parse(v, &r->level)) {
 				fprintf(stderr, CLI_NAME ": --log-level takes error, warn, info, debug or trace\n");
 				return -EINVAL;

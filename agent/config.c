@@ -42,7 +42,11 @@ static const char *node_kind(const yaml_node_t *n)
 	}
 }
 
-int eu_config_parse_size(const char *s, uint64_t *out)
+/* An unsigned decimal (no minus sign) with an optional one-letter unit from units, worth
+ * muls[i] for units[i]; with byte_suffix the unit may be followed by "i" and/or "b" (any
+ * case): "4k", "4KiB", "4MB". The result must not exceed max (-ERANGE). */
+static int parse_with_unit(const char *s, const char *units, const uint64_t *muls,
+			   bool byte_suffix, uint64_t max, uint64_t *out)
 {
 	char *end = NULL;
 	errno = 0;
@@ -53,51 +57,35 @@ int eu_config_parse_size(const char *s, uint64_t *out)
 		return -EINVAL;
 	uint64_t mul = 1;
 	if (*end) {
-		switch (*end) {
-		case 'k': case 'K': mul = 1ull << 10; break;
-		case 'm': case 'M': mul = 1ull << 20; break;
-		case 'g': case 'G': mul = 1ull << 30; break;
-		default: return -EINVAL;
-		}
+		const char *u = strchr(units, *end);
+		if (!u)
+			return -EINVAL;
+		mul = muls[u - units];
 		end++;
-		if (*end == 'i' || *end == 'I')
+		if (byte_suffix && (*end == 'i' || *end == 'I'))
 			end++;
-		if (*end == 'b' || *end == 'B')
+		if (byte_suffix && (*end == 'b' || *end == 'B'))
 			end++;
 		if (*end)
 			return -EINVAL;
 	}
-	if (v > UINT64_MAX / mul)
+	if (v > max / mul)
 		return -ERANGE;
 	*out = v * mul;
 	return 0;
 }
 
+int eu_config_parse_size(const char *s, uint64_t *out)
+{
+	static const uint64_t muls[] = {1ull << 10, 1ull << 10, 1ull << 20,
+					1ull << 20, 1ull << 30, 1ull << 30};
+	return parse_with_unit(s, "kKmMgG", muls, true, UINT64_MAX, out);
+}
+
 int eu_config_parse_duration(const char *s, uint64_t *out)
 {
-	char *end = NULL;
-	errno = 0;
-	if (!s || !*s || *s == '-')
-		return -EINVAL;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -EINVAL;
-	uint64_t mul = 1;
-	if (*end) {
-		switch (*end) {
-		case 's': mul = 1; break;
-		case 'm': mul = 60; break;
-		case 'h': mul = 3600; break;
-		case 'd': mul = 86400; break;
-		default: return -EINVAL;
-		}
-		if (end[1])
-			return -EINVAL;
-	}
-	if (v > UINT32_MAX / mul)
-		return -ERANGE;
-	*out = v * mul;
-	return 0;
+	static const uint64_t muls[] = {1, 60, 3600, 86400};
+	return parse_with_unit(s, "smhd", muls, false, UINT32_MAX, out);
 }
 
 static int get_uint(struct cfg_parse *p, const yaml_node_t *n, const char *path, uint64_t max,

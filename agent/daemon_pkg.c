@@ -3,7 +3,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <malloc.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,20 +197,9 @@ static int params_from_sidecar(const char *path, struct param_list *out, eu_erro
 	int ret = 0;
 	cJSON *it;
 	cJSON_ArrayForEach(it, root) {
-		char num[64];
-		const char *text = NULL;
-		if (cJSON_IsString(it)) {
-			text = it->valuestring;
-		} else if (cJSON_IsBool(it)) {
-			text = cJSON_IsTrue(it) ? "true" : "false";
-		} else if (cJSON_IsNumber(it)) {
-			double v = it->valuedouble;
-			if (v == floor(v) && fabs(v) < 9007199254740992.0)
-				snprintf(num, sizeof(num), "%.0f", v);
-			else
-				snprintf(num, sizeof(num), "%.17g", v);
-			text = num;
-		} else {
+		char num[EU_PARAM_NUM_MAX];
+		const char *text = eu_param_json_text(it, num);
+		if (!text) {
 			ret = eu_error_set(err, -EINVAL,
 					   "%s: parameter %s: expected a number, a string or a bool",
 					   path, it->string);

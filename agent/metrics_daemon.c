@@ -36,6 +36,8 @@ struct eu_daemon_metrics {
 	uint64_t export_deadline;
 	eu_buf req;
 	eu_buf resource;            /* packed Resource */
+	struct eu_daemon *d;
+	uint64_t start_ns;          /* the self counters' start: when the daemon was made */
 };
 
 static uint64_t now_real_ns(void)
@@ -51,6 +53,8 @@ int daemon_metrics_new(struct eu_daemon *d, const struct eu_daemon_opts *opts, e
 	if (!dm)
 		return eu_error_set(err, -ENOMEM, "out of memory");
 	d->metrics = dm;
+	dm->d = d;
+	dm->start_ns = now_real_ns();
 	eu_buf_init(&dm->page);
 	eu_buf_init(&dm->req);
 	eu_buf_init(&dm->resource);
@@ -112,14 +116,21 @@ static void on_metrics(void *ctx, struct eu_http_req *req)
 		      dm->page.len);
 }
 
+static int self_otlp(struct eu_daemon *d, uint64_t now_ns, eu_buf *out, eu_error *err);
+
 static void export_now(struct eu_daemon_metrics *dm)
 {
 	eu_error err = {0};
+	uint64_t now = now_real_ns();
 	eu_buf_reset(&dm->req);
 	dm->req.oom = false;
+	/* Two ExportMetricsServiceRequests back to back are one request whose resource_metrics
+	 * hold both (protobuf merges a repeated field's occurrences): the registry's metrics, then
+	 * the agent's own counters, sent together. */
 	if (eu_otlp_metrics_from_registry(dm->reg, dm->resource.data ? dm->resource.data : "",
-					  dm->resource.len, dm->temporality, now_real_ns(),
-					  &dm->req, &err)) {
+					  dm->resource.len, dm->temporality, now, &dm->req,
+					  &err) ||
+	    self_otlp(dm->d, now, &dm->req, &err)) {
 		eu_log(EU_LOG_WARN, "OTLP metrics: %s", err.msg);
 		return;
 	}
@@ -327,27 +338,75 @@ int daemon_metrics_inst(struct eu_daemon *d, struct pkg_inst *inst, eu_error *er
 				  cp ? cp->metrics : NULL, inst->cons, &inst->metrics, err);
 }
 
-/* --- the agent's own counters --- */
+/* --- the agent's own counters ---
+ * One table per kind serves both the Prometheus text and the OTLP export; entries without an
+ * OTLP name are gauges, which go to Prometheus only (the OTLP request carries Sums). */
+
+struct self_metric {
+	const char *prom, *otlp, *help, *unit;
+	bool gauge;
+};
+
+static const struct self_metric pkg_metrics[] = {
+	{"eunomia_package_loaded", NULL,
+	 "1 when a version of the package runs, 0 when it failed.", NULL, true},
+	{"eunomia_package_events_received_total", "eunomia.package.events.received",
+	 "Records read from the package's buffers and maps.", "{event}", false},
+	{"eunomia_package_events_decoded_total", "eunomia.package.events.decoded",
+	 "Records decoded.", "{event}", false},
+	{"eunomia_package_events_lost_total", "eunomia.package.events.lost",
+	 "Records the kernel dropped (perf buffer lost samples, failed ring buffer reserves).",
+	 "{event}", false},
+	{"eunomia_package_decode_errors_total", "eunomia.package.decode_errors",
+	 "Records that could not be decoded.", "{event}", false},
+	{"eunomia_package_records_total", "eunomia.package.records",
+	 "Records handed to the sinks.", "{record}", false},
+};
+
+static const struct self_metric sink_metrics[] = {
+	{"eunomia_sink_records_queued_total", "eunomia.sink.records.queued",
+	 "Records accepted into the sink's queue.", "{record}", false},
+	{"eunomia_sink_records_written_total", "eunomia.sink.records.written",
+	 "Records the sink wrote out.", "{record}", false},
+	{"eunomia_sink_records_dropped_total", "eunomia.sink.records.dropped",
+	 "Records the sink lost (queue full, write errors).", "{record}", false},
+	{"eunomia_sink_writes_retried_total", "eunomia.sink.writes.retried",
+	 "Writes the sink retried.", "{write}", false},
+	{"eunomia_sink_queue_length", NULL, "Records waiting in the sink's queue.", NULL, true},
+};
+
+#define N_PKG_METRICS (sizeof(pkg_metrics) / sizeof(pkg_metrics[0]))
+#define N_SINK_METRICS (sizeof(sink_metrics) / sizeof(sink_metrics[0]))
+
+/* A package's values in pkg_metrics' order. */
+static void pkg_values(const struct eu_daemon_pkg_info *i, uint64_t v[N_PKG_METRICS])
+{
+	const uint64_t all[] = {i->state == EU_PKG_STATE_LOADED, i->received, i->decoded, i->lost,
+				i->decode_errors, i->records};
+	_Static_assert(sizeof(all) / sizeof(all[0]) == N_PKG_METRICS, "one value per metric");
+	memcpy(v, all, sizeof(all));
+}
+
+/* A sink's values in sink_metrics' order. */
+static void sink_values(struct eu_sink *s, uint64_t v[N_SINK_METRICS])
+{
+	struct eu_sink_stats st;
+	eu_sink_get_stats(s, &st);
+	const uint64_t all[] = {st.queued, st.written, st.dropped, st.retried, st.queue_len};
+	_Static_assert(sizeof(all) / sizeof(all[0]) == N_SINK_METRICS, "one value per metric");
+	memcpy(v, all, sizeof(all));
+}
 
 struct self_ctx {
 	eu_buf *out;
-	int which;
+	size_t which;
 };
 
-static const struct {
-	const char *name, *help, *type;
-} pkg_metrics[] = {
-	{"eunomia_package_loaded", "1 when a version of the package runs, 0 when it failed.",
-	 "gauge"},
-	{"eunomia_package_events_received_total", "Records read from the package's buffers and maps.",
-	 "counter"},
-	{"eunomia_package_events_decoded_total", "Records decoded.", "counter"},
-	{"eunomia_package_events_lost_total",
-	 "Records the kernel dropped (perf buffer lost samples, failed ring buffer reserves).",
-	 "counter"},
-	{"eunomia_package_decode_errors_total", "Records that could not be decoded.", "counter"},
-	{"eunomia_package_records_total", "Records handed to the sinks.", "counter"},
-};
+static void put_header(eu_buf *out, const struct self_metric *m)
+{
+	eu_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", m->prom, m->help, m->prom,
+		      m->gauge ? "gauge" : "counter");
+}
 
 static void put_label(eu_buf *out, const char *name, const char *v)
 {
@@ -359,52 +418,107 @@ static void put_label(eu_buf *out, const char *name, const char *v)
 static void self_pkg(void *ctx, const struct eu_daemon_pkg_info *i)
 {
 	struct self_ctx *c = ctx;
-	uint64_t v[] = {i->state == EU_PKG_STATE_LOADED, i->received, i->decoded, i->lost,
-			i->decode_errors, i->records};
-	eu_buf_printf(c->out, "%s{", pkg_metrics[c->which].name);
+	uint64_t v[N_PKG_METRICS];
+	pkg_values(i, v);
+	eu_buf_printf(c->out, "%s{", pkg_metrics[c->which].prom);
 	put_label(c->out, "package", i->name);
 	eu_buf_putc(c->out, ',');
 	put_label(c->out, "file", i->path);
 	eu_buf_printf(c->out, "} %" PRIu64 "\n", v[c->which]);
 }
 
-static void self_sinks(struct eu_daemon *d, eu_buf *out)
+void eu_daemon_render_metrics(struct eu_daemon *d, eu_buf *out)
 {
-	static const struct {
-		const char *name, *help, *type;
-	} sm[] = {
-		{"eunomia_sink_records_queued_total", "Records accepted into the sink's queue.",
-		 "counter"},
-		{"eunomia_sink_records_written_total", "Records the sink wrote out.", "counter"},
-		{"eunomia_sink_records_dropped_total",
-		 "Records the sink lost (queue full, write errors).", "counter"},
-		{"eunomia_sink_writes_retried_total", "Writes the sink retried.", "counter"},
-		{"eunomia_sink_queue_length", "Records waiting in the sink's queue.", "gauge"},
-	};
-	for (size_t k = 0; k < sizeof(sm) / sizeof(sm[0]); k++) {
-		eu_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", sm[k].name, sm[k].help,
-			      sm[k].name, sm[k].type);
+	if (d->metrics && d->metrics->reg)
+		eu_metrics_render_prometheus(d->metrics->reg, out);
+	for (size_t k = 0; k < N_PKG_METRICS; k++) {
+		put_header(out, &pkg_metrics[k]);
+		struct self_ctx c = {.out = out, .which = k};
+		eu_daemon_foreach_package(d, self_pkg, &c);
+	}
+	for (size_t k = 0; k < N_SINK_METRICS; k++) {
+		put_header(out, &sink_metrics[k]);
 		for (size_t i = 0; i < d->n_sinks; i++) {
-			struct eu_sink_stats st;
-			eu_sink_get_stats(d->sinks[i], &st);
-			uint64_t v[] = {st.queued, st.written, st.dropped, st.retried,
-					st.queue_len};
-			eu_buf_printf(out, "%s{", sm[k].name);
+			uint64_t v[N_SINK_METRICS];
+			sink_values(d->sinks[i], v);
+			eu_buf_printf(out, "%s{", sink_metrics[k].prom);
 			put_label(out, "sink", eu_sink_name(d->sinks[i]));
 			eu_buf_printf(out, "} %" PRIu64 "\n", v[k]);
 		}
 	}
 }
 
-void eu_daemon_render_metrics(struct eu_daemon *d, eu_buf *out)
+/* The same counters as OTLP Sums. Each package's values are read once into a row, so the
+ * counters of one metric, which must be consecutive, can be laid out metric by metric. */
+struct self_pkg_row {
+	uint64_t v[N_PKG_METRICS];
+	struct eu_otlp_kv attrs[2]; /* package, file: point into the slot, valid this turn */
+};
+
+struct self_rows {
+	struct self_pkg_row *rows;
+	size_t n, cap;
+	bool oom;
+};
+
+static void self_pkg_row(void *ctx, const struct eu_daemon_pkg_info *i)
 {
-	if (d->metrics && d->metrics->reg)
-		eu_metrics_render_prometheus(d->metrics->reg, out);
-	for (size_t k = 0; k < sizeof(pkg_metrics) / sizeof(pkg_metrics[0]); k++) {
-		eu_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", pkg_metrics[k].name,
-			      pkg_metrics[k].help, pkg_metrics[k].name, pkg_metrics[k].type);
-		struct self_ctx c = {.out = out, .which = (int)k};
-		eu_daemon_foreach_package(d, self_pkg, &c);
+	struct self_rows *r = ctx;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 8;
+		struct self_pkg_row *nr = realloc(r->rows, cap * sizeof(*nr));
+		if (!nr) {
+			r->oom = true;
+			return;
+		}
+		r->rows = nr;
+		r->cap = cap;
 	}
-	self_sinks(d, out);
+	struct self_pkg_row *row = &r->rows[r->n++];
+	pkg_values(i, row->v);
+	row->attrs[0] = (struct eu_otlp_kv){(char *)"package", (char *)i->name};
+	row->attrs[1] = (struct eu_otlp_kv){(char *)"file", (char *)i->path};
+}
+
+static int self_otlp(struct eu_daemon *d, uint64_t now_ns, eu_buf *out, eu_error *err)
+{
+	struct eu_daemon_metrics *dm = d->metrics;
+	struct self_rows r = {0};
+	eu_daemon_foreach_package(d, self_pkg_row, &r);
+	size_t n_sinks = d->n_sinks;
+	uint64_t (*sv)[N_SINK_METRICS] = calloc(n_sinks ? n_sinks : 1, sizeof(*sv));
+	struct eu_otlp_kv *sattr = calloc(n_sinks ? n_sinks : 1, sizeof(*sattr));
+	struct eu_otlp_counter *c =
+		calloc(N_PKG_METRICS * r.n + N_SINK_METRICS * n_sinks + 1, sizeof(*c));
+	int ret = -ENOMEM;
+	if (r.oom || !sv || !sattr || !c) {
+		eu_error_set(err, ret, "OTLP self metrics: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n_sinks; i++) {
+		sink_values(d->sinks[i], sv[i]);
+		sattr[i] = (struct eu_otlp_kv){(char *)"sink", (char *)eu_sink_name(d->sinks[i])};
+	}
+	size_t nc = 0;
+	for (size_t k = 0; k < N_PKG_METRICS; k++) {
+		for (size_t i = 0; pkg_metrics[k].otlp && i < r.n; i++)
+			c[nc++] = (struct eu_otlp_counter){pkg_metrics[k].otlp, pkg_metrics[k].help,
+							   pkg_metrics[k].unit, r.rows[i].v[k],
+							   r.rows[i].attrs, 2};
+	}
+	for (size_t k = 0; k < N_SINK_METRICS; k++) {
+		for (size_t i = 0; sink_metrics[k].otlp && i < n_sinks; i++)
+			c[nc++] = (struct eu_otlp_counter){sink_metrics[k].otlp, sink_metrics[k].help,
+							   sink_metrics[k].unit, sv[i][k], &sattr[i],
+							   1};
+	}
+	ret = eu_otlp_metrics_request(dm->resource.data ? dm->resource.data : "",
+				      dm->resource.len, "eunomia-agent/self", EU_VERSION,
+				      dm->start_ns, now_ns, c, nc, out, err);
+out:
+	free(r.rows);
+	free(sv);
+	free(sattr);
+	free(c);
+	return ret;
 }

@@ -19,6 +19,36 @@ static const char *str_or_empty(const char *s)
 	return s ? s : "";
 }
 
+int eu_otlp_metrics_wrap(const void *resource, size_t resource_len, const char *scope_name,
+			 const char *scope_version, Metric **metrics, size_t n, eu_buf *out)
+{
+	Opentelemetry__Proto__Common__V1__InstrumentationScope scope;
+	opentelemetry__proto__common__v1__instrumentation_scope__init(&scope);
+	scope.name = (char *)str_or_empty(scope_name);
+	scope.version = (char *)str_or_empty(scope_version);
+	Opentelemetry__Proto__Metrics__V1__ScopeMetrics sm;
+	opentelemetry__proto__metrics__v1__scope_metrics__init(&sm);
+	sm.scope = &scope;
+	sm.metrics = metrics;
+	sm.n_metrics = n;
+	size_t sm_len = opentelemetry__proto__metrics__v1__scope_metrics__get_packed_size(&sm);
+	size_t rm_len = eu_pb_len_field_size(1, resource_len) + eu_pb_len_field_size(2, sm_len);
+	if (!eu_buf_reserve(out, eu_pb_len_field_size(1, rm_len)))
+		return -ENOMEM;
+	/* ExportMetricsServiceRequest { ResourceMetrics(1) { resource(1), ScopeMetrics(2) } } */
+	eu_pb_put_len_field(out, 1, rm_len);
+	eu_pb_put_len_field(out, 1, resource_len);
+	eu_buf_append(out, resource, resource_len);
+	eu_pb_put_len_field(out, 2, sm_len);
+	if (eu_buf_reserve(out, sm_len)) {
+		opentelemetry__proto__metrics__v1__scope_metrics__pack(
+			&sm, (uint8_t *)out->data + out->len);
+		out->len += sm_len;
+		out->data[out->len] = '\0';
+	}
+	return out->oom ? -ENOMEM : 0;
+}
+
 int eu_otlp_metrics_request(const void *resource, size_t resource_len, const char *scope_name,
 			    const char *scope_version, uint64_t start_unix_nano,
 			    uint64_t now_unix_nano, const struct eu_otlp_counter *c, size_t n,
@@ -84,31 +114,8 @@ int eu_otlp_metrics_request(const void *resource, size_t resource_len, const cha
 		nm++;
 	}
 
-	Opentelemetry__Proto__Common__V1__InstrumentationScope scope;
-	opentelemetry__proto__common__v1__instrumentation_scope__init(&scope);
-	scope.name = (char *)str_or_empty(scope_name);
-	scope.version = (char *)str_or_empty(scope_version);
-	Opentelemetry__Proto__Metrics__V1__ScopeMetrics sm;
-	opentelemetry__proto__metrics__v1__scope_metrics__init(&sm);
-	sm.scope = &scope;
-	sm.metrics = mptr;
-	sm.n_metrics = nm;
-	size_t sm_len = opentelemetry__proto__metrics__v1__scope_metrics__get_packed_size(&sm);
-	size_t rm_len = eu_pb_len_field_size(1, resource_len) + eu_pb_len_field_size(2, sm_len);
-	if (!eu_buf_reserve(out, eu_pb_len_field_size(1, rm_len)))
-		goto out;
-	/* ExportMetricsServiceRequest { ResourceMetrics(1) { resource(1), ScopeMetrics(2) } } */
-	eu_pb_put_len_field(out, 1, rm_len);
-	eu_pb_put_len_field(out, 1, resource_len);
-	eu_buf_append(out, resource, resource_len);
-	eu_pb_put_len_field(out, 2, sm_len);
-	if (eu_buf_reserve(out, sm_len)) {
-		opentelemetry__proto__metrics__v1__scope_metrics__pack(
-			&sm, (uint8_t *)out->data + out->len);
-		out->len += sm_len;
-		out->data[out->len] = '\0';
-	}
-	ret = out->oom ? -ENOMEM : 0;
+	ret = eu_otlp_metrics_wrap(resource, resource_len, scope_name, scope_version, mptr, nm,
+				   out);
 out:
 	free(metrics);
 	free(mptr);

@@ -255,31 +255,8 @@ int eu_otlp_metrics_from_registry(struct eu_metrics *m, const void *resource,
 		}
 		a.mptr[im++] = mt;
 	}
-	Opentelemetry__Proto__Common__V1__InstrumentationScope scope;
-	opentelemetry__proto__common__v1__instrumentation_scope__init(&scope);
-	scope.name = (char *)"eunomia-agent/metrics";
-	scope.version = (char *)EU_VERSION;
-	Opentelemetry__Proto__Metrics__V1__ScopeMetrics sm;
-	opentelemetry__proto__metrics__v1__scope_metrics__init(&sm);
-	sm.scope = &scope;
-	sm.metrics = a.mptr;
-	sm.n_metrics = im;
-	size_t sm_len = opentelemetry__proto__metrics__v1__scope_metrics__get_packed_size(&sm);
-	size_t rm_len = eu_pb_len_field_size(1, resource_len) + eu_pb_len_field_size(2, sm_len);
-	if (!eu_buf_reserve(out, eu_pb_len_field_size(1, rm_len)))
-		goto out;
-	/* ExportMetricsServiceRequest { ResourceMetrics(1) { resource(1), ScopeMetrics(2) } } */
-	eu_pb_put_len_field(out, 1, rm_len);
-	eu_pb_put_len_field(out, 1, resource_len);
-	eu_buf_append(out, resource, resource_len);
-	eu_pb_put_len_field(out, 2, sm_len);
-	if (eu_buf_reserve(out, sm_len)) {
-		opentelemetry__proto__metrics__v1__scope_metrics__pack(
-			&sm, (uint8_t *)out->data + out->len);
-		out->len += sm_len;
-		out->data[out->len] = '\0';
-	}
-	ret = out->oom ? -ENOMEM : 0;
+	ret = eu_otlp_metrics_wrap(resource, resource_len, "eunomia-agent/metrics", EU_VERSION,
+				   a.mptr, im, out);
 out:
 	arena_free(&a);
 	if (ret)

@@ -39,6 +39,14 @@ void eu_otlp_arena_free(struct eu_otlp_arena *a);
 /* NUL-terminated UTF-8 copy of s[0..n) (invalid bytes -> U+FFFD). */
 char *eu_otlp_arena_str(struct eu_otlp_arena *a, const char *s, size_t n);
 
+/* Appends an ExportMetricsServiceRequest of one ResourceMetrics: the packed resource and one
+ * ScopeMetrics (the scope's name and version, and metrics[0..n)). 0 or -ENOMEM. */
+struct Opentelemetry__Proto__Metrics__V1__Metric;
+int eu_otlp_metrics_wrap(const void *resource, size_t resource_len, const char *scope_name,
+			 const char *scope_version,
+			 struct Opentelemetry__Proto__Metrics__V1__Metric **metrics, size_t n,
+			 eu_buf *out);
+
 struct Opentelemetry__Proto__Common__V1__AnyValue;
 struct Opentelemetry__Proto__Common__V1__KeyValue;
 struct Opentelemetry__Proto__Common__V1__AnyValue *eu_otlp_new_value(struct eu_otlp_arena *a);

@@ -159,20 +159,9 @@ static int file_write(struct eu_sink_backend *b, const char *data, size_t len, u
 	/* a file's age counts from its first line, not from when it was opened empty */
 	if (start == 0)
 		b->opened_ms = now;
-	size_t off = 0;
-	while (off < len) {
-		ssize_t n = write(b->fd, data + off, len - off);
-		if (n > 0) {
-			off += (size_t)n;
-			if (off < len)
-				(*retries)++;
-			continue;
-		}
-		if (n < 0 && errno == EINTR) {
-			(*retries)++;
-			continue;
-		}
-		int ret = n < 0 ? -errno : -EIO;
+	size_t off;
+	int ret = eu_sink_write_all(b->fd, data, len, false, retries, &off);
+	if (ret) {
 		/* a batch is all or nothing: take the partial line back off */
 		if (off && ftruncate(b->fd, (off_t)start) == 0)
 			off = 0;

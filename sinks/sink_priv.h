@@ -3,6 +3,8 @@
 #ifndef EUNOMIA_SINK_PRIV_H
 #define EUNOMIA_SINK_PRIV_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "eunomia/sink.h"
@@ -32,5 +34,11 @@ int eu_sink_otlp_open(const struct eu_sink_config *cfg, struct eu_sink_backend *
 		      const struct eu_sink_ops **ops, eu_error *err);
 
 uint64_t eu_sink_now_ms(void);
+
+/* Writes data[0..len) to fd whole (sink_io.c), counting short writes and EINTR in *retries.
+ * With wait_eagain, EAGAIN (a non-blocking fd) waits for room and retries too. 0, or a
+ * negative errno (-EIO for a write of nothing) with *done the bytes that did get written. */
+int eu_sink_write_all(int fd, const char *data, size_t len, bool wait_eagain,
+		      uint64_t *retries, size_t *done);
 
 #endif

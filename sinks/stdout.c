@@ -1,9 +1,7 @@
 /* The stdout sink: JSON lines to a file descriptor (1 by default). A blocked reader only
  * blocks this sink's writer thread; the queue in front of it then fills and drops. */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "sink_priv.h"
 
@@ -14,30 +12,10 @@ struct eu_sink_backend {
 static int stdout_write(struct eu_sink_backend *b, const char *data, size_t len,
 			uint64_t *retries)
 {
-	size_t off = 0;
-	while (off < len) {
-		ssize_t n = write(b->fd, data + off, len - off);
-		if (n > 0) {
-			off += (size_t)n;
-			if (off < len)
-				(*retries)++;
-			continue;
-		}
-		if (n < 0 && errno == EINTR) {
-			(*retries)++;
-			continue;
-		}
-		if (n < 0 && errno == EAGAIN) {
-			/* a non-blocking stdout: wait for room (this thread only) */
-			struct pollfd p = {.fd = b->fd, .events = POLLOUT};
-			poll(&p, 1, 1000);
-			(*retries)++;
-			continue;
-		}
-		/* a pipe cannot take back half a line: what was written stays */
-		return n < 0 ? -errno : -EIO;
-	}
-	return 0;
+	size_t done;
+	/* a non-blocking stdout waits for room; a pipe cannot take back half a line, so what
+	 * was written stays */
+	return eu_sink_write_all(b->fd, data, len, true, retries, &done);
 }
 
 static void stdout_close(struct eu_sink_backend *b)

@@ -108,4 +108,11 @@ int eu_params_patch_section(const struct eu_params *p, const char *section, void
  * help text. */
 void eu_params_help(const struct eu_params *p, eu_buf *out);
 
+/* A parameter value given as JSON (a NAME.params.json sidecar, the control API's params) as
+ * the text eu_params_set takes: a string as is, a bool as "true"/"false", a number in num
+ * (integers exactly, others with full precision). NULL for any other JSON type. */
+struct cJSON;
+#define EU_PARAM_NUM_MAX 64
+const char *eu_param_json_text(const struct cJSON *v, char num[EU_PARAM_NUM_MAX]);
+
 #endif

@@ -1,6 +1,7 @@
 /* The daemon's YAML config: every key, and errors that name the line and the key. */
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <string.h>
 
 #include "eunomia/config.h"
@@ -133,6 +134,36 @@ Test(config, sizes_and_durations)
 	cr_assert_eq(eu_config_parse_duration("2d", &v), 0);
 	cr_assert_eq(v, 172800);
 	cr_assert_neq(eu_config_parse_duration("5w", &v), 0);
+}
+
+Test(config, unit_suffixes_and_ranges)
+{
+	uint64_t v;
+	cr_assert_eq(eu_config_parse_size("4MB", &v), 0);
+	cr_assert_eq(v, 4ull << 20);
+	cr_assert_eq(eu_config_parse_size("2mib", &v), 0);
+	cr_assert_eq(v, 2ull << 20);
+	cr_assert_eq(eu_config_parse_size("3kb", &v), 0);
+	cr_assert_eq(v, 3072);
+	cr_assert_eq(eu_config_parse_size("1Kx", &v), -EINVAL);
+	cr_assert_eq(eu_config_parse_size("1KBi", &v), -EINVAL);
+	cr_assert_eq(eu_config_parse_size("", &v), -EINVAL);
+	cr_assert_eq(eu_config_parse_size("k", &v), -EINVAL);
+	cr_assert_eq(eu_config_parse_size("17179869183G", &v), 0);
+	cr_assert_eq(v, 17179869183ull << 30);
+	cr_assert_eq(eu_config_parse_size("17179869184G", &v), -ERANGE);
+	cr_assert_eq(eu_config_parse_duration("45", &v), 0);
+	cr_assert_eq(v, 45);
+	cr_assert_eq(eu_config_parse_duration("10s", &v), 0);
+	cr_assert_eq(v, 10);
+	cr_assert_eq(eu_config_parse_duration("3h", &v), 0);
+	cr_assert_eq(v, 10800);
+	/* units are lower case only, and nothing may follow them */
+	cr_assert_eq(eu_config_parse_duration("5M", &v), -EINVAL);
+	cr_assert_eq(eu_config_parse_duration("5ms", &v), -EINVAL);
+	cr_assert_eq(eu_config_parse_duration("4294967295", &v), 0);
+	cr_assert_eq(eu_config_parse_duration("4294967296", &v), -ERANGE);
+	cr_assert_eq(eu_config_parse_duration("71582789m", &v), -ERANGE);
 }
 
 Test(config, sink_specs)
