@@ -11,71 +11,13 @@
 
 #include "eunomia/decoder.h"
 
-#define NREC 1024
-
-struct event {
-	int pid;
-	int ppid;
-	unsigned exit_code;
-	unsigned long long duration_ns;
-	char comm[16];
-	char filename[127];
-	unsigned char exit_event;
-};
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int bootstrap_btf(struct btf *btf)
-{
-	int s32 = btf__add_int(btf, "int", 4, BTF_INT_SIGNED);
-	int u32 = btf__add_int(btf, "unsigned int", 4, 0);
-	int u64 = btf__add_int(btf, "unsigned long long", 8, 0);
-	int ch = btf__add_int(btf, "char", 1, BTF_INT_SIGNED);
-	int u8 = btf__add_int(btf, "unsigned char", 1, 0);
-	int comm = btf__add_array(btf, u32, ch, 16);
-	int fname = btf__add_array(btf, u32, ch, 127);
-	int st = btf__add_struct(btf, "event", sizeof(struct event));
-	if (st < 0)
-		return st;
-	btf__add_field(btf, "pid", s32, 0, 0);
-	btf__add_field(btf, "ppid", s32, 32, 0);
-	btf__add_field(btf, "exit_code", u32, 64, 0);
-	btf__add_field(btf, "duration_ns", u64, 128, 0);
-	btf__add_field(btf, "comm", comm, 192, 0);
-	btf__add_field(btf, "filename", fname, 320, 0);
-	btf__add_field(btf, "exit_event", u8, 1336, 0);
-	return st;
-}
-
-static void make_records(struct event *r)
-{
-	static const char *comms[] = {"bash", "sshd", "kworker/u16:0", "systemd-journal", "ls"};
-	static const char *files[] = {"/usr/bin/ls", "/bin/sh", "", "/usr/lib/systemd/systemd",
-				      "/usr/local/bin/some-long-tool-name"};
-	unsigned seed = 42;
-	for (int i = 0; i < NREC; i++) {
-		memset(&r[i], 0, sizeof(r[i]));
-		seed = seed * 1103515245 + 12345;
-		r[i].pid = (int)(seed % 4000000);
-		r[i].ppid = (int)(seed % 65536);
-		r[i].exit_code = i % 7 == 0 ? seed % 256 : 0;
-		r[i].exit_event = i % 2;
-		r[i].duration_ns = r[i].exit_event ? (unsigned long long)seed * 977 : 0;
-		snprintf(r[i].comm, sizeof(r[i].comm), "%s", comms[i % 5]);
-		snprintf(r[i].filename, sizeof(r[i].filename), "%s", files[(i / 5) % 5]);
-	}
-}
+#include "bench_event.h"
 
 static double bench_plan_json(const struct eu_plan *plan, const struct event *r, long n, FILE *f)
 {
 	eu_buf b;
 	eu_buf_init(&b);
-	double t0 = now_ns();
+	double t0 = clock_ns(CLOCK_MONOTONIC);
 	for (long i = 0; i < n; i++) {
 		eu_plan_format_json(plan, &r[i % NREC], sizeof(*r), &b);
 		eu_buf_putc(&b, '\n');
@@ -86,7 +28,7 @@ static double bench_plan_json(const struct eu_plan *plan, const struct event *r,
 	}
 	fwrite(b.data, 1, b.len, f);
 	fflush(f);
-	double dt = now_ns() - t0;
+	double dt = clock_ns(CLOCK_MONOTONIC) - t0;
 	eu_buf_free(&b);
 	return dt / (double)n;
 }
@@ -95,7 +37,7 @@ static double bench_plan_text(const struct eu_plan *plan, const struct event *r,
 {
 	eu_buf b;
 	eu_buf_init(&b);
-	double t0 = now_ns();
+	double t0 = clock_ns(CLOCK_MONOTONIC);
 	for (long i = 0; i < n; i++) {
 		eu_plan_text_row(plan, "12:34:56", &r[i % NREC], sizeof(*r), &b);
 		eu_buf_putc(&b, '\n');
@@ -106,7 +48,7 @@ static double bench_plan_text(const struct eu_plan *plan, const struct event *r,
 	}
 	fwrite(b.data, 1, b.len, f);
 	fflush(f);
-	double dt = now_ns() - t0;
+	double dt = clock_ns(CLOCK_MONOTONIC) - t0;
 	eu_buf_free(&b);
 	return dt / (double)n;
 }
@@ -114,7 +56,7 @@ static double bench_plan_text(const struct eu_plan *plan, const struct event *r,
 /* The naive formatter: what a hand-written consumer does (and does not escape strings). */
 static double bench_naive(const struct event *r, long n, FILE *f)
 {
-	double t0 = now_ns();
+	double t0 = clock_ns(CLOCK_MONOTONIC);
 	for (long i = 0; i < n; i++) {
 		const struct event *e = &r[i % NREC];
 		fprintf(f,
@@ -124,7 +66,7 @@ static double bench_naive(const struct event *r, long n, FILE *f)
 			e->exit_event);
 	}
 	fflush(f);
-	return (now_ns() - t0) / (double)n;
+	return (clock_ns(CLOCK_MONOTONIC) - t0) / (double)n;
 }
 
 int main(int argc, char **argv)

@@ -106,7 +106,7 @@ static int verify_in_root(const char *unit_text, char **out)
 Test(ship_systemd, systemd_analyze_verify_passes)
 {
 	if (access("/usr/bin/systemd-analyze", X_OK))
-		cr_skip_test("systemd-analyze is not installed (Debian package systemd)");
+		cr_assert_fail("systemd-analyze is not installed (scripts/install-deps.sh installs systemd)");
 	char *unit = read_unit();
 	char *out = NULL;
 	int rc = verify_in_root(unit, &out);
@@ -314,7 +314,7 @@ static void unit_caps_for_setpriv(char *out, size_t size)
 Test(ship_systemd, agent_works_with_only_the_units_capabilities)
 {
 	if (access("/usr/bin/setpriv", X_OK))
-		cr_skip_test("setpriv (util-linux) is missing");
+		cr_assert_fail("setpriv is not installed (scripts/install-deps.sh installs util-linux)");
 	char bounding[256];
 	unit_caps_for_setpriv(bounding, sizeof(bounding));
 	dfix_sh("cp %s %s/boot.json && cp %s/tc/package.json %s/tc.json", BOOTSTRAP_PKG, F.watch,

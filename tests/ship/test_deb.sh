@@ -102,7 +102,7 @@ if command -v systemd-analyze >/dev/null; then
 	[ -z "$out" ] || fail "verify warnings: $out"
 	rm -rf "$root/lib/systemd/system" "$root/bin/kill"
 else
-	echo "systemd-analyze is not installed: installed unit not verified (Debian package systemd)"
+	fail "systemd-analyze is not installed (scripts/install-deps.sh installs systemd)"
 fi
 
 # 6. the installed agent: its default config validates, and it runs the installed plugin
