@@ -245,8 +245,14 @@ static uint64_t json_estimate(const struct eu_plan *plan, const struct eu_plan_o
 	case EU_OP_S128:
 	case EU_OP_IP: n = 44; break;
 	case EU_OP_ARRAY:
-		n = depth > EU_PLAN_MAX_DEPTH ? cap
-		    : 2 + (uint64_t)op->count * (json_estimate(plan, &plan->ops[op->first], depth + 1) + 1);
+		/* an empty array has no element op: its first index is not a child and may
+		 * point back up the tree, which once made this walk exponential */
+		if (op->count == 0)
+			n = 2;
+		else
+			n = depth > EU_PLAN_MAX_DEPTH ? cap
+			    : 2 + (uint64_t)op->count *
+				      (json_estimate(plan, &plan->ops[op->first], depth + 1) + 1);
 		break;
 	case EU_OP_STRUCT:
 	case EU_OP_UNION:

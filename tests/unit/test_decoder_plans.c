@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "decoder_fixture.h"
+#include "eunomia/buf.h"
 #include "eunomia/package.h"
 
 DECODER_SUITE(decoder_plans);
@@ -271,6 +272,49 @@ Test(decoder_plans, zero_size_struct_and_flexible_array)
 	cr_assert_eq(eu_plan_new(B, (uint32_t)empty, &plan, &err), 0, "%s", err.msg);
 	s = format(plan, NULL, 0);
 	cr_expect_str_eq(s, "{}");
+	free(s);
+	eu_plan_free(plan);
+}
+
+/* Empty arrays at every level of a nested struct: an empty array has no element op, and the
+ * plan's output-size estimate once followed its unused index back to the root, walking the
+ * tree 4^16 times here (found by fuzz_decoder). The timeout turns that regression into a
+ * failure instead of a hung run. */
+Test(decoder_plans, empty_arrays_at_every_level, .timeout = 30)
+{
+	int u32 = add_int("unsigned int", 4, 0);
+	int none = add_array(u32, 0);
+	int inner = add_struct("lvl0", 4);
+	field("v", u32, 0, 0);
+	field("a", none, 32, 0);
+	field("b", none, 32, 0);
+	field("c", none, 32, 0);
+	field("d", none, 32, 0);
+	const int levels = 8;
+	for (int i = 1; i < levels; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "lvl%d", i);
+		int outer = add_struct(name, 4);
+		field("a", none, 0, 0);
+		field("b", none, 0, 0);
+		field("n", inner, 0, 0);
+		field("c", none, 32, 0);
+		field("d", none, 32, 0);
+		inner = outer;
+	}
+	struct eu_plan *plan = NULL;
+	eu_error err = {0};
+	cr_assert_eq(eu_plan_new(B, (uint32_t)inner, &plan, &err), 0, "%s", err.msg);
+	char *s = format(plan, "\x07\0\0\0", 4);
+	eu_buf want;
+	eu_buf_init(&want);
+	for (int i = 1; i < levels; i++)
+		eu_buf_puts(&want, "{\"a\":[],\"b\":[],\"n\":");
+	eu_buf_puts(&want, "{\"v\":7,\"a\":[],\"b\":[],\"c\":[],\"d\":[]}");
+	for (int i = 1; i < levels; i++)
+		eu_buf_puts(&want, ",\"c\":[],\"d\":[]}");
+	cr_expect_str_eq(s, want.data);
+	eu_buf_free(&want);
 	free(s);
 	eu_plan_free(plan);
 }
