@@ -19,7 +19,7 @@
 #define EU_PLAN_MAX_OPS (1u << 16)
 #define EU_PLAN_MAX_ENUMS (1u << 16)
 #define EU_PLAN_MAX_SIZE (1u << 24)
-#define EU_PLAN_MAX_COST (1u << 22)
+#define EU_PLAN_MAX_COST (1u << 20)
 /* JSON keys up to this long are copied with one fixed-size move; the pool ends with this
  * many spare bytes so the move never reads past it */
 #define EU_KEY_COPY 32

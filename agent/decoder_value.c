@@ -125,6 +125,8 @@ int64_t eu_op_sign_extend(const struct eu_plan_op *op, uint64_t bits)
 
 int eu_plan_enum_find(const struct eu_plan *plan, const struct eu_plan_op *op, uint64_t bits)
 {
+	if (op->count == 0)
+		return -1; /* an enum without values: plan->enums may be NULL */
 	const struct eu_plan_enum *e = plan->enums + op->first;
 	uint32_t lo = 0, hi = op->count;
 	while (lo < hi) {

@@ -162,6 +162,11 @@ static int trial_open(struct elf_view *v, const void *data)
 	if (pid < 0)
 		return 0; /* cannot isolate: the real open will tell */
 	if (pid == 0) {
+		/* die of the signal itself: a crash handler inherited from the parent (a
+		 * sanitizer's, libFuzzer's) would report this expected crash as its own */
+		static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP};
+		for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+			signal(fatal[i], SIG_DFL);
 		libbpf_set_print(silent_print);
 		LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "eu_probe");
 		struct bpf_object *obj = bpf_object__open_mem(data, v->size, &opts);
