@@ -50,6 +50,7 @@ struct eu_watcher {
 	int ifd, wd;
 	uv_poll_t poll;
 	uv_timer_t timer;
+	uv_timer_t rewatch; /* runs while the directory is gone, to watch it again */
 	int open_handles;
 	bool closing;
 	bool scanning;
@@ -288,6 +289,22 @@ static void on_timer(uv_timer_t *t)
 	scan(t->data, false, false);
 }
 
+/* How often a removed directory is looked for again. Polling rather than a watch on the
+ * parent: the parent may be gone too, or be a read-only mount point we may not watch. */
+#define REWATCH_MS 1000
+
+static void on_rewatch(uv_timer_t *t)
+{
+	struct eu_watcher *w = t->data;
+	int wd = inotify_add_watch(w->ifd, w->dir, WATCH_MASK);
+	if (wd < 0)
+		return;
+	w->wd = wd;
+	uv_timer_stop(&w->rewatch);
+	eu_log(EU_LOG_INFO, "watch %s: the directory is back: watching it again", w->dir);
+	scan(w, true, false);
+}
+
 static void on_inotify(uv_poll_t *p, int status, int events)
 {
 	struct eu_watcher *w = p->data;
@@ -301,8 +318,12 @@ static void on_inotify(uv_poll_t *p, int status, int events)
 			struct inotify_event *ev = (struct inotify_event *)q;
 			q += sizeof(*ev) + ev->len;
 			const char *name = ev->len ? ev->name : "";
-			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_Q_OVERFLOW)) {
-				gone = gone || (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED));
+			if (ev->mask & IN_Q_OVERFLOW) {
+				whole = true;
+			} else if (ev->wd != w->wd) {
+				/* the tail of a watch already dropped (its IN_IGNORED) */
+			} else if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+				gone = true;
 				whole = true;
 			} else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE) ||
 				   !strncmp(name, "..", 2)) {
@@ -312,9 +333,17 @@ static void on_inotify(uv_poll_t *p, int status, int events)
 			}
 		}
 	}
-	if (gone)
-		eu_log(EU_LOG_WARN, "watch %s: the directory was removed or moved: its packages are unloaded",
+	if (gone) {
+		/* a moved directory keeps its watch: drop it, the path is what we watch */
+		inotify_rm_watch(w->ifd, w->wd);
+		w->wd = -1;
+		eu_log(EU_LOG_WARN,
+		       "watch %s: the directory was removed or moved: its packages are unloaded; "
+		       "it is watched again when it is back",
 		       w->dir);
+		if (!w->closing)
+			uv_timer_start(&w->rewatch, on_rewatch, REWATCH_MS, REWATCH_MS);
+	}
 	if (whole)
 		scan(w, true, false);
 	else if (debounce)
@@ -356,8 +385,9 @@ int eu_watcher_new(uv_loop_t *loop, const char *dir, const struct eu_watcher_ops
 	}
 	uv_poll_init(loop, &w->poll, w->ifd);
 	uv_timer_init(loop, &w->timer);
-	w->poll.data = w->timer.data = w;
-	w->open_handles = 2;
+	uv_timer_init(loop, &w->rewatch);
+	w->poll.data = w->timer.data = w->rewatch.data = w;
+	w->open_handles = 3;
 	w->timer.timer_cb = on_timer;
 	uv_poll_start(&w->poll, UV_READABLE, on_inotify);
 	*out = w;
@@ -393,6 +423,7 @@ void eu_watcher_close(struct eu_watcher *w)
 	w->closing = true;
 	uv_close((uv_handle_t *)&w->poll, on_handle_closed);
 	uv_close((uv_handle_t *)&w->timer, on_handle_closed);
+	uv_close((uv_handle_t *)&w->rewatch, on_handle_closed);
 }
 
 const char *eu_watcher_dir(const struct eu_watcher *w)

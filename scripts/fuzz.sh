@@ -21,7 +21,16 @@ for bin in build-fuzz/tests/fuzz/fuzz_*; do
       [ -d build/plugins ] && dirs+=(build/plugins) ;;
   esac
   echo "fuzz: $name for ${seconds}s"
-  "$bin" -max_total_time="$seconds" -max_len=262144 -timeout=10 -print_final_stats=0 \
-    "${dirs[@]}" 2>&1 | tail -n 3
+  # a finding's input is kept under build-fuzz/artifacts and the report printed in full
+  artifacts=build-fuzz/artifacts/$name/
+  mkdir -p "$artifacts"
+  log=build-fuzz/$name.log
+  if ! "$bin" -max_total_time="$seconds" -max_len=262144 -timeout=10 -print_final_stats=0 \
+    -artifact_prefix="$artifacts" "${dirs[@]}" >"$log" 2>&1; then
+    grep -v '^libbpf: ' "$log" | tail -n 80 >&2
+    echo "fuzz: $name failed; its input is in $artifacts (replay: $bin FILE)" >&2
+    exit 1
+  fi
+  tail -n 1 "$log"
 done
 echo "fuzz: no crashes"

@@ -22,7 +22,11 @@
  * complete (IN_CLOSE_WRITE, IN_MOVED_TO, a `..` entry changed), in which case it is offered at
  * once. The owner's callback may answer -EAGAIN (it did not parse: a partial copy) and is then
  * asked again quietly until the file has been unchanged for settle_ms; only then is `settled`
- * true and a failure should be reported. Each identity is offered once. */
+ * true and a failure should be reported. Each identity is offered once.
+ *
+ * A watched directory that is removed or moved away unloads its packages (each offered file
+ * is reported removed); the path is then looked for every second and, once a directory is
+ * there again, watched and scanned as at the start. */
 #ifndef EUNOMIA_WATCHER_H
 #define EUNOMIA_WATCHER_H
 

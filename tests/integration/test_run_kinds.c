@@ -166,8 +166,10 @@ Test(run_kinds, runqlat_prints_a_log2_histogram)
 	int rows = 0;
 	double t0 = now_s();
 	const char *line;
-	/* the first interval ends 1 s after attach; the scheduler is never idle that long */
-	while (now_s() - t0 < 3.5 && rows < 3) {
+	/* the first interval ends 1 s after attach; the scheduler is never idle that long.
+	 * What is checked is that histograms print while running, not only at exit: the
+	 * window is wide so a loaded machine does not fail it. */
+	while (now_s() - t0 < 8.0 && rows < 3) {
 		if (!(line = eu_agent_next_line(a, 200)))
 			continue;
 		if (!strncmp(line, "key = ", 6))
@@ -182,7 +184,7 @@ Test(run_kinds, runqlat_prints_a_log2_histogram)
 	cr_expect(key, "no 'key = ' line; stdout:\n%s", eu_agent_stdout(a));
 	cr_expect(title, "no histogram title; stdout:\n%s", eu_agent_stdout(a));
 	cr_expect_geq(rows, 3, "histogram rows; stdout:\n%s", eu_agent_stdout(a));
-	cr_expect_lt(took, 3.0, "the first histogram took %.2f s", took);
+	cr_expect_lt(took, 7.0, "the first histogram took %.2f s", took);
 	cr_expect_eq(eu_agent_stop(a, 10000), 0);
 	eu_agent_free(a);
 }
