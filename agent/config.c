@@ -10,7 +10,9 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "eunomia/buf.h"
 #include "eunomia/metrics_rules.h"
+#include "eunomia/otlp.h"
 
 struct cfg_parse {
 	yaml_document_t *doc;
@@ -149,7 +151,7 @@ int eu_config_add_sink(struct eu_config *cfg, struct eu_sink_config *sink)
 		return -ENOMEM;
 	cfg->sinks = s;
 	s[cfg->n_sinks++] = *sink;
-	sink->path = NULL;
+	sink->path = sink->spool_dir = sink->severity = sink->attributes = NULL;
 	return 0;
 }
 
@@ -178,6 +180,102 @@ static int parse_watch(struct cfg_parse *p, struct eu_config *cfg, yaml_node_t *
 			return ret;
 	}
 	return 0;
+}
+
+/* A key=value list for the otlp sink (see sink.h): either a mapping, or one string already in
+ * the list syntax. Keys may not hold ',' or '='; values are %-encoded where the syntax needs
+ * it. A null or empty value is kept empty (for attributes: drop the field). With levels, each
+ * value must be a severity. */
+static int get_kv_list(struct cfg_parse *p, yaml_node_t *v, const char *kp, bool levels,
+		       char **out)
+{
+	eu_buf list;
+	eu_buf_init(&list);
+	if (scalar(v)) {
+		eu_buf_puts(&list, scalar(v));
+	} else if (v->type == YAML_MAPPING_NODE) {
+		for (yaml_node_pair_t *pr = v->data.mapping.pairs.start;
+		     pr < v->data.mapping.pairs.top; pr++) {
+			yaml_node_t *kn = yaml_document_get_node(p->doc, pr->key);
+			yaml_node_t *vn = yaml_document_get_node(p->doc, pr->value);
+			const char *k = scalar(kn), *val = scalar(vn);
+			if (!k || !*k || strpbrk(k, ",=")) {
+				eu_buf_free(&list);
+				return cfg_fail(p, kn, kp, "keys must be non-empty strings without ',' or '='%s",
+						NULL);
+			}
+			if (!val) {
+				eu_buf_free(&list);
+				return cfg_fail(p, vn, kp, "expected a string value, got %s", node_kind(vn));
+			}
+			eu_buf_printf(&list, "%s%s=", list.len ? "," : "", k);
+			for (const char *c = val; *c; c++) {
+				if (*c == ',' || *c == '=' || *c == '%' || (unsigned char)*c < 0x20)
+					eu_buf_printf(&list, "%%%02X", (unsigned char)*c);
+				else
+					eu_buf_putc(&list, *c);
+			}
+		}
+	} else {
+		return cfg_fail(p, v, kp, "expected a mapping or a key=value list, got %s",
+				node_kind(v));
+	}
+	if (list.oom)
+		return eu_error_set(p->err, -ENOMEM, "out of memory");
+	/* checked now, so --check-config finds a bad level or escape with its line */
+	struct eu_otlp_kvs kvs;
+	eu_error e = {0};
+	int ret = eu_otlp_kvs_parse(list.data ? list.data : "", &kvs, &e);
+	if (ret) {
+		eu_buf_free(&list);
+		return cfg_fail(p, v, kp, "%.200s", e.msg);
+	}
+	for (size_t i = 0; levels && i < kvs.n; i++) {
+		int num;
+		if (eu_otlp_severity_parse(kvs.v[i].value, &num)) {
+			char why[200];
+			snprintf(why, sizeof(why), "%s: '%.80s' is not a severity (TRACE..FATAL4 or 1..24)",
+				 kvs.v[i].key, kvs.v[i].value);
+			ret = cfg_fail(p, v, kp, "%s", why);
+			break;
+		}
+	}
+	eu_otlp_kvs_free(&kvs);
+	if (ret) {
+		eu_buf_free(&list);
+		return ret;
+	}
+	free(*out);
+	*out = list.data ? list.data : strdup("");
+	return *out ? 0 : eu_error_set(p->err, -ENOMEM, "out of memory");
+}
+
+/* The keys only an otlp sink has; 1 when k is not one of them. */
+static int parse_otlp_key(struct cfg_parse *p, const char *k, yaml_node_t *v, const char *kp,
+			  struct eu_sink_config *out)
+{
+	if (!strcmp(k, "endpoint"))
+		return get_str(p, v, kp, &out->path);
+	if (!strcmp(k, "spool_dir"))
+		return get_str(p, v, kp, &out->spool_dir);
+	if (!strcmp(k, "spool_max_size")) {
+		if (!scalar(v) || eu_config_parse_size(scalar(v), &out->spool_max_bytes) ||
+		    !out->spool_max_bytes)
+			return cfg_fail(p, v, kp, "expected a size such as 64M or 1G, got %s",
+					scalar(v) ? scalar(v) : node_kind(v));
+		return 0;
+	}
+	if (!strcmp(k, "spool_fsync")) {
+		bool on = false;
+		int ret = get_bool(p, v, kp, &on);
+		out->fsync = on ? EU_FSYNC_ALWAYS : EU_FSYNC_NONE;
+		return ret;
+	}
+	if (!strcmp(k, "severity"))
+		return get_kv_list(p, v, kp, true, &out->severity);
+	if (!strcmp(k, "attributes"))
+		return get_kv_list(p, v, kp, false, &out->attributes);
+	return 1;
 }
 
 static int parse_sink(struct cfg_parse *p, yaml_node_t *n, int idx, struct eu_sink_config *out)
@@ -253,6 +351,8 @@ static int parse_sink(struct cfg_parse *p, yaml_node_t *n, int idx, struct eu_si
 		} else if (!strcmp(k, "queue_size")) {
 			ret = get_uint(p, v, kp, 1u << 30, &u);
 			out->queue_records = (size_t)u;
+		} else if (out->type == EU_SINK_OTLP && (ret = parse_otlp_key(p, k, v, kp, out)) != 1) {
+			/* handled (ret is 0 or the error) */
 		} else {
 			ret = cfg_fail(p, kn, path, "unknown key '%s' for this sink type", k);
 		}

@@ -16,16 +16,18 @@
  *   eunomia.otlp.requests, eunomia.otlp.retries                {request}
  *   eunomia.otlp.sent                                          By (on the wire)
  *
- * The on-disk spool (see eu_otlp_config) is on when EUNOMIA_OTLP_SPOOL_DIR names a directory;
- * EUNOMIA_OTLP_SPOOL_MAX_BYTES caps it (default 256 MiB); the sink's fsync policy "always"
- * (or EUNOMIA_OTLP_SPOOL_FSYNC=1) fsyncs every batch file.
+ * The on-disk spool (see eu_otlp_config) is on when the sink's spool_dir (config file) or
+ * EUNOMIA_OTLP_SPOOL_DIR names a directory; spool_max_size / EUNOMIA_OTLP_SPOOL_MAX_BYTES caps
+ * it (default 256 MiB); spool_fsync (the fsync policy "always") or EUNOMIA_OTLP_SPOOL_FSYNC=1
+ * fsyncs every batch file.
  *
- * Until the config file has an otlp section, two more variables (key=value lists as
- * OTEL_RESOURCE_ATTRIBUTES):
- *   EUNOMIA_OTLP_SEVERITY="opensnoop=WARN,tcpstates=17"  severity per package (default INFO)
- *   EUNOMIA_OTLP_ATTRIBUTES="pid=my.pid,comm="          attribute names per event field,
- *                                                        overriding the semantic-convention
- *                                                        table; an empty name drops it */
+ * Two key=value lists (OTEL_RESOURCE_ATTRIBUTES syntax), from the sink's config keys or else
+ * the environment:
+ *   severity   / EUNOMIA_OTLP_SEVERITY="opensnoop=WARN,tcpstates=17"  severity per package
+ *                                                                     (default INFO)
+ *   attributes / EUNOMIA_OTLP_ATTRIBUTES="pid=my.pid,comm="  attribute names per event field,
+ *                                                           overriding the semantic-convention
+ *                                                           table; an empty name drops it */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,22 +217,25 @@ static void otlp_close(struct eu_sink_backend *b)
 	free(b);
 }
 
-/* EUNOMIA_OTLP_SEVERITY and EUNOMIA_OTLP_ATTRIBUTES into b. */
-static int naming_from_env(struct eu_sink_backend *b, eu_error *err)
+/* The sink's severity and attributes lists (config file, else environment) into b. */
+static int naming_setup(struct eu_sink_backend *b, const struct eu_sink_config *cfg,
+			eu_error *err)
 {
-	const char *sev = getenv("EUNOMIA_OTLP_SEVERITY");
+	const char *sev = cfg->severity ? cfg->severity : getenv("EUNOMIA_OTLP_SEVERITY");
+	const char *sev_from = cfg->severity ? "severity" : "EUNOMIA_OTLP_SEVERITY";
 	if (sev && eu_otlp_kvs_parse(sev, &b->severity, err))
-		return eu_error_prefix(err, "otlp sink: EUNOMIA_OTLP_SEVERITY");
+		return eu_error_prefix(err, "otlp sink: %s", sev_from);
 	for (size_t i = 0; i < b->severity.n; i++) {
 		int n;
 		if (eu_otlp_severity_parse(b->severity.v[i].value, &n))
-			return eu_error_set(err, -EINVAL, "otlp sink: EUNOMIA_OTLP_SEVERITY: %s=%s: "
+			return eu_error_set(err, -EINVAL, "otlp sink: %s: %s=%s: "
 							  "expected TRACE..FATAL4 or 1..24",
-					    b->severity.v[i].key, b->severity.v[i].value);
+					    sev_from, b->severity.v[i].key, b->severity.v[i].value);
 	}
-	const char *attrs = getenv("EUNOMIA_OTLP_ATTRIBUTES");
+	const char *attrs = cfg->attributes ? cfg->attributes : getenv("EUNOMIA_OTLP_ATTRIBUTES");
 	if (attrs && eu_otlp_kvs_parse(attrs, &b->attr_env, err))
-		return eu_error_prefix(err, "otlp sink: EUNOMIA_OTLP_ATTRIBUTES");
+		return eu_error_prefix(err, "otlp sink: %s",
+				       cfg->attributes ? "attributes" : "EUNOMIA_OTLP_ATTRIBUTES");
 	if (b->attr_env.n) {
 		b->map = calloc(b->attr_env.n, sizeof(*b->map));
 		if (!b->map)
@@ -257,7 +262,7 @@ int eu_sink_otlp_open(const struct eu_sink_config *cfg, struct eu_sink_backend *
 	int ret = eu_otlp_config_from_env(&ocfg, cfg->path, NULL, NULL, err);
 	if (ret)
 		return eu_error_prefix(err, "otlp sink");
-	const char *spool = getenv("EUNOMIA_OTLP_SPOOL_DIR");
+	const char *spool = cfg->spool_dir ? cfg->spool_dir : getenv("EUNOMIA_OTLP_SPOOL_DIR");
 	if (spool && *spool) {
 		ocfg.spool_dir = strdup(spool);
 		if (!ocfg.spool_dir) {
@@ -265,7 +270,9 @@ int eu_sink_otlp_open(const struct eu_sink_config *cfg, struct eu_sink_backend *
 			return eu_error_set(err, -ENOMEM, "otlp sink: out of memory");
 		}
 		const char *cap = getenv("EUNOMIA_OTLP_SPOOL_MAX_BYTES");
-		if (cap && strtoull(cap, NULL, 10))
+		if (cfg->spool_max_bytes)
+			ocfg.spool_max_bytes = cfg->spool_max_bytes;
+		else if (cap && strtoull(cap, NULL, 10))
 			ocfg.spool_max_bytes = strtoull(cap, NULL, 10);
 		const char *fs = getenv("EUNOMIA_OTLP_SPOOL_FSYNC");
 		ocfg.spool_fsync = cfg->fsync == EU_FSYNC_ALWAYS || (fs && !strcmp(fs, "1"));
@@ -294,7 +301,7 @@ int eu_sink_otlp_open(const struct eu_sink_config *cfg, struct eu_sink_backend *
 	}
 	eu_buf_init(&b->rec);
 	eu_buf_init(&b->metrics);
-	ret = naming_from_env(b, err);
+	ret = naming_setup(b, cfg, err);
 	if (ret) {
 		eu_otlp_kvs_free(&b->severity);
 		eu_otlp_kvs_free(&b->attr_env);

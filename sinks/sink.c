@@ -84,8 +84,14 @@ int eu_sink_config_from_spec(const char *spec, struct eu_sink_config *out, eu_er
 int eu_sink_config_copy(struct eu_sink_config *dst, const struct eu_sink_config *src)
 {
 	*dst = *src;
-	if (src->path && !(dst->path = strdup(src->path)))
+	dst->path = dst->spool_dir = dst->severity = dst->attributes = NULL;
+	if ((src->path && !(dst->path = strdup(src->path))) ||
+	    (src->spool_dir && !(dst->spool_dir = strdup(src->spool_dir))) ||
+	    (src->severity && !(dst->severity = strdup(src->severity))) ||
+	    (src->attributes && !(dst->attributes = strdup(src->attributes)))) {
+		eu_sink_config_free(dst);
 		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -94,7 +100,10 @@ void eu_sink_config_free(struct eu_sink_config *cfg)
 	if (!cfg)
 		return;
 	free(cfg->path);
-	cfg->path = NULL;
+	free(cfg->spool_dir);
+	free(cfg->severity);
+	free(cfg->attributes);
+	cfg->path = cfg->spool_dir = cfg->severity = cfg->attributes = NULL;
 }
 
 static void count_result(struct eu_sink *s, struct chunk *c, int ret, uint64_t retries)

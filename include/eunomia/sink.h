@@ -48,6 +48,13 @@ struct eu_sink_config {
 	uint32_t fsync_interval_ms; /* default 1000 */
 	size_t queue_records;     /* 0: EU_SINK_DEFAULT_QUEUE_RECORDS */
 	size_t queue_bytes;       /* 0: EU_SINK_DEFAULT_QUEUE_BYTES */
+	/* otlp, from the config file; each set one wins over its EUNOMIA_OTLP_* variable.
+	 * severity and attributes are key=value lists in OTEL_RESOURCE_ATTRIBUTES syntax
+	 * (values %-encoded). */
+	char *spool_dir;          /* the spool directory; NULL: EUNOMIA_OTLP_SPOOL_DIR */
+	uint64_t spool_max_bytes; /* 0: EUNOMIA_OTLP_SPOOL_MAX_BYTES, else 256 MiB */
+	char *severity;           /* package=LEVEL; NULL: EUNOMIA_OTLP_SEVERITY */
+	char *attributes;         /* field=attribute name (empty: dropped); NULL: the variable */
 };
 
 /* Fills defaults for a type (keep 5, fsync none, interval 1000 ms, fd 1). */

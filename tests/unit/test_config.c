@@ -60,6 +60,67 @@ Test(config, full_example)
 	eu_config_free(&c);
 }
 
+Test(config, otlp_sink_keys)
+{
+	const char *y = "sinks:\n"
+			"  - type: otlp\n"
+			"    endpoint: http://collector:4318\n"
+			"    spool_dir: /var/lib/eunomia/spool\n"
+			"    spool_max_size: 64M\n"
+			"    spool_fsync: true\n"
+			"    severity: {opensnoop: WARN, tcpstates: 17}\n"
+			"    attributes:\n"
+			"      ppid: process.parent_pid\n"
+			"      filename: ''\n"
+			"      comm: 'odd,name=100%'\n"
+			"  - type: otlp\n"
+			"    severity: 'bootstrap=ERROR'\n";
+	struct eu_config c;
+	eu_error err = {0};
+	cr_assert_eq(parse(y, &c, &err), 0, "%s", err.msg);
+	cr_assert_eq(c.n_sinks, 2);
+	struct eu_sink_config *o = &c.sinks[0];
+	cr_assert_eq(o->type, EU_SINK_OTLP);
+	cr_assert_str_eq(o->path, "http://collector:4318");
+	cr_assert_str_eq(o->spool_dir, "/var/lib/eunomia/spool");
+	cr_assert_eq(o->spool_max_bytes, 64ull << 20);
+	cr_assert_eq(o->fsync, EU_FSYNC_ALWAYS);
+	cr_assert_str_eq(o->severity, "opensnoop=WARN,tcpstates=17");
+	/* the list syntax's own characters in a value are %-encoded */
+	cr_assert_str_eq(o->attributes,
+			 "ppid=process.parent_pid,filename=,comm=odd%2Cname%3D100%25");
+	cr_assert_str_eq(c.sinks[1].severity, "bootstrap=ERROR");
+	cr_assert_null(c.sinks[1].attributes);
+	cr_assert_null(c.sinks[1].spool_dir);
+	eu_config_free(&c);
+
+	static const struct {
+		const char *yaml, *expect;
+	} bad[] = {
+		{"sinks:\n  - type: otlp\n    severity: {opensnoop: LOUD}\n",
+		 "agent.yaml:3: sinks[0].severity: opensnoop: 'LOUD' is not a severity"},
+		{"sinks:\n  - type: otlp\n    severity: [WARN]\n",
+		 "sinks[0].severity: expected a mapping or a key=value list, got a list"},
+		{"sinks:\n  - type: otlp\n    attributes: 'pid'\n",
+		 "sinks[0].attributes: member 1 has no '='"},
+		{"sinks:\n  - type: otlp\n    attributes: {'a,b': x}\n",
+		 "keys must be non-empty strings without ',' or '='"},
+		{"sinks:\n  - type: otlp\n    attributes: {a: [x]}\n",
+		 "sinks[0].attributes: expected a string value, got a list"},
+		{"sinks:\n  - type: otlp\n    spool_max_size: 0\n",
+		 "sinks[0].spool_max_size: expected a size"},
+		{"sinks:\n  - type: file\n    path: /x\n    spool_dir: /y\n",
+		 "unknown key 'spool_dir' for this sink type"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct eu_config b;
+		eu_error e = {0};
+		cr_assert_neq(parse(bad[i].yaml, &b, &e), 0, "case %zu accepted", i);
+		cr_assert(strstr(e.msg, bad[i].expect), "case %zu: got '%s', expected '%s'", i,
+			  e.msg, bad[i].expect);
+	}
+}
+
 Test(config, single_watch_string_and_empty_file)
 {
 	struct eu_config c;

@@ -158,6 +158,72 @@ Test(otlp_sink, bad_naming_variables_fail_the_open)
 	cr_assert(strstr(err.msg, "otlp sink"), "%s", err.msg);
 }
 
+/* The config file's severity and attributes lists win over the EUNOMIA_OTLP_* variables. */
+Test(otlp_sink, config_lists_win_over_the_environment)
+{
+	struct eu_http_receiver *rx = eu_http_receiver_start(0);
+	cr_assert_not_null(rx);
+	char url[64];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", eu_http_receiver_port(rx));
+	setenv("OTEL_BLRP_SCHEDULE_DELAY", "20", 1);
+	setenv("EUNOMIA_OTLP_SEVERITY", "opensnoop=ERROR", 1);
+	setenv("EUNOMIA_OTLP_ATTRIBUTES", "ppid=from.env", 1);
+	struct eu_sink_config cfg;
+	eu_sink_config_init(&cfg, EU_SINK_OTLP);
+	cfg.path = url;
+	cfg.severity = "opensnoop=WARN2";
+	cfg.attributes = "ppid=parent.pid,filename=";
+	struct eu_sink_backend *b;
+	const struct eu_sink_ops *ops;
+	eu_error err = {0};
+	cr_assert_eq(eu_sink_otlp_open(&cfg, &b, &ops, &err), 0, "%s", err.msg);
+	struct exec_fixture f;
+	exec_fixture(&f);
+	struct eu_record_clock clk;
+	eu_record_clock_sync(&clk);
+	eu_buf batch;
+	eu_buf_init(&batch);
+	struct eu_record_meta m = {"opensnoop", "bbbbbbbbbbbb", "event", "h"};
+	cr_assert_eq(eu_record_format_event(&batch, &m, f.plan, -1, f.rec, f.size, &clk), 0);
+	uint64_t retries = 0;
+	cr_assert_eq(ops->write(b, batch.data, batch.len, &retries), 0);
+	uint64_t end = eu_http_now_ms() + 5000;
+	while (eu_http_receiver_count(rx) < 1 && eu_http_now_ms() < end) {
+		ops->tick(b, 0);
+		struct timespec ts = {0, 2000000};
+		nanosleep(&ts, NULL);
+	}
+	ops->close(b);
+	unsetenv("EUNOMIA_OTLP_SEVERITY");
+	unsetenv("EUNOMIA_OTLP_ATTRIBUTES");
+	cr_assert_geq(eu_http_receiver_count(rx), 1);
+	const struct eu_http_request *rq = eu_http_receiver_request(rx, 0);
+	cr_assert_str_eq(rq->path, "/v1/logs");
+	Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *r =
+		opentelemetry__proto__collector__logs__v1__export_logs_service_request__unpack(
+			NULL, rq->body_len, rq->body);
+	cr_assert_not_null(r);
+	Opentelemetry__Proto__Logs__V1__LogRecord *lr = r->resource_logs[0]->scope_logs[0]->log_records[0];
+	cr_assert_eq(lr->severity_number, 14, "WARN2 from the config, not ERROR from the env");
+	int64_t parent = -1;
+	bool has_file = false, from_env = false;
+	for (size_t i = 0; i < lr->n_attributes; i++) {
+		const char *k = lr->attributes[i]->key;
+		if (!strcmp(k, "parent.pid"))
+			parent = lr->attributes[i]->value->int_value;
+		has_file |= !strcmp(k, "file.path") || !strcmp(k, "filename");
+		from_env |= !strcmp(k, "from.env");
+	}
+	cr_assert_eq(parent, 1, "ppid not renamed to parent.pid");
+	cr_assert_not(has_file);
+	cr_assert_not(from_env);
+	opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(
+		r, NULL);
+	eu_buf_free(&batch);
+	exec_fixture_free(&f);
+	eu_http_receiver_stop(rx);
+}
+
 Test(otlp_sink, counters_are_exported_every_interval)
 {
 	struct eu_http_receiver *rx = eu_http_receiver_start(0);
