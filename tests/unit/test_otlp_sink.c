@@ -17,12 +17,31 @@
 #include "eunomia/record.h"
 #include "otlp_fixture.h"
 
-Test(otlp_sink, record_lines_reach_the_receiver)
+/* A loopback receiver; its base URL into url (64 bytes). */
+static struct eu_http_receiver *start_receiver(char *url)
 {
 	struct eu_http_receiver *rx = eu_http_receiver_start(0);
 	cr_assert_not_null(rx);
+	snprintf(url, 64, "http://127.0.0.1:%u", eu_http_receiver_port(rx));
+	return rx;
+}
+
+/* Ticks the sink as its writer thread would until rx has n requests (at most 5 s). */
+static void tick_until_received(const struct eu_sink_ops *ops, struct eu_sink_backend *b,
+				struct eu_http_receiver *rx, size_t n)
+{
+	uint64_t end = eu_http_now_ms() + 5000;
+	while (eu_http_receiver_count(rx) < n && eu_http_now_ms() < end) {
+		ops->tick(b, 0);
+		struct timespec ts = {0, 2000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+Test(otlp_sink, record_lines_reach_the_receiver)
+{
 	char url[64];
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u", eu_http_receiver_port(rx));
+	struct eu_http_receiver *rx = start_receiver(url);
 	setenv("OTEL_BLRP_SCHEDULE_DELAY", "20", 1);
 	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", 1);
 	setenv("OTEL_SERVICE_NAME", "sink-test", 1);
@@ -53,12 +72,7 @@ Test(otlp_sink, record_lines_reach_the_receiver)
 	cr_assert_eq(ops->write(b, batch.data, batch.len, &retries), 0);
 	/* the core calls tick after each batch and then every tick_period_ms while it says so */
 	cr_assert_gt(ops->tick_period_ms(b), 0, "records pending but no tick asked for");
-	uint64_t end = eu_http_now_ms() + 5000;
-	while (eu_http_receiver_count(rx) < 1 && eu_http_now_ms() < end) {
-		ops->tick(b, 0);
-		struct timespec ts = {0, 2000000};
-		nanosleep(&ts, NULL);
-	}
+	tick_until_received(ops, b, rx, 1);
 	for (int i = 0; i < 100 && ops->tick_period_ms(b) < 1000; i++) {
 		ops->tick(b, 0);
 		struct timespec ts = {0, 2000000};
@@ -161,10 +175,8 @@ Test(otlp_sink, bad_naming_variables_fail_the_open)
 /* The config file's severity and attributes lists win over the EUNOMIA_OTLP_* variables. */
 Test(otlp_sink, config_lists_win_over_the_environment)
 {
-	struct eu_http_receiver *rx = eu_http_receiver_start(0);
-	cr_assert_not_null(rx);
 	char url[64];
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u", eu_http_receiver_port(rx));
+	struct eu_http_receiver *rx = start_receiver(url);
 	setenv("OTEL_BLRP_SCHEDULE_DELAY", "20", 1);
 	setenv("EUNOMIA_OTLP_SEVERITY", "opensnoop=ERROR", 1);
 	setenv("EUNOMIA_OTLP_ATTRIBUTES", "ppid=from.env", 1);
@@ -187,12 +199,7 @@ Test(otlp_sink, config_lists_win_over_the_environment)
 	cr_assert_eq(eu_record_format_event(&batch, &m, f.plan, -1, f.rec, f.size, &clk), 0);
 	uint64_t retries = 0;
 	cr_assert_eq(ops->write(b, batch.data, batch.len, &retries), 0);
-	uint64_t end = eu_http_now_ms() + 5000;
-	while (eu_http_receiver_count(rx) < 1 && eu_http_now_ms() < end) {
-		ops->tick(b, 0);
-		struct timespec ts = {0, 2000000};
-		nanosleep(&ts, NULL);
-	}
+	tick_until_received(ops, b, rx, 1);
 	ops->close(b);
 	unsetenv("EUNOMIA_OTLP_SEVERITY");
 	unsetenv("EUNOMIA_OTLP_ATTRIBUTES");
@@ -226,10 +233,8 @@ Test(otlp_sink, config_lists_win_over_the_environment)
 
 Test(otlp_sink, counters_are_exported_every_interval)
 {
-	struct eu_http_receiver *rx = eu_http_receiver_start(0);
-	cr_assert_not_null(rx);
 	char url[64];
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u", eu_http_receiver_port(rx));
+	struct eu_http_receiver *rx = start_receiver(url);
 	setenv("OTEL_METRIC_EXPORT_INTERVAL", "50", 1);
 	struct eu_sink_config cfg;
 	eu_sink_config_init(&cfg, EU_SINK_OTLP);
