@@ -83,6 +83,10 @@ int cli_api_parse(struct cli_api_args *a, int argc, char **argv, int *i)
 		return parse_count("--api-max-programs", v, &a->max_programs);
 	if ((v = cli_option_value(argc, argv, i, "--api-ring", &m)) || m)
 		return parse_count("--api-ring", v, &a->events_ring);
+	if ((v = cli_option_value(argc, argv, i, "--api-max-connections", &m)) || m)
+		return parse_count("--api-max-connections", v, &a->max_conns);
+	if ((v = cli_option_value(argc, argv, i, "--api-idle-timeout", &m)) || m)
+		return parse_count("--api-idle-timeout", v, &a->idle_timeout_s);
 	return 0;
 }
 
@@ -133,7 +137,8 @@ int cli_api_start(const struct cli_api_args *a, struct eu_daemon *d, struct eu_a
 	bool is_default = !a->n_listen;
 	struct eu_api_opts o = {.sz = sizeof(o), .listen = is_default ? dflt : a->listen,
 				.n_listen = is_default ? 1 : a->n_listen, .token = token,
-				.max_body = a->max_body};
+				.max_body = a->max_body, .max_conns = (unsigned)a->max_conns,
+				.timeout_s = (unsigned)a->idle_timeout_s};
 	eu_error err = {0};
 	int ret = eu_api_new(d, NULL, &o, out, &err);
 	free(token);

@@ -21,6 +21,8 @@ struct cli_api_args {
 	size_t max_body;
 	size_t max_programs;        /* --api-max-programs */
 	size_t events_ring;         /* --api-ring: records kept per package */
+	size_t max_conns;           /* --api-max-connections, per listener */
+	size_t idle_timeout_s;      /* --api-idle-timeout */
 };
 
 /* 1: argv[*i] was one of ours (and *i moved past its value); 0: not ours; -1: bad usage

@@ -44,6 +44,7 @@ struct listener {
 	char *unix_path;
 	dev_t unix_dev;        /* the socket file we bound: removed at close only if still ours */
 	ino_t unix_ino;
+	unsigned conns;        /* open connections after the last run */
 	char addr[160];
 };
 
@@ -542,8 +543,19 @@ static void listener_run(struct listener *l)
 	if (!l->mhd)
 		return;
 	MHD_run(l->mhd);
+	/* At the connection limit libmicrohttpd takes its listening socket out of its epoll set;
+	 * it puts it back only at the start of a later run, after a close has freed a slot. With
+	 * nothing else to wake us, a connection waiting in the listen queue would wait for the
+	 * next idle timeout: run again at once when the count went down. */
+	const union MHD_DaemonInfo *ci =
+		MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	unsigned conns = ci ? ci->num_connections : 0;
+	bool freed = conns < l->conns;
+	l->conns = conns;
 	MHD_UNSIGNED_LONG_LONG ms;
-	if (MHD_get_timeout(l->mhd, &ms) == MHD_YES)
+	if (freed)
+		uv_timer_start(&l->timer, on_timer, 0, 0);
+	else if (MHD_get_timeout(l->mhd, &ms) == MHD_YES)
 		uv_timer_start(&l->timer, on_timer, ms > 3600000 ? 3600000 : (uint64_t)ms, 0);
 	else
 		uv_timer_stop(&l->timer);

@@ -15,7 +15,8 @@
  * JSON: {"error": {"code": "not_found", "message": "..."}}.
  *
  * Limits: the request body (413 when larger, from Content-Length before reading it, or as it
- * grows), concurrent connections (more are refused at accept), and an idle timeout per
+ * grows), concurrent connections (more wait in the kernel's listen queue, unaccepted, until
+ * one closes), and an idle timeout per
  * connection (a slow client that sends nothing for that long is disconnected). */
 #ifndef EUNOMIA_HTTP_SERVER_H
 #define EUNOMIA_HTTP_SERVER_H

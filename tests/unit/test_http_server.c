@@ -366,6 +366,60 @@ Test(http_server, slow_client_is_disconnected)
 	srv_stop(&v);
 }
 
+/* A unix connection to v with part of a request written, left open. */
+static int half_open(struct srv *v)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	strcpy(un.sun_path, v->sock);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&un, sizeof(un)), 0);
+	const char *part = "GET /hello HTTP/1.1\r\n";
+	cr_assert_eq(write(fd, part, strlen(part)), (ssize_t)strlen(part));
+	return fd;
+}
+
+/* Whether the server hangs up on fd within ms. */
+static bool hung_up(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	if (poll(&p, 1, ms) <= 0)
+		return false;
+	char buf[256];
+	return read(fd, buf, sizeof(buf)) <= 0;
+}
+
+/* Over the limit, a connection waits in the kernel's listen queue (libmicrohttpd stops
+ * accepting) and is served once a slot is free; the server holds no state for it meanwhile. */
+Test(http_server, connection_limit)
+{
+	struct srv v;
+	struct eu_http_opts o = {.sz = sizeof(o), .max_conns = 2};
+	srv_start(&v, &o, NULL);
+	int a = half_open(&v), b = half_open(&v);
+	int c = half_open(&v);
+	const char *rest = "Host: x\r\nConnection: close\r\n\r\n";
+	cr_assert_eq(write(c, rest, strlen(rest)), (ssize_t)strlen(rest));
+	struct pollfd p = {.fd = c, .events = POLLIN};
+	cr_assert_eq(poll(&p, 1, 300), 0, "a connection over the limit was served or dropped");
+	cr_assert_not(hung_up(a, 10), "a connection within the limit was dropped");
+	close(a);
+	char buf[512] = {0};
+	size_t got = 0;
+	for (long long end = now_ms() + 5000; now_ms() < end && got < sizeof(buf) - 1;) {
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t n = read(c, buf + got, sizeof(buf) - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	cr_assert(strstr(buf, "HTTP/1.1 200"), "the queued connection was not served: '%s'", buf);
+	cr_assert(strstr(buf, "hello"), "%s", buf);
+	close(b);
+	close(c);
+	srv_stop(&v);
+}
+
 Test(http_server, stream_with_suspend_and_wake)
 {
 	struct srv v;
