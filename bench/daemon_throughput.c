@@ -6,8 +6,10 @@
  *
  * The source is bench/bpf/flood: one 40-byte record per getppid() of this process. For each
  * rate the bench runs the count-only consumer in-process, then the daemon with a stdout sink
- * (to /dev/null) and with a file sink, and prints the delivered share and the losses: kernel
- * (ring full: eu_ringbuf_reserve failures) and sink (queue full or write error). */
+ * (to /dev/null), with a file sink, and with the stdout sink plus metric rules (a counter with
+ * two labels and a histogram, fed by every event), and prints the delivered share, the
+ * losses: kernel (ring full: eu_ringbuf_reserve failures) and sink (queue full or write
+ * error), and the daemon's CPU time per delivered event (user + system, from wait4). */
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -146,16 +149,35 @@ static unsigned long long field(const char *from, const char *key)
 	return k ? strtoull(k + strlen(key), NULL, 10) : 0;
 }
 
-/* Runs the daemon with one sink over a dir holding the flood package and its sidecar. */
-static int via_daemon(const char *sink, long n, double rate, double *secs, long *records,
-		      unsigned long long *lost, unsigned long long *sink_drops)
+/* Metric rules over every flood event: what the per-event metrics cost is measured with. */
+static const char metrics_config[] =
+	"packages:\n"
+	"  flood:\n"
+	"    metrics:\n"
+	"      counters:\n"
+	"        - name: flood_events\n"
+	"          labels: [{name: comm}, {name: cpu}]\n"
+	"      histograms:\n"
+	"        - name: flood_cpu\n"
+	"          field: cpu\n"
+	"          buckets: [0, 1, 2, 4, 8]\n";
+
+/* Runs the daemon with one sink (and a config, when given) over a dir holding the flood
+ * package and its sidecar. */
+static int via_daemon(const char *sink, const char *config, long n, double rate, double *secs,
+		      long *records, unsigned long long *lost, unsigned long long *sink_drops,
+		      double *cpu_s)
 {
-	char dir[] = "/tmp/eu-dmn-tp-XXXXXX", cmd[512];
+	char dir[] = "/tmp/eu-dmn-tp-XXXXXX", cmd[512], cfg_path[64];
 	if (!mkdtemp(dir))
 		return -1;
 	snprintf(cmd, sizeof(cmd), "cp %s %s/flood.json && echo '{\"target_pid\": %d}' > %s/flood.params.json",
 		 EU_FLOOD_PKG, dir, (int)getpid(), dir);
 	if (system(cmd))
+		return -1;
+	snprintf(cfg_path, sizeof(cfg_path), "%s/agent.yaml", dir);
+	FILE *cf = fopen(cfg_path, "w");
+	if (!cf || fputs(config ? config : "{}\n", cf) < 0 || fclose(cf))
 		return -1;
 	char sinkarg[256];
 	snprintf(sinkarg, sizeof(sinkarg), "%s%s", sink, strcmp(sink, "file:") ? "" : dir);
@@ -173,7 +195,8 @@ static int via_daemon(const char *sink, long n, double rate, double *secs, long 
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(err[1], 2);
-		execl(EU_DAEMON_BIN, EU_DAEMON_BIN, "--watch", dir, "--sink", sinkarg, (char *)NULL);
+		execl(EU_DAEMON_BIN, EU_DAEMON_BIN, "--config", cfg_path, "--watch", dir, "--sink",
+		      sinkarg, "--api", "none", (char *)NULL);
 		_exit(127);
 	}
 	close(err[1]);
@@ -191,8 +214,11 @@ static int via_daemon(const char *sink, long n, double rate, double *secs, long 
 	usleep(300000);
 	kill(pid, SIGTERM);
 	int st;
-	while (waitpid(pid, &st, WNOHANG) == 0)
+	struct rusage ru;
+	while (wait4(pid, &st, WNOHANG, &ru) == 0)
 		read_log(err[0], 50);
+	*cpu_s = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+		 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 	read_log(err[0], 100);
 	close(err[0]);
 	const char *pkgline = strstr(logbuf, "counters: package flood");
@@ -219,8 +245,8 @@ int main(int argc, char **argv)
 			rates[i] = atof(argv[i + 2]);
 	}
 	printf("%ld events per run; delivered = records out of events generated\n", n);
-	printf("%-10s %-14s %12s %10s %10s %12s %8s\n", "rate", "consumer", "offered/s", "delivered",
-	       "ratio", "kernel lost", "sink drop");
+	printf("%-10s %-16s %12s %10s %8s %12s %9s %10s\n", "rate", "consumer", "offered/s",
+	       "delivered", "ratio", "kernel lost", "sink drop", "CPU/event");
 	for (int r = 0; r < n_rates; r++) {
 		double secs;
 		long got;
@@ -233,20 +259,37 @@ int main(int argc, char **argv)
 		if (count_only(n, rates[r], &secs, &got, &lost))
 			return 1;
 		double base = (double)got;
-		printf("%-10s %-14s %12.0f %9.1f%% %10s %12llu %8s\n", rate_s, "count-only", (double)n / secs,
-		       100.0 * (double)got / (double)n, "1.00", lost, "-");
-		const char *sinks[] = {"stdout", "file:"};
-		for (int s = 0; s < 2; s++) {
+		printf("%-10s %-16s %12.0f %9.1f%% %8s %12llu %9s %10s\n", rate_s, "count-only",
+		       (double)n / secs, 100.0 * (double)got / (double)n, "1.00", lost, "-", "-");
+		const struct {
+			const char *label, *sink, *config;
+		} runs[] = {
+			{"daemon stdout", "stdout", NULL},
+			{"daemon file", "file:", NULL},
+			{"stdout+metrics", "stdout", metrics_config},
+		};
+		double plain_cpu_ev = 0;
+		for (size_t s = 0; s < sizeof(runs) / sizeof(runs[0]); s++) {
 			long rec;
 			unsigned long long sd;
-			if (via_daemon(sinks[s], n, rates[r], &secs, &rec, &lost, &sd)) {
+			double cpu;
+			if (via_daemon(runs[s].sink, runs[s].config, n, rates[r], &secs, &rec, &lost,
+				       &sd, &cpu)) {
 				fprintf(stderr, "daemon_throughput: the daemon run failed:\n%s\n", logbuf);
 				return 1;
 			}
-			printf("%-10s %-14s %12.0f %9.1f%% %10.2f %12llu %8llu\n", rate_s,
-			       s ? "daemon file" : "daemon stdout", (double)n / secs,
-			       100.0 * (double)rec / (double)n, base > 0 ? (double)rec / base : 0.0,
-			       lost, sd);
+			double cpu_ev = rec > 0 ? cpu * 1e9 / (double)rec : 0;
+			if (s == 0)
+				plain_cpu_ev = cpu_ev;
+			char cpu_s[48];
+			if (runs[s].config && plain_cpu_ev > 0)
+				snprintf(cpu_s, sizeof(cpu_s), "%.0f ns (%.2fx)", cpu_ev,
+					 cpu_ev / plain_cpu_ev);
+			else
+				snprintf(cpu_s, sizeof(cpu_s), "%.0f ns", cpu_ev);
+			printf("%-10s %-16s %12.0f %9.1f%% %8.2f %12llu %9llu %10s\n", rate_s,
+			       runs[s].label, (double)n / secs, 100.0 * (double)rec / (double)n,
+			       base > 0 ? (double)rec / base : 0.0, lost, sd, cpu_s);
 		}
 	}
 	return 0;
