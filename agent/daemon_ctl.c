@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "daemon_priv.h"
+#include "eunomia/file.h"
 #include "eunomia/log.h"
 #include "eunomia/package.h"
 #include "eunomia/program.h"
@@ -135,6 +137,25 @@ static int check_dir_of(const char *path, eu_error *err)
 	return eu_security_check_owner(dir, err);
 }
 
+int daemon_ctl_read_companion(struct eu_daemon *d, const char *path, size_t max, void **data,
+			      size_t *len, eu_error *err)
+{
+	*data = NULL;
+	*len = 0;
+	struct stat st;
+	if (stat(path, &st) && errno == ENOENT)
+		return -ENOENT;
+	struct daemon_ctl *c = d->ctl;
+	if (c && !c->insecure) {
+		int ret = eu_security_check_owner(path, err);
+		if (ret)
+			return ret;
+	}
+	if (c && c->trust)
+		return eu_trust_verify_file(c->trust, path, max, data, len, err);
+	return eu_file_read(path, max, data, len, err);
+}
+
 int daemon_ctl_read_package(struct eu_daemon *d, const char *path, struct eu_package **out,
 			    eu_error *err)
 {
@@ -147,15 +168,32 @@ int daemon_ctl_read_package(struct eu_daemon *d, const char *path, struct eu_pac
 		if (ret)
 			return ret;
 	}
-	if (!c || !c->trust)
+	if (!c || (!c->trust && c->insecure))
 		return eu_package_read_file(path, out, err);
-	/* parse exactly the bytes that were verified */
+	/* parse exactly the bytes that were verified; a skeleton's object beside it passes the
+	 * same checks (its own NAME.bpf.o.sig) */
 	void *data;
 	size_t len;
-	int ret = eu_trust_verify_file(c->trust, path, SIGNED_FILE_MAX, &data, &len, err);
+	int ret = c->trust ? eu_trust_verify_file(c->trust, path, SIGNED_FILE_MAX, &data, &len, err)
+			   : eu_file_read(path, SIGNED_FILE_MAX, &data, &len, err);
 	if (ret)
 		return ret;
 	ret = eu_package_parse(data, len, path, out, err);
+	char *obj_path = ret ? NULL : eu_package_pair_object_path(path);
+	if (obj_path && (*out)->format == EU_PKG_META_ONLY) {
+		void *obj;
+		size_t obj_len;
+		ret = daemon_ctl_read_companion(d, obj_path, EU_OBJECT_MAX_BYTES, &obj, &obj_len, err);
+		if (ret == -ENOENT)
+			ret = 0; /* no object: stays a meta-only package */
+		else if (!ret)
+			ret = eu_package_attach_pair(*out, data, len, obj, obj_len, obj_path, err);
+		if (ret) {
+			eu_package_free(*out);
+			*out = NULL;
+		}
+	}
+	free(obj_path);
 	free(data);
 	return ret;
 }

@@ -173,28 +173,24 @@ static int params_add(struct param_list *p, const char *name, const char *value)
 	return n[p->n - 1] && v[p->n - 1] ? 0 : -ENOMEM;
 }
 
-/* NAME.params.json beside the package: -ENOENT when there is none. */
-static int params_from_sidecar(const char *path, struct param_list *out, eu_error *err)
+/* NAME.params.json beside the package, read with the package's checks (its owner and mode,
+ * its signature when those are required): -ENOENT when there is none. */
+static int params_from_sidecar(struct eu_daemon *d, const char *path, struct param_list *out,
+			       eu_error *err)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? -ENOENT : eu_error_set(err, -errno, "%s: %s", path,
-								 strerror(errno));
-	char buf[65536];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	bool big = !feof(f);
-	fclose(f);
-	if (big)
-		return eu_error_set(err, -EFBIG, "%s: larger than 64 KiB", path);
-	buf[n] = '\0';
+	void *buf;
+	size_t n;
+	int ret = daemon_ctl_read_companion(d, path, 65536, &buf, &n, err);
+	if (ret)
+		return ret;
 	cJSON *root = cJSON_ParseWithLength(buf, n);
+	free(buf);
 	if (!root || !cJSON_IsObject(root)) {
 		cJSON_Delete(root);
 		return eu_error_set(err, -EINVAL,
 				    "%s: expected a JSON object of parameter: value (got %s)", path,
 				    root ? "another JSON value" : "invalid JSON");
 	}
-	int ret = 0;
 	cJSON *it;
 	cJSON_ArrayForEach(it, root) {
 		char num[EU_PARAM_NUM_MAX];
@@ -234,7 +230,7 @@ static int collect_params(struct eu_daemon *d, struct pkg_slot *slot, const stru
 	int dlen = slash ? (int)(slash - slot->path) : 1;
 	if (asprintf(&side, "%.*s/%s.params.json", dlen, slash ? slot->path : ".", slot->stem) < 0)
 		return eu_error_set(err, -ENOMEM, "out of memory");
-	int ret = params_from_sidecar(side, out, err);
+	int ret = params_from_sidecar(d, side, out, err);
 	free(side);
 	if (ret == -ENOENT)
 		ret = 0;

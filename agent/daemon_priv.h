@@ -103,9 +103,15 @@ struct daemon_ctl;
 int daemon_ctl_init(struct eu_daemon *d, const struct eu_daemon_opts *opts, eu_error *err);
 void daemon_ctl_stop(struct eu_daemon *d);
 void daemon_ctl_free(struct eu_daemon *d);
-/* Reads a watched package file after the ownership/mode and signature checks. */
+/* Reads a watched package file after the ownership/mode and signature checks (and the
+ * NAME.bpf.o of a NAME.skel.json with the same checks). */
 int daemon_ctl_read_package(struct eu_daemon *d, const char *path, struct eu_package **out,
 			    eu_error *err);
+/* Reads a file that belongs to a watched package (its params sidecar, its pair's object)
+ * with the package's checks: ownership and mode, and its own FILE.sig when signatures are
+ * required. -ENOENT, with no message, when there is no such file. */
+int daemon_ctl_read_companion(struct eu_daemon *d, const char *path, size_t max, void **data,
+			      size_t *len, eu_error *err);
 void daemon_ctl_record(struct pkg_inst *inst, const char *rec, size_t len);
 void daemon_ctl_slot_free(struct eu_daemon *d, struct pkg_slot *slot);
 void daemon_ctl_info(struct pkg_slot *slot, struct eu_daemon_pkg_info *out);

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "eunomia/codec.h"
+#include "eunomia/file.h"
 
 static const char eu_dummy_prefix[] = "__eunomia_dummy";
 
@@ -723,70 +724,6 @@ int eu_package_parse(const void *data, size_t size, const char *origin, struct e
 	return 0;
 }
 
-/* Reads a whole file, refusing more than max bytes without reading them. */
-static int read_all(const char *path, size_t max, char **out, size_t *out_len, eu_error *err)
-{
-	*out = NULL;
-	*out_len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return eu_error_set(err, -errno, "%s: cannot open: %s", path, strerror(errno));
-	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		close(fd);
-		return eu_error_set(err, -EISDIR, "%s: is a directory, not a package", path);
-	}
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
-		close(fd);
-		return eu_error_set(err, -EFBIG, "%s: %lld bytes is over the size limit of %zu",
-				    path, (long long)st.st_size, max);
-	}
-	size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
-	size_t len = 0;
-	char *buf = malloc(cap);
-	int rc = 0;
-	if (!buf) {
-		rc = eu_error_set(err, -ENOMEM, "%s: out of memory", path);
-		goto out;
-	}
-	for (;;) {
-		if (len == cap) {
-			if (cap > max) {
-				rc = eu_error_set(err, -EFBIG, "%s: over the size limit of %zu bytes",
-						  path, max);
-				goto out;
-			}
-			char *nbuf = realloc(buf, cap * 2);
-			if (!nbuf) {
-				rc = eu_error_set(err, -ENOMEM, "%s: out of memory", path);
-				goto out;
-			}
-			buf = nbuf;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = eu_error_set(err, -errno, "%s: cannot read: %s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	if (len > max)
-		rc = eu_error_set(err, -EFBIG, "%s: over the size limit of %zu bytes", path, max);
-out:
-	close(fd);
-	if (rc) {
-		free(buf);
-		return rc;
-	}
-	*out = buf;
-	*out_len = len;
-	return 0;
-}
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -794,41 +731,68 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+char *eu_package_pair_object_path(const char *path)
+{
+	if (!ends_with(path, ".skel.json"))
+		return NULL;
+	size_t stem = strlen(path) - strlen(".skel.json");
+	char *obj_path = malloc(stem + sizeof(".bpf.o"));
+	if (!obj_path)
+		return NULL;
+	memcpy(obj_path, path, stem);
+	memcpy(obj_path + stem, ".bpf.o", sizeof(".bpf.o"));
+	return obj_path;
+}
+
+int eu_package_attach_pair(struct eu_package *pkg, const void *meta, size_t meta_len, void *obj,
+			   size_t obj_len, const char *obj_origin, eu_error *err)
+{
+	eu_error scratch;
+	if (!err)
+		err = &scratch;
+	const char *path = pkg->origin ? pkg->origin : "package";
+	int rc = 0;
+	if (pkg->format != EU_PKG_META_ONLY)
+		rc = eu_error_set(err, -EINVAL, "%s: not a skeleton meta without an object", path);
+	else if (obj_len > EU_OBJECT_MAX_BYTES)
+		rc = eu_error_set(err, -EFBIG, "%s: larger than %u bytes (the object for %s)",
+				  obj_origin, EU_OBJECT_MAX_BYTES, path);
+	if (!rc) {
+		char why[96];
+		rc = eu_pkg_check_elf(obj, obj_len, why, sizeof(why));
+		if (rc)
+			eu_error_set(err, rc, "%s: %s (the object for %s)", obj_origin, why, path);
+	}
+	if (rc) {
+		free(obj);
+		return rc;
+	}
+	pkg->object = obj;
+	pkg->object_size = obj_len;
+	pkg->format = EU_PKG_SKEL_PAIR;
+	/* the version identity covers both files */
+	rc = eu_sha256_2(meta, meta_len, pkg->object, obj_len, pkg->sha256);
+	if (rc)
+		return eu_error_set(err, rc, "%s: cannot hash the package", path);
+	return eu_pkg_check_btf(pkg, "", err); /* a bare meta's path is the root */
+}
+
 /* NAME.skel.json -> NAME.bpf.o beside it, attached when it exists. */
 static int attach_pair_object(struct eu_package *pkg, const char *path, const char *json,
 			      size_t json_len, eu_error *err)
 {
-	size_t stem = strlen(path) - strlen(".skel.json");
-	char *obj_path = malloc(stem + sizeof(".bpf.o"));
+	char *obj_path = eu_package_pair_object_path(path);
 	if (!obj_path)
 		return eu_error_set(err, -ENOMEM, "%s: out of memory", path);
-	memcpy(obj_path, path, stem);
-	memcpy(obj_path + stem, ".bpf.o", sizeof(".bpf.o"));
 	if (access(obj_path, F_OK) != 0) {
 		free(obj_path);
 		return 0;  /* no object beside it: stays META_ONLY */
 	}
 	char *obj;
 	size_t obj_len;
-	int rc = read_all(obj_path, EU_OBJECT_MAX_BYTES, &obj, &obj_len, err);
-	if (!rc) {
-		char why[96];
-		rc = eu_pkg_check_elf(obj, obj_len, why, sizeof(why));
-		if (rc)
-			eu_error_set(err, rc, "%s: %s (the object for %s)", obj_path, why, path);
-	}
-	if (!rc) {
-		pkg->object = obj;
-		pkg->object_size = obj_len;
-		pkg->format = EU_PKG_SKEL_PAIR;
-		obj = NULL;
-		/* the version identity covers both files */
-		rc = eu_sha256_2(json, json_len, pkg->object, obj_len, pkg->sha256);
-		if (rc)
-			eu_error_set(err, rc, "%s: cannot hash the package", path);
-	}
-	if (rc)
-		free(obj);
+	int rc = eu_file_read(obj_path, EU_OBJECT_MAX_BYTES, (void **)&obj, &obj_len, err);
+	if (!rc)
+		rc = eu_package_attach_pair(pkg, json, json_len, obj, obj_len, obj_path, err);
 	free(obj_path);
 	return rc;
 }
@@ -843,7 +807,7 @@ int eu_package_read_file(const char *path, struct eu_package **out, eu_error *er
 		return eu_error_set(err, -EINVAL, "no package path given");
 	char *data;
 	size_t len;
-	int rc = read_all(path, EU_PACKAGE_MAX_BYTES, &data, &len, err);
+	int rc = eu_file_read(path, EU_PACKAGE_MAX_BYTES, (void **)&data, &len, err);
 	if (rc)
 		return rc;
 	struct eu_package *pkg = package_new(path, err);
@@ -858,8 +822,8 @@ int eu_package_read_file(const char *path, struct eu_package **out, eu_error *er
 	if (!rc)
 		rc = parse_buffer(pkg, data, len, &meta_path, err);
 	if (!rc && pkg->format == EU_PKG_META_ONLY && ends_with(path, ".skel.json"))
-		rc = attach_pair_object(pkg, path, data, len, err);
-	if (!rc)
+		rc = attach_pair_object(pkg, path, data, len, err); /* checks the pair's BTF */
+	else if (!rc)
 		rc = finish(pkg, meta_path, err);
 	free(data);
 	if (rc) {

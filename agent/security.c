@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "eunomia/codec.h"
+#include "eunomia/file.h"
 
 #define ED25519_SIG_LEN 64
 #define SIG_FILE_MAX 4096
@@ -139,46 +140,6 @@ int eu_trust_verify(const struct eu_trust *t, const void *data, size_t len, cons
 	return eu_error_set(err, -EKEYREJECTED, "bad signature: no trusted key signed these bytes");
 }
 
-static int read_all(const char *path, size_t max, void **out, size_t *len, eu_error *err)
-{
-	*out = NULL;
-	*len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st)) {
-		int e = -errno;
-		close(fd);
-		return eu_error_set(err, e, "%s: %s", path, strerror(-e));
-	}
-	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-		int e = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
-		close(fd);
-		return eu_error_set(err, e, "%s: %s", path,
-				    e == -EFBIG ? "too large" : "not a regular file");
-	}
-	char *b = malloc((size_t)st.st_size + 1);
-	if (!b) {
-		close(fd);
-		return eu_error_set(err, -ENOMEM, "out of memory");
-	}
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			break;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	*out = b;
-	*len = got;
-	return 0;
-}
-
 int eu_trust_verify_file(const struct eu_trust *t, const char *path, size_t max, void **data,
 			 size_t *len, eu_error *err)
 {
@@ -186,17 +147,17 @@ int eu_trust_verify_file(const struct eu_trust *t, const char *path, size_t max,
 	*len = 0;
 	void *bytes, *sig;
 	size_t n, sn;
-	int ret = read_all(path, max, &bytes, &n, err);
+	int ret = eu_file_read(path, max, &bytes, &n, err);
 	if (ret)
-		return ret == -ENOENT || ret == -EACCES ?
-			       eu_error_set(err, ret, "%s: %s", path, strerror(-ret)) : ret;
+		return ret;
 	char sig_path[4096];
 	snprintf(sig_path, sizeof(sig_path), "%s.sig", path);
-	ret = read_all(sig_path, SIG_FILE_MAX, &sig, &sn, err);
+	eu_error sig_err = {0};
+	ret = eu_file_read(sig_path, SIG_FILE_MAX, &sig, &sn, &sig_err);
 	if (ret) {
 		free(bytes);
-		return eu_error_set(err, -EKEYREJECTED, "%s: refused: no signature %s (%s)", path,
-				    sig_path, strerror(-ret));
+		return eu_error_set(err, -EKEYREJECTED, "%s: refused: no signature (%s)", path,
+				    sig_err.msg);
 	}
 	ret = eu_trust_verify(t, bytes, n, sig, sn, err);
 	free(sig);

@@ -26,9 +26,11 @@ struct file_id {
 	int64_t mtime_ns;
 };
 
-/* a package file and the files that belong to it */
+/* a package file and the files that belong to it, each with its detached signature
+ * (FILE.sig): a signature arriving or changing is a change of the package */
 struct sig {
 	struct file_id main, object, sidecar;
+	struct file_id main_sig, object_sig, sidecar_sig;
 };
 
 struct wentry {
@@ -134,16 +136,27 @@ static bool id_eq(const struct file_id *a, const struct file_id *b)
 static bool sig_eq(const struct sig *a, const struct sig *b)
 {
 	return id_eq(&a->main, &b->main) && id_eq(&a->object, &b->object) &&
-	       id_eq(&a->sidecar, &b->sidecar);
+	       id_eq(&a->sidecar, &b->sidecar) && id_eq(&a->main_sig, &b->main_sig) &&
+	       id_eq(&a->object_sig, &b->object_sig) && id_eq(&a->sidecar_sig, &b->sidecar_sig);
+}
+
+/* name's identity into id and that of name.sig into sig_id */
+static void get_id_signed(int dfd, const char *name, struct file_id *id, struct file_id *sig_id)
+{
+	char sig_name[320];
+	get_id(dfd, name, id);
+	snprintf(sig_name, sizeof(sig_name), "%s.sig", name);
+	get_id(dfd, sig_name, sig_id);
 }
 
 static int64_t sig_newest_mtime_ms(const struct sig *s)
 {
+	const struct file_id *all[] = {&s->object, &s->sidecar, &s->main_sig, &s->object_sig,
+				       &s->sidecar_sig};
 	int64_t m = s->main.mtime_ns;
-	if (s->object.present && s->object.mtime_ns > m)
-		m = s->object.mtime_ns;
-	if (s->sidecar.present && s->sidecar.mtime_ns > m)
-		m = s->sidecar.mtime_ns;
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (all[i]->present && all[i]->mtime_ns > m)
+			m = all[i]->mtime_ns;
 	return m / 1000000;
 }
 
@@ -211,15 +224,15 @@ static void scan(struct eu_watcher *w, bool whole, bool force)
 			if (skel.present)
 				continue;
 		}
-		get_id(dirfd(d), de->d_name, &s.main);
+		get_id_signed(dirfd(d), de->d_name, &s.main, &s.main_sig);
 		if (!s.main.present)
 			continue;
 		if (has_suffix(de->d_name, ".skel.json")) {
 			snprintf(side, sizeof(side), "%s.bpf.o", stem);
-			get_id(dirfd(d), side, &s.object);
+			get_id_signed(dirfd(d), side, &s.object, &s.object_sig);
 		}
 		snprintf(side, sizeof(side), "%s.params.json", stem);
-		get_id(dirfd(d), side, &s.sidecar);
+		get_id_signed(dirfd(d), side, &s.sidecar, &s.sidecar_sig);
 
 		struct wentry *e = entry_get(w, de->d_name);
 		if (!e)

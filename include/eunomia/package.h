@@ -177,6 +177,15 @@ int eu_package_parse(const void *data, size_t size, const char *origin,
  * the object's. */
 int eu_package_read_file(const char *path, struct eu_package **out, eu_error *err);
 
+/* For callers that read the files themselves (signature checks): the NAME.bpf.o that pairs
+ * with path when it ends in ".skel.json" (malloc'd; NULL otherwise or out of memory), and
+ * attaching that object's bytes to the META_ONLY package parsed from the meta's bytes, as
+ * eu_package_read_file does (ELF and BTF checks, sha256 over both). Takes obj (malloc'd)
+ * in every case; on error the package is to be freed. */
+char *eu_package_pair_object_path(const char *path);
+int eu_package_attach_pair(struct eu_package *pkg, const void *meta, size_t meta_len, void *obj,
+			   size_t obj_len, const char *obj_origin, eu_error *err);
+
 void eu_package_free(struct eu_package *pkg);
 
 /* Finds a map's meta by libbpf name; NULL when absent. */

@@ -11,7 +11,7 @@
  * `..2026_...` entries), `*~`, `#*#`, `*.swp`, `*.swx`, `*.tmp`, `*.part`, `*.dpkg-*`,
  * `*.rpmnew`/`*.rpmsave`, and the `NAME.params.json` sidecars (they belong to package NAME:
  * a change to one counts as a change of that package; so does a change of the .bpf.o of a
- * skel pair).
+ * skel pair, and of the detached signature FILE.sig of any of these files).
  *
  * Symlinks are followed (stat, not lstat): a ConfigMap volume's `x.json -> ..data/x.json`
  * works, and the atomic `..data` flip is seen as a change of every file whose target changed.

@@ -137,6 +137,61 @@ Test(api_security, signatures_required)
 	afix_fini(&a);
 }
 
+/* With signatures required, the files that belong to a package need their own: the object
+ * of a skeleton pair and the parameter sidecar. A signature that arrives after its package
+ * is seen (the watcher counts FILE.sig as part of the package). */
+Test(api_security, signatures_cover_pairs_and_sidecars)
+{
+	struct afix a;
+	afix_init(&a);
+	const char *dir = EU_PLUGIN_BUILD_DIR "/bootstrap";
+	dfix_sh("mkdir -p %s/keys && cd %s && bash %s/scripts/sign-package.sh genkey k1 >/dev/null && "
+		"cp k1.pem keys/", a.f.root, a.f.root, EU_SOURCE_DIR);
+	/* signs FILE in the staging dir root (FILE.sig beside it) */
+#define SIGN(file)                                                                           \
+	dfix_sh("bash %s/scripts/sign-package.sh sign %s/k1.key %s/%s >/dev/null", EU_SOURCE_DIR, \
+		a.f.root, a.f.root, file)
+	/* pair: both files signed */
+	dfix_sh("cp %s/bootstrap.skel.json %s/pair.skel.json && cp %s/bootstrap.bpf.o %s/pair.bpf.o",
+		dir, a.f.root, dir, a.f.root);
+	SIGN("pair.skel.json");
+	SIGN("pair.bpf.o");
+	/* pair2: the meta signed, the object not */
+	dfix_sh("cp %s/bootstrap.skel.json %s/pair2.skel.json && cp %s/bootstrap.bpf.o %s/pair2.bpf.o",
+		dir, a.f.root, dir, a.f.root);
+	SIGN("pair2.skel.json");
+	/* side: a signed package with a signed sidecar; bad: with an unsigned one */
+	dfix_sh("cp %s %s/side.json && cp %s %s/bad.json && echo '{\"min_duration_ns\": 5}' > "
+		"%s/side.params.json && cp %s/side.params.json %s/bad.params.json",
+		BOOTSTRAP_PKG, a.f.root, BOOTSTRAP_PKG, a.f.root, a.f.root, a.f.root, a.f.root);
+	SIGN("side.json");
+	SIGN("side.params.json");
+	SIGN("bad.json");
+	dfix_sh("cd %s && cp pair.* pair2.* side.* %s/ && cp bad.json bad.json.sig bad.params.json "
+		"%s/", a.f.root, a.f.watch, a.f.watch);
+	/* late: the package first, its signature after the daemon has refused it */
+	dfix_sh("cp %s %s/late.json", BOOTSTRAP_PKG, a.f.watch);
+	char keys[256];
+	snprintf(keys, sizeof(keys), "%s/keys", a.f.root);
+	afix_start(&a, (const char *const[]){"--require-signatures", keys, NULL});
+#undef SIGN
+	char st[64];
+	cr_assert_str_eq(wait_state(&a, "pair", st, sizeof(st)), "loaded");
+	cr_assert_str_eq(wait_state(&a, "side", st, sizeof(st)), "loaded");
+	expect_refused(&a, "pair2", "pair2.bpf.o: refused: no signature");
+	expect_refused(&a, "bad", "bad.params.json: refused: no signature");
+	expect_refused(&a, "late", "no signature");
+	dfix_sh("cp %s/late.json %s/ && cd %s && bash %s/scripts/sign-package.sh sign k1.key "
+		"late.json >/dev/null && cp late.json.sig %s/.late.tmp && mv %s/.late.tmp "
+		"%s/late.json.sig", a.f.watch, a.f.root, a.f.root, EU_SOURCE_DIR, a.f.watch,
+		a.f.watch, a.f.watch);
+	int64_t deadline = dfix_now_ms() + 20000;
+	while (strcmp(state_of(&a, "late", st, sizeof(st)), "loaded") && dfix_now_ms() < deadline)
+		dfix_pump(&a.f, 100);
+	cr_assert_str_eq(st, "loaded", "a signature added later was not picked up");
+	afix_fini(&a);
+}
+
 Test(api_security, bad_key_dir_stops_start_up)
 {
 	char *dir = eu_tmpdir("nokeys");

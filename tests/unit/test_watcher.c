@@ -288,6 +288,39 @@ Test(watcher, removed_dir_is_watched_again, .init = setup, .fini = teardown)
 	cr_assert_eq(system(cmd), 0);
 }
 
+/* A detached signature (FILE.sig) of the package, of its sidecar or of a pair's object is part
+ * of the package: one that arrives or changes offers the package again. */
+Test(watcher, signatures_belong_to_their_package, .init = setup, .fini = teardown)
+{
+	put("a.json", "pkg END");
+	put("p.skel.json", "pkg END");
+	put("p.bpf.o", "obj");
+	struct seen s = {0};
+	struct eu_watcher *w;
+	eu_error err = {0};
+	struct eu_watcher_opts o = {.sz = sizeof(o), .debounce_ms = 100, .settle_ms = 800};
+	cr_assert_eq(eu_watcher_new(&loop, dir, &ops, &s, &o, &w, &err), 0, "%s", err.msg);
+	cr_assert_eq(s.n_changed, 2);
+	const char *sigs[] = {"a.json.sig", "p.bpf.o.sig", "a.params.json.sig"};
+	const char *pkgs[] = {"a.json", "p.skel.json", "a.json"};
+	for (int i = 0; i < 3; i++) {
+		if (i == 2) { /* the sidecar first: itself a change of a.json */
+			int with_sidecar = s.n_changed + 1;
+			put("a.params.json", "{}");
+			run_until(&s.n_changed, with_sidecar, 3000);
+			cr_assert_eq(s.n_changed, with_sidecar);
+		}
+		int want = s.n_changed + 1;
+		put(sigs[i], "sig");
+		run_until(&s.n_changed, want, 3000);
+		cr_assert_eq(s.n_changed, want, "%s did not offer %s again", sigs[i], pkgs[i]);
+		cr_assert_str_eq(s.changed[want - 1], pkgs[i]);
+	}
+	run_until(&s.n_changed, s.n_changed + 1, 400);
+	cr_assert_eq(s.n_removed, 0, "a .sig file is not a package of its own");
+	eu_watcher_close(w);
+}
+
 Test(watcher, missing_dir_is_an_error, .init = setup, .fini = teardown)
 {
 	struct seen s = {0};
