@@ -79,28 +79,62 @@ oom:
 	return eu_error_set(err, -ENOMEM, "out of memory");
 }
 
-static int open_sinks(struct eu_daemon *d, eu_error *err)
+/* The sinks cfg will open: stdout when it names none, the global queue size where a sink
+ * has none of its own. */
+static int sink_defaults(struct eu_config *cfg, eu_error *err)
 {
-	if (!d->cfg.n_sinks) {
+	if (!cfg->n_sinks) {
 		struct eu_sink_config s;
 		eu_sink_config_init(&s, EU_SINK_STDOUT);
-		if (eu_config_add_sink(&d->cfg, &s))
+		if (eu_config_add_sink(cfg, &s))
 			return eu_error_set(err, -ENOMEM, "out of memory");
 	}
-	d->sinks = calloc(d->cfg.n_sinks, sizeof(*d->sinks));
-	if (!d->sinks)
-		return eu_error_set(err, -ENOMEM, "out of memory");
-	for (size_t i = 0; i < d->cfg.n_sinks; i++) {
-		struct eu_sink_config *sc = &d->cfg.sinks[i];
-		if (!sc->queue_records)
-			sc->queue_records = d->cfg.queue_size;
-		int ret = eu_sink_open(sc, &d->sinks[i], err);
-		if (ret)
-			return ret;
-		d->n_sinks++;
-		eu_log(EU_LOG_DEBUG, "sink %s opened", eu_sink_name(d->sinks[i]));
-	}
+	for (size_t i = 0; i < cfg->n_sinks; i++)
+		if (!cfg->sinks[i].queue_records)
+			cfg->sinks[i].queue_records = cfg->queue_size;
 	return 0;
+}
+
+/* Opens every sink of cfg (defaults applied), or none. */
+static int open_sink_set(struct eu_config *cfg, struct eu_sink ***out, eu_error *err)
+{
+	*out = NULL;
+	int ret = sink_defaults(cfg, err);
+	if (ret)
+		return ret;
+	struct eu_sink **sinks = calloc(cfg->n_sinks, sizeof(*sinks));
+	if (!sinks)
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < cfg->n_sinks; i++) {
+		ret = eu_sink_open(&cfg->sinks[i], &sinks[i], err);
+		if (ret) {
+			for (size_t k = 0; k < i; k++)
+				eu_sink_close(sinks[k], 0);
+			free(sinks);
+			return ret;
+		}
+		eu_log(EU_LOG_DEBUG, "sink %s opened", eu_sink_name(sinks[i]));
+	}
+	*out = sinks;
+	return 0;
+}
+
+static int open_sinks(struct eu_daemon *d, eu_error *err)
+{
+	int ret = open_sink_set(&d->cfg, &d->sinks, err);
+	if (!ret)
+		d->n_sinks = d->cfg.n_sinks;
+	return ret;
+}
+
+static bool same_sinks(const struct eu_config *a, const struct eu_config *b)
+{
+	if (a->n_sinks != b->n_sinks)
+		return false;
+	for (size_t i = 0; i < a->n_sinks; i++)
+		if (!eu_sink_config_equal(&a->sinks[i], &b->sinks[i]))
+			return false;
+	return true;
 }
 
 static int watch_add(struct eu_daemon *d, const char *dir, eu_error *err)
@@ -177,19 +211,54 @@ static void log_pkg(void *ctx, const struct eu_daemon_pkg_info *i)
 		       i->reason ? i->reason : "unknown");
 }
 
-static void log_sinks(struct eu_daemon *d)
+static void log_sink_set(struct eu_sink **sinks, size_t n)
 {
-	for (size_t i = 0; i < d->n_sinks; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct eu_sink_stats st;
-		eu_sink_get_stats(d->sinks[i], &st);
+		eu_sink_get_stats(sinks[i], &st);
 		eu_log(EU_LOG_INFO,
 		       "counters: sink %s: queued %llu, written %llu, dropped %llu, retried %llu, "
 		       "bytes %llu, rotations %llu, in queue %zu",
-		       eu_sink_name(d->sinks[i]), (unsigned long long)st.queued,
+		       eu_sink_name(sinks[i]), (unsigned long long)st.queued,
 		       (unsigned long long)st.written, (unsigned long long)st.dropped,
 		       (unsigned long long)st.retried, (unsigned long long)st.bytes,
 		       (unsigned long long)st.rotations, st.queue_len);
 	}
+}
+
+static void log_sinks(struct eu_daemon *d)
+{
+	log_sink_set(d->sinks, d->n_sinks);
+}
+
+/* How long a sink replaced on SIGHUP may take to write what it holds: the loop waits. */
+#define SINK_SWAP_CLOSE_MS 2000
+
+/* SIGHUP with other sinks in the config: the new set is opened first (the running one stays
+ * when any fails), records go to it from the next batch on, and the old sinks write what
+ * they hold, log their final counters and close. */
+static int swap_sinks(struct eu_daemon *d, struct eu_config *next, eu_error *err)
+{
+	struct eu_sink **sinks;
+	int ret = open_sink_set(next, &sinks, err);
+	if (ret)
+		return ret;
+	daemon_flush(d);
+	struct eu_sink **old = d->sinks;
+	size_t n_old = d->n_sinks;
+	d->sinks = sinks;
+	d->n_sinks = next->n_sinks;
+	for (size_t i = 0; i < n_old; i++)
+		eu_log(EU_LOG_INFO, "config reload: sink %s replaced", eu_sink_name(old[i]));
+	for (size_t i = 0; i < n_old; i++)
+		eu_sink_flush(old[i], SINK_SWAP_CLOSE_MS);
+	log_sink_set(old, n_old);
+	for (size_t i = 0; i < n_old; i++)
+		eu_sink_close(old[i], 0);
+	free(old);
+	for (size_t i = 0; i < d->n_sinks; i++)
+		eu_log(EU_LOG_INFO, "config reload: sink %s opened", eu_sink_name(d->sinks[i]));
+	return 0;
 }
 
 void eu_daemon_log_counters(struct eu_daemon *d)
@@ -198,8 +267,9 @@ void eu_daemon_log_counters(struct eu_daemon *d)
 	log_sinks(d);
 }
 
-/* SIGHUP: the config's watch dirs, params and log level; a package whose params changed is
- * reloaded (the rescan offers every file again; unchanged ones are kept as they are). */
+/* SIGHUP: the config's watch dirs, params, log level and sinks; a package whose params
+ * changed is reloaded (the rescan offers every file again; unchanged ones are kept as they
+ * are); sinks are replaced only when their settings changed. */
 static void reload_config(struct eu_daemon *d)
 {
 	eu_error err = {0};
@@ -210,16 +280,22 @@ static void reload_config(struct eu_daemon *d)
 	}
 	if (next.log_level_set)
 		eu_log_set_level(next.log_level);
-	/* sinks stay as opened at start-up */
-	struct eu_sink_config *sinks = d->cfg.sinks;
-	size_t n_sinks = d->cfg.n_sinks;
-	d->cfg.sinks = NULL;
-	d->cfg.n_sinks = 0;
-	for (size_t i = 0; i < next.n_sinks; i++)
-		eu_sink_config_free(&next.sinks[i]);
-	free(next.sinks);
-	next.sinks = sinks;
-	next.n_sinks = n_sinks;
+	bool keep_sinks = sink_defaults(&next, &err) == 0 && same_sinks(&d->cfg, &next);
+	if (!keep_sinks && swap_sinks(d, &next, &err)) {
+		eu_log(EU_LOG_ERROR, "config reload: %s (keeping the running sinks)", err.msg);
+		keep_sinks = true;
+	}
+	if (keep_sinks) {
+		struct eu_sink_config *sinks = d->cfg.sinks;
+		size_t n_sinks = d->cfg.n_sinks;
+		d->cfg.sinks = NULL;
+		d->cfg.n_sinks = 0;
+		for (size_t i = 0; i < next.n_sinks; i++)
+			eu_sink_config_free(&next.sinks[i]);
+		free(next.sinks);
+		next.sinks = sinks;
+		next.n_sinks = n_sinks;
+	}
 	eu_config_free(&d->cfg);
 	d->cfg = next;
 

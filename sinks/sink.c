@@ -95,6 +95,22 @@ int eu_sink_config_copy(struct eu_sink_config *dst, const struct eu_sink_config 
 	return 0;
 }
 
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+bool eu_sink_config_equal(const struct eu_sink_config *a, const struct eu_sink_config *b)
+{
+	return a->type == b->type && str_eq(a->path, b->path) && a->fd == b->fd &&
+	       a->max_bytes == b->max_bytes && a->rotate_interval_s == b->rotate_interval_s &&
+	       a->keep == b->keep && a->compress == b->compress && a->fsync == b->fsync &&
+	       a->fsync_interval_ms == b->fsync_interval_ms &&
+	       a->queue_records == b->queue_records && a->queue_bytes == b->queue_bytes &&
+	       str_eq(a->spool_dir, b->spool_dir) && a->spool_max_bytes == b->spool_max_bytes &&
+	       str_eq(a->severity, b->severity) && str_eq(a->attributes, b->attributes);
+}
+
 void eu_sink_config_free(struct eu_sink_config *cfg)
 {
 	if (!cfg)

@@ -21,7 +21,8 @@
  *
  * Signals: SIGINT/SIGTERM stop intake, drain the buffers, flush the sinks within the shutdown
  * bound (5 s) and return 0. SIGHUP reopens the sinks' files and reloads the config file
- * (watch directories, parameters, log level; the sink list is fixed at start-up). SIGUSR1 logs
+ * (watch directories, parameters, log level, and the sinks when their settings changed: the
+ * new set is opened before the old one is closed, and kept out when it cannot open). SIGUSR1 logs
  * every counter (also logged at exit). */
 #ifndef EUNOMIA_DAEMON_H
 #define EUNOMIA_DAEMON_H

@@ -21,7 +21,7 @@
 enum eu_sink_type {
 	EU_SINK_STDOUT = 1,
 	EU_SINK_FILE,
-	EU_SINK_OTLP, /* recognised, not built yet: eu_sink_open refuses it */
+	EU_SINK_OTLP, /* sinks/otlp.c */
 };
 
 enum eu_fsync_policy {
@@ -62,6 +62,8 @@ void eu_sink_config_init(struct eu_sink_config *cfg, enum eu_sink_type type);
 /* Parses a command-line spec: "stdout", "file:PATH", "otlp", "otlp:URL". */
 int eu_sink_config_from_spec(const char *spec, struct eu_sink_config *out, eu_error *err);
 int eu_sink_config_copy(struct eu_sink_config *dst, const struct eu_sink_config *src);
+/* Whether two configs open the same sink with the same settings. */
+bool eu_sink_config_equal(const struct eu_sink_config *a, const struct eu_sink_config *b);
 void eu_sink_config_free(struct eu_sink_config *cfg);
 
 struct eu_sink_stats {

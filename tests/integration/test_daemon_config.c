@@ -105,3 +105,80 @@ Test(daemon_config, params_from_config_and_sighup_reload)
 	cr_assert(dfix_exec_until(&F, &execs, from, 10000), "%s", eu_agent_stdout(F.a));
 	cr_assert_eq(eu_agent_stop(F.a, 10000), 0);
 }
+
+/* Counts the bootstrap exec records of our binary in a JSON-lines file; every line must be
+ * whole JSON (none split across the swap). */
+static size_t execs_in_file(const char *path, const char *bin)
+{
+	size_t size = 0, bad = 0;
+	char *text = eu_test_read_file(path, &size);
+	if (!text)
+		return 0;
+	struct dfix_match m = {.package = "bootstrap", .filename = bin, .exit_event = 0};
+	size_t n = dfix_count_records_in(text, &m, 0, NULL, &bad);
+	free(text);
+	cr_assert_eq(bad, 0, "%s has lines that are not JSON", path);
+	return n;
+}
+
+/* SIGHUP with other sinks in the config: the new ones take the records from then on, the old
+ * one writes what it held and closes; a sink that cannot open keeps the running ones. */
+Test(daemon_config, sighup_replaces_changed_sinks)
+{
+	char cfg[200], a_path[200], b_path[200], text[800];
+	snprintf(cfg, sizeof(cfg), "%s/agent.yaml", F.root);
+	snprintf(a_path, sizeof(a_path), "%s/a.jsonl", F.root);
+	snprintf(b_path, sizeof(b_path), "%s/b.jsonl", F.root);
+	snprintf(text, sizeof(text), "sinks:\n  - type: file\n    path: %s\n", a_path);
+	write_config(cfg, text);
+	dfix_sh("cp %s %s/boot.json", BOOTSTRAP_PKG, F.watch);
+	dfix_start(&F, (const char *[]){"--config", cfg, NULL});
+	int64_t deadline = dfix_now_ms() + 10000;
+	while (!execs_in_file(a_path, F.bin) && dfix_now_ms() < deadline) {
+		dfix_exec(&F);
+		dfix_pump(&F, 200);
+	}
+	cr_assert_gt(execs_in_file(a_path, F.bin), 0, "%s", eu_agent_stderr(F.a));
+
+	/* same sinks: nothing is reopened */
+	kill(eu_agent_pid(F.a), SIGHUP);
+	cr_assert(dfix_wait_log(&F, "config reloaded", 1, 5000), "%s", eu_agent_stderr(F.a));
+	cr_assert_eq(dfix_count(eu_agent_stderr(F.a), "replaced"), 0, "%s", eu_agent_stderr(F.a));
+
+	/* a.jsonl -> b.jsonl plus stdout */
+	snprintf(text, sizeof(text), "sinks:\n  - type: file\n    path: %s\n  - type: stdout\n",
+		 b_path);
+	write_config(cfg, text);
+	kill(eu_agent_pid(F.a), SIGHUP);
+	cr_assert(dfix_wait_log(&F, "config reloaded", 2, 5000), "%s", eu_agent_stderr(F.a));
+	char line[300];
+	snprintf(line, sizeof(line), "sink file:%s replaced", a_path);
+	cr_assert(strstr(eu_agent_stderr(F.a), line), "%s", eu_agent_stderr(F.a));
+	snprintf(line, sizeof(line), "counters: sink file:%s: queued", a_path);
+	cr_assert(strstr(eu_agent_stderr(F.a), line), "no final counters: %s", eu_agent_stderr(F.a));
+	size_t in_a = execs_in_file(a_path, F.bin);
+	deadline = dfix_now_ms() + 10000;
+	while (!execs_in_file(b_path, F.bin) && dfix_now_ms() < deadline) {
+		dfix_exec(&F);
+		dfix_pump(&F, 200);
+	}
+	cr_assert_gt(execs_in_file(b_path, F.bin), 0, "%s", eu_agent_stderr(F.a));
+	cr_assert_eq(execs_in_file(a_path, F.bin), in_a, "the replaced sink still got records");
+	struct dfix_match execs = {.package = "bootstrap", .filename = F.bin, .exit_event = 0};
+	cr_assert_gt(dfix_count_records_in(eu_agent_stdout(F.a), &execs, 0, NULL, NULL), 0,
+		     "the new stdout sink got nothing");
+
+	/* a sink that cannot open: reported, the running ones kept */
+	write_config(cfg, "sinks:\n  - type: file\n    path: /nonexistent-eu-dir/x.jsonl\n");
+	kill(eu_agent_pid(F.a), SIGHUP);
+	cr_assert(dfix_wait_log(&F, "keeping the running sinks", 1, 5000), "%s",
+		  eu_agent_stderr(F.a));
+	size_t in_b = execs_in_file(b_path, F.bin);
+	deadline = dfix_now_ms() + 10000;
+	while (execs_in_file(b_path, F.bin) == in_b && dfix_now_ms() < deadline) {
+		dfix_exec(&F);
+		dfix_pump(&F, 200);
+	}
+	cr_assert_gt(execs_in_file(b_path, F.bin), in_b, "the kept sink stopped");
+	cr_assert_eq(eu_agent_stop(F.a, 10000), 0);
+}
