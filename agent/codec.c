@@ -371,3 +371,14 @@ void eu_sha256_hex(const uint8_t digest[EU_SHA256_LEN], char out[2 * EU_SHA256_L
 	}
 	out[2 * EU_SHA256_LEN] = '\0';
 }
+
+int eu_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -11,6 +11,7 @@
 #include <yaml.h>
 
 #include "eunomia/buf.h"
+#include "eunomia/file.h"
 #include "eunomia/metrics_rules.h"
 #include "eunomia/otlp.h"
 
@@ -553,39 +554,12 @@ int eu_config_parse(const char *text, size_t len, const char *origin, struct eu_
 int eu_config_load_file(const char *path, struct eu_config *out, eu_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return eu_error_set(err, -errno, "%s: cannot open: %s", path, strerror(errno));
-	char *text = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (len + 4096 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			if (cap > (16u << 20)) {
-				fclose(f);
-				free(text);
-				return eu_error_set(err, -EFBIG, "%s: larger than 16 MiB", path);
-			}
-			char *t = realloc(text, cap);
-			if (!t) {
-				fclose(f);
-				free(text);
-				return eu_error_set(err, -ENOMEM, "out of memory");
-			}
-			text = t;
-		}
-		size_t n = fread(text + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	int rerr = ferror(f);
-	fclose(f);
-	if (rerr) {
-		free(text);
-		return eu_error_set(err, -EIO, "%s: read error", path);
-	}
-	int ret = eu_config_parse(text ? text : "", len, path, out, err);
+	void *text;
+	size_t len;
+	int ret = eu_file_read(path, 16u << 20, &text, &len, err);
+	if (ret)
+		return ret;
+	ret = eu_config_parse(text, len, path, out, err);
 	free(text);
 	return ret;
 }

@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "eunomia/codec.h"
 #include "eunomia/log.h"
 
 #define DEFAULT_MAX_BODY (16u << 20)
@@ -939,17 +940,6 @@ void eu_http_server_close(struct eu_http_server *s)
 
 /* --- without sockets --- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static char *url_decode(const char *s, size_t n)
 {
 	char *o = malloc(n + 1), *p = o;
@@ -959,8 +949,8 @@ static char *url_decode(const char *s, size_t n)
 		int h, l;
 		if (s[i] == '+') {
 			*p++ = ' ';
-		} else if (s[i] == '%' && i + 2 < n && (h = hexval(s[i + 1])) >= 0 &&
-			   (l = hexval(s[i + 2])) >= 0) {
+		} else if (s[i] == '%' && i + 2 < n && (h = eu_hex_digit(s[i + 1])) >= 0 &&
+			   (l = eu_hex_digit(s[i + 2])) >= 0) {
 			*p++ = (char)(h * 16 + l);
 			i += 2;
 		} else {

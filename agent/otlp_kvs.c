@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eunomia/codec.h"
 #include "eunomia/otlp.h"
 #include "otlp_priv.h"
 
@@ -42,17 +43,6 @@ static bool is_ows(char c)
 	return c == ' ' || c == '\t';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Trimmed, optionally percent-decoded copy of s[0..n); NULL with *bad set on a bad escape. */
 static char *dup_trimmed(const char *s, size_t n, bool decode, bool *bad)
 {
@@ -73,7 +63,7 @@ static char *dup_trimmed(const char *s, size_t n, bool decode, bool *bad)
 				*bad = true;
 				return NULL;
 			}
-			int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+			int h = eu_hex_digit(s[i + 1]), l = eu_hex_digit(s[i + 2]);
 			if (h < 0 || l < 0) {
 				free(out);
 				*bad = true;

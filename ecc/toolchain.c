@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "eunomia/file.h"
+
 extern char **environ;
 
 static bool is_executable(const char *path)
@@ -58,37 +60,14 @@ char *ecc_find_tool(const char *env, const char *const *names)
 
 char *ecc_read_file(const char *path, size_t *size)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	char *data = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (cap - len < 4096) {
-			size_t ncap = cap ? cap * 2 : 16384;
-			char *p = realloc(data, ncap + 1);
-			if (!p) {
-				free(data);
-				fclose(f);
-				errno = ENOMEM;
-				return NULL;
-			}
-			data = p;
-			cap = ncap;
-		}
-		size_t n = fread(data + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	int failed = ferror(f);
-	fclose(f);
-	if (failed) {
-		free(data);
-		errno = EIO;
+	void *data;
+	size_t len;
+	eu_error err = {0};
+	int ret = eu_file_read(path, (size_t)1 << 30, &data, &len, &err);
+	if (ret) {
+		errno = -ret;
 		return NULL;
 	}
-	data[len] = '\0';
 	if (size)
 		*size = len;
 	return data;

@@ -14,6 +14,9 @@
 
 #define EU_SHA256_LEN 32
 
+/* The value of one hexadecimal digit (either case), or -1. */
+int eu_hex_digit(char c);
+
 /* Decodes standard base64 (RFC 4648 alphabet, '=' padding optional). Space, tab, CR, LF, VT
  * and FF are skipped anywhere. *out is malloc'd (never NULL on success, even for empty input)
  * and owned by the caller. Fails with -EINVAL on a character outside the alphabet, misplaced
