@@ -338,9 +338,9 @@ int daemon_metrics_inst(struct eu_daemon *d, struct pkg_inst *inst, eu_error *er
 				  cp ? cp->metrics : NULL, inst->cons, &inst->metrics, err);
 }
 
-/* --- the agent's own counters ---
- * One table per kind serves both the Prometheus text and the OTLP export; entries without an
- * OTLP name are gauges, which go to Prometheus only (the OTLP request carries Sums). */
+/* --- the agent's own counters and gauges ---
+ * One table per kind serves both the Prometheus text and the OTLP export (counters as
+ * monotonic cumulative Sums, gauges as Gauges). */
 
 struct self_metric {
 	const char *prom, *otlp, *help, *unit;
@@ -348,8 +348,8 @@ struct self_metric {
 };
 
 static const struct self_metric pkg_metrics[] = {
-	{"eunomia_package_loaded", NULL,
-	 "1 when a version of the package runs, 0 when it failed.", NULL, true},
+	{"eunomia_package_loaded", "eunomia.package.loaded",
+	 "1 when a version of the package runs, 0 when it failed.", "1", true},
 	{"eunomia_package_events_received_total", "eunomia.package.events.received",
 	 "Records read from the package's buffers and maps.", "{event}", false},
 	{"eunomia_package_events_decoded_total", "eunomia.package.events.decoded",
@@ -372,7 +372,8 @@ static const struct self_metric sink_metrics[] = {
 	 "Records the sink lost (queue full, write errors).", "{record}", false},
 	{"eunomia_sink_writes_retried_total", "eunomia.sink.writes.retried",
 	 "Writes the sink retried.", "{write}", false},
-	{"eunomia_sink_queue_length", NULL, "Records waiting in the sink's queue.", NULL, true},
+	{"eunomia_sink_queue_length", "eunomia.sink.queue.length",
+	 "Records waiting in the sink's queue.", "{record}", true},
 };
 
 #define N_PKG_METRICS (sizeof(pkg_metrics) / sizeof(pkg_metrics[0]))
@@ -504,13 +505,13 @@ static int self_otlp(struct eu_daemon *d, uint64_t now_ns, eu_buf *out, eu_error
 		for (size_t i = 0; pkg_metrics[k].otlp && i < r.n; i++)
 			c[nc++] = (struct eu_otlp_counter){pkg_metrics[k].otlp, pkg_metrics[k].help,
 							   pkg_metrics[k].unit, r.rows[i].v[k],
-							   r.rows[i].attrs, 2};
+							   r.rows[i].attrs, 2, pkg_metrics[k].gauge};
 	}
 	for (size_t k = 0; k < N_SINK_METRICS; k++) {
 		for (size_t i = 0; sink_metrics[k].otlp && i < n_sinks; i++)
 			c[nc++] = (struct eu_otlp_counter){sink_metrics[k].otlp, sink_metrics[k].help,
 							   sink_metrics[k].unit, sv[i][k], &sattr[i],
-							   1};
+							   1, sink_metrics[k].gauge};
 	}
 	ret = eu_otlp_metrics_request(dm->resource.data ? dm->resource.data : "",
 				      dm->resource.len, "eunomia-agent/self", EU_VERSION,

@@ -1,4 +1,5 @@
-/* Counters as OTLP monotonic cumulative Sums in an ExportMetricsServiceRequest. */
+/* Counters as OTLP monotonic cumulative Sums, and gauges as Gauges, in an
+ * ExportMetricsServiceRequest. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 typedef Opentelemetry__Proto__Metrics__V1__Metric Metric;
 typedef Opentelemetry__Proto__Metrics__V1__Sum Sum;
+typedef Opentelemetry__Proto__Metrics__V1__Gauge Gauge;
 typedef Opentelemetry__Proto__Metrics__V1__NumberDataPoint Point;
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
@@ -61,20 +63,21 @@ int eu_otlp_metrics_request(const void *resource, size_t resource_len, const cha
 	Metric *metrics = calloc(k, sizeof(*metrics));
 	Metric **mptr = calloc(k, sizeof(*mptr));
 	Sum *sums = calloc(k, sizeof(*sums));
+	Gauge *gauges = calloc(k, sizeof(*gauges));
 	Point *points = calloc(k, sizeof(*points));
 	Point **pptr = calloc(k, sizeof(*pptr));
 	KeyValue *kvs = calloc(n_attrs ? n_attrs : 1, sizeof(*kvs));
 	AnyValue *vals = calloc(n_attrs ? n_attrs : 1, sizeof(*vals));
 	KeyValue **kptr = calloc(n_attrs ? n_attrs : 1, sizeof(*kptr));
 	int ret = -ENOMEM;
-	if (!metrics || !mptr || !sums || !points || !pptr || !kvs || !vals || !kptr)
+	if (!metrics || !mptr || !sums || !gauges || !points || !pptr || !kvs || !vals || !kptr)
 		goto out;
 
 	size_t nm = 0, na = 0;
 	for (size_t i = 0; i < n; i++) {
 		Point *p = &points[i];
 		opentelemetry__proto__metrics__v1__number_data_point__init(p);
-		p->start_time_unix_nano = start_unix_nano;
+		p->start_time_unix_nano = c[i].gauge ? 0 : start_unix_nano;
 		p->time_unix_nano = now_unix_nano;
 		p->value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT;
 		p->as_int = c[i].value > INT64_MAX ? INT64_MAX : (int64_t)c[i].value;
@@ -91,25 +94,38 @@ int eu_otlp_metrics_request(const void *resource, size_t resource_len, const cha
 		}
 		p->n_attributes = c[i].n_attrs;
 		pptr[i] = p;
-		/* consecutive counters of one name are points of one metric */
-		if (nm && !strcmp(metrics[nm - 1].name, str_or_empty(c[i].name))) {
-			sums[nm - 1].n_data_points++;
+		/* consecutive entries of one name (and kind) are points of one metric */
+		if (nm && !strcmp(metrics[nm - 1].name, str_or_empty(c[i].name)) &&
+		    c[i].gauge == c[i - 1].gauge) {
+			if (c[i].gauge)
+				gauges[nm - 1].n_data_points++;
+			else
+				sums[nm - 1].n_data_points++;
 			continue;
 		}
 		Metric *m = &metrics[nm];
-		Sum *s = &sums[nm];
 		opentelemetry__proto__metrics__v1__metric__init(m);
-		opentelemetry__proto__metrics__v1__sum__init(s);
 		m->name = (char *)str_or_empty(c[i].name);
 		m->description = (char *)str_or_empty(c[i].description);
 		m->unit = (char *)str_or_empty(c[i].unit);
-		m->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM;
-		m->sum = s;
-		s->aggregation_temporality =
-			OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
-		s->is_monotonic = true;
-		s->data_points = &pptr[i];
-		s->n_data_points = 1;
+		if (c[i].gauge) {
+			Gauge *g = &gauges[nm];
+			opentelemetry__proto__metrics__v1__gauge__init(g);
+			m->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE;
+			m->gauge = g;
+			g->data_points = &pptr[i];
+			g->n_data_points = 1;
+		} else {
+			Sum *s = &sums[nm];
+			opentelemetry__proto__metrics__v1__sum__init(s);
+			m->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM;
+			m->sum = s;
+			s->aggregation_temporality =
+				OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
+			s->is_monotonic = true;
+			s->data_points = &pptr[i];
+			s->n_data_points = 1;
+		}
 		mptr[nm] = m;
 		nm++;
 	}
@@ -120,6 +136,7 @@ out:
 	free(metrics);
 	free(mptr);
 	free(sums);
+	free(gauges);
 	free(points);
 	free(pptr);
 	free(kvs);

@@ -155,11 +155,12 @@ struct eu_otlp_counter {
 	uint64_t value;
 	const struct eu_otlp_kv *attrs;
 	size_t n_attrs;
+	bool gauge;              /* a current value (a Gauge), not a count */
 };
 
 /* Appends an ExportMetricsServiceRequest: one scope, every counter a data point of a
- * monotonic cumulative Sum (start_unix_nano .. now_unix_nano, value as int). Values above
- * INT64_MAX are clamped to it. */
+ * monotonic cumulative Sum (start_unix_nano .. now_unix_nano, value as int), every gauge one
+ * of a Gauge (at now_unix_nano). Values above INT64_MAX are clamped to it. */
 int eu_otlp_metrics_request(const void *resource, size_t resource_len, const char *scope_name,
 			    const char *scope_version, uint64_t start_unix_nano,
 			    uint64_t now_unix_nano, const struct eu_otlp_counter *counters, size_t n,

@@ -36,8 +36,14 @@ static bool request_points(struct eu_http_receiver *rx, size_t i, point_fn fn, v
 				r->resource_metrics[a]->scope_metrics[b];
 			for (size_t k = 0; k < sm->n_metrics; k++) {
 				const Metric *m = sm->metrics[k];
-				for (size_t p = 0; m->sum && p < m->sum->n_data_points; p++)
+				/* sum and gauge share a oneof: the case tells which it is */
+				bool sum = m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM;
+				bool gauge =
+					m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE;
+				for (size_t p = 0; sum && p < m->sum->n_data_points; p++)
 					fn(ctx, m, m->sum->data_points[p]);
+				for (size_t p = 0; gauge && p < m->gauge->n_data_points; p++)
+					fn(ctx, m, m->gauge->data_points[p]);
 			}
 		}
 	}
@@ -176,6 +182,8 @@ struct self_seen {
 	uint64_t start, time;
 	bool sink_dropped;   /* a cumulative monotonic eunomia.sink.records.dropped point */
 	uint64_t sink_dropped_value;
+	int64_t loaded;      /* the eunomia.package.loaded gauge (-1: none) */
+	bool queue_gauge;    /* an eunomia.sink.queue.length gauge for the otlp sink */
 };
 
 static void self_point(void *ctx, const Metric *m, const Point *dp)
@@ -204,6 +212,12 @@ static void self_point(void *ctx, const Metric *m, const Point *dp)
 		s->decoded = (uint64_t)dp->as_int;
 	} else if (ours && !strcmp(m->name, "eunomia.package.decode_errors")) {
 		s->decode_errors = (uint64_t)dp->as_int;
+	} else if (ours && !strcmp(m->name, "eunomia.package.loaded") &&
+		   m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE) {
+		s->loaded = dp->as_int;
+	} else if (sink && !strncmp(sink, "otlp:", 5) && !strcmp(m->name, "eunomia.sink.queue.length")) {
+		s->queue_gauge = m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE &&
+				 !strcmp(m->unit, "{record}");
 	} else if (sink && !strncmp(sink, "otlp:", 5) &&
 		   !strcmp(m->name, "eunomia.sink.records.dropped") && m->sum->is_monotonic &&
 		   m->sum->aggregation_temporality == CUMULATIVE) {
@@ -222,7 +236,7 @@ static void scan_self(struct eu_http_receiver *rx, const char *comm, struct self
 	uint64_t first_start = 0;
 	size_t n = eu_http_receiver_count(rx);
 	for (size_t i = 0; i < n; i++) {
-		struct self_seen cur = {.comm = comm};
+		struct self_seen cur = {.comm = comm, .loaded = -1};
 		if (!request_points(rx, i, self_point, &cur) || !cur.found)
 			continue;
 		if (!first_start)
@@ -284,6 +298,9 @@ Test(metrics_otlp_e2e, own_counters_are_monotonic_cumulative_sums)
 		     s.received, s.execs_all);
 	cr_assert(s.sink_dropped, "no eunomia.sink.records.dropped point for the otlp sink");
 	cr_assert_eq(s.sink_dropped_value, 0);
+	/* the gauges go out as Gauges beside the Sums */
+	cr_assert_eq(s.loaded, 1, "eunomia.package.loaded gauge for bootstrap: %" PRId64, s.loaded);
+	cr_assert(s.queue_gauge, "no eunomia.sink.queue.length gauge for the otlp sink");
 	dfix_fini(&f);
 	eu_http_receiver_stop(rx);
 }

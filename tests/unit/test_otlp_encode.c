@@ -283,17 +283,19 @@ Test(otlp_logs, request_groups_records_by_scope_in_order)
 	exec_fixture_free(&f);
 }
 
-Test(otlp_metrics, counters_are_monotonic_cumulative_sums)
+Test(otlp_metrics, counters_are_monotonic_cumulative_sums_gauges_are_gauges)
 {
 	struct eu_otlp_kv a1[] = {{"program", "bootstrap"}}, a2[] = {{"program", "opensnoop"}};
 	struct eu_otlp_counter c[] = {
-		{"eunomia.events.received", "events", "{event}", 10, a1, 1},
-		{"eunomia.events.received", "events", "{event}", 20, a2, 1},
-		{"eunomia.events.lost", "lost", "{event}", UINT64_MAX, NULL, 0},
+		{"eunomia.events.received", "events", "{event}", 10, a1, 1, false},
+		{"eunomia.events.received", "events", "{event}", 20, a2, 1, false},
+		{"eunomia.events.lost", "lost", "{event}", UINT64_MAX, NULL, 0, false},
+		{"eunomia.queue.length", "queued", "{record}", 7, a1, 1, true},
+		{"eunomia.queue.length", "queued", "{record}", 9, a2, 1, true},
 	};
 	eu_buf b;
 	eu_buf_init(&b);
-	cr_assert_eq(eu_otlp_metrics_request("", 0, "eunomia-agent", "0.1.0", 100, 200, c, 3, &b,
+	cr_assert_eq(eu_otlp_metrics_request("", 0, "eunomia-agent", "0.1.0", 100, 200, c, 5, &b,
 					     NULL), 0);
 	Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *r =
 		opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__unpack(
@@ -302,7 +304,7 @@ Test(otlp_metrics, counters_are_monotonic_cumulative_sums)
 	cr_assert_eq(r->n_resource_metrics, 1);
 	Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = r->resource_metrics[0]->scope_metrics[0];
 	cr_assert_str_eq(sm->scope->name, "eunomia-agent");
-	cr_assert_eq(sm->n_metrics, 2);
+	cr_assert_eq(sm->n_metrics, 3);
 	Opentelemetry__Proto__Metrics__V1__Metric *m = sm->metrics[0];
 	cr_assert_str_eq(m->name, "eunomia.events.received");
 	cr_assert_str_eq(m->unit, "{event}");
@@ -316,6 +318,16 @@ Test(otlp_metrics, counters_are_monotonic_cumulative_sums)
 	cr_assert_str_eq(m->sum->data_points[1]->attributes[0]->value->string_value, "opensnoop");
 	cr_assert_eq(m->sum->data_points[1]->as_int, 20);
 	cr_assert_eq(sm->metrics[1]->sum->data_points[0]->as_int, INT64_MAX);
+	/* gauges: one Gauge metric, points at the export time with no start */
+	Opentelemetry__Proto__Metrics__V1__Metric *g = sm->metrics[2];
+	cr_assert_str_eq(g->name, "eunomia.queue.length");
+	cr_assert_eq(g->data_case, OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE);
+	cr_assert_eq(g->gauge->n_data_points, 2);
+	cr_assert_eq(g->gauge->data_points[0]->start_time_unix_nano, 0);
+	cr_assert_eq(g->gauge->data_points[0]->time_unix_nano, 200);
+	cr_assert_eq(g->gauge->data_points[0]->as_int, 7);
+	cr_assert_eq(g->gauge->data_points[1]->as_int, 9);
+	cr_assert_str_eq(g->gauge->data_points[1]->attributes[0]->value->string_value, "opensnoop");
 	opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__free_unpacked(
 		r, NULL);
 	eu_buf_free(&b);

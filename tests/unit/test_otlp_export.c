@@ -414,7 +414,7 @@ Test(otlp_export, metrics_go_to_v1_metrics)
 	struct eu_otlp_config cfg;
 	make_cfg(&cfg, true);
 	start(&cfg);
-	struct eu_otlp_counter c[] = {{"eunomia.events.received", "", "{event}", 42, NULL, 0}};
+	struct eu_otlp_counter c[] = {{"eunomia.events.received", "", "{event}", 42, NULL, 0, false}};
 	eu_buf req;
 	eu_buf_init(&req);
 	cr_assert_eq(eu_otlp_metrics_request(F.resource.data, F.resource.len, "eunomia-agent",

@@ -160,7 +160,7 @@ Test(otlp_protoc, official_protos_decode_our_metrics)
 	if (!root)
 		cr_skip_test("%s", why);
 	struct eu_otlp_kv attrs[] = {{"program", "bootstrap"}};
-	struct eu_otlp_counter c[] = {{"eunomia.events.received", "d", "{event}", 42, attrs, 1}};
+	struct eu_otlp_counter c[] = {{"eunomia.events.received", "d", "{event}", 42, attrs, 1, false}};
 	eu_buf req;
 	eu_buf_init(&req);
 	cr_assert_eq(eu_otlp_metrics_request("", 0, "eunomia-agent", "0.1.0", 5, 6, c, 1, &req,
