@@ -2,6 +2,91 @@
  * program and libcurl) and with `eunomia-agent ctl`. */
 #include "api_fixture.h"
 
+/* One request and what its answer must hold; checks left unset are not made. */
+struct api_call {
+	const char *tcp; /* NULL: over the unix socket */
+	const char *method, *path, *body;
+	long status;
+	const char *error_code;
+	const char *state;
+};
+
+static void expect_answer(struct afix *a, struct api_call c)
+{
+	struct aresp r = afix_req(a, c.tcp, c.method, c.path, c.body, c.body ? strlen(c.body) : 0,
+				  NULL);
+	cr_assert_eq(r.status, c.status, "%s %s: %ld %s", c.method, c.path, r.status, r.body);
+	if (c.error_code)
+		cr_assert_str_eq(aresp_error_code(&r), c.error_code, "%s %s: %s", c.method,
+				 c.path, r.body);
+	if (c.state)
+		cr_assert_str_eq(eu_json_str(r.json, "state"), c.state, "%s %s: %s", c.method,
+				 c.path, r.body);
+	aresp_free(&r);
+}
+
+/* `ctl ARGS` exits with want_rc and prints each of the wants (a NULL-terminated list). */
+static void ctl_expect(struct afix *a, int want_rc, const char *const *args, ...)
+	__attribute__((sentinel));
+static void ctl_expect(struct afix *a, int want_rc, const char *const *args, ...)
+{
+	char *out = NULL;
+	int rc = afix_ctl(a, &out, args);
+	cr_assert_eq(rc, want_rc, "%s", out);
+	va_list ap;
+	va_start(ap, args);
+	for (const char *want; (want = va_arg(ap, const char *));)
+		cr_assert(strstr(out, want), "%s", out);
+	va_end(ap);
+	free(out);
+}
+
+/* A daemon (with extra args) that already runs the bootstrap package as `name`. */
+static void start_with_package(struct afix *a, const char *const *extra, const char *name)
+{
+	afix_init(a);
+	afix_start(a, extra);
+	ctl_expect(a, 0, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", name, NULL}, NULL);
+}
+
+/* A daemon running the bootstrap package as `name`, followed by `ctl logs NAME --follow` in
+ * the background; the follower's pid, once it has printed a record of our binary (so it is
+ * connected). */
+static pid_t start_with_follower(struct afix *a, const char *name)
+{
+	start_with_package(a, NULL, name);
+	char outfile[256], cmd[1024];
+	snprintf(outfile, sizeof(outfile), "%s/follow.out", a->f.root);
+	snprintf(cmd, sizeof(cmd), "%s ctl --api %s logs %s --follow > %s 2>&1", EU_AGENT_BIN,
+		 a->api_unix, name, outfile);
+	pid_t pid = eu_spawn((const char *const[]){"/bin/sh", "-c", cmd, NULL});
+	cr_assert_gt(pid, 0);
+	int64_t deadline = dfix_now_ms() + 20000;
+	bool seen = false;
+	while (!seen && dfix_now_ms() < deadline) {
+		dfix_exec(&a->f);
+		dfix_pump(&a->f, 100);
+		char *txt = eu_test_read_file(outfile, NULL);
+		seen = txt && strstr(txt, a->f.bin);
+		free(txt);
+	}
+	cr_assert(seen, "the follower saw no record of %s", a->f.bin);
+	return pid;
+}
+
+/* A copy of /bin/true with a name of its own (STEM_PID), so its records are told apart. */
+static void copy_true(struct afix *a, const char *stem, char *path, size_t size)
+{
+	snprintf(path, size, "%s/bin/%s_%d", a->f.root, stem, (int)getpid() % 100000);
+	dfix_sh("cp /bin/true %s", path);
+}
+
+static void run_and_wait(const char *path)
+{
+	pid_t pid = eu_spawn((const char *const[]){path, NULL});
+	cr_assert_eq(eu_wait_pid(pid, 5000), 0);
+}
+
 /* Polls the package's events (not following) until pred finds a record; the body. */
 static char *events_until(struct afix *a, const char *name, const char *needle, int timeout_ms,
 			  void (*trigger)(struct afix *))
@@ -59,40 +144,24 @@ Test(api_daemon, socket_mode_health_and_errors)
 						   "tracepoint")));
 	aresp_free(&r);
 
-	rc = afix_ctl(&a, &out, (const char *const[]){"features", NULL});
-	cr_assert_eq(rc, 0, "%s", out);
-	cr_assert(strstr(out, "\"ringbuf\":{\"available\":true}"), "%s", out);
-	free(out);
-	rc = afix_ctl(&a, &out, (const char *const[]){"get", "nothing", NULL});
-	cr_assert_eq(rc, 1, "%s", out);
-	cr_assert(strstr(out, "404 not_found"), "%s", out);
-	free(out);
+	ctl_expect(&a, 0, (const char *const[]){"features", NULL},
+		   "\"ringbuf\":{\"available\":true}", NULL);
+	ctl_expect(&a, 1, (const char *const[]){"get", "nothing", NULL}, "404 not_found", NULL);
 
-	r = afix_req(&a, NULL, "GET", "/v1/nothing", NULL, 0, NULL);
-	cr_assert_eq(r.status, 404);
-	cr_assert_str_eq(aresp_error_code(&r), "not_found");
-	aresp_free(&r);
-	r = afix_req(&a, NULL, "PUT", "/v1/programs", "x", 1, NULL);
-	cr_assert_eq(r.status, 405);
-	cr_assert_str_eq(aresp_error_code(&r), "method_not_allowed");
-	aresp_free(&r);
-	r = afix_req(&a, NULL, "DELETE", "/healthz", NULL, 0, NULL);
-	cr_assert_eq(r.status, 405);
-	aresp_free(&r);
-	r = afix_req(&a, NULL, "POST", "/task", "{\"program_data_buf\": ", 21, NULL);
-	cr_assert_eq(r.status, 400);
-	cr_assert_str_eq(aresp_error_code(&r), "bad_json");
-	aresp_free(&r);
-	r = afix_req(&a, NULL, "POST", "/v1/programs?name=x", "not a package", 13, NULL);
-	cr_assert_eq(r.status, 400, "%s", r.body);
-	cr_assert_str_eq(aresp_error_code(&r), "bad_package");
-	aresp_free(&r);
-	r = afix_req(&a, NULL, "DELETE", "/v1/programs/nope", NULL, 0, NULL);
-	cr_assert_eq(r.status, 404);
-	aresp_free(&r);
-	r = afix_req(&a, NULL, "GET", "/metrics", NULL, 0, NULL);
-	cr_assert_eq(r.status, 200);
-	aresp_free(&r);
+	static const struct api_call errors[] = {
+		{.method = "GET", .path = "/v1/nothing", .status = 404, .error_code = "not_found"},
+		{.method = "PUT", .path = "/v1/programs", .body = "x", .status = 405,
+		 .error_code = "method_not_allowed"},
+		{.method = "DELETE", .path = "/healthz", .status = 405},
+		{.method = "POST", .path = "/task", .body = "{\"program_data_buf\": ",
+		 .status = 400, .error_code = "bad_json"},
+		{.method = "POST", .path = "/v1/programs?name=x", .body = "not a package",
+		 .status = 400, .error_code = "bad_package"},
+		{.method = "DELETE", .path = "/v1/programs/nope", .status = 404},
+		{.method = "GET", .path = "/metrics", .status = 200},
+	};
+	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
+		expect_answer(&a, errors[i]);
 	afix_fini(&a);
 }
 
@@ -103,15 +172,12 @@ Test(api_daemon, oversized_body_is_413)
 	afix_start(&a, (const char *const[]){"--api-max-body", "4096", NULL});
 	char *big = calloc(1, 100000);
 	memset(big, 'x', 99999);
-	struct aresp r = afix_req(&a, NULL, "POST", "/v1/programs?name=big", big, 99999, NULL);
-	cr_assert_eq(r.status, 413, "%ld %s", r.status, r.body);
-	cr_assert_str_eq(aresp_error_code(&r), "body_too_large");
-	aresp_free(&r);
+	expect_answer(&a, (struct api_call){.method = "POST", .path = "/v1/programs?name=big",
+					     .body = big, .status = 413,
+					     .error_code = "body_too_large"});
 	free(big);
 	/* the daemon goes on */
-	r = afix_req(&a, NULL, "GET", "/healthz", NULL, 0, NULL);
-	cr_assert_eq(r.status, 200);
-	aresp_free(&r);
+	expect_answer(&a, (struct api_call){.method = "GET", .path = "/healthz", .status = 200});
 	afix_fini(&a);
 }
 
@@ -120,12 +186,10 @@ Test(api_daemon, ctl_load_logs_pause_resume_unload)
 	struct afix a;
 	afix_init(&a);
 	afix_start(&a, NULL);
-	char *out = NULL;
-	int rc = afix_ctl(&a, &out, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "boot",
-							    "--param", "min_duration_ns=0", NULL});
-	cr_assert_eq(rc, 0, "%s", out);
-	cr_assert(strstr(out, "\"state\":\"loaded\""), "%s", out);
-	free(out);
+	ctl_expect(&a, 0,
+		   (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "boot", "--param",
+					 "min_duration_ns=0", NULL},
+		   "\"state\":\"loaded\"", NULL);
 	cJSON *p = afix_pkg(&a, "boot");
 	cr_assert(p);
 	cr_assert_str_eq(eu_json_str(p, "source"), "api");
@@ -135,10 +199,8 @@ Test(api_daemon, ctl_load_logs_pause_resume_unload)
 	cJSON_Delete(p);
 
 	/* same name again: 409 */
-	rc = afix_ctl(&a, &out, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "boot", NULL});
-	cr_assert_eq(rc, 1, "%s", out);
-	cr_assert(strstr(out, "409 name_in_use"), "%s", out);
-	free(out);
+	ctl_expect(&a, 1, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "boot", NULL},
+		   "409 name_in_use", NULL);
 
 	/* our binary's exec shows in its records */
 	char *ev = events_until(&a, "boot", a.f.bin, 20000, exec_bin);
@@ -146,39 +208,25 @@ Test(api_daemon, ctl_load_logs_pause_resume_unload)
 	cr_assert(strstr(ev, "{\"seq\":"), "%s", ev);
 	free(ev);
 
-	rc = afix_ctl(&a, &out, (const char *const[]){"list", NULL});
-	cr_assert_eq(rc, 0, "%s", out);
-	cr_assert(strstr(out, "boot"), "%s", out);
-	cr_assert(strstr(out, "loaded"), "%s", out);
-	free(out);
+	ctl_expect(&a, 0, (const char *const[]){"list", NULL}, "boot", "loaded", NULL);
 
 	/* paused: detached, so a binary run meanwhile leaves no record */
-	rc = afix_ctl(&a, &out, (const char *const[]){"pause", "boot", NULL});
-	cr_assert_eq(rc, 0, "%s", out);
-	cr_assert(strstr(out, "\"state\":\"paused\""), "%s", out);
-	cr_assert(strstr(out, "\"attached\":0"), "%s", out);
-	free(out);
+	ctl_expect(&a, 0, (const char *const[]){"pause", "boot", NULL}, "\"state\":\"paused\"",
+		   "\"attached\":0", NULL);
 	char paused_bin[200];
-	snprintf(paused_bin, sizeof(paused_bin), "%s/bin/eu_paused_%d", a.f.root, (int)getpid() % 100000);
-	dfix_sh("cp /bin/true %s", paused_bin);
-	for (int i = 0; i < 3; i++) {
-		pid_t pid = eu_spawn((const char *const[]){paused_bin, NULL});
-		cr_assert_eq(eu_wait_pid(pid, 5000), 0);
-	}
-	rc = afix_ctl(&a, &out, (const char *const[]){"resume", "boot", NULL});
-	cr_assert_eq(rc, 0, "%s", out);
-	cr_assert(strstr(out, "\"state\":\"loaded\""), "%s", out);
-	cr_assert(strstr(out, "\"attached\":2"), "%s", out);
-	free(out);
+	copy_true(&a, "eu_paused", paused_bin, sizeof(paused_bin));
+	for (int i = 0; i < 3; i++)
+		run_and_wait(paused_bin);
+	ctl_expect(&a, 0, (const char *const[]){"resume", "boot", NULL}, "\"state\":\"loaded\"",
+		   "\"attached\":2", NULL);
 	/* records are in order: once a later exec shows, a paused one would have shown first */
 	char marker[200];
-	snprintf(marker, sizeof(marker), "%s/bin/eu_after_%d", a.f.root, (int)getpid() % 100000);
-	dfix_sh("cp /bin/true %s", marker);
+	copy_true(&a, "eu_after", marker, sizeof(marker));
 	int64_t deadline = dfix_now_ms() + 20000;
 	char *all = NULL;
+	int rc;
 	while (dfix_now_ms() < deadline) {
-		pid_t pid = eu_spawn((const char *const[]){marker, NULL});
-		cr_assert_eq(eu_wait_pid(pid, 5000), 0);
+		run_and_wait(marker);
 		free(all);
 		rc = afix_ctl(&a, &all, (const char *const[]){"logs", "boot", NULL});
 		cr_assert_eq(rc, 0, "%s", all);
@@ -196,6 +244,7 @@ Test(api_daemon, ctl_load_logs_pause_resume_unload)
 	cr_assert_gt(seq, 0);
 	char cur[32];
 	snprintf(cur, sizeof(cur), "%lld", seq);
+	char *out = NULL;
 	rc = afix_ctl(&a, &out, (const char *const[]){"logs", "boot", "--cursor", cur, NULL});
 	cr_assert_eq(rc, 0, "%s", out);
 	char want[64];
@@ -214,9 +263,7 @@ Test(api_daemon, ctl_load_logs_pause_resume_unload)
 	cr_assert_eq(strncmp(out, want, strlen(want)), 0, "%s", out);
 	free(out);
 
-	rc = afix_ctl(&a, &out, (const char *const[]){"unload", "boot", NULL});
-	cr_assert_eq(rc, 0, "%s", out);
-	free(out);
+	ctl_expect(&a, 0, (const char *const[]){"unload", "boot", NULL}, NULL);
 	cr_assert_null(afix_pkg(&a, "boot"));
 	cr_assert_eq(afix_count_programs(&a), 0);
 	afix_fini(&a);
@@ -226,32 +273,8 @@ Test(api_daemon, ctl_load_logs_pause_resume_unload)
 Test(api_daemon, follow_ends_on_unload)
 {
 	struct afix a;
-	afix_init(&a);
-	afix_start(&a, NULL);
-	char *out = NULL;
-	int rc = afix_ctl(&a, &out, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "fol", NULL});
-	cr_assert_eq(rc, 0, "%s", out);
-	free(out);
-	char outfile[256];
-	snprintf(outfile, sizeof(outfile), "%s/follow.out", a.f.root);
-	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), "%s ctl --api %s logs fol --follow > %s 2>&1", EU_AGENT_BIN,
-		 a.api_unix, outfile);
-	pid_t pid = eu_spawn((const char *const[]){"/bin/sh", "-c", cmd, NULL});
-	cr_assert_gt(pid, 0);
-	int64_t deadline = dfix_now_ms() + 20000;
-	bool seen = false;
-	while (!seen && dfix_now_ms() < deadline) {
-		dfix_exec(&a.f);
-		dfix_pump(&a.f, 100);
-		char *txt = eu_test_read_file(outfile, NULL);
-		seen = txt && strstr(txt, a.f.bin);
-		free(txt);
-	}
-	cr_assert(seen, "the follower saw no record of %s", a.f.bin);
-	rc = afix_ctl(&a, &out, (const char *const[]){"unload", "fol", NULL});
-	cr_assert_eq(rc, 0, "%s", out);
-	free(out);
+	pid_t pid = start_with_follower(&a, "fol");
+	ctl_expect(&a, 0, (const char *const[]){"unload", "fol", NULL}, NULL);
 	cr_assert_eq(eu_wait_pid(pid, 20000), 0, "the follower did not end with the package");
 	afix_fini(&a);
 }
@@ -319,22 +342,16 @@ Test(api_daemon, upstream_task_form_over_tcp)
 	cr_assert(found, "no logs through /log");
 
 	snprintf(q, sizeof(q), "{\"id\":%lld}", id);
-	r = afix_req(&a, a.tcp, "POST", "/pause", q, strlen(q), NULL);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	cr_assert_str_eq(eu_json_str(r.json, "state"), "paused");
-	aresp_free(&r);
-	r = afix_req(&a, a.tcp, "POST", "/resume", q, strlen(q), NULL);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	cr_assert_str_eq(eu_json_str(r.json, "state"), "loaded");
-	aresp_free(&r);
-	r = afix_req(&a, a.tcp, "POST", "/stop", q, strlen(q), NULL);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	aresp_free(&r);
+	expect_answer(&a, (struct api_call){.tcp = a.tcp, .method = "POST", .path = "/pause",
+					     .body = q, .status = 200, .state = "paused"});
+	expect_answer(&a, (struct api_call){.tcp = a.tcp, .method = "POST", .path = "/resume",
+					     .body = q, .status = 200, .state = "loaded"});
+	expect_answer(&a, (struct api_call){.tcp = a.tcp, .method = "POST", .path = "/stop",
+					     .body = q, .status = 200});
 	cr_assert_eq(afix_count_programs(&a), 0);
 	const char *wasm = "{\"program_type\":\"wasm\",\"program_data_buf\":\"AA==\"}";
-	r = afix_req(&a, a.tcp, "POST", "/task", wasm, strlen(wasm), NULL);
-	cr_assert_eq(r.status, 422, "%s", r.body);
-	aresp_free(&r);
+	expect_answer(&a, (struct api_call){.tcp = a.tcp, .method = "POST", .path = "/task",
+					     .body = wasm, .status = 422});
 	afix_fini(&a);
 }
 
@@ -342,12 +359,7 @@ Test(api_daemon, upstream_task_form_over_tcp)
 Test(api_daemon, verifier_rejection_is_422_and_changes_nothing)
 {
 	struct afix a;
-	afix_init(&a);
-	afix_start(&a, NULL);
-	char *out = NULL;
-	int rc = afix_ctl(&a, &out, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "good", NULL});
-	cr_assert_eq(rc, 0, "%s", out);
-	free(out);
+	start_with_package(&a, NULL, "good");
 	char obj[256];
 	snprintf(obj, sizeof(obj), "%s/bad.bpf.o", a.f.root);
 	char *log = NULL;
@@ -378,12 +390,7 @@ Test(api_daemon, verifier_rejection_is_422_and_changes_nothing)
 Test(api_daemon, old_cursor_reports_missed_records)
 {
 	struct afix a;
-	afix_init(&a);
-	afix_start(&a, (const char *const[]){"--api-ring", "4", NULL});
-	char *out = NULL;
-	int rc = afix_ctl(&a, &out, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "ring", NULL});
-	cr_assert_eq(rc, 0, "%s", out);
-	free(out);
+	start_with_package(&a, (const char *const[]){"--api-ring", "4", NULL}, "ring");
 	int64_t deadline = dfix_now_ms() + 30000;
 	long long seq = 0;
 	while (seq < 10 && dfix_now_ms() < deadline) {
@@ -419,16 +426,9 @@ Test(api_daemon, old_cursor_reports_missed_records)
 Test(api_daemon, program_limit_is_429)
 {
 	struct afix a;
-	afix_init(&a);
-	afix_start(&a, (const char *const[]){"--api-max-programs", "1", NULL});
-	char *out = NULL;
-	int rc = afix_ctl(&a, &out, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "one", NULL});
-	cr_assert_eq(rc, 0, "%s", out);
-	free(out);
-	rc = afix_ctl(&a, &out, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "two", NULL});
-	cr_assert_eq(rc, 1, "%s", out);
-	cr_assert(strstr(out, "429 too_many_programs"), "%s", out);
-	free(out);
+	start_with_package(&a, (const char *const[]){"--api-max-programs", "1", NULL}, "one");
+	ctl_expect(&a, 1, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "two", NULL},
+		   "429 too_many_programs", NULL);
 	cr_assert_eq(afix_count_programs(&a), 1);
 	afix_fini(&a);
 }
@@ -437,30 +437,8 @@ Test(api_daemon, program_limit_is_429)
 Test(api_daemon, stop_with_a_follower)
 {
 	struct afix a;
-	afix_init(&a);
-	afix_start(&a, NULL);
-	char *out = NULL;
-	int rc = afix_ctl(&a, &out, (const char *const[]){"load", BOOTSTRAP_PKG, "--name", "f", NULL});
-	cr_assert_eq(rc, 0, "%s", out);
-	free(out);
-	char outfile[256], cmd[1024];
-	snprintf(outfile, sizeof(outfile), "%s/follow.out", a.f.root);
-	snprintf(cmd, sizeof(cmd), "%s ctl --api %s logs f --follow > %s 2>&1", EU_AGENT_BIN,
-		 a.api_unix, outfile);
-	pid_t pid = eu_spawn((const char *const[]){"/bin/sh", "-c", cmd, NULL});
-	cr_assert_gt(pid, 0);
-	/* connected once it has printed a record */
-	int64_t deadline = dfix_now_ms() + 20000;
-	bool seen = false;
-	while (!seen && dfix_now_ms() < deadline) {
-		dfix_exec(&a.f);
-		dfix_pump(&a.f, 100);
-		char *txt = eu_test_read_file(outfile, NULL);
-		seen = txt && strstr(txt, a.f.bin);
-		free(txt);
-	}
-	cr_assert(seen, "the follower saw no record");
-	rc = eu_agent_stop(a.f.a, 15000);
+	pid_t pid = start_with_follower(&a, "f");
+	int rc = eu_agent_stop(a.f.a, 15000);
 	cr_assert_eq(rc, 0, "%s", eu_agent_stderr(a.f.a));
 	cr_assert_neq(eu_wait_pid(pid, 20000), -1, "the follower hung after the daemon stopped");
 	struct stat st;

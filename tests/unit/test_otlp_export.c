@@ -89,6 +89,36 @@ static void start(struct eu_otlp_config *cfg)
 	eu_otlp_config_free(cfg);
 }
 
+/* Most tests only need the loopback config as it is. */
+static void start_default(bool gzip)
+{
+	struct eu_otlp_config cfg;
+	make_cfg(&cfg, gzip);
+	start(&cfg);
+}
+
+static struct eu_otlp_stats exporter_stats(void)
+{
+	struct eu_otlp_stats st;
+	eu_otlp_exporter_get_stats(F.exp, &st);
+	return st;
+}
+
+/* Stops the receiver, so the exporter meets a collector that is down; the port to come back on. */
+static uint16_t take_receiver_down(void)
+{
+	uint16_t port = eu_http_receiver_port(F.rx);
+	eu_http_receiver_stop(F.rx);
+	F.rx = NULL;
+	return port;
+}
+
+static void bring_receiver_back(uint16_t port)
+{
+	F.rx = eu_http_receiver_start(port);
+	cr_assert_not_null(F.rx);
+}
+
 static void on_tick(uv_timer_t *t)
 {
 	uv_stop(t->loop);
@@ -133,6 +163,12 @@ static void log_seq(uint64_t seq, const char *scope)
 	eu_otlp_exporter_log(F.exp, scope, "1.0", buf, len);
 }
 
+static void log_seqs(uint64_t first, uint64_t last, const char *scope)
+{
+	for (uint64_t i = first; i <= last; i++)
+		log_seq(i, scope);
+}
+
 static LogsReq *unpack_logs(size_t i)
 {
 	const struct eu_http_request *rq = eu_http_receiver_request(F.rx, i);
@@ -143,27 +179,51 @@ static LogsReq *unpack_logs(size_t i)
 	return r;
 }
 
-/* All records of request i, in order, appended to seqs. */
-static size_t collect_seqs(size_t i, uint64_t *seqs, size_t n)
+/* All records of request i, in order, appended to seqs (which holds cap). */
+static size_t collect_seqs(size_t i, uint64_t *seqs, size_t n, size_t cap)
 {
 	LogsReq *r = unpack_logs(i);
 	for (size_t a = 0; a < r->n_resource_logs; a++)
 		for (size_t b = 0; b < r->resource_logs[a]->n_scope_logs; b++) {
 			Opentelemetry__Proto__Logs__V1__ScopeLogs *sl =
 				r->resource_logs[a]->scope_logs[b];
-			for (size_t c = 0; c < sl->n_log_records; c++)
+			for (size_t c = 0; c < sl->n_log_records; c++) {
+				cr_assert_lt(n, cap, "more than %zu records delivered", cap);
 				seqs[n++] = sl->log_records[c]->time_unix_nano;
+			}
 		}
 	opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(
 		r, NULL);
 	return n;
 }
 
+/* Every request received so far, in arrival order. */
+static size_t collect_all_seqs(uint64_t *seqs, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < eu_http_receiver_count(F.rx); i++)
+		n = collect_seqs(i, seqs, n, cap);
+	return n;
+}
+
+static void assert_consecutive(const uint64_t *seqs, size_t n, uint64_t first)
+{
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(seqs[i], i + first, "record %zu out of order", i);
+}
+
+/* Nothing lost, nothing repeated, nothing reordered: want_n records from first on. */
+static void assert_delivered_in_order(size_t want_n, uint64_t first)
+{
+	uint64_t seqs[64];
+	size_t n = collect_all_seqs(seqs, 64);
+	cr_assert_eq(n, want_n, "%zu records delivered", n);
+	assert_consecutive(seqs, n, first);
+}
+
 Test(otlp_export, delivers_gzip_protobuf_with_headers)
 {
-	struct eu_otlp_config cfg;
-	make_cfg(&cfg, true);
-	start(&cfg);
+	start_default(true);
 	log_seq(1, "bootstrap");
 	log_seq(2, "opensnoop");
 	log_seq(3, "bootstrap");
@@ -189,8 +249,7 @@ Test(otlp_export, delivers_gzip_protobuf_with_headers)
 	cr_assert_eq(r->resource_logs[0]->scope_logs[0]->n_log_records, 2);
 	opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(
 		r, NULL);
-	struct eu_otlp_stats st;
-	eu_otlp_exporter_get_stats(F.exp, &st);
+	struct eu_otlp_stats st = exporter_stats();
 	cr_assert_eq(st.logs.queued, 3);
 	cr_assert_eq(st.logs.exported, 3);
 	cr_assert_eq(st.logs.requests, 1);
@@ -206,15 +265,14 @@ Test(otlp_export, batches_by_count_in_order_on_one_connection)
 	cfg.max_batch = 512;
 	cfg.max_queue = 2048;
 	start(&cfg);
-	for (uint64_t i = 1; i <= 1200; i++)
-		log_seq(i, "p");
+	log_seqs(1, 1200, "p");
 	cr_assert(run_until_idle(10000));
 	cr_assert_eq(eu_http_receiver_count(F.rx), 3);
 	uint64_t *seqs = calloc(1300, sizeof(*seqs));
 	size_t n = 0, sizes[3];
 	for (size_t i = 0; i < 3; i++) {
 		size_t before = n;
-		n = collect_seqs(i, seqs, n);
+		n = collect_seqs(i, seqs, n, 1300);
 		sizes[i] = n - before;
 	}
 	cr_assert_eq(sizes[0], 512);
@@ -225,8 +283,7 @@ Test(otlp_export, batches_by_count_in_order_on_one_connection)
 		cr_assert_eq(eu_http_receiver_request(F.rx, i)->conn,
 			     eu_http_receiver_request(F.rx, 0)->conn, "request %zu on a new connection",
 			     i);
-	for (size_t i = 0; i < n; i++)
-		cr_assert_eq(seqs[i], i + 1, "record %zu out of order", i);
+	assert_consecutive(seqs, n, 1);
 	free(seqs);
 }
 
@@ -234,9 +291,7 @@ Test(otlp_export, retry_after_503_then_200_delivers_once)
 {
 	struct eu_http_step steps[] = {{.status = 503, .retry_after = "1"}};
 	eu_http_receiver_script(F.rx, steps, 1);
-	struct eu_otlp_config cfg;
-	make_cfg(&cfg, true);
-	start(&cfg);
+	start_default(true);
 	log_seq(7, "p");
 	cr_assert(run_until_idle(8000));
 	cr_assert_eq(eu_http_receiver_count(F.rx), 2);
@@ -249,8 +304,7 @@ Test(otlp_export, retry_after_503_then_200_delivers_once)
 		      (unsigned long long)(b->at_ms - a->at_ms));
 	cr_assert_eq(a->body_len, b->body_len);
 	cr_assert_eq(memcmp(a->body, b->body, a->body_len), 0, "the retry sent other bytes");
-	struct eu_otlp_stats st;
-	eu_otlp_exporter_get_stats(F.exp, &st);
+	struct eu_otlp_stats st = exporter_stats();
 	cr_assert_eq(st.logs.exported, 1);
 	cr_assert_eq(st.logs.retries, 1);
 	cr_assert_eq(st.logs.requests, 2);
@@ -261,15 +315,11 @@ Test(otlp_export, retries_429_with_backoff)
 {
 	struct eu_http_step steps[] = {{.status = 429}, {.status = 429}};
 	eu_http_receiver_script(F.rx, steps, 2);
-	struct eu_otlp_config cfg;
-	make_cfg(&cfg, false);
-	start(&cfg);
-	log_seq(1, "p");
-	log_seq(2, "p");
+	start_default(false);
+	log_seqs(1, 2, "p");
 	cr_assert(run_until_idle(8000));
 	cr_assert_eq(eu_http_receiver_count(F.rx), 3);
-	struct eu_otlp_stats st;
-	eu_otlp_exporter_get_stats(F.exp, &st);
+	struct eu_otlp_stats st = exporter_stats();
 	cr_assert_eq(st.logs.exported, 2);
 	cr_assert_eq(st.logs.retries, 2);
 	/* backoff with jitter: the first wait is in [25, 50] ms, the second in [50, 100] */
@@ -282,16 +332,12 @@ Test(otlp_export, http_400_is_not_retried_and_counted)
 {
 	struct eu_http_step steps[] = {{.status = 400}};
 	eu_http_receiver_script(F.rx, steps, 1);
-	struct eu_otlp_config cfg;
-	make_cfg(&cfg, false);
-	start(&cfg);
-	for (uint64_t i = 1; i <= 5; i++)
-		log_seq(i, "p");
+	start_default(false);
+	log_seqs(1, 5, "p");
 	cr_assert(run_until_idle(5000));
 	run_for(300);
 	cr_assert_eq(eu_http_receiver_count(F.rx), 1, "a 400 was retried");
-	struct eu_otlp_stats st;
-	eu_otlp_exporter_get_stats(F.exp, &st);
+	struct eu_otlp_stats st = exporter_stats();
 	cr_assert_eq(st.logs.dropped_non_retryable, 5);
 	cr_assert_eq(st.logs.exported, 0);
 	cr_assert_eq(st.logs.retries, 0);
@@ -299,7 +345,7 @@ Test(otlp_export, http_400_is_not_retried_and_counted)
 	/* the exporter goes on with the next batch */
 	log_seq(6, "p");
 	cr_assert(run_until_idle(5000));
-	eu_otlp_exporter_get_stats(F.exp, &st);
+	st = exporter_stats();
 	cr_assert_eq(st.logs.exported, 1);
 	cr_assert_eq(eu_http_receiver_count(F.rx), 2);
 }
@@ -308,56 +354,38 @@ Test(otlp_export, closed_connection_is_retried)
 {
 	struct eu_http_step steps[] = {{.close = true}};
 	eu_http_receiver_script(F.rx, steps, 1);
-	struct eu_otlp_config cfg;
-	make_cfg(&cfg, true);
-	start(&cfg);
+	start_default(true);
 	log_seq(1, "p");
 	cr_assert(run_until_idle(8000));
 	cr_assert_eq(eu_http_receiver_count(F.rx), 2);
 	cr_assert_eq(eu_http_receiver_request(F.rx, 0)->status, 0);
 	cr_assert_eq(eu_http_receiver_request(F.rx, 1)->status, 200);
-	struct eu_otlp_stats st;
-	eu_otlp_exporter_get_stats(F.exp, &st);
+	struct eu_otlp_stats st = exporter_stats();
 	cr_assert_eq(st.logs.exported, 1);
 	cr_assert_eq(st.logs.retries, 1);
 }
 
 Test(otlp_export, receiver_down_then_up_loses_nothing)
 {
-	uint16_t port = eu_http_receiver_port(F.rx);
-	eu_http_receiver_stop(F.rx);
-	F.rx = NULL;
-	struct eu_otlp_config cfg;
-	make_cfg(&cfg, true);
-	start(&cfg);
-	for (uint64_t i = 1; i <= 20; i++)
-		log_seq(i, "p");
+	uint16_t port = take_receiver_down();
+	start_default(true);
+	log_seqs(1, 20, "p");
 	run_for(700);
-	struct eu_otlp_stats st;
-	eu_otlp_exporter_get_stats(F.exp, &st);
+	struct eu_otlp_stats st = exporter_stats();
 	cr_assert_geq(st.logs.retries, 2, "connection failures were not retried");
 	cr_assert_eq(st.logs.exported, 0);
 	cr_assert_eq(st.logs.last_status, 0);
-	F.rx = eu_http_receiver_start(port);
-	cr_assert_not_null(F.rx);
+	bring_receiver_back(port);
 	cr_assert(run_until_idle(8000));
-	eu_otlp_exporter_get_stats(F.exp, &st);
+	st = exporter_stats();
 	cr_assert_eq(st.logs.exported, 20);
 	cr_assert_eq(st.logs.dropped_retries_exhausted + st.logs.dropped_queue_full, 0);
-	uint64_t seqs[32];
-	size_t n = 0;
-	for (size_t i = 0; i < eu_http_receiver_count(F.rx); i++)
-		n = collect_seqs(i, seqs, n);
-	cr_assert_eq(n, 20);
-	for (size_t i = 0; i < n; i++)
-		cr_assert_eq(seqs[i], i + 1);
+	assert_delivered_in_order(20, 1);
 }
 
 Test(otlp_export, queue_overflow_and_exhausted_retries_are_counted_exactly)
 {
-	uint16_t port = eu_http_receiver_port(F.rx);
-	eu_http_receiver_stop(F.rx);
-	F.rx = NULL;
+	uint16_t port = take_receiver_down();
 	struct eu_otlp_config cfg;
 	make_cfg(&cfg, false);
 	cfg.max_queue = 10;
@@ -366,20 +394,17 @@ Test(otlp_export, queue_overflow_and_exhausted_retries_are_counted_exactly)
 	start(&cfg);
 	/* the 5th record starts a batch (out of the queue, in flight); 6..15 fill the queue of
 	 * 10; 16..25 find it full */
-	for (uint64_t i = 1; i <= 25; i++)
-		log_seq(i, "p");
-	struct eu_otlp_stats st;
-	eu_otlp_exporter_get_stats(F.exp, &st);
+	log_seqs(1, 25, "p");
+	struct eu_otlp_stats st = exporter_stats();
 	cr_assert_eq(st.logs.queued, 15);
 	cr_assert_eq(st.logs.dropped_queue_full, 10);
 	cr_assert_eq(st.logs.queue_len, 10);
 	cr_assert(run_until_idle(10000));
-	eu_otlp_exporter_get_stats(F.exp, &st);
+	st = exporter_stats();
 	cr_assert_eq(st.logs.dropped_retries_exhausted, 15);
 	cr_assert_eq(st.logs.requests, 6, "3 batches x 2 attempts");
 	cr_assert_eq(st.logs.exported, 0);
-	F.rx = eu_http_receiver_start(port);
-	cr_assert_not_null(F.rx);
+	bring_receiver_back(port);
 }
 
 Test(otlp_export, partial_success_is_counted)
@@ -396,14 +421,10 @@ Test(otlp_export, partial_success_is_counted)
 		&resp, body);
 	struct eu_http_step steps[] = {{.status = 200, .body = body, .body_len = len}};
 	eu_http_receiver_script(F.rx, steps, 1);
-	struct eu_otlp_config cfg;
-	make_cfg(&cfg, false);
-	start(&cfg);
-	for (uint64_t i = 1; i <= 3; i++)
-		log_seq(i, "p");
+	start_default(false);
+	log_seqs(1, 3, "p");
 	cr_assert(run_until_idle(5000));
-	struct eu_otlp_stats st;
-	eu_otlp_exporter_get_stats(F.exp, &st);
+	struct eu_otlp_stats st = exporter_stats();
 	cr_assert_eq(st.logs.exported, 3);
 	cr_assert_eq(st.logs.rejected, 2);
 	cr_assert_eq(st.logs.retries, 0);
@@ -411,9 +432,7 @@ Test(otlp_export, partial_success_is_counted)
 
 Test(otlp_export, metrics_go_to_v1_metrics)
 {
-	struct eu_otlp_config cfg;
-	make_cfg(&cfg, true);
-	start(&cfg);
+	start_default(true);
 	struct eu_otlp_counter c[] = {{"eunomia.events.received", "", "{event}", 42, NULL, 0, false}};
 	eu_buf req;
 	eu_buf_init(&req);
@@ -436,35 +455,26 @@ Test(otlp_export, metrics_go_to_v1_metrics)
 	cr_assert_eq(m->sum->data_points[0]->as_int, 42);
 	opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__free_unpacked(
 		r, NULL);
-	struct eu_otlp_stats st;
-	eu_otlp_exporter_get_stats(F.exp, &st);
-	cr_assert_eq(st.metrics.exported, 1);
+	cr_assert_eq(exporter_stats().metrics.exported, 1);
 }
 
 Test(otlp_export, close_counts_what_was_pending)
 {
-	uint16_t port = eu_http_receiver_port(F.rx);
-	eu_http_receiver_stop(F.rx);
-	F.rx = NULL;
-	struct eu_otlp_config cfg;
-	make_cfg(&cfg, false);
-	start(&cfg);
-	for (uint64_t i = 1; i <= 4; i++)
-		log_seq(i, "p");
+	uint16_t port = take_receiver_down();
+	start_default(false);
+	log_seqs(1, 4, "p");
 	run_for(100);
-	struct eu_otlp_stats st;
-	eu_otlp_exporter_get_stats(F.exp, &st);
-	cr_assert_eq(st.logs.exported, 0);
+	cr_assert_eq(exporter_stats().logs.exported, 0);
 	eu_otlp_exporter_close(F.exp);
-	eu_otlp_exporter_get_stats(F.exp, &st);
-	cr_assert_eq(st.logs.dropped_shutdown, 4);
+	cr_assert_eq(exporter_stats().logs.dropped_shutdown, 4);
 	cr_assert_eq(eu_otlp_exporter_log(F.exp, "p", "1", "", 0), -ENOBUFS);
 	F.exp = NULL;
-	F.rx = eu_http_receiver_start(port);
-	cr_assert_not_null(F.rx);
+	bring_receiver_back(port);
 }
 
 /* ---- the on-disk spool ---- */
+
+#define SPOOL_DIR_TEMPLATE "/tmp/otlp-spool-XXXXXX"
 
 static void rm_rf(const char *dir)
 {
@@ -473,28 +483,47 @@ static void rm_rf(const char *dir)
 	cr_assert_eq(system(cmd), 0);
 }
 
-/* Closes the exporter the way an agent stopping does, and lets the loop free it. */
-static void restart_close(void)
+/* dir (a SPOOL_DIR_TEMPLATE copy) made and cfg spooling to it, with the collector down so that
+ * records pile up; the port the collector comes back on. */
+static uint16_t spool_config_during_outage(char *dir, struct eu_otlp_config *cfg, bool gzip)
+{
+	cr_assert_not_null(mkdtemp(dir));
+	uint16_t port = take_receiver_down();
+	make_cfg(cfg, gzip);
+	cfg->spool_dir = strdup(dir);
+	return port;
+}
+
+/* Closes the exporter the way an agent stopping does, and lets the loop free it; the counters
+ * as the exporter left them. */
+static struct eu_otlp_stats stop_agent(void)
 {
 	eu_otlp_exporter_close(F.exp);
+	struct eu_otlp_stats st = exporter_stats();
 	F.exp = NULL;
 	uv_run(&F.loop, UV_RUN_DEFAULT);
+	return st;
+}
+
+/* The agent comes back on the same spool, and so does the collector: all is replayed. */
+static void restart_on_spool(uint16_t port, const char *dir, bool gzip)
+{
+	bring_receiver_back(port);
+	struct eu_otlp_config cfg;
+	make_cfg(&cfg, gzip);
+	cfg.spool_dir = strdup(dir);
+	start(&cfg);
+	cr_assert(run_until_idle(10000));
 }
 
 Test(otlp_export, spool_keeps_everything_across_a_restart_during_an_outage)
 {
-	char dir[] = "/tmp/otlp-spool-XXXXXX";
-	cr_assert_not_null(mkdtemp(dir));
-	uint16_t port = eu_http_receiver_port(F.rx);
-	eu_http_receiver_stop(F.rx);
-	F.rx = NULL;
-
+	char dir[] = SPOOL_DIR_TEMPLATE;
 	struct eu_otlp_config cfg;
-	make_cfg(&cfg, true);
+	uint16_t port = spool_config_during_outage(dir, &cfg, true);
 	cfg.max_queue = 10;
 	cfg.max_batch = 5;
 	cfg.max_attempts = 2;
-	cfg.spool_dir = strdup(dir);
 	cfg.spool_fsync = true;
 	start(&cfg);
 	for (uint64_t i = 1; i <= 40; i++) {
@@ -502,29 +531,20 @@ Test(otlp_export, spool_keeps_everything_across_a_restart_during_an_outage)
 		if (i % 10 == 0)
 			run_for(60);
 	}
-	struct eu_otlp_stats st;
-	eu_otlp_exporter_get_stats(F.exp, &st);
+	struct eu_otlp_stats st = exporter_stats();
 	cr_assert_eq(st.logs.queued, 40);
 	cr_assert_eq(st.logs.dropped_queue_full + st.logs.dropped_spool_full, 0);
 	cr_assert_gt(st.logs.spooled, 0, "a full queue did not spill to the spool");
-	restart_close();
+	stop_agent();
 
-	/* the agent comes back, and so does the collector */
-	F.rx = eu_http_receiver_start(port);
-	cr_assert_not_null(F.rx);
-	make_cfg(&cfg, true);
-	cfg.spool_dir = strdup(dir);
-	start(&cfg);
-	cr_assert(run_until_idle(10000));
-	eu_otlp_exporter_get_stats(F.exp, &st);
+	restart_on_spool(port, dir, true);
+	st = exporter_stats();
 	cr_assert_eq(st.logs.replayed, 40);
 	cr_assert_eq(st.logs.spool_files, 0);
-	uint64_t seqs[64];
-	size_t n = 0;
-	for (size_t i = 0; i < eu_http_receiver_count(F.rx); i++) {
+	for (size_t i = 0; i < eu_http_receiver_count(F.rx); i++)
 		cr_assert_eq(eu_http_receiver_request(F.rx, i)->status, 200);
-		n = collect_seqs(i, seqs, n);
-	}
+	uint64_t seqs[64];
+	size_t n = collect_all_seqs(seqs, 64);
 	cr_assert_eq(n, 40, "%zu records delivered", n);
 	/* in order within each request and across requests, each exactly once; records of a
 	 * request are grouped by scope, so compare as a set per request and the whole in order */
@@ -535,9 +555,9 @@ Test(otlp_export, spool_keeps_everything_across_a_restart_during_an_outage)
 		seen[seqs[i]] = true;
 	}
 	uint64_t max_before = 0;
-	for (size_t i = 0, off = 0; i < eu_http_receiver_count(F.rx); i++) {
+	for (size_t i = 0; i < eu_http_receiver_count(F.rx); i++) {
 		uint64_t tmp[16];
-		size_t k = collect_seqs(i, tmp, 0);
+		size_t k = collect_seqs(i, tmp, 0, 16);
 		uint64_t lo = UINT64_MAX, hi = 0;
 		for (size_t j = 0; j < k; j++) {
 			lo = tmp[j] < lo ? tmp[j] : lo;
@@ -545,79 +565,50 @@ Test(otlp_export, spool_keeps_everything_across_a_restart_during_an_outage)
 		}
 		cr_assert_gt(lo, max_before, "request %zu replays records older than earlier ones", i);
 		max_before = hi;
-		off += k;
 	}
 	rm_rf(dir);
 }
 
 Test(otlp_export, spool_cap_drops_are_counted_exactly)
 {
-	char dir[] = "/tmp/otlp-spool-XXXXXX";
-	cr_assert_not_null(mkdtemp(dir));
-	uint16_t port = eu_http_receiver_port(F.rx);
-	eu_http_receiver_stop(F.rx);
-	F.rx = NULL;
+	char dir[] = SPOOL_DIR_TEMPLATE;
+	struct eu_otlp_config cfg;
+	uint16_t port = spool_config_during_outage(dir, &cfg, false);
 	/* every record here frames to 37 bytes (8 frame + 2+1 scope + 2+3 version + 21 record),
 	 * a file of 5 to 8 + 185 = 193 bytes: the cap holds exactly two files */
-	struct eu_otlp_config cfg;
-	make_cfg(&cfg, false);
 	cfg.max_queue = 10;
 	cfg.max_batch = 5;
-	cfg.spool_dir = strdup(dir);
 	cfg.spool_max_bytes = 2 * 193;
 	start(&cfg);
 	/* 1..5 in flight; 6..15 queued; 16 and 21 each spill five (6..10, 11..15: the cap);
 	 * 16..25 queued */
-	for (uint64_t i = 1; i <= 25; i++)
-		log_seq(i, "p");
-	struct eu_otlp_stats st;
-	eu_otlp_exporter_get_stats(F.exp, &st);
+	log_seqs(1, 25, "p");
+	struct eu_otlp_stats st = exporter_stats();
 	cr_assert_eq(st.logs.spooled, 10);
 	cr_assert_eq(st.logs.spool_bytes, 386);
 	cr_assert_eq(st.logs.dropped_queue_full, 0);
 	/* 26 finds queue and spool full */
 	log_seq(26, "p");
-	eu_otlp_exporter_get_stats(F.exp, &st);
-	cr_assert_eq(st.logs.dropped_queue_full, 1);
+	cr_assert_eq(exporter_stats().logs.dropped_queue_full, 1);
 	/* stopping: the batch in flight (5) and the queue (10) find the spool full */
-	eu_otlp_exporter_close(F.exp);
-	eu_otlp_exporter_get_stats(F.exp, &st);
+	st = stop_agent();
 	cr_assert_eq(st.logs.dropped_spool_full, 15);
 	cr_assert_eq(st.logs.dropped_shutdown, 0);
-	F.exp = NULL;
-	uv_run(&F.loop, UV_RUN_DEFAULT);
 
-	F.rx = eu_http_receiver_start(port);
-	cr_assert_not_null(F.rx);
-	make_cfg(&cfg, false);
-	cfg.spool_dir = strdup(dir);
-	start(&cfg);
-	cr_assert(run_until_idle(10000));
-	uint64_t seqs[32];
-	size_t n = 0;
-	for (size_t i = 0; i < eu_http_receiver_count(F.rx); i++)
-		n = collect_seqs(i, seqs, n);
-	cr_assert_eq(n, 10);
-	for (size_t i = 0; i < n; i++)
-		cr_assert_eq(seqs[i], i + 6);
+	restart_on_spool(port, dir, false);
+	assert_delivered_in_order(10, 6);
 	rm_rf(dir);
 }
 
 Test(otlp_export, spool_damaged_tail_is_cut_off)
 {
-	char dir[] = "/tmp/otlp-spool-XXXXXX";
-	cr_assert_not_null(mkdtemp(dir));
-	uint16_t port = eu_http_receiver_port(F.rx);
-	eu_http_receiver_stop(F.rx);
-	F.rx = NULL;
+	char dir[] = SPOOL_DIR_TEMPLATE;
 	struct eu_otlp_config cfg;
-	make_cfg(&cfg, false);
+	uint16_t port = spool_config_during_outage(dir, &cfg, false);
 	cfg.max_batch = 5;
-	cfg.spool_dir = strdup(dir);
 	start(&cfg);
-	for (uint64_t i = 1; i <= 3; i++)
-		log_seq(i, "p");
-	restart_close(); /* 3 records spooled in one file */
+	log_seqs(1, 3, "p");
+	stop_agent(); /* 3 records spooled in one file */
 	/* a crash mid-write of a later batch cannot leave a .tmp file behind that is replayed,
 	 * and a torn last record is dropped while the ones before it survive */
 	char path[512], cmd[1024];
@@ -628,18 +619,8 @@ Test(otlp_export, spool_damaged_tail_is_cut_off)
 	fclose(tf);
 	snprintf(cmd, sizeof(cmd), "f=$(ls '%s'/*.spool) && truncate -s -3 \"$f\"", dir);
 	cr_assert_eq(system(cmd), 0);
-	F.rx = eu_http_receiver_start(port);
-	make_cfg(&cfg, false);
-	cfg.spool_dir = strdup(dir);
-	start(&cfg);
-	cr_assert(run_until_idle(10000));
-	uint64_t seqs[8];
-	size_t n = 0;
-	for (size_t i = 0; i < eu_http_receiver_count(F.rx); i++)
-		n = collect_seqs(i, seqs, n);
-	cr_assert_eq(n, 2);
-	cr_assert_eq(seqs[0], 1);
-	cr_assert_eq(seqs[1], 2);
+	restart_on_spool(port, dir, false);
+	assert_delivered_in_order(2, 1);
 	cr_assert_neq(access(path, F_OK), 0, "the unfinished write was not cleaned up");
 	rm_rf(dir);
 }
@@ -657,9 +638,7 @@ Test(otlp_export, a_slow_receiver_never_blocks_the_loop)
 {
 	struct eu_http_step steps[] = {{.status = 200, .delay_ms = 600}};
 	eu_http_receiver_script(F.rx, steps, 1);
-	struct eu_otlp_config cfg;
-	make_cfg(&cfg, true);
-	start(&cfg);
+	start_default(true);
 	struct ticks tk = {0};
 	uv_timer_t t;
 	uv_timer_init(&F.loop, &t);
@@ -675,9 +654,7 @@ Test(otlp_export, a_slow_receiver_never_blocks_the_loop)
 	cr_assert_geq(took, 550, "the answer came after %llu ms", (unsigned long long)took);
 	/* a 10 ms timer kept firing while the request waited for its answer */
 	cr_assert_geq(tk.n, 40, "%u ticks in %llu ms", tk.n, (unsigned long long)took);
-	struct eu_otlp_stats st;
-	eu_otlp_exporter_get_stats(F.exp, &st);
-	cr_assert_eq(st.logs.exported, 1);
+	cr_assert_eq(exporter_stats().logs.exported, 1);
 }
 
 Test(otlp_export, request_timeout_is_a_retryable_failure)
@@ -698,8 +675,7 @@ Test(otlp_export, request_timeout_is_a_retryable_failure)
 	log_seq(1, "p");
 	uint64_t t0 = eu_http_now_ms();
 	cr_assert(run_until_idle(5000));
-	struct eu_otlp_stats st;
-	eu_otlp_exporter_get_stats(F.exp, &st);
+	struct eu_otlp_stats st = exporter_stats();
 	cr_assert_eq(st.logs.exported, 1);
 	cr_assert_eq(st.logs.retries, 1);
 	cr_assert_eq(eu_http_receiver_count(F.rx), 2);
