@@ -153,6 +153,8 @@ int eu_config_add_sink(struct eu_config *cfg, struct eu_sink_config *sink)
 	cfg->sinks = s;
 	s[cfg->n_sinks++] = *sink;
 	sink->path = sink->spool_dir = sink->severity = sink->attributes = NULL;
+	sink->otel = NULL;
+	sink->n_otel = 0;
 	return 0;
 }
 
@@ -251,6 +253,103 @@ static int get_kv_list(struct cfg_parse *p, yaml_node_t *v, const char *kp, bool
 	return *out ? 0 : eu_error_set(p->err, -ENOMEM, "out of memory");
 }
 
+/* Milliseconds as the OTEL variables take them: a plain number is milliseconds; "250ms",
+ * "5s", "2m", "1h" also work. */
+static int get_ms(struct cfg_parse *p, yaml_node_t *v, const char *kp, uint64_t *ms)
+{
+	const char *s = scalar(v);
+	size_t n = s ? strlen(s) : 0;
+	char *end = NULL;
+	uint64_t secs;
+	if (n > 2 && !strcmp(s + n - 2, "ms") && s[0] >= '0' && s[0] <= '9') {
+		*ms = strtoull(s, &end, 10);
+		if (end == s + n - 2)
+			return 0;
+	} else if (n && s[0] >= '0' && s[0] <= '9') {
+		*ms = strtoull(s, &end, 10);
+		if (!*end)
+			return 0;
+		if (!eu_config_parse_duration(s, &secs) && secs < UINT64_MAX / 1000) {
+			*ms = secs * 1000;
+			return 0;
+		}
+	}
+	return cfg_fail(p, v, kp, "expected milliseconds or a duration such as 500ms, 10s or 1m, "
+				  "got %s", s ? s : node_kind(v));
+}
+
+/* otlp sink keys that set an OTEL_* variable for the sink (sink.h), by the value they take */
+enum otel_kind { OTEL_TEXT, OTEL_MS, OTEL_COUNT, OTEL_LIST, OTEL_COMPRESSION };
+static const struct {
+	const char *key, *var;
+	enum otel_kind kind;
+} otel_keys[] = {
+	{"headers", "OTEL_EXPORTER_OTLP_HEADERS", OTEL_LIST},
+	{"compression", "OTEL_EXPORTER_OTLP_COMPRESSION", OTEL_COMPRESSION},
+	{"timeout", "OTEL_EXPORTER_OTLP_TIMEOUT", OTEL_MS},
+	{"protocol", "OTEL_EXPORTER_OTLP_PROTOCOL", OTEL_TEXT},
+	{"certificate", "OTEL_EXPORTER_OTLP_CERTIFICATE", OTEL_TEXT},
+	{"client_certificate", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", OTEL_TEXT},
+	{"client_key", "OTEL_EXPORTER_OTLP_CLIENT_KEY", OTEL_TEXT},
+	{"max_queue_size", "OTEL_BLRP_MAX_QUEUE_SIZE", OTEL_COUNT},
+	{"max_export_batch_size", "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", OTEL_COUNT},
+	{"schedule_delay", "OTEL_BLRP_SCHEDULE_DELAY", OTEL_MS},
+	{"export_timeout", "OTEL_BLRP_EXPORT_TIMEOUT", OTEL_MS},
+	{"service_name", "OTEL_SERVICE_NAME", OTEL_TEXT},
+	{"resource_attributes", "OTEL_RESOURCE_ATTRIBUTES", OTEL_LIST},
+	{"metric_export_interval", "OTEL_METRIC_EXPORT_INTERVAL", OTEL_MS},
+	{"metrics_temporality", "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", OTEL_TEXT},
+};
+
+/* One otel_keys entry's value into the sink's settings; 1 when k is none of them. */
+static int parse_otel_key(struct cfg_parse *p, const char *k, yaml_node_t *v, const char *kp,
+			  struct eu_sink_config *out)
+{
+	size_t i = 0;
+	while (i < sizeof(otel_keys) / sizeof(otel_keys[0]) && strcmp(otel_keys[i].key, k))
+		i++;
+	if (i == sizeof(otel_keys) / sizeof(otel_keys[0]))
+		return 1;
+	char num[32], *list = NULL;
+	const char *value = NULL;
+	uint64_t u = 0;
+	int ret = 0;
+	switch (otel_keys[i].kind) {
+	case OTEL_TEXT:
+		value = scalar(v);
+		if (!value || !*value)
+			ret = cfg_fail(p, v, kp, "expected a non-empty string, got %s",
+				       value ? "an empty one" : node_kind(v));
+		break;
+	case OTEL_COMPRESSION:
+		value = scalar(v);
+		if (!value || (strcmp(value, "gzip") && strcmp(value, "none")))
+			ret = cfg_fail(p, v, kp, "expected gzip or none, got %s",
+				       value ? value : node_kind(v));
+		break;
+	case OTEL_MS:
+		ret = get_ms(p, v, kp, &u);
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)u);
+		value = num;
+		break;
+	case OTEL_COUNT:
+		ret = get_uint(p, v, kp, 1u << 24, &u);
+		if (!ret && !u)
+			ret = cfg_fail(p, v, kp, "expected a positive integer%s", NULL);
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)u);
+		value = num;
+		break;
+	case OTEL_LIST:
+		ret = get_kv_list(p, v, kp, false, &list);
+		value = list;
+		break;
+	}
+	if (!ret && eu_sink_config_set_otel(out, otel_keys[i].var, value))
+		ret = eu_error_set(p->err, -ENOMEM, "out of memory");
+	free(list);
+	return ret;
+}
+
 /* The keys only an otlp sink has; 1 when k is not one of them. */
 static int parse_otlp_key(struct cfg_parse *p, const char *k, yaml_node_t *v, const char *kp,
 			  struct eu_sink_config *out)
@@ -276,7 +375,7 @@ static int parse_otlp_key(struct cfg_parse *p, const char *k, yaml_node_t *v, co
 		return get_kv_list(p, v, kp, true, &out->severity);
 	if (!strcmp(k, "attributes"))
 		return get_kv_list(p, v, kp, false, &out->attributes);
-	return 1;
+	return parse_otel_key(p, k, v, kp, out);
 }
 
 static int parse_sink(struct cfg_parse *p, yaml_node_t *n, int idx, struct eu_sink_config *out)

@@ -147,12 +147,15 @@ static void on_export(uv_timer_t *t)
 static int otlp_start(struct eu_daemon *d, const struct eu_sink_config *sc, eu_error *err)
 {
 	struct eu_daemon_metrics *dm = d->metrics;
-	const char *tp = getenv("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE");
+	/* the otlp sink's OTEL_* settings from the config file, then the environment */
+	void *env = (void *)sc;
+	const char *tp =
+		eu_sink_config_getenv(env, "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE");
 	if (eu_metrics_temporality_parse(tp, &dm->temporality))
 		eu_log(EU_LOG_WARN, "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=%s: expected "
 		       "cumulative, delta or lowmemory: using cumulative", tp);
 	uint64_t interval = 60000;
-	const char *iv = getenv("OTEL_METRIC_EXPORT_INTERVAL");
+	const char *iv = eu_sink_config_getenv(env, "OTEL_METRIC_EXPORT_INTERVAL");
 	if (iv && *iv) {
 		char *end = NULL;
 		unsigned long long v = strtoull(iv, &end, 10);
@@ -164,13 +167,14 @@ static int otlp_start(struct eu_daemon *d, const struct eu_sink_config *sc, eu_e
 	}
 	struct eu_otlp_config oc;
 	memset(&oc, 0, sizeof(oc));
-	int ret = eu_otlp_config_from_env(&oc, sc->path, NULL, NULL, err);
+	int ret = eu_otlp_config_from_env(&oc, sc->path, eu_sink_config_getenv, env, err);
 	if (ret)
 		return ret;
 	eu_buf res;
 	eu_buf_init(&res);
 	eu_error rerr = {0};
-	if (eu_otlp_resource_encode(NULL, &res, &rerr) < 0 || res.oom) {
+	struct eu_otlp_resource_opts ro = {.getenv = eu_sink_config_getenv, .getenv_ctx = env};
+	if (eu_otlp_resource_encode(&ro, &res, &rerr) < 0 || res.oom) {
 		eu_otlp_config_free(&oc);
 		eu_buf_free(&res);
 		return eu_error_set(err, -ENOMEM, "out of memory");

@@ -259,7 +259,9 @@ int eu_sink_otlp_open(const struct eu_sink_config *cfg, struct eu_sink_backend *
 		      const struct eu_sink_ops **ops, eu_error *err)
 {
 	struct eu_otlp_config ocfg;
-	int ret = eu_otlp_config_from_env(&ocfg, cfg->path, NULL, NULL, err);
+	/* the config file's OTEL_* settings for this sink first, then the environment */
+	void *env = (void *)cfg;
+	int ret = eu_otlp_config_from_env(&ocfg, cfg->path, eu_sink_config_getenv, env, err);
 	if (ret)
 		return eu_error_prefix(err, "otlp sink");
 	const char *spool = cfg->spool_dir ? cfg->spool_dir : getenv("EUNOMIA_OTLP_SPOOL_DIR");
@@ -280,7 +282,8 @@ int eu_sink_otlp_open(const struct eu_sink_config *cfg, struct eu_sink_backend *
 	eu_buf res;
 	eu_buf_init(&res);
 	eu_error rerr = {0};
-	ret = eu_otlp_resource_encode(NULL, &res, &rerr);
+	struct eu_otlp_resource_opts ro = {.getenv = eu_sink_config_getenv, .getenv_ctx = env};
+	ret = eu_otlp_resource_encode(&ro, &res, &rerr);
 	if (ret < 0) {
 		eu_otlp_config_free(&ocfg);
 		eu_buf_free(&res);
@@ -313,7 +316,7 @@ int eu_sink_otlp_open(const struct eu_sink_config *cfg, struct eu_sink_backend *
 		return ret;
 	}
 	b->metric_interval_ms = OTLP_METRIC_INTERVAL_MS;
-	const char *iv = getenv("OTEL_METRIC_EXPORT_INTERVAL");
+	const char *iv = eu_sink_config_getenv(env, "OTEL_METRIC_EXPORT_INTERVAL");
 	if (iv && atol(iv) > 0)
 		b->metric_interval_ms = (uint64_t)atol(iv);
 	b->start_ns = real_now_ns();

@@ -85,6 +85,14 @@ int eu_sink_config_copy(struct eu_sink_config *dst, const struct eu_sink_config 
 {
 	*dst = *src;
 	dst->path = dst->spool_dir = dst->severity = dst->attributes = NULL;
+	dst->otel = NULL;
+	dst->n_otel = 0;
+	for (size_t i = 0; i < src->n_otel; i++) {
+		if (eu_sink_config_set_otel(dst, src->otel[i].name, src->otel[i].value)) {
+			eu_sink_config_free(dst);
+			return -ENOMEM;
+		}
+	}
 	if ((src->path && !(dst->path = strdup(src->path))) ||
 	    (src->spool_dir && !(dst->spool_dir = strdup(src->spool_dir))) ||
 	    (src->severity && !(dst->severity = strdup(src->severity))) ||
@@ -100,6 +108,52 @@ static bool str_eq(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
+int eu_sink_config_set_otel(struct eu_sink_config *cfg, const char *name, const char *value)
+{
+	char *v = strdup(value);
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_otel; i++) {
+		if (!strcmp(cfg->otel[i].name, name)) {
+			free(cfg->otel[i].value);
+			cfg->otel[i].value = v;
+			return 0;
+		}
+	}
+	struct eu_sink_setting *o = realloc(cfg->otel, (cfg->n_otel + 1) * sizeof(*o));
+	char *n = strdup(name);
+	if (!o || !n) {
+		if (o)
+			cfg->otel = o;
+		free(n);
+		free(v);
+		return -ENOMEM;
+	}
+	cfg->otel = o;
+	cfg->otel[cfg->n_otel++] = (struct eu_sink_setting){n, v};
+	return 0;
+}
+
+const char *eu_sink_config_getenv(void *ctx, const char *name)
+{
+	const struct eu_sink_config *cfg = ctx;
+	for (size_t i = 0; cfg && i < cfg->n_otel; i++)
+		if (!strcmp(cfg->otel[i].name, name))
+			return cfg->otel[i].value;
+	return getenv(name);
+}
+
+static bool otel_eq(const struct eu_sink_config *a, const struct eu_sink_config *b)
+{
+	if (a->n_otel != b->n_otel)
+		return false;
+	for (size_t i = 0; i < a->n_otel; i++)
+		if (!str_eq(a->otel[i].name, b->otel[i].name) ||
+		    !str_eq(a->otel[i].value, b->otel[i].value))
+			return false;
+	return true;
+}
+
 bool eu_sink_config_equal(const struct eu_sink_config *a, const struct eu_sink_config *b)
 {
 	return a->type == b->type && str_eq(a->path, b->path) && a->fd == b->fd &&
@@ -108,7 +162,8 @@ bool eu_sink_config_equal(const struct eu_sink_config *a, const struct eu_sink_c
 	       a->fsync_interval_ms == b->fsync_interval_ms &&
 	       a->queue_records == b->queue_records && a->queue_bytes == b->queue_bytes &&
 	       str_eq(a->spool_dir, b->spool_dir) && a->spool_max_bytes == b->spool_max_bytes &&
-	       str_eq(a->severity, b->severity) && str_eq(a->attributes, b->attributes);
+	       str_eq(a->severity, b->severity) && str_eq(a->attributes, b->attributes) &&
+	       otel_eq(a, b);
 }
 
 void eu_sink_config_free(struct eu_sink_config *cfg)
@@ -120,6 +175,13 @@ void eu_sink_config_free(struct eu_sink_config *cfg)
 	free(cfg->severity);
 	free(cfg->attributes);
 	cfg->path = cfg->spool_dir = cfg->severity = cfg->attributes = NULL;
+	for (size_t i = 0; i < cfg->n_otel; i++) {
+		free(cfg->otel[i].name);
+		free(cfg->otel[i].value);
+	}
+	free(cfg->otel);
+	cfg->otel = NULL;
+	cfg->n_otel = 0;
 }
 
 static void count_result(struct eu_sink *s, struct chunk *c, int ret, uint64_t retries)

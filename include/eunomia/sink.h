@@ -55,6 +55,15 @@ struct eu_sink_config {
 	uint64_t spool_max_bytes; /* 0: EUNOMIA_OTLP_SPOOL_MAX_BYTES, else 256 MiB */
 	char *severity;           /* package=LEVEL; NULL: EUNOMIA_OTLP_SEVERITY */
 	char *attributes;         /* field=attribute name (empty: dropped); NULL: the variable */
+	/* otlp: OTEL_* variables the config file sets for this sink (headers, TLS, batching,
+	 * resource ...), read through eu_sink_config_getenv: they win over the environment */
+	struct eu_sink_setting *otel;
+	size_t n_otel;
+};
+
+struct eu_sink_setting {
+	char *name;
+	char *value;
 };
 
 /* Fills defaults for a type (keep 5, fsync none, interval 1000 ms, fd 1). */
@@ -62,6 +71,10 @@ void eu_sink_config_init(struct eu_sink_config *cfg, enum eu_sink_type type);
 /* Parses a command-line spec: "stdout", "file:PATH", "otlp", "otlp:URL". */
 int eu_sink_config_from_spec(const char *spec, struct eu_sink_config *out, eu_error *err);
 int eu_sink_config_copy(struct eu_sink_config *dst, const struct eu_sink_config *src);
+/* Sets an OTEL_* variable for this sink (replacing an earlier value): 0 or -ENOMEM. */
+int eu_sink_config_set_otel(struct eu_sink_config *cfg, const char *name, const char *value);
+/* An eu_otlp_getenv_fn over a sink config (ctx): its own OTEL_* settings, else getenv(). */
+const char *eu_sink_config_getenv(void *ctx, const char *name);
 /* Whether two configs open the same sink with the same settings. */
 bool eu_sink_config_equal(const struct eu_sink_config *a, const struct eu_sink_config *b);
 void eu_sink_config_free(struct eu_sink_config *cfg);

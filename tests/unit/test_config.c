@@ -74,7 +74,18 @@ Test(config, otlp_sink_keys)
 			"      filename: ''\n"
 			"      comm: 'odd,name=100%'\n"
 			"  - type: otlp\n"
-			"    severity: 'bootstrap=ERROR'\n";
+			"    severity: 'bootstrap=ERROR'\n"
+			"    headers: {x-api-key: 'k,1'}\n"
+			"    compression: gzip\n"
+			"    timeout: 5s\n"
+			"    schedule_delay: 250ms\n"
+			"    export_timeout: 30000\n"
+			"    max_queue_size: 4096\n"
+			"    certificate: /etc/ssl/ca.pem\n"
+			"    service_name: edge\n"
+			"    resource_attributes: {deployment.environment: prod}\n"
+			"    metric_export_interval: 1m\n"
+			"    metrics_temporality: delta\n";
 	struct eu_config c;
 	eu_error err = {0};
 	cr_assert_eq(parse(y, &c, &err), 0, "%s", err.msg);
@@ -92,6 +103,32 @@ Test(config, otlp_sink_keys)
 	cr_assert_str_eq(c.sinks[1].severity, "bootstrap=ERROR");
 	cr_assert_null(c.sinks[1].attributes);
 	cr_assert_null(c.sinks[1].spool_dir);
+	/* exporter settings become the sink's own OTEL_* variables */
+	static const char *const vars[][2] = {
+		{"OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=k%2C1"},
+		{"OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"},
+		{"OTEL_EXPORTER_OTLP_TIMEOUT", "5000"},
+		{"OTEL_BLRP_SCHEDULE_DELAY", "250"},
+		{"OTEL_BLRP_EXPORT_TIMEOUT", "30000"},
+		{"OTEL_BLRP_MAX_QUEUE_SIZE", "4096"},
+		{"OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/ssl/ca.pem"},
+		{"OTEL_SERVICE_NAME", "edge"},
+		{"OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod"},
+		{"OTEL_METRIC_EXPORT_INTERVAL", "60000"},
+		{"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta"},
+	};
+	cr_assert_eq(c.sinks[1].n_otel, sizeof(vars) / sizeof(vars[0]));
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		cr_assert_str_eq(eu_sink_config_getenv(&c.sinks[1], vars[i][0]), vars[i][1], "%s",
+				 vars[i][0]);
+	cr_assert_eq(c.sinks[0].n_otel, 0);
+	/* a copy is equal; a changed setting is not */
+	struct eu_sink_config copy;
+	cr_assert_eq(eu_sink_config_copy(&copy, &c.sinks[1]), 0);
+	cr_assert(eu_sink_config_equal(&copy, &c.sinks[1]));
+	cr_assert_eq(eu_sink_config_set_otel(&copy, "OTEL_EXPORTER_OTLP_COMPRESSION", "none"), 0);
+	cr_assert_not(eu_sink_config_equal(&copy, &c.sinks[1]));
+	eu_sink_config_free(&copy);
 	eu_config_free(&c);
 
 	static const struct {
@@ -111,6 +148,15 @@ Test(config, otlp_sink_keys)
 		 "sinks[0].spool_max_size: expected a size"},
 		{"sinks:\n  - type: file\n    path: /x\n    spool_dir: /y\n",
 		 "unknown key 'spool_dir' for this sink type"},
+		{"sinks:\n  - type: otlp\n    compression: zstd\n",
+		 "agent.yaml:3: sinks[0].compression: expected gzip or none, got zstd"},
+		{"sinks:\n  - type: otlp\n    timeout: soon\n",
+		 "sinks[0].timeout: expected milliseconds or a duration"},
+		{"sinks:\n  - type: otlp\n    max_queue_size: 0\n",
+		 "sinks[0].max_queue_size: expected a positive integer"},
+		{"sinks:\n  - type: otlp\n    headers: {a: b\n", "YAML syntax"},
+		{"sinks:\n  - type: file\n    path: /x\n    headers: {a: b}\n",
+		 "unknown key 'headers' for this sink type"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct eu_config b;

@@ -172,19 +172,28 @@ Test(otlp_sink, bad_naming_variables_fail_the_open)
 	cr_assert(strstr(err.msg, "otlp sink"), "%s", err.msg);
 }
 
-/* The config file's severity and attributes lists win over the EUNOMIA_OTLP_* variables. */
-Test(otlp_sink, config_lists_win_over_the_environment)
+/* The config file's settings win over the environment: severity and attributes over the
+ * EUNOMIA_OTLP_* variables, the OTEL_* settings (headers, compression, service name) over
+ * the same variables. */
+Test(otlp_sink, config_settings_win_over_the_environment)
 {
 	char url[64];
 	struct eu_http_receiver *rx = start_receiver(url);
 	setenv("OTEL_BLRP_SCHEDULE_DELAY", "20", 1);
 	setenv("EUNOMIA_OTLP_SEVERITY", "opensnoop=ERROR", 1);
 	setenv("EUNOMIA_OTLP_ATTRIBUTES", "ppid=from.env", 1);
+	setenv("OTEL_SERVICE_NAME", "from-env", 1);
+	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "none", 1);
+	setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=env", 1);
 	struct eu_sink_config cfg;
 	eu_sink_config_init(&cfg, EU_SINK_OTLP);
-	cfg.path = url;
-	cfg.severity = "opensnoop=WARN2";
-	cfg.attributes = "ppid=parent.pid,filename=";
+	cfg.path = strdup(url);
+	cfg.severity = strdup("opensnoop=WARN2");
+	cfg.attributes = strdup("ppid=parent.pid,filename=");
+	cr_assert_eq(eu_sink_config_set_otel(&cfg, "OTEL_SERVICE_NAME", "from-config"), 0);
+	cr_assert_eq(eu_sink_config_set_otel(&cfg, "OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"), 0);
+	cr_assert_eq(eu_sink_config_set_otel(&cfg, "OTEL_EXPORTER_OTLP_HEADERS",
+					     "x-tenant=team%20a,x-api-key=k1"), 0);
 	struct eu_sink_backend *b;
 	const struct eu_sink_ops *ops;
 	eu_error err = {0};
@@ -206,10 +215,19 @@ Test(otlp_sink, config_lists_win_over_the_environment)
 	cr_assert_geq(eu_http_receiver_count(rx), 1);
 	const struct eu_http_request *rq = eu_http_receiver_request(rx, 0);
 	cr_assert_str_eq(rq->path, "/v1/logs");
+	cr_assert(rq->gzip, "compression: gzip from the config, not none from the env");
+	cr_assert(strstr(rq->headers, "x-tenant: team a\r\n"), "%s", rq->headers);
+	cr_assert(strstr(rq->headers, "x-api-key: k1\r\n"), "%s", rq->headers);
 	Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *r =
 		opentelemetry__proto__collector__logs__v1__export_logs_service_request__unpack(
 			NULL, rq->body_len, rq->body);
 	cr_assert_not_null(r);
+	bool svc = false;
+	Opentelemetry__Proto__Resource__V1__Resource *res = r->resource_logs[0]->resource;
+	for (size_t i = 0; i < res->n_attributes; i++)
+		if (!strcmp(res->attributes[i]->key, "service.name"))
+			svc = !strcmp(res->attributes[i]->value->string_value, "from-config");
+	cr_assert(svc, "service.name is not the config's");
 	Opentelemetry__Proto__Logs__V1__LogRecord *lr = r->resource_logs[0]->scope_logs[0]->log_records[0];
 	cr_assert_eq(lr->severity_number, 14, "WARN2 from the config, not ERROR from the env");
 	int64_t parent = -1;
@@ -226,6 +244,7 @@ Test(otlp_sink, config_lists_win_over_the_environment)
 	cr_assert_not(from_env);
 	opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(
 		r, NULL);
+	eu_sink_config_free(&cfg);
 	eu_buf_free(&batch);
 	exec_fixture_free(&f);
 	eu_http_receiver_stop(rx);
