@@ -319,8 +319,7 @@ static void reload_config(struct eu_daemon *d)
 		else
 			eu_log(EU_LOG_INFO, "config reload: watching %s", d->cfg.watch[i]);
 	}
-	for (wd = d->dirs; wd; wd = wd->next)
-		eu_watcher_rescan(wd->w, true);
+	daemon_rescan_watched(d);
 	eu_log(EU_LOG_INFO, "config reloaded");
 }
 

@@ -454,8 +454,27 @@ int eu_daemon_load_buffer(struct eu_daemon *d, const struct eu_daemon_load *l, e
 	inst->params_key = key;
 	eu_record_version(pkg->sha256, inst->version);
 	inst->start_stem = slot->stem;
-	ret = daemon_start_instance(d, inst, (char **)l->param_names, (char **)l->param_values,
-				    l->n_params, err);
+	/* the config's params for this name or package first, the request's after them (the
+	 * later of two values for one parameter wins) */
+	const struct eu_config_package *cp = eu_config_find_package(&d->cfg, name, pkg->name);
+	size_t n_cfg = cp ? cp->n_params : 0, n_all = n_cfg + l->n_params;
+	char **names = calloc(n_all ? n_all : 1, sizeof(*names));
+	char **values = calloc(n_all ? n_all : 1, sizeof(*values));
+	if (!names || !values) {
+		ret = eu_error_set(err, -ENOMEM, "out of memory");
+	} else {
+		for (size_t i = 0; i < n_cfg; i++) {
+			names[i] = cp->params[i].name;
+			values[i] = cp->params[i].value;
+		}
+		for (size_t i = 0; i < l->n_params; i++) {
+			names[n_cfg + i] = (char *)l->param_names[i];
+			values[n_cfg + i] = (char *)l->param_values[i];
+		}
+		ret = daemon_start_instance(d, inst, names, values, n_all, err);
+	}
+	free(names);
+	free(values);
 	inst->start_stem = NULL;
 	malloc_trim(0);
 	if (ret) {
@@ -487,6 +506,7 @@ int eu_daemon_unload(struct eu_daemon *d, const char *name, eu_error *err)
 				    "'%s' comes from %s: remove the file to unload it", name, s->path);
 	eu_log(EU_LOG_INFO, "%s: unloaded through the API", s->name);
 	daemon_slot_free(d, s);
+	daemon_rescan_watched(d); /* a watched file of that name may now load */
 	return 0;
 }
 

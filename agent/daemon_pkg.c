@@ -360,6 +360,16 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* A package loaded through the API under this name, which a new watched file must not shadow
+ * (the API and `ctl` find packages by name). */
+static struct pkg_slot *api_slot_named(struct eu_daemon *d, const char *name)
+{
+	for (struct pkg_slot *s = d->slots; s; s = s->next)
+		if (!s->dir && ((s->name && !strcmp(s->name, name)) || !strcmp(s->stem, name)))
+			return s;
+	return NULL;
+}
+
 static struct pkg_slot *slot_get(struct watch_dir *wd, const char *path)
 {
 	struct eu_daemon *d = wd->d;
@@ -369,6 +379,12 @@ static struct pkg_slot *slot_get(struct watch_dir *wd, const char *path)
 	char stem[256];
 	if (!eu_watch_name_stem(base_name(path), stem, sizeof(stem)))
 		snprintf(stem, sizeof(stem), "%s", base_name(path));
+	if (api_slot_named(d, stem)) {
+		/* offered again when the API package goes (daemon_rescan_watched) */
+		eu_log(EU_LOG_ERROR, "%s: not loaded: a package loaded through the API is named "
+		       "'%s'; unload it or rename the file", path, stem);
+		return NULL;
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s || !(s->path = strdup(path)) || !(s->stem = strdup(stem))) {
 		if (s)
@@ -412,6 +428,12 @@ static void slot_fail(struct pkg_slot *slot, const char *msg)
 		       named ? "" : ": ", msg, slot->cur->version);
 	else
 		eu_log(EU_LOG_ERROR, "%s%s%s", named ? "" : slot->path, named ? "" : ": ", msg);
+}
+
+void daemon_rescan_watched(struct eu_daemon *d)
+{
+	for (struct watch_dir *wd = d->dirs; wd; wd = wd->next)
+		eu_watcher_rescan(wd->w, true);
 }
 
 static int on_file_changed(void *ctx, const char *path, bool settled)

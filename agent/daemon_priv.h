@@ -89,6 +89,9 @@ extern const struct eu_watcher_ops eu_daemon_watch_ops;
 
 /* daemon_pkg.c */
 void daemon_flush(struct eu_daemon *d);
+/* Offers every watched file again (unchanged ones stay as they are): after a config reload,
+ * or when an API package that a watched file's name clashed with is gone. */
+void daemon_rescan_watched(struct eu_daemon *d);
 void daemon_retire(struct eu_daemon *d, struct pkg_inst *inst);
 void daemon_slot_free(struct eu_daemon *d, struct pkg_slot *slot);
 void daemon_pkg_info(struct pkg_slot *slot, struct eu_daemon_pkg_info *out);

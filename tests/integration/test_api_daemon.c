@@ -445,3 +445,56 @@ Test(api_daemon, stop_with_a_follower)
 	cr_assert_neq(stat(a.sock, &st), 0, "the socket file is left behind");
 	afix_fini(&a);
 }
+
+/* Uploads and watched files share one namespace: the config's params for a name apply to an
+ * upload of that name (the request's own after them), and a watched file that appears with
+ * an uploaded package's name waits until that package is unloaded. */
+Test(api_daemon, uploads_and_watched_files_share_names)
+{
+	struct afix a;
+	afix_init(&a);
+	char cfg[256];
+	snprintf(cfg, sizeof(cfg), "%s/agent.yaml", a.f.root);
+	dfix_sh("printf 'packages:\\n  badcfg:\\n    params: {no_such_param: 1}\\n' > %s", cfg);
+	afix_start(&a, (const char *const[]){"--config", cfg, NULL});
+	size_t size;
+	char *data = eu_test_read_file(BOOTSTRAP_PKG, &size);
+	cr_assert(data);
+	struct aresp r = afix_req(&a, NULL, "POST", "/v1/programs?name=badcfg", data, size, NULL);
+	cr_assert_eq(r.status, 422, "the config's params were not applied: %ld %s", r.status,
+		     r.body);
+	cr_assert(strstr(r.body, "unknown parameter 'no_such_param'"), "%s", r.body);
+	aresp_free(&r);
+	r = afix_req(&a, NULL, "POST", "/v1/programs?name=up", data, size, NULL);
+	free(data);
+	cr_assert_eq(r.status, 201, "%ld %s", r.status, r.body);
+	aresp_free(&r);
+
+	dfix_sh("cp %s %s/.up.tmp && mv %s/.up.tmp %s/up.json", BOOTSTRAP_PKG, a.f.watch, a.f.watch,
+		a.f.watch);
+	char line[512];
+	snprintf(line, sizeof(line), "%s/up.json: not loaded: a package loaded through the API is "
+		 "named 'up'", a.f.watch);
+	cr_assert(dfix_wait_log(&a.f, line, 1, 10000), "%s", eu_agent_stderr(a.f.a));
+	cr_assert_eq(afix_count_programs(&a), 1, "the watched file shadows the upload");
+	cJSON *p = afix_pkg(&a, "up");
+	cr_assert(p && eu_json_str(p, "source") && !strcmp(eu_json_str(p, "source"), "api"),
+		  "up is not the upload any more");
+	cJSON_Delete(p);
+
+	ctl_expect(&a, 0, (const char *const[]){"unload", "up", NULL}, NULL);
+	int64_t deadline = dfix_now_ms() + 10000;
+	char want_path[256];
+	snprintf(want_path, sizeof(want_path), "%s/up.json", a.f.watch);
+	bool watched = false;
+	while (!watched && dfix_now_ms() < deadline) {
+		dfix_pump(&a.f, 100);
+		p = afix_pkg(&a, "up");
+		watched = p && eu_json_str(p, "path") && !strcmp(eu_json_str(p, "path"), want_path) &&
+			  eu_json_str(p, "state") && !strcmp(eu_json_str(p, "state"), "loaded");
+		cJSON_Delete(p);
+	}
+	cr_assert(watched, "the watched up.json did not load after the upload was unloaded: %s",
+		  eu_agent_stderr(a.f.a));
+	afix_fini(&a);
+}
