@@ -1,4 +1,4 @@
-/* `eunomia-agent run PKG|URL [--json] [--duration S] [-v] [--log-level L] [PACKAGE OPTIONS]`:
+/* `eunomia-agent run PKG|URL [--json] [--duration S] [--sample-freq HZ] [-v] [--log-level L] [PACKAGE OPTIONS]`:
  * one package in the foreground, events on stdout, logs on stderr.
  *
  * Run options are recognised anywhere on the line; everything else (and everything after
@@ -31,6 +31,7 @@ struct run_ctx {
 	bool level_set;
 	enum eu_log_level level;
 	double duration;
+	uint32_t sample_freq; /* --sample-freq: perf_event programs, Hz (0: 49) */
 	char **pkg_argv;
 	int pkg_argc;
 
@@ -62,6 +63,7 @@ void cli_run_usage(eu_buf *out)
 		    "Options:\n"
 		    "  -j, --json            one JSON object per event instead of a text table\n"
 		    "  --duration SECONDS    stop after this long\n"
+		    "  --sample-freq HZ      sampling frequency of perf_event programs (default 49)\n"
 		    "  -v, --verbose         debug logging, libbpf's included; counters at exit\n"
 		    "  --log-level LEVEL     error, warn, info (default), debug or trace\n"
 		    "  -h, --help            this help; after PKG, the package's options too\n"
@@ -106,6 +108,14 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 				return -EINVAL;
 			}
 			r->duration = d;
+		} else if ((v = cli_option_value(argc, argv, &i, "--sample-freq", &opt)) || opt) {
+			char *end = NULL;
+			unsigned long hz = v ? strtoul(v, &end, 10) : 0;
+			if (!v || !*v || *end || hz < 1 || hz > 100000) {
+				fprintf(stderr, CLI_NAME ": --sample-freq takes 1..100000 (Hz)\n");
+				return -EINVAL;
+			}
+			r->sample_freq = (uint32_t)hz;
 		} else if ((v = cli_option_value(argc, argv, &i, "--log-level", &opt)) || opt) {
 			if (!v || eu_log_level_parse(v, &r->level)) {
 				fprintf(stderr, CLI_NAME ": --log-level takes error, warn, info, debug or trace\n");
@@ -356,7 +366,8 @@ int cli_run(int argc, char **argv)
 	}
 	eu_log(EU_LOG_DEBUG, "%s: read in %.1f ms", r.pkg_arg, elapsed_ms(&r.t0));
 	r.out.print_header = r.pkg->print_header;
-	struct eu_program_opts po = {.sz = sizeof(po), .features = &r.features};
+	struct eu_program_opts po = {.sz = sizeof(po), .features = &r.features,
+				     .perf_sample_freq = r.sample_freq};
 	if (eu_program_open(r.pkg, &po, &r.prog, &r.err)) {
 		if (r.help) {
 			/* still show what we know */

@@ -554,8 +554,22 @@ static int parse_packages(struct cfg_parse *p, struct eu_config *cfg, yaml_node_
 					return ret;
 				continue;
 			}
+			if (k && !strcmp(k, "sample_freq")) {
+				char fp[200];
+				uint64_t hz = 0;
+				snprintf(fp, sizeof(fp), "%s.sample_freq", path);
+				yaml_node_t *fv = yaml_document_get_node(p->doc, q->value);
+				int ret = get_uint(p, fv, fp, 100000, &hz);
+				if (!ret && !hz)
+					ret = cfg_fail(p, fv, fp, "expected 1..100000 (Hz)%s", NULL);
+				if (ret)
+					return ret;
+				pkg->sample_freq = (uint32_t)hz;
+				continue;
+			}
 			if (!k || strcmp(k, "params"))
-				return cfg_fail(p, qk, path, "unknown key '%s' (expected params, metrics)",
+				return cfg_fail(p, qk, path,
+						"unknown key '%s' (expected params, metrics, sample_freq)",
 						k ? k : "?");
 			char pp[200];
 			snprintf(pp, sizeof(pp), "%s.params", path);

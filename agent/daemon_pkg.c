@@ -259,6 +259,10 @@ static int inst_start(struct eu_daemon *d, struct pkg_inst *inst, const struct p
 		      eu_error *err)
 {
 	struct eu_program_opts po = {.sz = sizeof(po), .features = &d->features};
+	const struct eu_config_package *cp =
+		eu_config_find_package(&d->cfg, inst->start_stem, inst->pkg->name);
+	if (cp)
+		po.perf_sample_freq = cp->sample_freq;
 	int ret = eu_program_open(inst->pkg, &po, &inst->prog, err);
 	if (ret)
 		return ret;
@@ -474,6 +478,15 @@ static int on_file_changed(void *ctx, const char *path, bool settled)
 	char version[13];
 	eu_record_version(pkg->sha256, version);
 	char *key = params_key(&params);
+	/* a changed sampling frequency (SIGHUP) reloads the package like changed parameters */
+	const struct eu_config_package *cp = eu_config_find_package(&d->cfg, slot->stem, pkg->name);
+	if (key && cp && cp->sample_freq) {
+		char *with = NULL;
+		if (asprintf(&with, "%ssample_freq=%u\n", key, cp->sample_freq) < 0)
+			with = NULL;
+		free(key);
+		key = with;
+	}
 	/* changed metric rules (SIGHUP) reload the package like changed parameters */
 	key = daemon_metrics_key(d, slot->stem, pkg->name, key);
 	if (slot->cur && !memcmp(slot->cur->pkg->sha256, pkg->sha256, 32) && key &&

@@ -48,6 +48,7 @@ struct eu_config_package {
 	struct eu_config_param *params;
 	size_t n_params;
 	struct eu_metric_rules *metrics; /* `metrics:` (metrics_rules.h), or NULL */
+	uint32_t sample_freq;            /* `sample_freq:` Hz for perf_event programs; 0: 49 */
 };
 
 struct eu_config {

@@ -153,6 +153,51 @@ Test(run_kinds, perf_event_program_samples_every_cpu)
 	free(dir);
 }
 
+/* --sample-freq sets the perf_event sampling frequency: at 1000 Hz on busy CPUs, 2 s bring
+ * far more samples than the default 49 Hz could (at most 98 per CPU). */
+Test(run_kinds, sample_freq_option)
+{
+	char *dir = eu_tmpdir("perf");
+	cr_assert(dir);
+	char obj[512];
+	snprintf(obj, sizeof(obj), "%s/perf_sample.bpf.o", dir);
+	char *log = NULL;
+	cr_assert_eq(eu_compile_bpf(EU_TEST_DATA_DIR "/perf_event/perf_sample.bpf.c", obj, &log), 0,
+		     "%s", log);
+	free(log);
+	char *out = NULL;
+	int rc = eu_run_capture((const char *const[]){EU_AGENT_BIN, "run", "--sample-freq", "0",
+						      obj, NULL},
+				10000, &out);
+	cr_assert_eq(rc, 2, "%s", out);
+	cr_assert(strstr(out, "--sample-freq takes 1..100000"), "%s", out);
+	free(out);
+
+	struct eu_agent *a = eu_agent_start_argv((const char *const[]){
+		EU_AGENT_BIN, "run", "--json", "--sample-freq", "1000", obj, NULL});
+	cr_assert(a);
+	cr_assert(eu_agent_wait_attached(a, 20000), "not attached: %s", eu_agent_stderr(a));
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cr_assert(ncpu > 0 && ncpu <= 1024);
+	pid_t spinners[1024] = {0};
+	spin_on_each_cpu(spinners, ncpu);
+	long at_49hz = 2 * 49 * ncpu, records = 0;
+	double deadline = now_s() + 2;
+	cJSON *rec;
+	while (now_s() < deadline && records <= 2 * at_49hz &&
+	       (rec = eu_agent_next_json(a, 1000))) {
+		records++;
+		cJSON_Delete(rec);
+	}
+	stop_spinners(spinners, ncpu);
+	cr_expect_gt(records, 2 * at_49hz, "%ld samples in 2 s; 49 Hz gives at most %ld", records,
+		     at_49hz);
+	cr_expect_eq(eu_agent_stop(a, 10000), 0);
+	eu_agent_free(a);
+	eu_tmpdir_remove(dir);
+	free(dir);
+}
+
 Test(run_kinds, runqlat_prints_a_log2_histogram)
 {
 	struct eu_agent *a = eu_agent_start_argv(

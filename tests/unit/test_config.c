@@ -29,7 +29,8 @@ Test(config, full_example)
 			"    queue_size: 77\n"
 			"packages:\n"
 			"  bootstrap:\n"
-			"    params: {min_duration_ns: 1000000, comm: bash}\n";
+			"    params: {min_duration_ns: 1000000, comm: bash}\n"
+			"    sample_freq: 99\n";
 	struct eu_config c;
 	eu_error err = {0};
 	cr_assert_eq(parse(y, &c, &err), 0, "%s", err.msg);
@@ -56,6 +57,7 @@ Test(config, full_example)
 	cr_assert_str_eq(p->params[0].name, "min_duration_ns");
 	cr_assert_str_eq(p->params[0].value, "1000000");
 	cr_assert_str_eq(p->params[1].value, "bash");
+	cr_assert_eq(p->sample_freq, 99);
 	cr_assert_null(eu_config_find_package(&c, "other", "other"));
 	eu_config_free(&c);
 }
@@ -210,6 +212,8 @@ Test(config, errors_name_line_and_key)
 		{"packages:\n  boot:\n    params: {a: [1, 2]}\n",
 		 "agent.yaml:3: packages.boot.params.a: expected a number, a string or a bool"},
 		{"packages:\n  boot:\n    parms: {}\n", "agent.yaml:3: packages.boot: unknown key 'parms'"},
+		{"packages:\n  boot:\n    sample_freq: 0\n",
+		 "agent.yaml:3: packages.boot.sample_freq: expected 1..100000 (Hz)"},
 		{"watch: [/a\n", "agent.yaml:2:1: YAML syntax"},
 		{"- a\n- b\n", "(top level): expected a mapping of settings, got a list"},
 		{"watch: /a\n---\nwatch: /b\n", "only one YAML document"},
