@@ -35,6 +35,15 @@ static const char *scalar(const yaml_node_t *n)
 	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
+/* YAML's null: a plain ~, null, Null, NULL or nothing */
+static bool is_null(const yaml_node_t *n)
+{
+	const char *s = scalar(n);
+	return s && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+		!strcmp(s, "NULL"));
+}
+
 static const char *node_kind(const yaml_node_t *n)
 {
 	switch (n ? n->type : YAML_NO_NODE) {
@@ -211,9 +220,12 @@ static int get_kv_list(struct cfg_parse *p, yaml_node_t *v, const char *kp, bool
 				eu_buf_free(&list);
 				return cfg_fail(p, vn, kp, "expected a string value, got %s", node_kind(vn));
 			}
+			if (is_null(vn))
+				val = "";
 			eu_buf_printf(&list, "%s%s=", list.len ? "," : "", k);
+			/* the list syntax's own characters, and blanks (the parser trims them) */
 			for (const char *c = val; *c; c++) {
-				if (*c == ',' || *c == '=' || *c == '%' || (unsigned char)*c < 0x20)
+				if (*c == ',' || *c == '=' || *c == '%' || (unsigned char)*c <= 0x20)
 					eu_buf_printf(&list, "%%%02X", (unsigned char)*c);
 				else
 					eu_buf_putc(&list, *c);
@@ -223,8 +235,10 @@ static int get_kv_list(struct cfg_parse *p, yaml_node_t *v, const char *kp, bool
 		return cfg_fail(p, v, kp, "expected a mapping or a key=value list, got %s",
 				node_kind(v));
 	}
-	if (list.oom)
+	if (list.oom) {
+		eu_buf_free(&list);
 		return eu_error_set(p->err, -ENOMEM, "out of memory");
+	}
 	/* checked now, so --check-config finds a bad level or escape with its line */
 	struct eu_otlp_kvs kvs;
 	eu_error e = {0};
@@ -253,33 +267,37 @@ static int get_kv_list(struct cfg_parse *p, yaml_node_t *v, const char *kp, bool
 	return *out ? 0 : eu_error_set(p->err, -ENOMEM, "out of memory");
 }
 
-/* Milliseconds as the OTEL variables take them: a plain number is milliseconds; "250ms",
- * "5s", "2m", "1h" also work. */
+/* Milliseconds as the OTEL variables take them (1 .. UINT32_MAX): a plain number is
+ * milliseconds; "250ms", "5s", "2m", "1h" also work. */
 static int get_ms(struct cfg_parse *p, yaml_node_t *v, const char *kp, uint64_t *ms)
 {
 	const char *s = scalar(v);
 	size_t n = s ? strlen(s) : 0;
 	char *end = NULL;
 	uint64_t secs;
-	if (n > 2 && !strcmp(s + n - 2, "ms") && s[0] >= '0' && s[0] <= '9') {
-		*ms = strtoull(s, &end, 10);
-		if (end == s + n - 2)
-			return 0;
-	} else if (n && s[0] >= '0' && s[0] <= '9') {
-		*ms = strtoull(s, &end, 10);
-		if (!*end)
-			return 0;
-		if (!eu_config_parse_duration(s, &secs) && secs < UINT64_MAX / 1000) {
+	bool ok = false;
+	*ms = 0;
+	if (n && s[0] >= '0' && s[0] <= '9') {
+		errno = 0;
+		unsigned long long u = strtoull(s, &end, 10);
+		if (errno) {
+			ok = false;
+		} else if (!strcmp(end, "ms") || !*end) {
+			ok = true;
+			*ms = u;
+		} else if (!eu_config_parse_duration(s, &secs) && secs <= UINT32_MAX / 1000) {
+			ok = true;
 			*ms = secs * 1000;
-			return 0;
 		}
 	}
-	return cfg_fail(p, v, kp, "expected milliseconds or a duration such as 500ms, 10s or 1m, "
-				  "got %s", s ? s : node_kind(v));
+	if (ok && *ms >= 1 && *ms <= UINT32_MAX)
+		return 0;
+	return cfg_fail(p, v, kp, "expected 1 ms to 49 days, as milliseconds or a duration such "
+				  "as 500ms, 10s or 1m, got %s", s ? s : node_kind(v));
 }
 
 /* otlp sink keys that set an OTEL_* variable for the sink (sink.h), by the value they take */
-enum otel_kind { OTEL_TEXT, OTEL_MS, OTEL_COUNT, OTEL_LIST, OTEL_COMPRESSION };
+enum otel_kind { OTEL_TEXT, OTEL_MS, OTEL_COUNT, OTEL_LIST, OTEL_COMPRESSION, OTEL_PROTOCOL };
 static const struct {
 	const char *key, *var;
 	enum otel_kind kind;
@@ -287,7 +305,7 @@ static const struct {
 	{"headers", "OTEL_EXPORTER_OTLP_HEADERS", OTEL_LIST},
 	{"compression", "OTEL_EXPORTER_OTLP_COMPRESSION", OTEL_COMPRESSION},
 	{"timeout", "OTEL_EXPORTER_OTLP_TIMEOUT", OTEL_MS},
-	{"protocol", "OTEL_EXPORTER_OTLP_PROTOCOL", OTEL_TEXT},
+	{"protocol", "OTEL_EXPORTER_OTLP_PROTOCOL", OTEL_PROTOCOL},
 	{"certificate", "OTEL_EXPORTER_OTLP_CERTIFICATE", OTEL_TEXT},
 	{"client_certificate", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", OTEL_TEXT},
 	{"client_key", "OTEL_EXPORTER_OTLP_CLIENT_KEY", OTEL_TEXT},
@@ -320,6 +338,12 @@ static int parse_otel_key(struct cfg_parse *p, const char *k, yaml_node_t *v, co
 		if (!value || !*value)
 			ret = cfg_fail(p, v, kp, "expected a non-empty string, got %s",
 				       value ? "an empty one" : node_kind(v));
+		break;
+	case OTEL_PROTOCOL:
+		value = scalar(v);
+		if (!value || strcmp(value, "http/protobuf"))
+			ret = cfg_fail(p, v, kp, "only http/protobuf is supported, got %s",
+				       value ? value : node_kind(v));
 		break;
 	case OTEL_COMPRESSION:
 		value = scalar(v);

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon_priv.h"
@@ -231,31 +232,119 @@ static void log_sinks(struct eu_daemon *d)
 	log_sink_set(d->sinks, d->n_sinks);
 }
 
-/* How long a sink replaced on SIGHUP may take to write what it holds: the loop waits. */
+/* How long replaced sinks together may take to write what they hold. */
 #define SINK_SWAP_CLOSE_MS 2000
 
-/* SIGHUP with other sinks in the config: the new set is opened first (the running one stays
- * when any fails), records go to it from the next batch on, and the old sinks write what
- * they hold, log their final counters and close. */
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Flushes the sinks against one deadline, logs their final counters, closes and frees them.
+ * Blocks: run on the thread pool unless the caller must wait for it. */
+static void retire_sink_set(struct eu_sink **sinks, size_t n)
+{
+	uint64_t end = mono_ms() + SINK_SWAP_CLOSE_MS;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t now = mono_ms();
+		eu_sink_flush(sinks[i], now < end ? (int)(end - now) : 0);
+	}
+	log_sink_set(sinks, n);
+	for (size_t i = 0; i < n; i++)
+		eu_sink_close(sinks[i], 0);
+	free(sinks);
+}
+
+struct sink_retire {
+	uv_work_t work;
+	struct eu_sink **sinks;
+	size_t n;
+};
+
+static void sink_retire_work(uv_work_t *w)
+{
+	struct sink_retire *r = w->data;
+	retire_sink_set(r->sinks, r->n);
+}
+
+static void sink_retire_done(uv_work_t *w, int status)
+{
+	free(w->data);
+}
+
+/* The spool directory an otlp sink config writes to (its own, else the environment's). */
+static const char *spool_of(const struct eu_sink_config *c)
+{
+	if (c->type != EU_SINK_OTLP)
+		return NULL;
+	const char *s = c->spool_dir ? c->spool_dir : getenv("EUNOMIA_OTLP_SPOOL_DIR");
+	return s && *s ? s : NULL;
+}
+
+static bool shares_spool(const struct eu_config *a, const struct eu_config *b)
+{
+	for (size_t i = 0; i < a->n_sinks; i++)
+		for (size_t k = 0; spool_of(&a->sinks[i]) && k < b->n_sinks; k++)
+			if (spool_of(&b->sinks[k]) &&
+			    !strcmp(spool_of(&a->sinks[i]), spool_of(&b->sinks[k])))
+				return true;
+	return false;
+}
+
+/* SIGHUP with other sinks in the config. Normally the new set is opened first (the running
+ * one stays when any fails), records go to it from the next batch on, and the old sinks
+ * write what they hold, log their final counters and close on the thread pool. Two otlp
+ * sinks must never share a spool directory (each replays and names its files alone), so
+ * when the new set would reuse an old one's, the old set is closed first, on the loop,
+ * and reopened if the new one cannot open. */
 static int swap_sinks(struct eu_daemon *d, struct eu_config *next, eu_error *err)
 {
-	struct eu_sink **sinks;
-	int ret = open_sink_set(next, &sinks, err);
-	if (ret)
-		return ret;
 	daemon_flush(d);
-	struct eu_sink **old = d->sinks;
+	struct eu_sink **old = d->sinks, **sinks = NULL;
 	size_t n_old = d->n_sinks;
+	bool close_first = shares_spool(&d->cfg, next);
+	int ret = 0;
+	if (close_first) {
+		d->sinks = NULL;
+		d->n_sinks = 0;
+		for (size_t i = 0; i < n_old; i++)
+			eu_log(EU_LOG_INFO, "config reload: sink %s replaced (closed first: its "
+			       "replacement uses the same spool directory)", eu_sink_name(old[i]));
+		retire_sink_set(old, n_old);
+		ret = open_sink_set(next, &sinks, err);
+		if (ret) {
+			eu_error again = {0};
+			if (!open_sink_set(&d->cfg, &d->sinks, &again))
+				d->n_sinks = d->cfg.n_sinks;
+			else
+				eu_log(EU_LOG_ERROR, "config reload: the previous sinks do not open "
+				       "again either (%s): records are dropped until a reload succeeds",
+				       again.msg);
+			return ret;
+		}
+	} else {
+		ret = open_sink_set(next, &sinks, err);
+		if (ret)
+			return ret;
+	}
 	d->sinks = sinks;
 	d->n_sinks = next->n_sinks;
-	for (size_t i = 0; i < n_old; i++)
+	for (size_t i = 0; !close_first && i < n_old; i++)
 		eu_log(EU_LOG_INFO, "config reload: sink %s replaced", eu_sink_name(old[i]));
-	for (size_t i = 0; i < n_old; i++)
-		eu_sink_flush(old[i], SINK_SWAP_CLOSE_MS);
-	log_sink_set(old, n_old);
-	for (size_t i = 0; i < n_old; i++)
-		eu_sink_close(old[i], 0);
-	free(old);
+	if (!close_first) {
+		struct sink_retire *r = calloc(1, sizeof(*r));
+		if (r) {
+			r->work.data = r;
+			r->sinks = old;
+			r->n = n_old;
+		}
+		if (!r || uv_queue_work(&d->loop, &r->work, sink_retire_work, sink_retire_done)) {
+			free(r);
+			retire_sink_set(old, n_old);
+		}
+	}
 	for (size_t i = 0; i < d->n_sinks; i++)
 		eu_log(EU_LOG_INFO, "config reload: sink %s opened", eu_sink_name(d->sinks[i]));
 	return 0;

@@ -506,7 +506,12 @@ int eu_daemon_unload(struct eu_daemon *d, const char *name, eu_error *err)
 				    "'%s' comes from %s: remove the file to unload it", name, s->path);
 	eu_log(EU_LOG_INFO, "%s: unloaded through the API", s->name);
 	daemon_slot_free(d, s);
-	daemon_rescan_watched(d); /* a watched file of that name may now load */
+	if (d->name_clash) {
+		/* a watched file refused for this name may load now; the rescan finds any other
+		 * clash again */
+		d->name_clash = false;
+		daemon_rescan_watched(d);
+	}
 	return 0;
 }
 

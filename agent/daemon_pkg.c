@@ -384,7 +384,8 @@ static struct pkg_slot *slot_get(struct watch_dir *wd, const char *path)
 	if (!eu_watch_name_stem(base_name(path), stem, sizeof(stem)))
 		snprintf(stem, sizeof(stem), "%s", base_name(path));
 	if (api_slot_named(d, stem)) {
-		/* offered again when the API package goes (daemon_rescan_watched) */
+		/* offered again when an API package goes (eu_daemon_unload) */
+		d->name_clash = true;
 		eu_log(EU_LOG_ERROR, "%s: not loaded: a package loaded through the API is named "
 		       "'%s'; unload it or rename the file", path, stem);
 		return NULL;

@@ -81,6 +81,7 @@ struct eu_daemon {
 	uv_signal_t sig_int, sig_term, sig_hup, sig_usr1;
 	bool signals_init;
 	bool stopping;
+	bool name_clash;  /* a watched file was refused: an API package has its name */
 	struct daemon_ctl *ctl;     /* daemon_ctl.c */
 	struct eu_daemon_metrics *metrics; /* metrics_daemon.c */
 };

@@ -13,7 +13,8 @@ int eu_file_read(const char *path, size_t max, void **out, size_t *out_len, eu_e
 {
 	*out = NULL;
 	*out_len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* non-blocking: opening a FIFO planted where a file is expected must not hang the loop */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return eu_error_set(err, -errno, "%s: cannot open: %s", path, strerror(errno));
 	struct stat st;
@@ -26,13 +27,17 @@ int eu_file_read(const char *path, size_t max, void **out, size_t *out_len, eu_e
 		close(fd);
 		return eu_error_set(err, -EISDIR, "%s: is a directory", path);
 	}
-	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return eu_error_set(err, -EINVAL, "%s: not a regular file", path);
+	}
+	if ((uint64_t)st.st_size > max) {
 		close(fd);
 		return eu_error_set(err, -EFBIG, "%s: %lld bytes is over the size limit of %zu",
 				    path, (long long)st.st_size, max);
 	}
-	/* a size from fstat is a hint only: the file may grow, and pipes have none */
-	size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
+	/* a size from fstat is a hint only: the file may still grow */
+	size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
 	size_t len = 0;
 	char *buf = malloc(cap);
 	int rc = 0;

@@ -8,8 +8,9 @@
 #include "eunomia/error.h"
 
 /* Reads path (following symlinks: ConfigMap files are links) into *out, malloc'd and
- * NUL-terminated one byte past *len. A file over max bytes is refused (-EFBIG) without being
- * read when its size is known; a directory is -EISDIR. Every error names the path and the
+ * NUL-terminated one byte past *len. Only regular files: a directory is -EISDIR, a FIFO or
+ * device -EINVAL (opened without blocking, so a FIFO cannot hang the caller). A file over
+ * max bytes is refused (-EFBIG) without being read. Every error names the path and the
  * reason; a missing file is -ENOENT. */
 int eu_file_read(const char *path, size_t max, void **out, size_t *len, eu_error *err);
 

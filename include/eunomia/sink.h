@@ -56,7 +56,9 @@ struct eu_sink_config {
 	char *severity;           /* package=LEVEL; NULL: EUNOMIA_OTLP_SEVERITY */
 	char *attributes;         /* field=attribute name (empty: dropped); NULL: the variable */
 	/* otlp: OTEL_* variables the config file sets for this sink (headers, TLS, batching,
-	 * resource ...), read through eu_sink_config_getenv: they win over the environment */
+	 * resource ...), read through eu_sink_config_getenv: they win over the same variables
+	 * in the environment (a signal-specific one there, _LOGS_/_METRICS_, is looked up
+	 * first by the exporter and still wins) */
 	struct eu_sink_setting *otel;
 	size_t n_otel;
 };

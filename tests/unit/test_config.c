@@ -74,7 +74,8 @@ Test(config, otlp_sink_keys)
 			"    attributes:\n"
 			"      ppid: process.parent_pid\n"
 			"      filename: ''\n"
-			"      comm: 'odd,name=100%'\n"
+			"      uid: ~\n"
+			"      comm: 'odd,name=100% '\n"
 			"  - type: otlp\n"
 			"    severity: 'bootstrap=ERROR'\n"
 			"    headers: {x-api-key: 'k,1'}\n"
@@ -101,7 +102,7 @@ Test(config, otlp_sink_keys)
 	cr_assert_str_eq(o->severity, "opensnoop=WARN,tcpstates=17");
 	/* the list syntax's own characters in a value are %-encoded */
 	cr_assert_str_eq(o->attributes,
-			 "ppid=process.parent_pid,filename=,comm=odd%2Cname%3D100%25");
+			 "ppid=process.parent_pid,filename=,uid=,comm=odd%2Cname%3D100%25%20");
 	cr_assert_str_eq(c.sinks[1].severity, "bootstrap=ERROR");
 	cr_assert_null(c.sinks[1].attributes);
 	cr_assert_null(c.sinks[1].spool_dir);
@@ -153,7 +154,13 @@ Test(config, otlp_sink_keys)
 		{"sinks:\n  - type: otlp\n    compression: zstd\n",
 		 "agent.yaml:3: sinks[0].compression: expected gzip or none, got zstd"},
 		{"sinks:\n  - type: otlp\n    timeout: soon\n",
-		 "sinks[0].timeout: expected milliseconds or a duration"},
+		 "sinks[0].timeout: expected 1 ms to 49 days"},
+		{"sinks:\n  - type: otlp\n    schedule_delay: 0\n",
+		 "sinks[0].schedule_delay: expected 1 ms to 49 days"},
+		{"sinks:\n  - type: otlp\n    timeout: 99999999999999999999999\n",
+		 "sinks[0].timeout: expected 1 ms to 49 days"},
+		{"sinks:\n  - type: otlp\n    protocol: grpc\n",
+		 "sinks[0].protocol: only http/protobuf is supported, got grpc"},
 		{"sinks:\n  - type: otlp\n    max_queue_size: 0\n",
 		 "sinks[0].max_queue_size: expected a positive integer"},
 		{"sinks:\n  - type: otlp\n    headers: {a: b\n", "YAML syntax"},
