@@ -374,6 +374,7 @@ static void reload_config(struct eu_daemon *d)
 		eu_log(EU_LOG_ERROR, "config reload: %s (keeping the running sinks)", err.msg);
 		keep_sinks = true;
 	}
+	bool swapped = !keep_sinks;
 	if (keep_sinks) {
 		struct eu_sink_config *sinks = d->cfg.sinks;
 		size_t n_sinks = d->cfg.n_sinks;
@@ -387,6 +388,8 @@ static void reload_config(struct eu_daemon *d)
 	}
 	eu_config_free(&d->cfg);
 	d->cfg = next;
+	if (swapped)
+		daemon_metrics_sinks_changed(d);
 
 	struct watch_dir *wd = d->dirs;
 	while (wd) {

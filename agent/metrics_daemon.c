@@ -183,12 +183,15 @@ static int otlp_start(struct eu_daemon *d, const struct eu_sink_config *sc, eu_e
 				   err);
 	eu_otlp_config_free(&oc);
 	/* every request is assembled around the packed resource: keep it */
+	eu_buf_free(&dm->resource);
 	dm->resource = res;
 	if (ret)
 		return ret;
-	uv_timer_init(&d->loop, &dm->export_timer);
-	dm->export_timer.data = dm;
-	dm->export_init = true;
+	if (!dm->export_init) {
+		uv_timer_init(&d->loop, &dm->export_timer);
+		dm->export_timer.data = dm;
+		dm->export_init = true;
+	}
 	uv_timer_start(&dm->export_timer, on_export, interval, interval);
 	eu_log(EU_LOG_INFO, "OTLP metrics: every %llu ms, %s temporality",
 	       (unsigned long long)interval,
@@ -265,6 +268,60 @@ static void on_drain(uv_timer_t *t)
 	dm->export_init = false;
 }
 
+/* An exporter being replaced: it sends what it holds, then closes (bounded). */
+struct retiring_exporter {
+	struct eu_otlp_exporter *exp;
+	uv_timer_t timer;
+	uint64_t deadline;
+};
+
+static void on_retired_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void on_retire_drain(uv_timer_t *t)
+{
+	struct retiring_exporter *r = t->data;
+	if (!eu_otlp_exporter_idle(r->exp) && uv_now(t->loop) < r->deadline)
+		return;
+	eu_otlp_exporter_close(r->exp);
+	uv_close((uv_handle_t *)&r->timer, on_retired_closed);
+}
+
+void daemon_metrics_sinks_changed(struct eu_daemon *d)
+{
+	struct eu_daemon_metrics *dm = d->metrics;
+	if (!dm || d->stopping)
+		return;
+	if (dm->otlp) {
+		/* a last export with the old settings, sent while the new exporter starts */
+		export_now(dm);
+		eu_otlp_exporter_flush(dm->otlp);
+		struct retiring_exporter *r = calloc(1, sizeof(*r));
+		if (r) {
+			r->exp = dm->otlp;
+			r->deadline = uv_now(&d->loop) + d->shutdown_ms;
+			uv_timer_init(&d->loop, &r->timer);
+			r->timer.data = r;
+			uv_timer_start(&r->timer, on_retire_drain, 20, 20);
+		} else {
+			eu_otlp_exporter_close(dm->otlp);
+		}
+		dm->otlp = NULL;
+		uv_timer_stop(&dm->export_timer);
+	}
+	for (size_t i = 0; i < d->cfg.n_sinks; i++) {
+		if (d->cfg.sinks[i].type != EU_SINK_OTLP)
+			continue;
+		eu_error err = {0};
+		if (otlp_start(d, &d->cfg.sinks[i], &err))
+			eu_log(EU_LOG_ERROR, "config reload: OTLP metrics: %s (not exported until a "
+			       "reload succeeds)", err.msg);
+		break;
+	}
+}
+
 void daemon_metrics_stop(struct eu_daemon *d)
 {
 	struct eu_daemon_metrics *dm = d->metrics;
@@ -284,6 +341,10 @@ void daemon_metrics_stop(struct eu_daemon *d)
 		eu_otlp_exporter_flush(dm->otlp);
 		dm->export_deadline = uv_now(&d->loop) + d->shutdown_ms;
 		uv_timer_start(&dm->export_timer, on_drain, 20, 20);
+	} else if (dm->export_init) {
+		/* a reload left no exporter (no otlp sink any more, or it failed to start) */
+		uv_close((uv_handle_t *)&dm->export_timer, NULL);
+		dm->export_init = false;
 	}
 }
 

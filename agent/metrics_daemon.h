@@ -21,6 +21,10 @@ int daemon_metrics_start(struct eu_daemon *d, eu_error *err);
 /* Loads the exporter config's packages (after the watched directories). */
 void daemon_metrics_load_packages(struct eu_daemon *d);
 void daemon_metrics_stop(struct eu_daemon *d);
+/* After SIGHUP replaced the sinks (d->cfg holds the new ones): the OTLP metrics exporter is
+ * restarted with the first otlp sink's settings (or stopped when there is none); the old one
+ * makes a last export and drains in the background. */
+void daemon_metrics_sinks_changed(struct eu_daemon *d);
 void daemon_metrics_free(struct eu_daemon *d);
 /* Appends the package's metric rules to its parameter key (frees key; NULL when out of
  * memory), so that a config reload that changes them reloads the package. */

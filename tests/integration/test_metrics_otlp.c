@@ -304,3 +304,69 @@ Test(metrics_otlp_e2e, own_counters_are_monotonic_cumulative_sums)
 	dfix_fini(&f);
 	eu_http_receiver_stop(rx);
 }
+
+static void note_self_point(void *ctx, const Metric *m, const Point *dp)
+{
+	if (!strcmp(m->name, "eunomia.package.events.received"))
+		*(bool *)ctx = true;
+}
+
+/* How many of rx's requests carry the agent's own counters (the metrics exporter's). */
+static size_t self_metrics_requests(struct eu_http_receiver *rx)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < eu_http_receiver_count(rx); i++) {
+		bool found = false;
+		request_points(rx, i, note_self_point, &found);
+		n += found;
+	}
+	return n;
+}
+
+static void write_sink_config(const char *path, struct eu_http_receiver *rx)
+{
+	FILE *c = fopen(path, "w");
+	cr_assert_not_null(c);
+	fprintf(c, "sinks:\n  - type: otlp\n    endpoint: http://127.0.0.1:%u\n"
+		   "    metric_export_interval: 200ms\n", eu_http_receiver_port(rx));
+	fclose(c);
+}
+
+/* SIGHUP moving the otlp sink to another collector moves the agent's metrics with it: the
+ * old exporter sends its last export and stops, the new one exports to the new endpoint. */
+Test(metrics_otlp_e2e, metrics_follow_the_sink_on_sighup)
+{
+	struct eu_http_receiver *rx1 = eu_http_receiver_start(0), *rx2 = eu_http_receiver_start(0);
+	cr_assert(rx1 && rx2);
+	unsetenv("OTEL_METRIC_EXPORT_INTERVAL");
+	struct dfix f;
+	dfix_init(&f);
+	char cfg[200];
+	snprintf(cfg, sizeof(cfg), "%s/agent.yaml", f.root);
+	write_sink_config(cfg, rx1);
+	dfix_sh("cp %s %s/bootstrap.json", BOOTSTRAP_PKG, f.watch);
+	dfix_start(&f, (const char *[]){"--config", cfg, NULL});
+	int64_t deadline = dfix_now_ms() + 15000;
+	while (!self_metrics_requests(rx1) && dfix_now_ms() < deadline)
+		dfix_pump(&f, 100);
+	cr_assert(self_metrics_requests(rx1), "no metrics at the first endpoint: %s",
+		  eu_agent_stderr(f.a));
+
+	write_sink_config(cfg, rx2);
+	kill(eu_agent_pid(f.a), SIGHUP);
+	cr_assert(dfix_wait_log(&f, "config reloaded", 1, 5000), "%s", eu_agent_stderr(f.a));
+	deadline = dfix_now_ms() + 15000;
+	while (!self_metrics_requests(rx2) && dfix_now_ms() < deadline)
+		dfix_pump(&f, 100);
+	cr_assert(self_metrics_requests(rx2), "no metrics at the new endpoint: %s",
+		  eu_agent_stderr(f.a));
+	/* the old exporter is gone: its last export was sent at the reload, and no more of the
+	 * agent's metrics reach the first endpoint (at 200 ms intervals, 1 s would bring ~5) */
+	size_t at_swap = self_metrics_requests(rx1);
+	dfix_pump(&f, 1000);
+	cr_assert_eq(self_metrics_requests(rx1), at_swap,
+		     "the first endpoint still gets the agent's metrics");
+	dfix_fini(&f);
+	eu_http_receiver_stop(rx1);
+	eu_http_receiver_stop(rx2);
+}
