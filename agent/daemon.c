@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "daemon_priv.h"
@@ -235,21 +234,17 @@ static void log_sinks(struct eu_daemon *d)
 /* How long replaced sinks together may take to write what they hold. */
 #define SINK_SWAP_CLOSE_MS 2000
 
-static uint64_t mono_ms(void)
+/* Flushes the sinks against one bound for all of them, logs their final counters, closes and
+ * frees them. Blocks: run on the thread pool unless the caller must wait for it. */
+static void retire_sink_set(struct eu_sink **sinks, size_t n, uint32_t bound_ms)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Flushes the sinks against one deadline, logs their final counters, closes and frees them.
- * Blocks: run on the thread pool unless the caller must wait for it. */
-static void retire_sink_set(struct eu_sink **sinks, size_t n)
-{
-	uint64_t end = mono_ms() + SINK_SWAP_CLOSE_MS;
+	uint64_t start = uv_hrtime();
 	for (size_t i = 0; i < n; i++) {
-		uint64_t now = mono_ms();
-		eu_sink_flush(sinks[i], now < end ? (int)(end - now) : 0);
+		uint64_t spent = (uv_hrtime() - start) / 1000000u;
+		int left = spent < bound_ms ? (int)(bound_ms - spent) : 0;
+		if (eu_sink_flush(sinks[i], left))
+			eu_log(EU_LOG_WARN, "sink %s: not flushed within %u ms: dropping the rest",
+			       eu_sink_name(sinks[i]), bound_ms);
 	}
 	log_sink_set(sinks, n);
 	for (size_t i = 0; i < n; i++)
@@ -266,7 +261,7 @@ struct sink_retire {
 static void sink_retire_work(uv_work_t *w)
 {
 	struct sink_retire *r = w->data;
-	retire_sink_set(r->sinks, r->n);
+	retire_sink_set(r->sinks, r->n, SINK_SWAP_CLOSE_MS);
 }
 
 static void sink_retire_done(uv_work_t *w, int status)
@@ -312,7 +307,7 @@ static int swap_sinks(struct eu_daemon *d, struct eu_config *next, eu_error *err
 		for (size_t i = 0; i < n_old; i++)
 			eu_log(EU_LOG_INFO, "config reload: sink %s replaced (closed first: its "
 			       "replacement uses the same spool directory)", eu_sink_name(old[i]));
-		retire_sink_set(old, n_old);
+		retire_sink_set(old, n_old, SINK_SWAP_CLOSE_MS);
 		ret = open_sink_set(next, &sinks, err);
 		if (ret) {
 			eu_error again = {0};
@@ -342,7 +337,7 @@ static int swap_sinks(struct eu_daemon *d, struct eu_config *next, eu_error *err
 		}
 		if (!r || uv_queue_work(&d->loop, &r->work, sink_retire_work, sink_retire_done)) {
 			free(r);
-			retire_sink_set(old, n_old);
+			retire_sink_set(old, n_old, SINK_SWAP_CLOSE_MS);
 		}
 	}
 	for (size_t i = 0; i < d->n_sinks; i++)
@@ -566,20 +561,9 @@ void eu_daemon_free(struct eu_daemon *d)
 		uv_run(&d->loop, UV_RUN_DEFAULT);
 	}
 	daemon_flush(d);
-	/* one bound for all sinks together */
-	uint64_t start = uv_hrtime();
-	for (size_t i = 0; i < d->n_sinks; i++) {
-		uint64_t spent = (uv_hrtime() - start) / 1000000u;
-		int left = spent < d->shutdown_ms ? (int)(d->shutdown_ms - spent) : 0;
-		if (eu_sink_flush(d->sinks[i], left))
-			eu_log(EU_LOG_WARN, "sink %s: not flushed within %u ms: dropping the rest",
-			       eu_sink_name(d->sinks[i]), d->shutdown_ms);
-	}
-	if (d->loop_init && d->n_sinks)
-		log_sinks(d);
-	for (size_t i = 0; i < d->n_sinks; i++)
-		eu_sink_close(d->sinks[i], 0);
-	free(d->sinks);
+	retire_sink_set(d->sinks, d->n_sinks, d->shutdown_ms);
+	d->sinks = NULL;
+	d->n_sinks = 0;
 	if (d->loop_init)
 		uv_loop_close(&d->loop);
 	eu_buf_free(&d->batch);

@@ -40,6 +40,20 @@ struct eu_sink {
 	struct eu_sink_stats st;
 };
 
+/* ms from now on CLOCK_REALTIME, the clock pthread_cond_timedwait measures against */
+static struct timespec deadline_in(uint32_t ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
 uint64_t eu_sink_now_ms(void)
 {
 	struct timespec ts;
@@ -262,14 +276,7 @@ static void *writer_main(void *arg)
 			break;
 		uint32_t period = s->ops->tick_period_ms ? s->ops->tick_period_ms(s->backend) : 0;
 		if (period) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += period / 1000;
-			ts.tv_nsec += (long)(period % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			struct timespec ts = deadline_in(period);
 			int r = pthread_cond_timedwait(&s->wake, &s->mu, &ts);
 			if (r == ETIMEDOUT && s->ops->tick) {
 				pthread_mutex_unlock(&s->mu);
@@ -377,14 +384,7 @@ bool eu_sink_write(struct eu_sink *s, const char *data, size_t len, size_t n_rec
 
 int eu_sink_flush(struct eu_sink *s, int timeout_ms)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	struct timespec ts = deadline_in(timeout_ms > 0 ? (uint32_t)timeout_ms : 0);
 	int ret = 0;
 	pthread_mutex_lock(&s->mu);
 	while (s->head || s->busy) {
