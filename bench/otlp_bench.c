@@ -15,7 +15,7 @@
 
 #include "eu_http_receiver.h"
 #include "eunomia/decoder.h"
-#include "eunomia/otlp.h"
+#include "sinks/otlp/otlp.h"
 
 #include "bench_event.h"
 

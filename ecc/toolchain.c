@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "eunomia/file.h"
+#include "core/file.h"
 
 extern char **environ;
 

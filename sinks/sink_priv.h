@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "eunomia/sink.h"
+#include "sink.h"
 
 struct eu_sink_backend;
 
@@ -29,7 +29,7 @@ int eu_sink_stdout_open(const struct eu_sink_config *cfg, struct eu_sink_backend
 int eu_sink_file_open(const struct eu_sink_config *cfg, struct eu_sink_backend **out,
 		      const struct eu_sink_ops **ops, eu_error *err);
 
-/* sinks/otlp.c: cfg->path is the base endpoint ("otlp:URL") or NULL for the environment's. */
+/* sinks/otlp/otlp_sink.c: cfg->path is the base endpoint ("otlp:URL") or NULL for the environment's. */
 int eu_sink_otlp_open(const struct eu_sink_config *cfg, struct eu_sink_backend **out,
 		      const struct eu_sink_ops **ops, eu_error *err);
 

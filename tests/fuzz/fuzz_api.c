@@ -8,8 +8,8 @@
 #include <string.h>
 #include <uv.h>
 
-#include "eunomia/api.h"
-#include "eunomia/http_server.h"
+#include "api/api.h"
+#include "http/http_server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,9 +9,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "eunomia/config.h"
-#include "eunomia/metrics.h"
-#include "eunomia/metrics_rules.h"
+#include "daemon/config.h"
+#include "metrics/metrics.h"
+#include "metrics/metrics_rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 
 #include "opentelemetry/proto/logs/v1/logs.pb-c.h"
 
-#include "eunomia/otlp.h"
+#include "sinks/otlp/otlp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -22,7 +22,7 @@
 
 #include "eu_agent.h"
 #include "eu_test.h"
-#include "eunomia/codec.h"
+#include "core/codec.h"
 
 #define BOOTSTRAP_PKG EU_PLUGIN_BUILD_DIR "/bootstrap/package.json"
 

@@ -10,7 +10,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 
 #include "eu_http_receiver.h"
-#include "eunomia/otlp.h"
+#include "sinks/otlp/otlp.h"
 
 static void on_tick(uv_timer_t *t)
 {

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "eu_test.h"
-#include "eunomia/codec.h"
+#include "core/codec.h"
 #include "eunomia/package.h"
 
 #define PKG_DATA EU_TEST_DATA_DIR "/packages/"

@@ -4,8 +4,8 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "eunomia/api.h"
-#include "eunomia/http_server.h"
+#include "api/api.h"
+#include "http/http_server.h"
 
 static uv_loop_t loop;
 static struct eu_api *api;

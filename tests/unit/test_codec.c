@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eunomia/codec.h"
+#include "core/codec.h"
 
 static char *decode_str(const char *text, int *rc, size_t *len, eu_error *err)
 {

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "eunomia/config.h"
+#include "daemon/config.h"
 
 static int parse(const char *text, struct eu_config *c, eu_error *err)
 {

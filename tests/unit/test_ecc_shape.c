@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "eu_test.h"
-#include "eunomia/codec.h"
+#include "core/codec.h"
 #include "eunomia/package.h"
 
 #define DROPS_MAP "eu_rb_drops"

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "eunomia/file.h"
+#include "core/file.h"
 
 static char dir[64];
 

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "eunomia/http_server.h"
+#include "http/http_server.h"
 
 struct srv {
 	uv_loop_t loop;

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "eunomia/metrics.h"
+#include "metrics/metrics.h"
 
 #define SEC 1000000000ull
 

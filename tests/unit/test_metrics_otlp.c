@@ -9,7 +9,7 @@
 
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
-#include "eunomia/metrics.h"
+#include "metrics/metrics.h"
 
 typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest Req;
 typedef Opentelemetry__Proto__Metrics__V1__Metric Metric;

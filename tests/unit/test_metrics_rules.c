@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "eunomia/config.h"
-#include "eunomia/metrics_rules.h"
+#include "daemon/config.h"
+#include "metrics/metrics_rules.h"
 
 static const struct eu_metric_rules *parse_ok(const char *yaml, struct eu_config *cfg)
 {

@@ -12,7 +12,7 @@
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
 #include "eunomia/decoder.h"
-#include "eunomia/otlp.h"
+#include "sinks/otlp/otlp.h"
 #include "eunomia/record.h"
 #include "otlp_fixture.h"
 

@@ -15,7 +15,7 @@
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
 #include "eu_http_receiver.h"
-#include "eunomia/otlp.h"
+#include "sinks/otlp/otlp.h"
 
 typedef Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest LogsReq;
 

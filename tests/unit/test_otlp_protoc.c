@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "eu_test.h"
-#include "eunomia/otlp.h"
+#include "sinks/otlp/otlp.h"
 #include "otlp_fixture.h"
 
 #define NPM_PKG "@opentelemetry/otlp-grpc-exporter-base@0.38.0"

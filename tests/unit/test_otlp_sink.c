@@ -1,4 +1,4 @@
-/* The otlp sink backend (sinks/otlp.c) as the sink core drives it: JSON record lines in,
+/* The otlp sink backend (sinks/otlp/otlp_sink.c) as the sink core drives it: JSON record lines in,
  * OTLP logs out to a real loopback receiver, one scope per package and version; the sink's
  * own counters out as OTLP metrics at close. */
 #include <criterion/criterion.h>
@@ -12,7 +12,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
-#include "../../sinks/sink_priv.h"
+#include "sinks/sink_priv.h"
 #include "eu_http_receiver.h"
 #include "eunomia/record.h"
 #include "otlp_fixture.h"

@@ -5,7 +5,7 @@
 #include <glob.h>
 #include <string.h>
 
-#include "eunomia/codec.h"
+#include "core/codec.h"
 #include "eunomia/package.h"
 
 #define COMPAT EU_SHARED_DIR "/compat/"

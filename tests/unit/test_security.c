@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "eu_run_util.h"
-#include "eunomia/security.h"
+#include "daemon/security.h"
 
 static EVP_PKEY *new_key(const char *dir, const char *name)
 {

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "eunomia/sink.h"
+#include "sinks/sink.h"
 
 static char dir[64];
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "eunomia/watcher.h"
+#include "daemon/watcher.h"
 
 Test(watcher, package_names)
 {

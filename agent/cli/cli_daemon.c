@@ -1,0 +1,258 @@
+/* `eunomia-agent --watch DIR [--watch DIR2] [--sink stdout|file:PATH] [--config FILE]
+ * [--check-config] [--log-level LEVEL]`: the daemon (daemon.h). Records go to the sinks,
+ * logs to stderr. */
+#include "cli_daemon.h"
+#include "cli_api.h"
+#include "cli_priv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "daemon/config.h"
+#include "daemon/daemon.h"
+#include "eunomia/features.h"
+#include "eunomia/log.h"
+#include "metrics/metrics_rules.h"
+#include "sinks/sink.h"
+
+#define DAEMON_EXIT_OK 0
+#define DAEMON_EXIT_FAIL 1
+#define DAEMON_EXIT_USAGE 2
+
+const char *eu_cli_daemon_usage(void)
+{
+	return "Usage: eunomia-agent --watch DIR [OPTIONS]\n"
+	       "\n"
+	       "Runs every eBPF package found in the watched directories, loading, reloading and\n"
+	       "unloading them as files appear, change and go; events become JSON records on the\n"
+	       "sinks.\n"
+	       "\n"
+	       "Options:\n"
+	       "  --watch DIR           a package directory (repeatable)\n"
+	       "  --sink SPEC           stdout (default), file:PATH, otlp (endpoint from the\n"
+	       "                        OTEL_EXPORTER_OTLP_* variables) or otlp:URL; repeatable\n"
+	       "                        (fan-out); replaces the config file's sinks\n"
+	       "  --config FILE         YAML config (watch dirs, sinks, package params, queues);\n"
+	       "                        re-read on SIGHUP\n"
+	       "  --check-config        validate the config and the options, then exit\n"
+	       "  --queue-size N        records each sink may queue before dropping\n"
+	       "  --prometheus ADDR:PORT  serve metrics at http://ADDR:PORT/metrics (off by default;\n"
+	       "                        e.g. 127.0.0.1:9464)\n"
+	       "  --exporter-config FILE  upstream's exporter YAML: its programs are loaded and\n"
+	       "                        their metrics: rules apply\n"
+	       "  --log-level LEVEL     error, warn, info (default), debug or trace\n"
+	       "  --api SPEC            control API: unix:PATH (default unix:/run/eunomia/agent.sock),\n"
+	       "                        tcp:ADDR:PORT (repeatable; beyond loopback needs a token)\n"
+	       "                        or none\n"
+	       "  --api-token-file FILE bearer token the TCP listeners require (mode 0600)\n"
+	       "  --api-max-body BYTES  largest request body / uploaded package (default 16 MiB)\n"
+	       "  --api-max-programs N  packages loaded through the API (default 256)\n"
+	       "  --api-ring N          recent records kept per package for the API (default 256)\n"
+	       "  --api-max-connections N  connections per listener (default 64; more wait in\n"
+	       "                        the listen queue)\n"
+	       "  --api-idle-timeout S  seconds a connection may stay silent (default 30)\n"
+	       "  --insecure-watch-dir  load packages even where users other than root can write\n"
+	       "  --require-signatures DIR  every package needs X.sig (ed25519) by a key in DIR\n"
+	       "  -h, --help            this help\n"
+	       "\n"
+	       "Signals: SIGTERM/SIGINT stop (sinks flushed, exit 0); SIGHUP reopens sink files and\n"
+	       "reloads the config; SIGUSR1 logs the counters.\n";
+}
+
+struct daemon_args {
+	struct eu_config cli;
+	const char *config;
+	bool check, help;
+	struct cli_api_args api;     /* --api, --require-signatures, ... (cli_api.c) */
+	const char *prometheus;      /* --prometheus ADDR:PORT */
+	const char *exporter_config; /* --exporter-config FILE */
+};
+
+static int parse_args(struct daemon_args *a, int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		bool opt;
+		const char *v;
+		const char *arg = argv[i];
+		int api = cli_api_parse(&a->api, argc, argv, &i);
+		if (api < 0)
+			return -EINVAL;
+		if (api > 0)
+			continue;
+		if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+			a->help = true;
+		} else if (!strcmp(arg, "--check-config")) {
+			a->check = true;
+		} else if ((v = cli_option_value(argc, argv, &i, "--watch", &opt)) || opt) {
+			if (!v || !*v) {
+				fprintf(stderr, "eunomia-agent: --watch needs a directory\n");
+				return -EINVAL;
+			}
+			if (eu_config_add_watch(&a->cli, v))
+				return -ENOMEM;
+		} else if ((v = cli_option_value(argc, argv, &i, "--sink", &opt)) || opt) {
+			struct eu_sink_config s;
+			eu_error err = {0};
+			if (!v) {
+				fprintf(stderr, "eunomia-agent: --sink needs stdout, file:PATH, otlp or otlp:URL\n");
+				return -EINVAL;
+			}
+			if (eu_sink_config_from_spec(v, &s, &err)) {
+				fprintf(stderr, "eunomia-agent: --sink: %s\n", err.msg);
+				return -EINVAL;
+			}
+			if (eu_config_add_sink(&a->cli, &s)) {
+				eu_sink_config_free(&s);
+				return -ENOMEM;
+			}
+		} else if ((v = cli_option_value(argc, argv, &i, "--prometheus", &opt)) || opt) {
+			if (!v || !*v || !strchr(v, ':')) {
+				fprintf(stderr, "eunomia-agent: --prometheus needs ADDR:PORT (e.g. 127.0.0.1:9464)\n");
+				return -EINVAL;
+			}
+			a->prometheus = v;
+		} else if ((v = cli_option_value(argc, argv, &i, "--exporter-config", &opt)) || opt) {
+			if (!v || !*v) {
+				fprintf(stderr, "eunomia-agent: --exporter-config needs a file\n");
+				return -EINVAL;
+			}
+			a->exporter_config = v;
+		} else if ((v = cli_option_value(argc, argv, &i, "--config", &opt)) || opt) {
+			if (!v || !*v) {
+				fprintf(stderr, "eunomia-agent: --config needs a file\n");
+				return -EINVAL;
+			}
+			a->config = v;
+		} else if ((v = cli_option_value(argc, argv, &i, "--queue-size", &opt)) || opt) {
+			char *end = NULL;
+			unsigned long long n = v ? strtoull(v, &end, 10) : 0;
+			if (!v || !*v || *end || n == 0 || n > (1u << 30)) {
+				fprintf(stderr, "eunomia-agent: --queue-size takes 1..1073741824 records\n");
+				return -EINVAL;
+			}
+			a->cli.queue_size = (size_t)n;
+		} else if ((v = cli_option_value(argc, argv, &i, "--log-level", &opt)) || opt) {
+			if (!v || eu_log_level_parse(v, &a->cli.log_level)) {
+				fprintf(stderr, "eunomia-agent: --log-level takes error, warn, info, debug or trace\n");
+				return -EINVAL;
+			}
+			a->cli.log_level_set = true;
+		} else {
+			fprintf(stderr, "eunomia-agent: unknown option '%s' (see eunomia-agent --help)\n",
+				arg);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* --check-config: what the daemon would refuse at start-up, without starting it. */
+static int check_config(struct daemon_args *a)
+{
+	struct eu_config cfg = {0};
+	eu_error err = {0};
+	if (a->config && eu_config_load_file(a->config, &cfg, &err)) {
+		fprintf(stderr, "eunomia-agent: config: %s\n", err.msg);
+		return DAEMON_EXIT_USAGE;
+	}
+	int code = DAEMON_EXIT_OK;
+	size_t n_watch = cfg.n_watch + a->cli.n_watch;
+	size_t n_packages_exp = 0;
+	if (a->exporter_config) {
+		struct eu_config ec = {0};
+		char **paths = NULL;
+		size_t np = 0;
+		if (eu_exporter_config_load(a->exporter_config, &ec, &paths, &np, &err)) {
+			fprintf(stderr, "eunomia-agent: exporter config: %s\n", err.msg);
+			code = DAEMON_EXIT_USAGE;
+		}
+		for (size_t i = 0; i < np; i++)
+			free(paths[i]);
+		free(paths);
+		eu_config_free(&ec);
+		n_packages_exp = np;
+	}
+	if (!n_watch && !n_packages_exp) {
+		fprintf(stderr, "eunomia-agent: nothing to watch: give --watch DIR or watch: in the config\n");
+		code = DAEMON_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < n_watch; i++) {
+		const char *dir = i < cfg.n_watch ? cfg.watch[i] : a->cli.watch[i - cfg.n_watch];
+		struct stat st;
+		if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+			fprintf(stderr, "eunomia-agent: warning: watch %s: %s\n", dir,
+				errno == ENOENT ? "does not exist (yet)" : "not a directory");
+	}
+	size_t n_sinks = a->cli.n_sinks ? a->cli.n_sinks : (cfg.n_sinks ? cfg.n_sinks : 1);
+	if (code == DAEMON_EXIT_OK)
+		printf("%s: OK: %zu watch director%s, %zu sink%s, %zu package setting%s\n",
+		       a->config ? a->config : "(command line)", n_watch, n_watch == 1 ? "y" : "ies",
+		       n_sinks, n_sinks == 1 ? "" : "s", cfg.n_packages, cfg.n_packages == 1 ? "" : "s");
+	if (code == DAEMON_EXIT_OK && n_packages_exp)
+		printf("%s: OK: %zu program%s with metric rules\n", a->exporter_config, n_packages_exp,
+		       n_packages_exp == 1 ? "" : "s");
+	eu_config_free(&cfg);
+	return code;
+}
+
+/* Tracepoint packages need tracefs; mount it when nobody has (as `run` does). */
+static void ensure_tracefs(void)
+{
+	struct eu_features f;
+	eu_features_init(&f);
+	if (eu_features_has(&f, EU_FEATURE_TRACEFS))
+		return;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0)
+		eu_log(EU_LOG_INFO, "tracefs was not mounted: mounted it on /sys/kernel/tracing");
+	else
+		eu_log(EU_LOG_WARN, "tracefs is not mounted and mounting it failed (%s): tracepoint "
+		       "packages will not attach", strerror(errno));
+}
+
+int eu_cli_daemon(int argc, char **argv)
+{
+	struct daemon_args a;
+	memset(&a, 0, sizeof(a));
+	int code = DAEMON_EXIT_OK;
+	if (parse_args(&a, argc, argv)) {
+		code = DAEMON_EXIT_USAGE;
+		goto out;
+	}
+	if (a.help) {
+		fputs(eu_cli_daemon_usage(), stdout);
+		goto out;
+	}
+	if (a.check) {
+		code = check_config(&a);
+		goto out;
+	}
+	if (a.cli.log_level_set)
+		eu_log_set_level(a.cli.log_level);
+	ensure_tracefs();
+	struct eu_daemon_opts o = {.sz = sizeof(o), .config_path = a.config, .cli = &a.cli,
+				   .prometheus = a.prometheus, .exporter_config = a.exporter_config};
+	cli_api_daemon_opts(&a.api, &o);
+	struct eu_daemon *d = NULL;
+	eu_error err = {0};
+	if (eu_daemon_new(&o, &d, &err)) {
+		eu_log(EU_LOG_ERROR, "%s", err.msg);
+		code = err.code == -EINVAL ? DAEMON_EXIT_USAGE : DAEMON_EXIT_FAIL;
+		goto out;
+	}
+	struct eu_api *api = NULL;
+	if (cli_api_start(&a.api, d, &api)) {
+		eu_daemon_free(d);
+		code = DAEMON_EXIT_USAGE;
+		goto out;
+	}
+	code = eu_daemon_run(d) ? DAEMON_EXIT_FAIL : DAEMON_EXIT_OK;
+	eu_api_free(api);
+	eu_daemon_free(d);
+out:
+	eu_config_free(&a.cli);
+	return code;
+}

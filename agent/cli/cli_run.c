@@ -1,0 +1,426 @@
+/* `eunomia-agent run PKG|URL [--json] [--duration S] [--sample-freq HZ] [-v] [--log-level L] [PACKAGE OPTIONS]`:
+ * one package in the foreground, events on stdout, logs on stderr.
+ *
+ * Run options are recognised anywhere on the line; everything else (and everything after
+ * `--`) is a package option. A package variable named like a run option (json, duration,
+ * verbose, log-level, help) is therefore reachable only after `--`. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <time.h>
+#include <uv.h>
+
+#include "cli_priv.h"
+#include "eunomia/consumer.h"
+#include "eunomia/features.h"
+#include "fetch/fetch.h"
+#include "eunomia/log.h"
+#include "eunomia/package.h"
+#include "eunomia/params.h"
+#include "eunomia/program.h"
+
+#define TRACEFS_DIR "/sys/kernel/tracing"
+
+struct run_ctx {
+	/* command line */
+	const char *pkg_arg;
+	bool json, verbose, help;
+	bool level_set;
+	enum eu_log_level level;
+	double duration;
+	uint32_t sample_freq; /* --sample-freq: perf_event programs, Hz (0: 49) */
+	char **pkg_argv;
+	int pkg_argc;
+
+	/* state */
+	struct timespec t0;
+	struct eu_features features;
+	struct eu_package *pkg;
+	struct eu_program *prog;
+	struct eu_consumer *consumer;
+	uv_loop_t loop;
+	bool loop_init;
+	uv_signal_t sigint, sigterm;
+	uv_timer_t duration_timer;
+	bool handles_init, duration_init;
+	bool stopping;
+	struct cli_output out;
+	eu_error err;
+};
+
+void cli_run_usage(eu_buf *out)
+{
+	eu_buf_puts(out,
+		    "Usage: " CLI_NAME " run PKG|URL [OPTIONS] [PACKAGE OPTIONS]\n"
+		    "\n"
+		    "Loads one eBPF package, attaches its programs and prints its events until\n"
+		    "interrupted. PKG is a package.json, a NAME.skel.json beside NAME.bpf.o, a bare\n"
+		    "libbpf .bpf.o, a 2022-format package, or an http(s) URL of one of those.\n"
+		    "\n"
+		    "Options:\n"
+		    "  -j, --json            one JSON object per event instead of a text table\n"
+		    "  --duration SECONDS    stop after this long\n"
+		    "  --sample-freq HZ      sampling frequency of perf_event programs (default 49)\n"
+		    "  -v, --verbose         debug logging, libbpf's included; counters at exit\n"
+		    "  --log-level LEVEL     error, warn, info (default), debug or trace\n"
+		    "  -h, --help            this help; after PKG, the package's options too\n"
+		    "  --                    everything after it is a package option\n");
+}
+
+static double elapsed_ms(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) * 1e3 + (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static int parse_args(struct run_ctx *r, int argc, char **argv)
+{
+	r->pkg_argv = calloc((size_t)argc + 1, sizeof(char *));
+	if (!r->pkg_argv)
+		return -ENOMEM;
+	bool rest = false;
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i];
+		bool opt;
+		const char *v;
+		if (rest) {
+			r->pkg_argv[r->pkg_argc++] = argv[i];
+			continue;
+		}
+		if (!strcmp(arg, "--")) {
+			rest = true;
+		} else if (!strcmp(arg, "--json") || !strcmp(arg, "-j")) {
+			r->json = true;
+		} else if (!strcmp(arg, "--verbose") || !strcmp(arg, "-v")) {
+			r->verbose = true;
+		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+			r->help = true;
+		} else if ((v = cli_option_value(argc, argv, &i, "--duration", &opt)) || opt) {
+			char *end = NULL;
+			double d = v ? strtod(v, &end) : 0;
+			if (!v || !*v || *end || !isfinite(d) || d <= 0) {
+				fprintf(stderr, CLI_NAME ": --duration needs a positive number of seconds%s%s%s\n",
+					v ? " (got '" : "", v ? v : "", v ? "')" : "");
+				return -EINVAL;
+			}
+			r->duration = d;
+		} else if ((v = cli_option_value(argc, argv, &i, "--sample-freq", &opt)) || opt) {
+			char *end = NULL;
+			unsigned long hz = v ? strtoul(v, &end, 10) : 0;
+			if (!v || !*v || *end || hz < 1 || hz > 100000) {
+				fprintf(stderr, CLI_NAME ": --sample-freq takes 1..100000 (Hz)\n");
+				return -EINVAL;
+			}
+			r->sample_freq = (uint32_t)hz;
+		} else if ((v = cli_option_value(argc, argv, &i, "--log-level", &opt)) || opt) {
+			if (!v || eu_log_level_parse(v, &r->level)) {
+				fprintf(stderr, CLI_NAME ": --log-level takes error, warn, info, debug or trace\n");
+				return -EINVAL;
+			}
+			r->level_set = true;
+		} else if (!r->pkg_arg && arg[0] != '-') {
+			r->pkg_arg = arg;
+		} else if (!r->pkg_arg) {
+			fprintf(stderr, CLI_NAME ": unknown run option '%s' (package options go after the package)\n",
+				arg);
+			return -EINVAL;
+		} else {
+			r->pkg_argv[r->pkg_argc++] = argv[i];
+		}
+	}
+	return 0;
+}
+
+static int read_package(struct run_ctx *r)
+{
+	if (!eu_fetch_is_url(r->pkg_arg))
+		return eu_package_read_file(r->pkg_arg, &r->pkg, &r->err);
+	void *data = NULL;
+	size_t size = 0;
+	int ret = eu_fetch_url(r->pkg_arg, NULL, &data, &size, &r->err);
+	if (ret)
+		return ret;
+	ret = eu_package_parse(data, size, r->pkg_arg, &r->pkg, &r->err);
+	free(data);
+	return ret;
+}
+
+static void print_help(struct run_ctx *r)
+{
+	eu_buf b;
+	eu_buf_init(&b);
+	cli_run_usage(&b);
+	if (r->pkg) {
+		const struct eu_doc *doc = &r->pkg->doc;
+		eu_buf_printf(&b, "\nPackage %s", r->pkg->name ? r->pkg->name : r->pkg_arg);
+		if (doc->version)
+			eu_buf_printf(&b, " %s", doc->version);
+		if (doc->brief)
+			eu_buf_printf(&b, ": %s", doc->brief);
+		eu_buf_putc(&b, '\n');
+		if (doc->description)
+			eu_buf_printf(&b, "%s\n", doc->description);
+		if (doc->details)
+			eu_buf_printf(&b, "%s\n", doc->details);
+		eu_buf_putc(&b, '\n');
+		eu_params_help(r->prog ? eu_program_params(r->prog) : NULL, &b);
+	}
+	fputs(b.data ? b.data : "", stdout);
+	fflush(stdout);
+	eu_buf_free(&b);
+}
+
+/* Tracepoints need tracefs; mount it if nobody has (the build and tests mount nothing). */
+static void ensure_tracefs(struct run_ctx *r)
+{
+	if (eu_features_has(&r->features, EU_FEATURE_TRACEFS))
+		return;
+	if (mount("tracefs", TRACEFS_DIR, "tracefs", 0, NULL) == 0) {
+		eu_log(EU_LOG_INFO, "tracefs was not mounted: mounted it on " TRACEFS_DIR);
+	} else {
+		eu_log(EU_LOG_WARN,
+		       "tracefs is not mounted and mounting it on " TRACEFS_DIR " failed (%s): "
+		       "tracepoint programs will not attach; as root: mount -t tracefs tracefs "
+		       TRACEFS_DIR, strerror(errno));
+	}
+	eu_features_forget(&r->features, EU_FEATURE_TRACEFS);
+	eu_features_forget(&r->features, EU_FEATURE_KPROBES);
+	eu_features_forget(&r->features, EU_FEATURE_UPROBES);
+}
+
+static void print_counters(struct run_ctx *r)
+{
+	if (!r->verbose || !r->consumer)
+		return;
+	for (size_t i = 0; i < eu_consumer_export_count(r->consumer); i++) {
+		const struct eu_export *exp = eu_consumer_export(r->consumer, i);
+		struct eu_export_stats s;
+		eu_export_get_stats(exp, &s);
+		eu_log(EU_LOG_INFO,
+		       "%s: %s: received %llu, decoded %llu, lost %llu, decode errors %llu, "
+		       "reserve failures %llu, drains %llu",
+		       eu_program_name(r->prog), eu_export_map_name(exp),
+		       (unsigned long long)s.received, (unsigned long long)s.decoded,
+		       (unsigned long long)s.lost, (unsigned long long)s.decode_errors,
+		       (unsigned long long)s.reserve_failures, (unsigned long long)s.drains);
+	}
+}
+
+static void run_stop(struct run_ctx *r)
+{
+	if (r->stopping)
+		return;
+	r->stopping = true;
+	if (r->consumer) {
+		eu_consumer_stop(r->consumer);
+		if (!r->out.broken)
+			eu_consumer_drain(r->consumer);
+		cli_output_flush(&r->out);
+		print_counters(r);
+		eu_consumer_close(r->consumer, NULL, NULL);
+		r->consumer = NULL;
+	}
+	if (r->handles_init) {
+		uv_close((uv_handle_t *)&r->sigint, NULL);
+		uv_close((uv_handle_t *)&r->sigterm, NULL);
+	}
+	if (r->duration_init)
+		uv_close((uv_handle_t *)&r->duration_timer, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct run_ctx *r = h->data;
+	eu_log(EU_LOG_DEBUG, "%s: stopping", strsignal(signum));
+	run_stop(r);
+}
+
+static void on_duration(uv_timer_t *t)
+{
+	run_stop(t->data);
+}
+
+static void on_event(void *ctx, const struct eu_export *exp, const void *data, size_t size)
+{
+	struct run_ctx *r = ctx;
+	cli_output_event(&r->out, exp, data, size);
+}
+
+static void on_sample(void *ctx, const struct eu_export *exp, const void *key, size_t ks,
+		      const void *value, size_t vs)
+{
+	struct run_ctx *r = ctx;
+	cli_output_sample(&r->out, exp, key, ks, value, vs);
+}
+
+static void on_batch(void *ctx, const struct eu_export *exp)
+{
+	struct run_ctx *r = ctx;
+	if (!cli_output_flush(&r->out)) {
+		eu_log(EU_LOG_DEBUG, "stdout closed: stopping");
+		run_stop(r);
+	}
+}
+
+static int fail(struct run_ctx *r)
+{
+	eu_log(EU_LOG_ERROR, "%s", r->err.msg[0] ? r->err.msg : "failed");
+	return CLI_EXIT_FAIL;
+}
+
+/* Prints the verifier's last lines after a rejected load. */
+static void print_load_log(struct run_ctx *r)
+{
+	const char *log = eu_program_load_log(r->prog);
+	if (!*log)
+		return;
+	const char *start = log + strlen(log);
+	int lines = 0;
+	while (start > log && lines < 25) {
+		start--;
+		if (*start == '\n' && start[1])
+			lines++;
+	}
+	if (*start == '\n')
+		start++;
+	eu_log(EU_LOG_ERROR, "verifier log (last lines):\n%s", start);
+}
+
+/* Sets up the loop and starts consuming before anything is attached: a perf event array
+ * only delivers to CPUs whose buffer is open, so events sent between attach and a later
+ * consumer start would be lost. */
+static int run_prepare(struct run_ctx *r)
+{
+	int ret = uv_loop_init(&r->loop);
+	if (ret) {
+		eu_error_set(&r->err, ret, "cannot create the event loop: %s", uv_strerror(ret));
+		return fail(r);
+	}
+	r->loop_init = true;
+	struct eu_consumer_opts co = {.sz = sizeof(co), .on_event = on_event, .on_sample = on_sample,
+				      .on_batch = on_batch, .ctx = r};
+	if (eu_consumer_new(&r->loop, r->prog, &co, &r->consumer, &r->err))
+		return fail(r);
+	uv_signal_init(&r->loop, &r->sigint);
+	uv_signal_init(&r->loop, &r->sigterm);
+	r->sigint.data = r->sigterm.data = r;
+	r->handles_init = true;
+	uv_signal_start(&r->sigint, on_signal, SIGINT);
+	uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+	if (eu_consumer_export_count(r->consumer) == 1)
+		cli_output_header(&r->out, eu_consumer_export(r->consumer, 0));
+	cli_output_flush(&r->out);
+	if (eu_consumer_start(r->consumer, &r->err))
+		return fail(r);
+	return CLI_EXIT_OK;
+}
+
+static int run_loop(struct run_ctx *r)
+{
+	if (r->duration > 0) {
+		uv_timer_init(&r->loop, &r->duration_timer);
+		r->duration_timer.data = r;
+		r->duration_init = true;
+		double ms = r->duration * 1000.0;
+		uv_timer_start(&r->duration_timer, on_duration, ms > 1 ? (uint64_t)ms : 1, 0);
+	}
+	uv_run(&r->loop, UV_RUN_DEFAULT);
+	return CLI_EXIT_OK;
+}
+
+int cli_run(int argc, char **argv)
+{
+	struct run_ctx r;
+	memset(&r, 0, sizeof(r));
+	clock_gettime(CLOCK_MONOTONIC, &r.t0);
+	eu_features_init(&r.features);
+	cli_output_init(&r.out, 1, false, true);
+	int code = CLI_EXIT_OK;
+
+	if (parse_args(&r, argc, argv)) {
+		code = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (r.verbose)
+		eu_log_set_level(EU_LOG_TRACE);
+	if (r.level_set)
+		eu_log_set_level(r.level);
+	r.out.json = r.json;
+	if (!r.pkg_arg) {
+		if (r.help) {
+			print_help(&r);
+			goto out;
+		}
+		fprintf(stderr, CLI_NAME ": run needs a package (see " CLI_NAME " run --help)\n");
+		code = CLI_EXIT_USAGE;
+		goto out;
+	}
+
+	if (read_package(&r)) {
+		code = fail(&r);
+		goto out;
+	}
+	eu_log(EU_LOG_DEBUG, "%s: read in %.1f ms", r.pkg_arg, elapsed_ms(&r.t0));
+	r.out.print_header = r.pkg->print_header;
+	struct eu_program_opts po = {.sz = sizeof(po), .features = &r.features,
+				     .perf_sample_freq = r.sample_freq};
+	if (eu_program_open(r.pkg, &po, &r.prog, &r.err)) {
+		if (r.help) {
+			/* still show what we know */
+			print_help(&r);
+			goto out;
+		}
+		code = fail(&r);
+		goto out;
+	}
+	if (r.help) {
+		print_help(&r);
+		goto out;
+	}
+	eu_log(EU_LOG_DEBUG, "%s: opened at %.1f ms", eu_program_name(r.prog), elapsed_ms(&r.t0));
+	if (eu_params_parse_argv(eu_program_params(r.prog), r.pkg_argc, r.pkg_argv, &r.err)) {
+		eu_log(EU_LOG_ERROR, "%s (see " CLI_NAME " run %s --help)", r.err.msg, r.pkg_arg);
+		code = CLI_EXIT_USAGE;
+		goto out;
+	}
+	ensure_tracefs(&r);
+	if (eu_program_load(r.prog, &r.err)) {
+		eu_error_prefix(&r.err, "%s", eu_program_name(r.prog));
+		code = fail(&r);
+		print_load_log(&r);
+		goto out;
+	}
+	eu_log(EU_LOG_DEBUG, "%s: loaded at %.1f ms", eu_program_name(r.prog), elapsed_ms(&r.t0));
+	code = run_prepare(&r);
+	if (code != CLI_EXIT_OK)
+		goto out;
+	if (eu_program_attach(r.prog, &r.err)) {
+		eu_error_prefix(&r.err, "%s", eu_program_name(r.prog));
+		code = fail(&r);
+		goto out;
+	}
+	size_t n = eu_program_attached_count(r.prog);
+	eu_log(EU_LOG_INFO, "%s: attached %zu program%s in %.1f ms", eu_program_name(r.prog), n,
+	       n == 1 ? "" : "s", elapsed_ms(&r.t0));
+	code = run_loop(&r);
+	if (r.out.broken)
+		code = CLI_EXIT_OK;
+
+out:
+	if (r.loop_init) {
+		if (!r.stopping)
+			run_stop(&r);
+		uv_run(&r.loop, UV_RUN_DEFAULT);
+		uv_loop_close(&r.loop);
+	}
+	cli_output_flush(&r.out);
+	cli_output_free(&r.out);
+	eu_program_close(r.prog);
+	eu_package_free(r.pkg);
+	free(r.pkg_argv);
+	return code;
+}

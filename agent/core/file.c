@@ -1,0 +1,93 @@
+/* Whole-file reads with a size cap (file.h). */
+#include "file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int eu_file_read(const char *path, size_t max, void **out, size_t *out_len, eu_error *err)
+{
+	*out = NULL;
+	*out_len = 0;
+	/* non-blocking: opening a FIFO planted where a file is expected must not hang the loop */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return eu_error_set(err, -errno, "%s: cannot open: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st)) {
+		int e = errno;
+		close(fd);
+		return eu_error_set(err, -e, "%s: cannot stat: %s", path, strerror(e));
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		return eu_error_set(err, -EISDIR, "%s: is a directory", path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return eu_error_set(err, -EINVAL, "%s: not a regular file", path);
+	}
+	if ((uint64_t)st.st_size > max) {
+		close(fd);
+		return eu_error_set(err, -EFBIG, "%s: %lld bytes is over the size limit of %zu",
+				    path, (long long)st.st_size, max);
+	}
+	/* a size from fstat is a hint only: the file may still grow */
+	size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
+	size_t len = 0;
+	char *buf = malloc(cap);
+	int rc = 0;
+	if (!buf) {
+		rc = eu_error_set(err, -ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap > max) {
+				rc = eu_error_set(err, -EFBIG, "%s: over the size limit of %zu bytes",
+						  path, max);
+				goto out;
+			}
+			char *nbuf = realloc(buf, cap * 2);
+			if (!nbuf) {
+				rc = eu_error_set(err, -ENOMEM, "%s: out of memory", path);
+				goto out;
+			}
+			buf = nbuf;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = eu_error_set(err, -errno, "%s: cannot read: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len > max)
+		rc = eu_error_set(err, -EFBIG, "%s: over the size limit of %zu bytes", path, max);
+	if (!rc && len == cap) {
+		char *nbuf = realloc(buf, cap + 1);
+		if (!nbuf)
+			rc = eu_error_set(err, -ENOMEM, "%s: out of memory", path);
+		else
+			buf = nbuf;
+	}
+out:
+	close(fd);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	return 0;
+}

@@ -1,0 +1,737 @@
+/* The YAML configuration file (format in config.h). libyaml's document API gives a node tree
+ * with line numbers, which is all the error messages need. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "eunomia/buf.h"
+#include "core/file.h"
+#include "metrics/metrics_rules.h"
+#include "sinks/otlp/otlp.h"
+
+struct cfg_parse {
+	yaml_document_t *doc;
+	const char *origin;
+	eu_error *err;
+};
+
+static int cfg_fail(struct cfg_parse *p, const yaml_node_t *n, const char *path, const char *fmt,
+		    const char *detail)
+{
+	char msg[256];
+	snprintf(msg, sizeof(msg), fmt, detail ? detail : "");
+	return eu_error_set(p->err, -EINVAL, "%s:%zu: %s: %s", p->origin,
+			    n ? (size_t)n->start_mark.line + 1 : 0, path, msg);
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+/* YAML's null: a plain ~, null, Null, NULL or nothing */
+static bool is_null(const yaml_node_t *n)
+{
+	const char *s = scalar(n);
+	return s && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+		!strcmp(s, "NULL"));
+}
+
+static const char *node_kind(const yaml_node_t *n)
+{
+	switch (n ? n->type : YAML_NO_NODE) {
+	case YAML_SCALAR_NODE: return "a scalar";
+	case YAML_SEQUENCE_NODE: return "a list";
+	case YAML_MAPPING_NODE: return "a mapping";
+	default: return "nothing";
+	}
+}
+
+/* An unsigned decimal (no minus sign) with an optional one-letter unit from units, worth
+ * muls[i] for units[i]; with byte_suffix the unit may be followed by "i" and/or "b" (any
+ * case): "4k", "4KiB", "4MB". The result must not exceed max (-ERANGE). */
+static int parse_with_unit(const char *s, const char *units, const uint64_t *muls,
+			   bool byte_suffix, uint64_t max, uint64_t *out)
+{
+	char *end = NULL;
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	uint64_t mul = 1;
+	if (*end) {
+		const char *u = strchr(units, *end);
+		if (!u)
+			return -EINVAL;
+		mul = muls[u - units];
+		end++;
+		if (byte_suffix && (*end == 'i' || *end == 'I'))
+			end++;
+		if (byte_suffix && (*end == 'b' || *end == 'B'))
+			end++;
+		if (*end)
+			return -EINVAL;
+	}
+	if (v > max / mul)
+		return -ERANGE;
+	*out = v * mul;
+	return 0;
+}
+
+int eu_config_parse_size(const char *s, uint64_t *out)
+{
+	static const uint64_t muls[] = {1ull << 10, 1ull << 10, 1ull << 20,
+					1ull << 20, 1ull << 30, 1ull << 30};
+	return parse_with_unit(s, "kKmMgG", muls, true, UINT64_MAX, out);
+}
+
+int eu_config_parse_duration(const char *s, uint64_t *out)
+{
+	static const uint64_t muls[] = {1, 60, 3600, 86400};
+	return parse_with_unit(s, "smhd", muls, false, UINT32_MAX, out);
+}
+
+static int get_uint(struct cfg_parse *p, const yaml_node_t *n, const char *path, uint64_t max,
+		    uint64_t *out)
+{
+	const char *s = scalar(n);
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = s && *s && *s != '-' ? strtoull(s, &end, 0) : 0;
+	if (!s || !*s || *s == '-' || errno || *end || v > max) {
+		char m[64];
+		snprintf(m, sizeof(m), "expected a non-negative integer up to %llu, got %%s",
+			 (unsigned long long)max);
+		return cfg_fail(p, n, path, m, s ? s : node_kind(n));
+	}
+	*out = v;
+	return 0;
+}
+
+static int get_bool(struct cfg_parse *p, const yaml_node_t *n, const char *path, bool *out)
+{
+	const char *s = scalar(n);
+	if (s && (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on") ||
+		  !strcmp(s, "1")))
+		*out = true;
+	else if (s && (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off") ||
+		       !strcmp(s, "0")))
+		*out = false;
+	else
+		return cfg_fail(p, n, path, "expected true or false, got %s", s ? s : node_kind(n));
+	return 0;
+}
+
+static int get_str(struct cfg_parse *p, const yaml_node_t *n, const char *path, char **out)
+{
+	const char *s = scalar(n);
+	if (!s || !*s)
+		return cfg_fail(p, n, path, "expected a non-empty string, got %s",
+				s ? "an empty one" : node_kind(n));
+	free(*out);
+	*out = strdup(s);
+	return *out ? 0 : eu_error_set(p->err, -ENOMEM, "out of memory");
+}
+
+int eu_config_add_watch(struct eu_config *cfg, const char *dir)
+{
+	char **w = realloc(cfg->watch, (cfg->n_watch + 1) * sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	cfg->watch = w;
+	if (!(w[cfg->n_watch] = strdup(dir)))
+		return -ENOMEM;
+	cfg->n_watch++;
+	return 0;
+}
+
+int eu_config_add_sink(struct eu_config *cfg, struct eu_sink_config *sink)
+{
+	struct eu_sink_config *s = realloc(cfg->sinks, (cfg->n_sinks + 1) * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	cfg->sinks = s;
+	s[cfg->n_sinks++] = *sink;
+	sink->path = sink->spool_dir = sink->severity = sink->attributes = NULL;
+	sink->otel = NULL;
+	sink->n_otel = 0;
+	return 0;
+}
+
+static int parse_watch(struct cfg_parse *p, struct eu_config *cfg, yaml_node_t *n)
+{
+	if (n->type == YAML_SCALAR_NODE) {
+		char *s = NULL;
+		int ret = get_str(p, n, "watch", &s);
+		if (!ret && eu_config_add_watch(cfg, s))
+			ret = eu_error_set(p->err, -ENOMEM, "out of memory");
+		free(s);
+		return ret;
+	}
+	if (n->type != YAML_SEQUENCE_NODE)
+		return cfg_fail(p, n, "watch", "expected a directory or a list of them, got %s",
+				node_kind(n));
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++) {
+		char path[32], *s = NULL;
+		snprintf(path, sizeof(path), "watch[%d]", (int)(it - n->data.sequence.items.start));
+		int ret = get_str(p, yaml_document_get_node(p->doc, *it), path, &s);
+		if (!ret && eu_config_add_watch(cfg, s))
+			ret = eu_error_set(p->err, -ENOMEM, "out of memory");
+		free(s);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* A key=value list for the otlp sink (see sink.h): either a mapping, or one string already in
+ * the list syntax. Keys may not hold ',' or '='; values are %-encoded where the syntax needs
+ * it. A null or empty value is kept empty (for attributes: drop the field). With levels, each
+ * value must be a severity. */
+static int get_kv_list(struct cfg_parse *p, yaml_node_t *v, const char *kp, bool levels,
+		       char **out)
+{
+	eu_buf list;
+	eu_buf_init(&list);
+	if (scalar(v)) {
+		eu_buf_puts(&list, scalar(v));
+	} else if (v->type == YAML_MAPPING_NODE) {
+		for (yaml_node_pair_t *pr = v->data.mapping.pairs.start;
+		     pr < v->data.mapping.pairs.top; pr++) {
+			yaml_node_t *kn = yaml_document_get_node(p->doc, pr->key);
+			yaml_node_t *vn = yaml_document_get_node(p->doc, pr->value);
+			const char *k = scalar(kn), *val = scalar(vn);
+			if (!k || !*k || strpbrk(k, ",=")) {
+				eu_buf_free(&list);
+				return cfg_fail(p, kn, kp, "keys must be non-empty strings without ',' or '='%s",
+						NULL);
+			}
+			if (!val) {
+				eu_buf_free(&list);
+				return cfg_fail(p, vn, kp, "expected a string value, got %s", node_kind(vn));
+			}
+			if (is_null(vn))
+				val = "";
+			eu_buf_printf(&list, "%s%s=", list.len ? "," : "", k);
+			/* the list syntax's own characters, and blanks (the parser trims them) */
+			for (const char *c = val; *c; c++) {
+				if (*c == ',' || *c == '=' || *c == '%' || (unsigned char)*c <= 0x20)
+					eu_buf_printf(&list, "%%%02X", (unsigned char)*c);
+				else
+					eu_buf_putc(&list, *c);
+			}
+		}
+	} else {
+		return cfg_fail(p, v, kp, "expected a mapping or a key=value list, got %s",
+				node_kind(v));
+	}
+	if (list.oom) {
+		eu_buf_free(&list);
+		return eu_error_set(p->err, -ENOMEM, "out of memory");
+	}
+	/* checked now, so --check-config finds a bad level or escape with its line */
+	struct eu_otlp_kvs kvs;
+	eu_error e = {0};
+	int ret = eu_otlp_kvs_parse(list.data ? list.data : "", &kvs, &e);
+	if (ret) {
+		eu_buf_free(&list);
+		return cfg_fail(p, v, kp, "%.200s", e.msg);
+	}
+	for (size_t i = 0; levels && i < kvs.n; i++) {
+		int num;
+		if (eu_otlp_severity_parse(kvs.v[i].value, &num)) {
+			char why[200];
+			snprintf(why, sizeof(why), "%s: '%.80s' is not a severity (TRACE..FATAL4 or 1..24)",
+				 kvs.v[i].key, kvs.v[i].value);
+			ret = cfg_fail(p, v, kp, "%s", why);
+			break;
+		}
+	}
+	eu_otlp_kvs_free(&kvs);
+	if (ret) {
+		eu_buf_free(&list);
+		return ret;
+	}
+	free(*out);
+	*out = list.data ? list.data : strdup("");
+	return *out ? 0 : eu_error_set(p->err, -ENOMEM, "out of memory");
+}
+
+/* Milliseconds as the OTEL variables take them (1 .. UINT32_MAX): a plain number is
+ * milliseconds; "250ms", "5s", "2m", "1h" also work. */
+static int get_ms(struct cfg_parse *p, yaml_node_t *v, const char *kp, uint64_t *ms)
+{
+	const char *s = scalar(v);
+	size_t n = s ? strlen(s) : 0;
+	char *end = NULL;
+	uint64_t secs;
+	bool ok = false;
+	*ms = 0;
+	if (n && s[0] >= '0' && s[0] <= '9') {
+		errno = 0;
+		unsigned long long u = strtoull(s, &end, 10);
+		if (errno) {
+			ok = false;
+		} else if (!strcmp(end, "ms") || !*end) {
+			ok = true;
+			*ms = u;
+		} else if (!eu_config_parse_duration(s, &secs) && secs <= UINT32_MAX / 1000) {
+			ok = true;
+			*ms = secs * 1000;
+		}
+	}
+	if (ok && *ms >= 1 && *ms <= UINT32_MAX)
+		return 0;
+	return cfg_fail(p, v, kp, "expected 1 ms to 49 days, as milliseconds or a duration such "
+				  "as 500ms, 10s or 1m, got %s", s ? s : node_kind(v));
+}
+
+/* otlp sink keys that set an OTEL_* variable for the sink (sink.h), by the value they take */
+enum otel_kind { OTEL_TEXT, OTEL_MS, OTEL_COUNT, OTEL_LIST, OTEL_COMPRESSION, OTEL_PROTOCOL };
+static const struct {
+	const char *key, *var;
+	enum otel_kind kind;
+} otel_keys[] = {
+	{"headers", "OTEL_EXPORTER_OTLP_HEADERS", OTEL_LIST},
+	{"compression", "OTEL_EXPORTER_OTLP_COMPRESSION", OTEL_COMPRESSION},
+	{"timeout", "OTEL_EXPORTER_OTLP_TIMEOUT", OTEL_MS},
+	{"protocol", "OTEL_EXPORTER_OTLP_PROTOCOL", OTEL_PROTOCOL},
+	{"certificate", "OTEL_EXPORTER_OTLP_CERTIFICATE", OTEL_TEXT},
+	{"client_certificate", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", OTEL_TEXT},
+	{"client_key", "OTEL_EXPORTER_OTLP_CLIENT_KEY", OTEL_TEXT},
+	{"max_queue_size", "OTEL_BLRP_MAX_QUEUE_SIZE", OTEL_COUNT},
+	{"max_export_batch_size", "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", OTEL_COUNT},
+	{"schedule_delay", "OTEL_BLRP_SCHEDULE_DELAY", OTEL_MS},
+	{"export_timeout", "OTEL_BLRP_EXPORT_TIMEOUT", OTEL_MS},
+	{"service_name", "OTEL_SERVICE_NAME", OTEL_TEXT},
+	{"resource_attributes", "OTEL_RESOURCE_ATTRIBUTES", OTEL_LIST},
+	{"metric_export_interval", "OTEL_METRIC_EXPORT_INTERVAL", OTEL_MS},
+	{"metrics_temporality", "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", OTEL_TEXT},
+};
+
+/* One otel_keys entry's value into the sink's settings; 1 when k is none of them. */
+static int parse_otel_key(struct cfg_parse *p, const char *k, yaml_node_t *v, const char *kp,
+			  struct eu_sink_config *out)
+{
+	size_t i = 0;
+	while (i < sizeof(otel_keys) / sizeof(otel_keys[0]) && strcmp(otel_keys[i].key, k))
+		i++;
+	if (i == sizeof(otel_keys) / sizeof(otel_keys[0]))
+		return 1;
+	char num[32], *list = NULL;
+	const char *value = NULL;
+	uint64_t u = 0;
+	int ret = 0;
+	switch (otel_keys[i].kind) {
+	case OTEL_TEXT:
+		value = scalar(v);
+		if (!value || !*value)
+			ret = cfg_fail(p, v, kp, "expected a non-empty string, got %s",
+				       value ? "an empty one" : node_kind(v));
+		break;
+	case OTEL_PROTOCOL:
+		value = scalar(v);
+		if (!value || strcmp(value, "http/protobuf"))
+			ret = cfg_fail(p, v, kp, "only http/protobuf is supported, got %s",
+				       value ? value : node_kind(v));
+		break;
+	case OTEL_COMPRESSION:
+		value = scalar(v);
+		if (!value || (strcmp(value, "gzip") && strcmp(value, "none")))
+			ret = cfg_fail(p, v, kp, "expected gzip or none, got %s",
+				       value ? value : node_kind(v));
+		break;
+	case OTEL_MS:
+		ret = get_ms(p, v, kp, &u);
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)u);
+		value = num;
+		break;
+	case OTEL_COUNT:
+		ret = get_uint(p, v, kp, 1u << 24, &u);
+		if (!ret && !u)
+			ret = cfg_fail(p, v, kp, "expected a positive integer%s", NULL);
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)u);
+		value = num;
+		break;
+	case OTEL_LIST:
+		ret = get_kv_list(p, v, kp, false, &list);
+		value = list;
+		break;
+	}
+	if (!ret && eu_sink_config_set_otel(out, otel_keys[i].var, value))
+		ret = eu_error_set(p->err, -ENOMEM, "out of memory");
+	free(list);
+	return ret;
+}
+
+/* The keys only an otlp sink has; 1 when k is not one of them. */
+static int parse_otlp_key(struct cfg_parse *p, const char *k, yaml_node_t *v, const char *kp,
+			  struct eu_sink_config *out)
+{
+	if (!strcmp(k, "endpoint"))
+		return get_str(p, v, kp, &out->path);
+	if (!strcmp(k, "spool_dir"))
+		return get_str(p, v, kp, &out->spool_dir);
+	if (!strcmp(k, "spool_max_size")) {
+		if (!scalar(v) || eu_config_parse_size(scalar(v), &out->spool_max_bytes) ||
+		    !out->spool_max_bytes)
+			return cfg_fail(p, v, kp, "expected a size such as 64M or 1G, got %s",
+					scalar(v) ? scalar(v) : node_kind(v));
+		return 0;
+	}
+	if (!strcmp(k, "spool_fsync")) {
+		bool on = false;
+		int ret = get_bool(p, v, kp, &on);
+		out->fsync = on ? EU_FSYNC_ALWAYS : EU_FSYNC_NONE;
+		return ret;
+	}
+	if (!strcmp(k, "severity"))
+		return get_kv_list(p, v, kp, true, &out->severity);
+	if (!strcmp(k, "attributes"))
+		return get_kv_list(p, v, kp, false, &out->attributes);
+	return parse_otel_key(p, k, v, kp, out);
+}
+
+static int parse_sink(struct cfg_parse *p, yaml_node_t *n, int idx, struct eu_sink_config *out)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "sinks[%d]", idx);
+	if (n->type != YAML_MAPPING_NODE)
+		return cfg_fail(p, n, path, "expected a mapping with a type, got %s", node_kind(n));
+	const char *type = NULL;
+	yaml_node_t *type_node = n;
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+		const char *k = scalar(yaml_document_get_node(p->doc, pr->key));
+		if (k && !strcmp(k, "type")) {
+			type_node = yaml_document_get_node(p->doc, pr->value);
+			type = scalar(type_node);
+		}
+	}
+	if (!type)
+		return cfg_fail(p, n, path, "a sink needs a type (stdout, file or otlp)%s", NULL);
+	if (!strcmp(type, "stdout"))
+		eu_sink_config_init(out, EU_SINK_STDOUT);
+	else if (!strcmp(type, "file"))
+		eu_sink_config_init(out, EU_SINK_FILE);
+	else if (!strcmp(type, "otlp"))
+		eu_sink_config_init(out, EU_SINK_OTLP);
+	else
+		return cfg_fail(p, type_node, path, "unknown sink type '%s' (stdout, file or otlp)",
+				type);
+	int ret = 0;
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
+	     !ret && pr < n->data.mapping.pairs.top; pr++) {
+		yaml_node_t *kn = yaml_document_get_node(p->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
+		const char *k = scalar(kn);
+		char kp[160];
+		snprintf(kp, sizeof(kp), "%s.%s", path, k ? k : "?");
+		uint64_t u;
+		if (!k) {
+			ret = cfg_fail(p, kn, path, "keys must be strings%s", NULL);
+		} else if (!strcmp(k, "type")) {
+			continue;
+		} else if (!strcmp(k, "path") && out->type != EU_SINK_STDOUT) {
+			ret = get_str(p, v, kp, &out->path);
+		} else if (out->type == EU_SINK_FILE && !strcmp(k, "max_size")) {
+			if (!scalar(v) || eu_config_parse_size(scalar(v), &out->max_bytes))
+				ret = cfg_fail(p, v, kp, "expected a size such as 1048576, 64K, 100M or 1G, got %s",
+					       scalar(v) ? scalar(v) : node_kind(v));
+		} else if (out->type == EU_SINK_FILE && !strcmp(k, "max_age")) {
+			if (!scalar(v) || eu_config_parse_duration(scalar(v), &u))
+				ret = cfg_fail(p, v, kp, "expected a duration such as 3600, 30m, 1h or 1d, got %s",
+					       scalar(v) ? scalar(v) : node_kind(v));
+			else
+				out->rotate_interval_s = (uint32_t)u;
+		} else if (out->type == EU_SINK_FILE && !strcmp(k, "keep")) {
+			ret = get_uint(p, v, kp, 1000, &u);
+			out->keep = (uint32_t)u;
+		} else if (out->type == EU_SINK_FILE && !strcmp(k, "compress")) {
+			ret = get_bool(p, v, kp, &out->compress);
+		} else if (out->type == EU_SINK_FILE && !strcmp(k, "fsync")) {
+			const char *s = scalar(v);
+			if (s && !strcmp(s, "none"))
+				out->fsync = EU_FSYNC_NONE;
+			else if (s && !strcmp(s, "interval"))
+				out->fsync = EU_FSYNC_INTERVAL;
+			else if (s && !strcmp(s, "always"))
+				out->fsync = EU_FSYNC_ALWAYS;
+			else
+				ret = cfg_fail(p, v, kp, "expected none, interval or always, got %s",
+					       s ? s : node_kind(v));
+		} else if (out->type == EU_SINK_FILE && !strcmp(k, "fsync_interval_ms")) {
+			ret = get_uint(p, v, kp, 3600000, &u);
+			out->fsync_interval_ms = (uint32_t)u;
+		} else if (!strcmp(k, "queue_size")) {
+			ret = get_uint(p, v, kp, 1u << 30, &u);
+			out->queue_records = (size_t)u;
+		} else if (out->type == EU_SINK_OTLP && (ret = parse_otlp_key(p, k, v, kp, out)) != 1) {
+			/* handled (ret is 0 or the error) */
+		} else {
+			ret = cfg_fail(p, kn, path, "unknown key '%s' for this sink type", k);
+		}
+	}
+	if (!ret && out->type == EU_SINK_FILE && !out->path)
+		ret = cfg_fail(p, n, path, "a file sink needs a path%s", NULL);
+	if (ret)
+		eu_sink_config_free(out);
+	return ret;
+}
+
+static int parse_sinks(struct cfg_parse *p, struct eu_config *cfg, yaml_node_t *n)
+{
+	if (n->type != YAML_SEQUENCE_NODE)
+		return cfg_fail(p, n, "sinks", "expected a list of sinks, got %s", node_kind(n));
+	int i = 0;
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++, i++) {
+		struct eu_sink_config s;
+		int ret = parse_sink(p, yaml_document_get_node(p->doc, *it), i, &s);
+		if (ret)
+			return ret;
+		if (eu_config_add_sink(cfg, &s)) {
+			eu_sink_config_free(&s);
+			return eu_error_set(p->err, -ENOMEM, "out of memory");
+		}
+	}
+	return 0;
+}
+
+static int parse_params(struct cfg_parse *p, struct eu_config_package *pkg, yaml_node_t *n,
+			const char *path)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return cfg_fail(p, n, path, "expected a mapping of parameter: value, got %s",
+				node_kind(n));
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+		yaml_node_t *kn = yaml_document_get_node(p->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
+		const char *k = scalar(kn), *val = scalar(v);
+		char kp[256];
+		snprintf(kp, sizeof(kp), "%s.%s", path, k ? k : "?");
+		if (!k || !*k)
+			return cfg_fail(p, kn, path, "parameter names must be strings%s", NULL);
+		if (!val)
+			return cfg_fail(p, v, kp, "expected a number, a string or a bool, got %s",
+					node_kind(v));
+		struct eu_config_param *np = realloc(pkg->params, (pkg->n_params + 1) * sizeof(*np));
+		if (!np)
+			return eu_error_set(p->err, -ENOMEM, "out of memory");
+		pkg->params = np;
+		np[pkg->n_params].name = strdup(k);
+		np[pkg->n_params].value = strdup(val);
+		pkg->n_params++;
+		if (!np[pkg->n_params - 1].name || !np[pkg->n_params - 1].value)
+			return eu_error_set(p->err, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int parse_packages(struct cfg_parse *p, struct eu_config *cfg, yaml_node_t *n)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return cfg_fail(p, n, "packages", "expected a mapping NAME: {params: {...}}, got %s",
+				node_kind(n));
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+		yaml_node_t *kn = yaml_document_get_node(p->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
+		const char *name = scalar(kn);
+		if (!name || !*name)
+			return cfg_fail(p, kn, "packages", "package names must be strings%s", NULL);
+		char path[160];
+		snprintf(path, sizeof(path), "packages.%s", name);
+		struct eu_config_package *np = realloc(cfg->packages,
+						       (cfg->n_packages + 1) * sizeof(*np));
+		if (!np)
+			return eu_error_set(p->err, -ENOMEM, "out of memory");
+		cfg->packages = np;
+		struct eu_config_package *pkg = &np[cfg->n_packages++];
+		memset(pkg, 0, sizeof(*pkg));
+		if (!(pkg->name = strdup(name)))
+			return eu_error_set(p->err, -ENOMEM, "out of memory");
+		if (v->type != YAML_MAPPING_NODE)
+			return cfg_fail(p, v, path, "expected a mapping with params, got %s",
+					node_kind(v));
+		for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top;
+		     q++) {
+			yaml_node_t *qk = yaml_document_get_node(p->doc, q->key);
+			const char *k = scalar(qk);
+			if (k && !strcmp(k, "metrics")) {
+				char mp[200];
+				snprintf(mp, sizeof(mp), "%s.metrics", path);
+				eu_metric_rules_free(pkg->metrics);
+				pkg->metrics = NULL;
+				int ret = eu_metric_rules_parse_yaml(p->doc,
+								     yaml_document_get_node(p->doc, q->value),
+								     p->origin, mp, &pkg->metrics, p->err);
+				if (ret)
+					return ret;
+				continue;
+			}
+			if (k && !strcmp(k, "sample_freq")) {
+				char fp[200];
+				uint64_t hz = 0;
+				snprintf(fp, sizeof(fp), "%s.sample_freq", path);
+				yaml_node_t *fv = yaml_document_get_node(p->doc, q->value);
+				int ret = get_uint(p, fv, fp, 100000, &hz);
+				if (!ret && !hz)
+					ret = cfg_fail(p, fv, fp, "expected 1..100000 (Hz)%s", NULL);
+				if (ret)
+					return ret;
+				pkg->sample_freq = (uint32_t)hz;
+				continue;
+			}
+			if (!k || strcmp(k, "params"))
+				return cfg_fail(p, qk, path,
+						"unknown key '%s' (expected params, metrics, sample_freq)",
+						k ? k : "?");
+			char pp[200];
+			snprintf(pp, sizeof(pp), "%s.params", path);
+			int ret = parse_params(p, pkg, yaml_document_get_node(p->doc, q->value), pp);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int parse_root(struct cfg_parse *p, struct eu_config *cfg, yaml_node_t *root)
+{
+	if (!root)
+		return 0; /* an empty file: all defaults */
+	if (root->type != YAML_MAPPING_NODE)
+		return cfg_fail(p, root, "(top level)", "expected a mapping of settings, got %s",
+				node_kind(root));
+	for (yaml_node_pair_t *pr = root->data.mapping.pairs.start;
+	     pr < root->data.mapping.pairs.top; pr++) {
+		yaml_node_t *kn = yaml_document_get_node(p->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
+		const char *k = scalar(kn);
+		int ret = 0;
+		uint64_t u;
+		if (!k)
+			ret = cfg_fail(p, kn, "(top level)", "keys must be strings%s", NULL);
+		else if (!strcmp(k, "watch"))
+			ret = parse_watch(p, cfg, v);
+		else if (!strcmp(k, "sinks"))
+			ret = parse_sinks(p, cfg, v);
+		else if (!strcmp(k, "packages"))
+			ret = parse_packages(p, cfg, v);
+		else if (!strcmp(k, "queue_size")) {
+			ret = get_uint(p, v, "queue_size", 1u << 30, &u);
+			cfg->queue_size = (size_t)u;
+		} else if (!strcmp(k, "log_level")) {
+			const char *s = scalar(v);
+			if (!s || eu_log_level_parse(s, &cfg->log_level))
+				ret = cfg_fail(p, v, "log_level",
+					       "expected error, warn, info, debug or trace, got %s",
+					       s ? s : node_kind(v));
+			cfg->log_level_set = true;
+		} else if (!strcmp(k, "metrics")) {
+			ret = eu_metrics_config_parse_yaml(p->doc, v, p->origin, &cfg->metrics_max_series,
+							   &cfg->metrics_idle_s, p->err);
+		} else if (!strcmp(k, "insecure_watch_dir")) {
+			ret = get_bool(p, v, "insecure_watch_dir", &cfg->insecure_watch_dir);
+		} else
+			ret = cfg_fail(p, kn, "(top level)",
+				       "unknown key '%s' (known: watch, sinks, packages, queue_size, log_level, "
+				       "insecure_watch_dir, metrics)",
+				       k);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int eu_config_parse(const char *text, size_t len, const char *origin, struct eu_config *out,
+		    eu_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	if (!yaml_parser_initialize(&parser))
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		int ret = eu_error_set(err, -EINVAL, "%s:%zu:%zu: YAML syntax: %s%s%s", origin,
+				       (size_t)parser.problem_mark.line + 1,
+				       (size_t)parser.problem_mark.column + 1,
+				       parser.problem ? parser.problem : "invalid",
+				       parser.context ? " " : "", parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		return ret;
+	}
+	struct cfg_parse p = {.doc = &doc, .origin = origin, .err = err};
+	int ret = parse_root(&p, out, yaml_document_get_root_node(&doc));
+	/* a second document is most likely a mistake ("---" in the middle) */
+	yaml_document_t extra;
+	if (!ret && yaml_parser_load(&parser, &extra)) {
+		if (yaml_document_get_root_node(&extra))
+			ret = eu_error_set(err, -EINVAL, "%s:%zu: only one YAML document is allowed",
+					   origin, (size_t)parser.mark.line + 1);
+		yaml_document_delete(&extra);
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	if (ret)
+		eu_config_free(out);
+	return ret;
+}
+
+int eu_config_load_file(const char *path, struct eu_config *out, eu_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	void *text;
+	size_t len;
+	int ret = eu_file_read(path, 16u << 20, &text, &len, err);
+	if (ret)
+		return ret;
+	ret = eu_config_parse(text, len, path, out, err);
+	free(text);
+	return ret;
+}
+
+void eu_config_free(struct eu_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n_watch; i++)
+		free(cfg->watch[i]);
+	free(cfg->watch);
+	for (size_t i = 0; i < cfg->n_sinks; i++)
+		eu_sink_config_free(&cfg->sinks[i]);
+	free(cfg->sinks);
+	for (size_t i = 0; i < cfg->n_packages; i++) {
+		for (size_t j = 0; j < cfg->packages[i].n_params; j++) {
+			free(cfg->packages[i].params[j].name);
+			free(cfg->packages[i].params[j].value);
+		}
+		free(cfg->packages[i].params);
+		eu_metric_rules_free(cfg->packages[i].metrics);
+		free(cfg->packages[i].name);
+	}
+	free(cfg->packages);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const struct eu_config_package *eu_config_find_package(const struct eu_config *cfg,
+						       const char *stem, const char *name)
+{
+	for (size_t i = 0; stem && i < cfg->n_packages; i++)
+		if (!strcmp(cfg->packages[i].name, stem))
+			return &cfg->packages[i];
+	for (size_t i = 0; name && i < cfg->n_packages; i++)
+		if (!strcmp(cfg->packages[i].name, name))
+			return &cfg->packages[i];
+	return NULL;
+}

@@ -1,0 +1,576 @@
+/* The daemon's loop: config, sinks, watched directories and signals (see daemon.h). */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon_priv.h"
+#include "metrics_daemon.h"
+#include "eunomia/consumer.h"
+#include "eunomia/log.h"
+#include "notify.h"
+
+static int copy_config(struct eu_config *dst, const struct eu_config *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (!src)
+		return 0;
+	for (size_t i = 0; i < src->n_watch; i++)
+		if (eu_config_add_watch(dst, src->watch[i]))
+			return -ENOMEM;
+	for (size_t i = 0; i < src->n_sinks; i++) {
+		struct eu_sink_config s;
+		if (eu_sink_config_copy(&s, &src->sinks[i]) || eu_config_add_sink(dst, &s))
+			return -ENOMEM;
+	}
+	dst->queue_size = src->queue_size;
+	dst->log_level_set = src->log_level_set;
+	dst->log_level = src->log_level;
+	/* per-package params come from the file only */
+	return 0;
+}
+
+static bool has_watch(const struct eu_config *c, const char *dir)
+{
+	for (size_t i = 0; i < c->n_watch; i++)
+		if (!strcmp(c->watch[i], dir))
+			return true;
+	return false;
+}
+
+/* The effective config: the file's, plus the command line's watch dirs; the command line's
+ * sinks and log level win. */
+static int build_config(struct eu_daemon *d, struct eu_config *out, eu_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (d->config_path) {
+		int ret = eu_config_load_file(d->config_path, out, err);
+		if (ret)
+			return ret;
+	}
+	for (size_t i = 0; i < d->cli.n_watch; i++)
+		if (!has_watch(out, d->cli.watch[i]) && eu_config_add_watch(out, d->cli.watch[i]))
+			goto oom;
+	if (d->cli.n_sinks) {
+		for (size_t i = 0; i < out->n_sinks; i++)
+			eu_sink_config_free(&out->sinks[i]);
+		out->n_sinks = 0;
+		for (size_t i = 0; i < d->cli.n_sinks; i++) {
+			struct eu_sink_config s;
+			if (eu_sink_config_copy(&s, &d->cli.sinks[i]) || eu_config_add_sink(out, &s))
+				goto oom;
+		}
+	}
+	if (d->cli.log_level_set) {
+		out->log_level_set = true;
+		out->log_level = d->cli.log_level;
+	}
+	if (d->cli.queue_size)
+		out->queue_size = d->cli.queue_size;
+	int mret = daemon_metrics_config(d, out, err);
+	if (mret) {
+		eu_config_free(out);
+		return mret;
+	}
+	return 0;
+oom:
+	eu_config_free(out);
+	return eu_error_set(err, -ENOMEM, "out of memory");
+}
+
+/* The sinks cfg will open: stdout when it names none, the global queue size where a sink
+ * has none of its own. */
+static int sink_defaults(struct eu_config *cfg, eu_error *err)
+{
+	if (!cfg->n_sinks) {
+		struct eu_sink_config s;
+		eu_sink_config_init(&s, EU_SINK_STDOUT);
+		if (eu_config_add_sink(cfg, &s))
+			return eu_error_set(err, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < cfg->n_sinks; i++)
+		if (!cfg->sinks[i].queue_records)
+			cfg->sinks[i].queue_records = cfg->queue_size;
+	return 0;
+}
+
+/* Opens every sink of cfg (defaults applied), or none. */
+static int open_sink_set(struct eu_config *cfg, struct eu_sink ***out, eu_error *err)
+{
+	*out = NULL;
+	int ret = sink_defaults(cfg, err);
+	if (ret)
+		return ret;
+	struct eu_sink **sinks = calloc(cfg->n_sinks, sizeof(*sinks));
+	if (!sinks)
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < cfg->n_sinks; i++) {
+		ret = eu_sink_open(&cfg->sinks[i], &sinks[i], err);
+		if (ret) {
+			for (size_t k = 0; k < i; k++)
+				eu_sink_close(sinks[k], 0);
+			free(sinks);
+			return ret;
+		}
+		eu_log(EU_LOG_DEBUG, "sink %s opened", eu_sink_name(sinks[i]));
+	}
+	*out = sinks;
+	return 0;
+}
+
+static int open_sinks(struct eu_daemon *d, eu_error *err)
+{
+	int ret = open_sink_set(&d->cfg, &d->sinks, err);
+	if (!ret)
+		d->n_sinks = d->cfg.n_sinks;
+	return ret;
+}
+
+static bool same_sinks(const struct eu_config *a, const struct eu_config *b)
+{
+	if (a->n_sinks != b->n_sinks)
+		return false;
+	for (size_t i = 0; i < a->n_sinks; i++)
+		if (!eu_sink_config_equal(&a->sinks[i], &b->sinks[i]))
+			return false;
+	return true;
+}
+
+static int watch_add(struct eu_daemon *d, const char *dir, eu_error *err)
+{
+	struct watch_dir *wd = calloc(1, sizeof(*wd));
+	if (!wd || !(wd->dir = strdup(dir))) {
+		free(wd);
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	}
+	wd->d = d;
+	/* linked before the first scan: the slots it creates point at it */
+	wd->next = d->dirs;
+	d->dirs = wd;
+	struct eu_watcher_opts wo = {.sz = sizeof(wo), .debounce_ms = d->debounce_ms,
+				     .settle_ms = d->settle_ms};
+	int ret = eu_watcher_new(&d->loop, dir, &eu_daemon_watch_ops, wd, &wo, &wd->w, err);
+	if (ret) {
+		d->dirs = wd->next;
+		free(wd->dir);
+		free(wd);
+	}
+	return ret;
+}
+
+static void watch_remove(struct eu_daemon *d, struct watch_dir *wd)
+{
+	for (struct watch_dir **pp = &d->dirs; *pp; pp = &(*pp)->next) {
+		if (*pp == wd) {
+			*pp = wd->next;
+			break;
+		}
+	}
+	eu_watcher_close(wd->w);
+	struct pkg_slot *s = d->slots;
+	while (s) {
+		struct pkg_slot *next = s->next;
+		if (s->dir == wd)
+			daemon_slot_free(d, s);
+		s = next;
+	}
+	free(wd->dir);
+	free(wd);
+}
+
+static void count_states(struct eu_daemon *d, size_t *loaded, size_t *failed)
+{
+	*loaded = *failed = 0;
+	for (struct pkg_slot *s = d->slots; s; s = s->next)
+		(*(s->cur ? loaded : failed))++;
+}
+
+void eu_daemon_foreach_package(struct eu_daemon *d, eu_daemon_pkg_fn fn, void *ctx)
+{
+	for (struct pkg_slot *s = d->slots; s; s = s->next) {
+		struct eu_daemon_pkg_info info;
+		daemon_pkg_info(s, &info);
+		fn(ctx, &info);
+	}
+}
+
+static void log_pkg(void *ctx, const struct eu_daemon_pkg_info *i)
+{
+	if (i->state == EU_PKG_STATE_LOADED)
+		eu_log(EU_LOG_INFO,
+		       "counters: package %s (%s) version %s: loaded, %zu attached, received %llu, "
+		       "decoded %llu, lost %llu, decode errors %llu, records %llu, format errors %llu%s%s",
+		       i->name, i->path, i->version, i->attached, (unsigned long long)i->received,
+		       (unsigned long long)i->decoded, (unsigned long long)i->lost,
+		       (unsigned long long)i->decode_errors, (unsigned long long)i->records,
+		       (unsigned long long)i->format_errors, i->reason ? "; last update failed: " : "",
+		       i->reason ? i->reason : "");
+	else
+		eu_log(EU_LOG_INFO, "counters: package %s (%s): failed: %s", i->name, i->path,
+		       i->reason ? i->reason : "unknown");
+}
+
+static void log_sink_set(struct eu_sink **sinks, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct eu_sink_stats st;
+		eu_sink_get_stats(sinks[i], &st);
+		eu_log(EU_LOG_INFO,
+		       "counters: sink %s: queued %llu, written %llu, dropped %llu, retried %llu, "
+		       "bytes %llu, rotations %llu, in queue %zu",
+		       eu_sink_name(sinks[i]), (unsigned long long)st.queued,
+		       (unsigned long long)st.written, (unsigned long long)st.dropped,
+		       (unsigned long long)st.retried, (unsigned long long)st.bytes,
+		       (unsigned long long)st.rotations, st.queue_len);
+	}
+}
+
+static void log_sinks(struct eu_daemon *d)
+{
+	log_sink_set(d->sinks, d->n_sinks);
+}
+
+/* How long replaced sinks together may take to write what they hold. */
+#define SINK_SWAP_CLOSE_MS 2000
+
+/* Flushes the sinks against one bound for all of them, logs their final counters, closes and
+ * frees them. Blocks: run on the thread pool unless the caller must wait for it. */
+static void retire_sink_set(struct eu_sink **sinks, size_t n, uint32_t bound_ms)
+{
+	uint64_t start = uv_hrtime();
+	for (size_t i = 0; i < n; i++) {
+		uint64_t spent = (uv_hrtime() - start) / 1000000u;
+		int left = spent < bound_ms ? (int)(bound_ms - spent) : 0;
+		if (eu_sink_flush(sinks[i], left))
+			eu_log(EU_LOG_WARN, "sink %s: not flushed within %u ms: dropping the rest",
+			       eu_sink_name(sinks[i]), bound_ms);
+	}
+	log_sink_set(sinks, n);
+	for (size_t i = 0; i < n; i++)
+		eu_sink_close(sinks[i], 0);
+	free(sinks);
+}
+
+struct sink_retire {
+	uv_work_t work;
+	struct eu_sink **sinks;
+	size_t n;
+};
+
+static void sink_retire_work(uv_work_t *w)
+{
+	struct sink_retire *r = w->data;
+	retire_sink_set(r->sinks, r->n, SINK_SWAP_CLOSE_MS);
+}
+
+static void sink_retire_done(uv_work_t *w, int status)
+{
+	free(w->data);
+}
+
+/* The spool directory an otlp sink config writes to (its own, else the environment's). */
+static const char *spool_of(const struct eu_sink_config *c)
+{
+	if (c->type != EU_SINK_OTLP)
+		return NULL;
+	const char *s = c->spool_dir ? c->spool_dir : getenv("EUNOMIA_OTLP_SPOOL_DIR");
+	return s && *s ? s : NULL;
+}
+
+static bool shares_spool(const struct eu_config *a, const struct eu_config *b)
+{
+	for (size_t i = 0; i < a->n_sinks; i++)
+		for (size_t k = 0; spool_of(&a->sinks[i]) && k < b->n_sinks; k++)
+			if (spool_of(&b->sinks[k]) &&
+			    !strcmp(spool_of(&a->sinks[i]), spool_of(&b->sinks[k])))
+				return true;
+	return false;
+}
+
+/* SIGHUP with other sinks in the config. Normally the new set is opened first (the running
+ * one stays when any fails), records go to it from the next batch on, and the old sinks
+ * write what they hold, log their final counters and close on the thread pool. Two otlp
+ * sinks must never share a spool directory (each replays and names its files alone), so
+ * when the new set would reuse an old one's, the old set is closed first, on the loop,
+ * and reopened if the new one cannot open. */
+static int swap_sinks(struct eu_daemon *d, struct eu_config *next, eu_error *err)
+{
+	daemon_flush(d);
+	struct eu_sink **old = d->sinks, **sinks = NULL;
+	size_t n_old = d->n_sinks;
+	bool close_first = shares_spool(&d->cfg, next);
+	int ret = 0;
+	if (close_first) {
+		d->sinks = NULL;
+		d->n_sinks = 0;
+		for (size_t i = 0; i < n_old; i++)
+			eu_log(EU_LOG_INFO, "config reload: sink %s replaced (closed first: its "
+			       "replacement uses the same spool directory)", eu_sink_name(old[i]));
+		retire_sink_set(old, n_old, SINK_SWAP_CLOSE_MS);
+		ret = open_sink_set(next, &sinks, err);
+		if (ret) {
+			eu_error again = {0};
+			if (!open_sink_set(&d->cfg, &d->sinks, &again))
+				d->n_sinks = d->cfg.n_sinks;
+			else
+				eu_log(EU_LOG_ERROR, "config reload: the previous sinks do not open "
+				       "again either (%s): records are dropped until a reload succeeds",
+				       again.msg);
+			return ret;
+		}
+	} else {
+		ret = open_sink_set(next, &sinks, err);
+		if (ret)
+			return ret;
+	}
+	d->sinks = sinks;
+	d->n_sinks = next->n_sinks;
+	for (size_t i = 0; !close_first && i < n_old; i++)
+		eu_log(EU_LOG_INFO, "config reload: sink %s replaced", eu_sink_name(old[i]));
+	if (!close_first) {
+		struct sink_retire *r = calloc(1, sizeof(*r));
+		if (r) {
+			r->work.data = r;
+			r->sinks = old;
+			r->n = n_old;
+		}
+		if (!r || uv_queue_work(&d->loop, &r->work, sink_retire_work, sink_retire_done)) {
+			free(r);
+			retire_sink_set(old, n_old, SINK_SWAP_CLOSE_MS);
+		}
+	}
+	for (size_t i = 0; i < d->n_sinks; i++)
+		eu_log(EU_LOG_INFO, "config reload: sink %s opened", eu_sink_name(d->sinks[i]));
+	return 0;
+}
+
+void eu_daemon_log_counters(struct eu_daemon *d)
+{
+	eu_daemon_foreach_package(d, log_pkg, NULL);
+	log_sinks(d);
+}
+
+/* SIGHUP: the config's watch dirs, params, log level and sinks; a package whose params
+ * changed is reloaded (the rescan offers every file again; unchanged ones are kept as they
+ * are); sinks are replaced only when their settings changed. */
+static void reload_config(struct eu_daemon *d)
+{
+	eu_error err = {0};
+	struct eu_config next;
+	if (build_config(d, &next, &err)) {
+		eu_log(EU_LOG_ERROR, "config reload: %s (keeping the running config)", err.msg);
+		return;
+	}
+	if (next.log_level_set)
+		eu_log_set_level(next.log_level);
+	bool keep_sinks = sink_defaults(&next, &err) == 0 && same_sinks(&d->cfg, &next);
+	if (!keep_sinks && swap_sinks(d, &next, &err)) {
+		eu_log(EU_LOG_ERROR, "config reload: %s (keeping the running sinks)", err.msg);
+		keep_sinks = true;
+	}
+	bool swapped = !keep_sinks;
+	if (keep_sinks) {
+		struct eu_sink_config *sinks = d->cfg.sinks;
+		size_t n_sinks = d->cfg.n_sinks;
+		d->cfg.sinks = NULL;
+		d->cfg.n_sinks = 0;
+		for (size_t i = 0; i < next.n_sinks; i++)
+			eu_sink_config_free(&next.sinks[i]);
+		free(next.sinks);
+		next.sinks = sinks;
+		next.n_sinks = n_sinks;
+	}
+	eu_config_free(&d->cfg);
+	d->cfg = next;
+	if (swapped)
+		daemon_metrics_sinks_changed(d);
+
+	struct watch_dir *wd = d->dirs;
+	while (wd) {
+		struct watch_dir *n = wd->next;
+		if (!has_watch(&d->cfg, wd->dir)) {
+			eu_log(EU_LOG_INFO, "config reload: no longer watching %s", wd->dir);
+			watch_remove(d, wd);
+		}
+		wd = n;
+	}
+	for (size_t i = 0; i < d->cfg.n_watch; i++) {
+		bool have = false;
+		for (wd = d->dirs; wd; wd = wd->next)
+			have = have || !strcmp(wd->dir, d->cfg.watch[i]);
+		if (have)
+			continue;
+		if (watch_add(d, d->cfg.watch[i], &err))
+			eu_log(EU_LOG_ERROR, "config reload: %s", err.msg);
+		else
+			eu_log(EU_LOG_INFO, "config reload: watching %s", d->cfg.watch[i]);
+	}
+	daemon_rescan_watched(d);
+	eu_log(EU_LOG_INFO, "config reloaded");
+}
+
+static void on_stopped_handle(uv_handle_t *h)
+{
+}
+
+void eu_daemon_stop(struct eu_daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	eu_notify_stopping();
+	daemon_ctl_stop(d);
+	while (d->dirs) {
+		struct watch_dir *wd = d->dirs;
+		d->dirs = wd->next;
+		eu_watcher_close(wd->w);
+		free(wd->dir);
+		free(wd);
+	}
+	/* take what the kernel buffered, then the final counters, then detach everything */
+	for (struct pkg_slot *s = d->slots; s; s = s->next) {
+		if (s->cur && s->cur->cons) {
+			eu_consumer_stop(s->cur->cons);
+			eu_consumer_drain(s->cur->cons);
+		}
+	}
+	daemon_flush(d);
+	eu_daemon_foreach_package(d, log_pkg, NULL);
+	daemon_metrics_stop(d);
+	while (d->slots)
+		daemon_slot_free(d, d->slots);
+	if (d->signals_init) {
+		uv_close((uv_handle_t *)&d->sig_int, on_stopped_handle);
+		uv_close((uv_handle_t *)&d->sig_term, on_stopped_handle);
+		uv_close((uv_handle_t *)&d->sig_hup, on_stopped_handle);
+		uv_close((uv_handle_t *)&d->sig_usr1, on_stopped_handle);
+		d->signals_init = false;
+	}
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct eu_daemon *d = h->data;
+	switch (signum) {
+	case SIGINT:
+	case SIGTERM:
+		eu_log(EU_LOG_INFO, "%s: stopping", strsignal(signum));
+		eu_daemon_stop(d);
+		break;
+	case SIGHUP:
+		eu_log(EU_LOG_INFO, "SIGHUP: reopening sink files%s",
+		       d->config_path ? " and reloading the config" : "");
+		daemon_flush(d);
+		for (size_t i = 0; i < d->n_sinks; i++)
+			eu_sink_reopen(d->sinks[i]);
+		reload_config(d);
+		break;
+	case SIGUSR1:
+		eu_daemon_log_counters(d);
+		break;
+	}
+}
+
+int eu_daemon_new(const struct eu_daemon_opts *opts, struct eu_daemon **out, eu_error *err)
+{
+	*out = NULL;
+	struct eu_daemon *d = calloc(1, sizeof(*d));
+	if (!d)
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	eu_buf_init(&d->batch);
+	eu_features_init(&d->features);
+	d->debounce_ms = opts->debounce_ms;
+	d->settle_ms = opts->settle_ms;
+	d->shutdown_ms = opts->shutdown_timeout_ms ? opts->shutdown_timeout_ms : 5000;
+	if (gethostname(d->host, sizeof(d->host) - 1))
+		strcpy(d->host, "unknown");
+	int ret;
+	if ((opts->config_path && !(d->config_path = strdup(opts->config_path))) ||
+	    copy_config(&d->cli, opts->cli)) {
+		ret = eu_error_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((ret = daemon_metrics_new(d, opts, err)))
+		goto fail;
+	if ((ret = build_config(d, &d->cfg, err)))
+		goto fail;
+	if (!d->cfg.n_watch && !daemon_metrics_has_packages(d)) {
+		ret = eu_error_set(err, -EINVAL, "nothing to watch: give --watch DIR or watch: in the config");
+		goto fail;
+	}
+	if (d->cfg.log_level_set)
+		eu_log_set_level(d->cfg.log_level);
+	if ((ret = uv_loop_init(&d->loop))) {
+		eu_error_set(err, ret, "cannot create the event loop: %s", uv_strerror(ret));
+		goto fail;
+	}
+	d->loop_init = true;
+	if ((ret = open_sinks(d, err)))
+		goto fail;
+	if ((ret = daemon_metrics_start(d, err)))
+		goto fail;
+	uv_signal_init(&d->loop, &d->sig_int);
+	uv_signal_init(&d->loop, &d->sig_term);
+	uv_signal_init(&d->loop, &d->sig_hup);
+	uv_signal_init(&d->loop, &d->sig_usr1);
+	d->sig_int.data = d->sig_term.data = d->sig_hup.data = d->sig_usr1.data = d;
+	d->signals_init = true;
+	uv_signal_start(&d->sig_int, on_signal, SIGINT);
+	uv_signal_start(&d->sig_term, on_signal, SIGTERM);
+	uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
+	uv_signal_start(&d->sig_usr1, on_signal, SIGUSR1);
+	if ((ret = daemon_ctl_init(d, opts, err)))
+		goto fail;
+	for (size_t i = 0; i < d->cfg.n_watch; i++) {
+		if ((ret = watch_add(d, d->cfg.watch[i], err)))
+			goto fail;
+	}
+	daemon_metrics_load_packages(d);
+	size_t loaded, failed;
+	count_states(d, &loaded, &failed);
+	eu_log(EU_LOG_INFO, "ready: watching %zu director%s, %zu package%s loaded, %zu failed",
+	       d->cfg.n_watch, d->cfg.n_watch == 1 ? "y" : "ies", loaded, loaded == 1 ? "" : "s",
+	       failed);
+	/* systemd Type=notify: ready only now, with what was already there attached */
+	char status[160];
+	eu_notify_format_status(status, sizeof(status), d->cfg.n_watch, loaded, failed);
+	if (eu_notify_ready(status))
+		eu_log(EU_LOG_WARN, "cannot notify the service manager (NOTIFY_SOCKET) of readiness");
+	*out = d;
+	return 0;
+fail:
+	eu_daemon_free(d);
+	return ret;
+}
+
+int eu_daemon_run(struct eu_daemon *d)
+{
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	daemon_flush(d);
+	return 0;
+}
+
+void eu_daemon_free(struct eu_daemon *d)
+{
+	if (!d)
+		return;
+	if (d->loop_init) {
+		eu_daemon_stop(d);
+		/* closes handles and waits for detaches on the thread pool */
+		uv_run(&d->loop, UV_RUN_DEFAULT);
+	}
+	daemon_flush(d);
+	retire_sink_set(d->sinks, d->n_sinks, d->shutdown_ms);
+	d->sinks = NULL;
+	d->n_sinks = 0;
+	if (d->loop_init)
+		uv_loop_close(&d->loop);
+	eu_buf_free(&d->batch);
+	eu_config_free(&d->cfg);
+	eu_config_free(&d->cli);
+	daemon_metrics_free(d);
+	daemon_ctl_free(d);
+	free(d->config_path);
+	free(d);
+}

@@ -1,0 +1,616 @@
+/* The daemon's control side (daemon.h, "control"): packages loaded from memory, unload,
+ * pause/resume, a ring of recent records per package for subscribers, and the checks every
+ * watched package file passes before it is read (ownership, signature). */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "daemon_priv.h"
+#include "core/file.h"
+#include "eunomia/log.h"
+#include "eunomia/package.h"
+#include "eunomia/program.h"
+#include "security.h"
+
+#define DEFAULT_MAX_PROGRAMS 256
+#define DEFAULT_RING 256
+/* a ring also stops growing at this many bytes of records */
+#define RING_BYTES (1u << 20)
+/* the largest watched package read when signatures are required */
+#define SIGNED_FILE_MAX (64u << 20)
+
+struct rec {
+	char *data;
+	size_t len;
+};
+
+struct ctl_slot {
+	uint64_t id;
+	bool from_api;
+	struct pkg_inst *paused_inst;  /* the instance eu_daemon_pause detached */
+	uint64_t seq;                  /* of the last record */
+	struct rec *ring;
+	size_t cap, head, n, bytes;    /* head: the oldest */
+	struct eu_daemon_sub *subs;
+};
+
+struct eu_daemon_sub {
+	struct eu_daemon_sub *next, *prev;
+	struct pkg_slot *slot;         /* NULL once the package is gone */
+	uint64_t cursor;               /* the next sequence number wanted */
+	eu_daemon_sub_fn wake;
+	void *ctx;
+};
+
+struct daemon_ctl {
+	bool insecure;
+	struct eu_trust *trust;
+	size_t max_programs, ring_max;
+	uint64_t next_id;
+	bool keep_records;             /* only when someone (the API) may read them */
+	void (*on_stop)(void *ctx);
+	void *on_stop_ctx;
+};
+
+int daemon_ctl_init(struct eu_daemon *d, const struct eu_daemon_opts *opts, eu_error *err)
+{
+	struct daemon_ctl *c = calloc(1, sizeof(*c));
+	if (!c)
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	d->ctl = c;
+	/* the config file's setting counts at start-up only: a SIGHUP cannot loosen it */
+	c->insecure = opts->insecure_watch_dir || d->cfg.insecure_watch_dir;
+	c->max_programs = opts->max_programs ? opts->max_programs : DEFAULT_MAX_PROGRAMS;
+	c->ring_max = opts->events_ring ? opts->events_ring : DEFAULT_RING;
+	if (opts->trusted_keys_dir) {
+		int ret = eu_trust_load_dir(opts->trusted_keys_dir, &c->trust, err);
+		if (ret)
+			return ret;
+		eu_log(EU_LOG_INFO, "signatures required: %zu trusted key%s from %s",
+		       eu_trust_key_count(c->trust), eu_trust_key_count(c->trust) == 1 ? "" : "s",
+		       opts->trusted_keys_dir);
+	}
+	if (c->insecure)
+		eu_log(EU_LOG_WARN, "--insecure-watch-dir: packages are loaded whoever can write them");
+	return 0;
+}
+
+void eu_daemon_set_stop_hook(struct eu_daemon *d, void (*fn)(void *ctx), void *ctx)
+{
+	if (!d->ctl)
+		return;
+	d->ctl->on_stop = fn;
+	d->ctl->on_stop_ctx = ctx;
+}
+
+void eu_daemon_keep_records(struct eu_daemon *d, bool on)
+{
+	if (d->ctl)
+		d->ctl->keep_records = on;
+}
+
+void daemon_ctl_stop(struct eu_daemon *d)
+{
+	if (d->ctl && d->ctl->on_stop) {
+		void (*fn)(void *) = d->ctl->on_stop;
+		d->ctl->on_stop = NULL;
+		fn(d->ctl->on_stop_ctx);
+	}
+}
+
+void daemon_ctl_free(struct eu_daemon *d)
+{
+	if (!d->ctl)
+		return;
+	eu_trust_free(d->ctl->trust);
+	free(d->ctl);
+	d->ctl = NULL;
+}
+
+uv_loop_t *eu_daemon_loop(struct eu_daemon *d)
+{
+	return &d->loop;
+}
+
+struct eu_features *eu_daemon_features(struct eu_daemon *d)
+{
+	return &d->features;
+}
+
+/* --- watched files --- */
+
+static int check_dir_of(const char *path, eu_error *err)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	return eu_security_check_owner(dir, err);
+}
+
+int daemon_ctl_read_companion(struct eu_daemon *d, const char *path, size_t max, void **data,
+			      size_t *len, eu_error *err)
+{
+	*data = NULL;
+	*len = 0;
+	struct stat st;
+	if (stat(path, &st) && errno == ENOENT)
+		return -ENOENT;
+	struct daemon_ctl *c = d->ctl;
+	if (c && !c->insecure) {
+		int ret = eu_security_check_owner(path, err);
+		if (ret)
+			return ret;
+	}
+	if (c && c->trust)
+		return eu_trust_verify_file(c->trust, path, max, data, len, err);
+	return eu_file_read(path, max, data, len, err);
+}
+
+int daemon_ctl_read_package(struct eu_daemon *d, const char *path, struct eu_package **out,
+			    eu_error *err)
+{
+	*out = NULL;
+	struct daemon_ctl *c = d->ctl;
+	if (c && !c->insecure) {
+		int ret = check_dir_of(path, err);
+		if (!ret)
+			ret = eu_security_check_owner(path, err);
+		if (ret)
+			return ret;
+	}
+	if (!c || (!c->trust && c->insecure))
+		return eu_package_read_file(path, out, err);
+	/* parse exactly the bytes that were verified; a skeleton's object beside it passes the
+	 * same checks (its own NAME.bpf.o.sig) */
+	void *data;
+	size_t len;
+	int ret = c->trust ? eu_trust_verify_file(c->trust, path, SIGNED_FILE_MAX, &data, &len, err)
+			   : eu_file_read(path, SIGNED_FILE_MAX, &data, &len, err);
+	if (ret)
+		return ret;
+	ret = eu_package_parse(data, len, path, out, err);
+	char *obj_path = ret ? NULL : eu_package_pair_object_path(path);
+	if (obj_path && (*out)->format == EU_PKG_META_ONLY) {
+		void *obj;
+		size_t obj_len;
+		ret = daemon_ctl_read_companion(d, obj_path, EU_OBJECT_MAX_BYTES, &obj, &obj_len, err);
+		if (ret == -ENOENT)
+			ret = 0; /* no object: stays a meta-only package */
+		else if (!ret)
+			ret = eu_package_attach_pair(*out, data, len, obj, obj_len, obj_path, err);
+		if (ret) {
+			eu_package_free(*out);
+			*out = NULL;
+		}
+	}
+	free(obj_path);
+	free(data);
+	return ret;
+}
+
+/* --- per-slot state --- */
+
+static struct ctl_slot *ctl_get(struct eu_daemon *d, struct pkg_slot *slot)
+{
+	if (slot->ctl || !d->ctl)
+		return slot->ctl;
+	slot->ctl = calloc(1, sizeof(*slot->ctl));
+	if (slot->ctl)
+		slot->ctl->id = ++d->ctl->next_id;
+	return slot->ctl;
+}
+
+static void ring_drop_oldest(struct ctl_slot *cs)
+{
+	struct rec *r = &cs->ring[cs->head];
+	cs->bytes -= r->len;
+	free(r->data);
+	r->data = NULL;
+	cs->head = (cs->head + 1) % cs->cap;
+	cs->n--;
+}
+
+void daemon_ctl_record(struct pkg_inst *inst, const char *rec, size_t len)
+{
+	struct eu_daemon *d = inst->d;
+	if (!d->ctl || !d->ctl->keep_records || !inst->slot)
+		return;
+	struct ctl_slot *cs = ctl_get(d, inst->slot);
+	if (!cs)
+		return;
+	cs->seq++;
+	if (!cs->ring) {
+		cs->ring = calloc(d->ctl->ring_max, sizeof(*cs->ring));
+		if (!cs->ring)
+			return;
+		cs->cap = d->ctl->ring_max;
+	}
+	while (cs->n && (cs->n == cs->cap || cs->bytes + len > RING_BYTES))
+		ring_drop_oldest(cs);
+	/* when a copy fails the record is simply not in the ring: readers see it as missed */
+	char *copy = malloc(len);
+	if (copy) {
+		memcpy(copy, rec, len);
+		size_t at = (cs->head + cs->n) % cs->cap;
+		cs->ring[at] = (struct rec){.data = copy, .len = len};
+		cs->n++;
+		cs->bytes += len;
+	} else {
+		while (cs->n)
+			ring_drop_oldest(cs);
+	}
+	for (struct eu_daemon_sub *s = cs->subs; s; s = s->next)
+		s->wake(s->ctx);
+}
+
+void daemon_ctl_slot_free(struct eu_daemon *d, struct pkg_slot *slot)
+{
+	struct ctl_slot *cs = slot->ctl;
+	if (!cs)
+		return;
+	while (cs->subs) {
+		struct eu_daemon_sub *s = cs->subs;
+		cs->subs = s->next;
+		s->next = s->prev = NULL;
+		s->slot = NULL;
+		s->wake(s->ctx);
+	}
+	while (cs->n)
+		ring_drop_oldest(cs);
+	free(cs->ring);
+	free(cs);
+	slot->ctl = NULL;
+}
+
+/* Paused: the instance that was paused is still the running one, and still detached (a newer
+ * instance, even one allocated at the same address, comes attached). */
+static bool is_paused(const struct pkg_slot *slot)
+{
+	const struct ctl_slot *cs = slot->ctl;
+	return cs && cs->paused_inst && cs->paused_inst == slot->cur && slot->cur->prog &&
+	       eu_program_attached_count(slot->cur->prog) == 0;
+}
+
+void daemon_ctl_info(struct pkg_slot *slot, struct eu_daemon_pkg_info *out)
+{
+	struct ctl_slot *cs = ctl_get(slot->d, slot);
+	if (!cs)
+		return;
+	out->id = cs->id;
+	out->from_api = cs->from_api;
+	out->paused = is_paused(slot);
+	out->seq = cs->seq;
+}
+
+/* --- finding packages --- */
+
+static struct pkg_slot *slot_by_name(struct eu_daemon *d, const char *name)
+{
+	char *end;
+	unsigned long long id = strtoull(name, &end, 10);
+	bool numeric = *name && !*end;
+	for (struct pkg_slot *s = d->slots; s; s = s->next) {
+		if ((s->name && !strcmp(s->name, name)) || !strcmp(s->stem, name))
+			return s;
+		if (numeric && ctl_get(d, s) && s->ctl->id == id)
+			return s;
+	}
+	return NULL;
+}
+
+int eu_daemon_find_package(struct eu_daemon *d, const char *name, eu_daemon_pkg_fn fn, void *ctx)
+{
+	struct pkg_slot *s = slot_by_name(d, name);
+	if (!s)
+		return -ENOENT;
+	struct eu_daemon_pkg_info info;
+	daemon_pkg_info(s, &info);
+	fn(ctx, &info);
+	return 0;
+}
+
+void eu_daemon_foreach_attach_point(struct eu_daemon *d, const char *path, eu_daemon_attach_fn fn,
+				    void *ctx)
+{
+	for (struct pkg_slot *s = d->slots; s; s = s->next) {
+		if (strcmp(s->path, path) || !s->cur || !s->cur->prog)
+			continue;
+		struct bpf_object *obj = eu_program_object(s->cur->prog);
+		struct bpf_program *p;
+		if (!obj)
+			return;
+		bpf_object__for_each_program(p, obj) {
+			if (bpf_program__autoload(p))
+				fn(ctx, bpf_program__name(p), bpf_program__section_name(p));
+		}
+		return;
+	}
+}
+
+/* --- loading from memory --- */
+
+static bool name_ok(const char *n)
+{
+	size_t l = strlen(n);
+	if (!l || l > 64 || n[0] == '.' || n[0] == '-')
+		return false;
+	for (size_t i = 0; i < l; i++) {
+		char c = n[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.'))
+			return false;
+	}
+	/* all digits would read as an id */
+	return strspn(n, "0123456789") != l;
+}
+
+static size_t api_count(struct eu_daemon *d)
+{
+	size_t n = 0;
+	for (struct pkg_slot *s = d->slots; s; s = s->next)
+		n += s->ctl && s->ctl->from_api;
+	return n;
+}
+
+static char *params_key_of(const struct eu_daemon_load *l)
+{
+	eu_buf b;
+	eu_buf_init(&b);
+	eu_buf_puts(&b, "");
+	for (size_t i = 0; i < l->n_params; i++)
+		eu_buf_printf(&b, "%s=%s\n", l->param_names[i], l->param_values[i]);
+	if (b.oom) {
+		eu_buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+static struct pkg_slot *api_slot_new(struct eu_daemon *d, const char *name)
+{
+	struct pkg_slot *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->d = d;
+	if (asprintf(&s->path, "api:%s", name) < 0) {
+		s->path = NULL;
+		free(s);
+		return NULL;
+	}
+	s->stem = strdup(name);
+	s->name = strdup(name);
+	if (!s->stem || !s->name || !ctl_get(d, s)) {
+		free(s->path);
+		free(s->stem);
+		free(s->name);
+		free(s->ctl);
+		free(s);
+		return NULL;
+	}
+	s->ctl->from_api = true;
+	return s;
+}
+
+int eu_daemon_load_buffer(struct eu_daemon *d, const struct eu_daemon_load *l, eu_error *err)
+{
+	if (!d->ctl || d->stopping)
+		return eu_error_set(err, -ESHUTDOWN, "the agent is stopping");
+	if (l->name && !name_ok(l->name))
+		return eu_error_set(err, -EINVAL,
+				    "name '%s': use 1-64 letters, digits, '_', '-' or '.' (not all "
+				    "digits)", l->name);
+	if (api_count(d) >= d->ctl->max_programs)
+		return eu_error_set(err, -ENOSPC, "too many programs: %zu loaded through the API "
+				    "(the limit)", d->ctl->max_programs);
+	if (d->ctl->trust) {
+		int ret = eu_trust_verify(d->ctl->trust, l->data, l->size, l->sig, l->sig_size, err);
+		if (ret)
+			return eu_error_prefix(err, "refused");
+	}
+	struct eu_package *pkg = NULL;
+	int ret = eu_package_parse(l->data, l->size, l->name ? l->name : "upload", &pkg, err);
+	if (!ret && pkg->format == EU_PKG_META_ONLY)
+		ret = eu_error_set(err, -EINVAL, "no BPF object in the package");
+	if (ret) {
+		eu_package_free(pkg);
+		err->code = -EBADMSG;
+		return -EBADMSG;
+	}
+	const char *name = l->name ? l->name : pkg->name;
+	if (!name || !name_ok(name)) {
+		ret = eu_error_set(err, -EINVAL, "the package's name '%s' cannot be used: give ?name=",
+				   name ? name : "");
+		eu_package_free(pkg);
+		return ret;
+	}
+	if (slot_by_name(d, name)) {
+		ret = eu_error_set(err, -EEXIST, "a package named '%s' is already loaded", name);
+		eu_package_free(pkg);
+		return ret;
+	}
+	struct pkg_inst *inst = calloc(1, sizeof(*inst));
+	char *key = params_key_of(l);
+	struct pkg_slot *slot = api_slot_new(d, name);
+	if (!inst || !key || !slot) {
+		free(inst);
+		free(key);
+		if (slot)
+			daemon_slot_free(d, slot);
+		eu_package_free(pkg);
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	}
+	inst->d = d;
+	inst->pkg = pkg;
+	inst->params_key = key;
+	eu_record_version(pkg->sha256, inst->version);
+	inst->start_stem = slot->stem;
+	/* the config's params for this name or package first, the request's after them (the
+	 * later of two values for one parameter wins) */
+	const struct eu_config_package *cp = eu_config_find_package(&d->cfg, name, pkg->name);
+	size_t n_cfg = cp ? cp->n_params : 0, n_all = n_cfg + l->n_params;
+	char **names = calloc(n_all ? n_all : 1, sizeof(*names));
+	char **values = calloc(n_all ? n_all : 1, sizeof(*values));
+	if (!names || !values) {
+		ret = eu_error_set(err, -ENOMEM, "out of memory");
+	} else {
+		for (size_t i = 0; i < n_cfg; i++) {
+			names[i] = cp->params[i].name;
+			values[i] = cp->params[i].value;
+		}
+		for (size_t i = 0; i < l->n_params; i++) {
+			names[n_cfg + i] = (char *)l->param_names[i];
+			values[n_cfg + i] = (char *)l->param_values[i];
+		}
+		ret = daemon_start_instance(d, inst, names, values, n_all, err);
+	}
+	free(names);
+	free(values);
+	inst->start_stem = NULL;
+	malloc_trim(0);
+	if (ret) {
+		char msg[EU_ERROR_MSG_MAX];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		eu_error_set(err, -ENOEXEC, "%s: version %s: %s", name, inst->version, msg);
+		/* the slot was never linked: nothing else changed */
+		daemon_retire(d, inst);
+		daemon_slot_free(d, slot);
+		return -ENOEXEC;
+	}
+	inst->slot = slot;
+	slot->cur = inst;
+	slot->next = d->slots;
+	d->slots = slot;
+	size_t n = eu_program_attached_count(inst->prog);
+	eu_log(EU_LOG_INFO, "%s (uploaded through the API): version %s: %zu program%s attached", name,
+	       inst->version, n, n == 1 ? "" : "s");
+	return 0;
+}
+
+int eu_daemon_unload(struct eu_daemon *d, const char *name, eu_error *err)
+{
+	struct pkg_slot *s = slot_by_name(d, name);
+	if (!s)
+		return eu_error_set(err, -ENOENT, "no package '%s'", name);
+	if (s->dir)
+		return eu_error_set(err, -EPERM,
+				    "'%s' comes from %s: remove the file to unload it", name, s->path);
+	eu_log(EU_LOG_INFO, "%s: unloaded through the API", s->name);
+	daemon_slot_free(d, s);
+	if (d->name_clash) {
+		/* a watched file refused for this name may load now; the rescan finds any other
+		 * clash again */
+		d->name_clash = false;
+		daemon_rescan_watched(d);
+	}
+	return 0;
+}
+
+int eu_daemon_pause(struct eu_daemon *d, const char *name, eu_error *err)
+{
+	struct pkg_slot *s = slot_by_name(d, name);
+	if (!s)
+		return eu_error_set(err, -ENOENT, "no package '%s'", name);
+	if (!s->cur || !s->cur->prog)
+		return eu_error_set(err, -EINVAL, "'%s' is not running: %s", name,
+				    s->reason ? s->reason : "failed");
+	struct ctl_slot *cs = ctl_get(d, s);
+	if (!cs)
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	if (is_paused(s))
+		return 0;
+	eu_program_detach(s->cur->prog);
+	cs->paused_inst = s->cur;
+	eu_log(EU_LOG_INFO, "%s: paused (programs detached)", name);
+	return 0;
+}
+
+int eu_daemon_resume(struct eu_daemon *d, const char *name, eu_error *err)
+{
+	struct pkg_slot *s = slot_by_name(d, name);
+	if (!s)
+		return eu_error_set(err, -ENOENT, "no package '%s'", name);
+	struct ctl_slot *cs = s->ctl;
+	if (!is_paused(s))
+		return 0;
+	int ret = eu_program_attach(s->cur->prog, err);
+	if (ret) {
+		ret = eu_error_prefix(err, "%s: resume", name);
+		err->code = -ENOEXEC;
+		return -ENOEXEC;
+	}
+	cs->paused_inst = NULL;
+	eu_log(EU_LOG_INFO, "%s: resumed (%zu programs attached)", name,
+	       eu_program_attached_count(s->cur->prog));
+	return 0;
+}
+
+/* --- subscribers --- */
+
+int eu_daemon_subscribe(struct eu_daemon *d, const char *name, uint64_t cursor,
+			eu_daemon_sub_fn wake, void *ctx, struct eu_daemon_sub **out, eu_error *err)
+{
+	*out = NULL;
+	struct pkg_slot *slot = slot_by_name(d, name);
+	if (!slot)
+		return eu_error_set(err, -ENOENT, "no package '%s'", name);
+	struct ctl_slot *cs = ctl_get(d, slot);
+	struct eu_daemon_sub *s = cs ? calloc(1, sizeof(*s)) : NULL;
+	if (!s)
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	s->slot = slot;
+	s->cursor = cursor ? cursor : cs->seq + 1;
+	s->wake = wake;
+	s->ctx = ctx;
+	s->next = cs->subs;
+	if (s->next)
+		s->next->prev = s;
+	cs->subs = s;
+	*out = s;
+	return 0;
+}
+
+int eu_daemon_sub_next(struct eu_daemon_sub *s, const char **rec, size_t *len, uint64_t *seq,
+		       uint64_t *missed)
+{
+	if (!s->slot)
+		return -1;
+	struct ctl_slot *cs = s->slot->ctl;
+	uint64_t oldest = cs->seq - cs->n + 1;
+	if (s->cursor < oldest) {
+		*missed += oldest - s->cursor;
+		s->cursor = oldest;
+	}
+	if (s->cursor > cs->seq || !cs->n)
+		return 0;
+	const struct rec *r = &cs->ring[(cs->head + (s->cursor - oldest)) % cs->cap];
+	*rec = r->data;
+	*len = r->len;
+	*seq = s->cursor++;
+	return 1;
+}
+
+void eu_daemon_unsubscribe(struct eu_daemon_sub *s)
+{
+	if (!s)
+		return;
+	if (s->slot && s->slot->ctl) {
+		struct ctl_slot *cs = s->slot->ctl;
+		if (s->prev)
+			s->prev->next = s->next;
+		else
+			cs->subs = s->next;
+		if (s->next)
+			s->next->prev = s->prev;
+	}
+	free(s);
+}

@@ -1,0 +1,599 @@
+/* The daemon's packages: a slot per package file, the running instance of each, loading a new
+ * version before retiring the old one, and turning events into records. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon_priv.h"
+#include "metrics_daemon.h"
+#include "metrics/metrics_rules.h"
+#include "eunomia/consumer.h"
+#include "eunomia/decoder.h"
+#include "eunomia/log.h"
+#include "eunomia/package.h"
+#include "eunomia/params.h"
+#include "eunomia/program.h"
+
+/* Hand the batch to the sinks once it is this big, even mid-drain. */
+#define BATCH_FLUSH_BYTES (1u << 20)
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+void daemon_flush(struct eu_daemon *d)
+{
+	if (!d->batch_n)
+		return;
+	if (!d->batch.oom)
+		for (size_t i = 0; i < d->n_sinks; i++)
+			eu_sink_write(d->sinks[i], d->batch.data, d->batch.len, d->batch_n);
+	eu_buf_reset(&d->batch);
+	d->batch.oom = false;
+	d->batch_n = 0;
+}
+
+static size_t export_index(struct pkg_inst *inst, const struct eu_export *exp)
+{
+	for (size_t i = 0; i < inst->n_exports; i++)
+		if (eu_consumer_export(inst->cons, i) == exp)
+			return i;
+	return 0;
+}
+
+static void meta_for(struct pkg_inst *inst, const char *event, struct eu_record_meta *m)
+{
+	struct eu_daemon *d = inst->d;
+	m->package = inst->pkg->name ? inst->pkg->name : "";
+	m->version = inst->version;
+	m->event = event;
+	m->host = d->host;
+	if (!d->batch_n)
+		eu_record_clock_sync(&d->clock);
+}
+
+static void on_event(void *ctx, const struct eu_export *exp, const void *data, size_t size)
+{
+	struct pkg_inst *inst = ctx;
+	struct eu_daemon *d = inst->d;
+	const struct eu_plan *plan = eu_export_plan(exp);
+	struct eu_record_meta m;
+	meta_for(inst, eu_plan_name(plan), &m);
+	size_t xi = export_index(inst, exp);
+	int ts = inst->ts_fields ? inst->ts_fields[xi] : -1;
+	if (inst->metrics)
+		eu_metrics_pkg_event(inst->metrics, xi, data, size, d->clock.real_now_ns);
+	size_t rec_at = d->batch.len;
+	if (eu_record_format_event(&d->batch, &m, plan, ts, data, size, &d->clock)) {
+		inst->format_errors++;
+		return;
+	}
+	inst->records++;
+	daemon_ctl_record(inst, d->batch.data + rec_at, d->batch.len - rec_at);
+	d->batch_n++;
+	if (d->batch.len >= BATCH_FLUSH_BYTES)
+		daemon_flush(d);
+}
+
+static void put_part(eu_buf *b, const struct eu_plan *plan, bool scalar, const void *data,
+		     size_t size)
+{
+	if (scalar)
+		eu_plan_format_field_json(plan, 0, data, size, b);
+	else
+		eu_plan_format_json(plan, data, size, b);
+}
+
+static void on_sample(void *ctx, const struct eu_export *exp, const void *key, size_t ks,
+		      const void *value, size_t vs)
+{
+	struct pkg_inst *inst = ctx;
+	struct eu_daemon *d = inst->d;
+	const struct eu_plan *kp = eu_export_key_plan(exp), *vp = eu_export_plan(exp);
+	if (!vp || ks < (kp ? eu_plan_size(kp) : 0) || vs < eu_plan_size(vp)) {
+		inst->format_errors++;
+		return;
+	}
+	struct eu_record_meta m;
+	meta_for(inst, eu_export_map_name(exp), &m);
+	if (inst->metrics)
+		eu_metrics_pkg_sample(inst->metrics, export_index(inst, exp), key, ks, value, vs,
+				      d->clock.real_now_ns);
+	size_t rec_at = d->batch.len;
+	eu_record_begin(&d->batch, &m, d->clock.real_now_ns);
+	eu_buf_puts(&d->batch, "{\"key\":");
+	if (kp)
+		put_part(&d->batch, kp, eu_export_key_scalar(exp), key, ks);
+	else
+		eu_buf_puts(&d->batch, "null");
+	eu_buf_puts(&d->batch, ",\"value\":");
+	put_part(&d->batch, vp, eu_export_value_scalar(exp), value, vs);
+	eu_buf_putc(&d->batch, '}');
+	eu_record_end(&d->batch);
+	inst->records++;
+	daemon_ctl_record(inst, d->batch.data + rec_at, d->batch.len - rec_at);
+	d->batch_n++;
+}
+
+static void on_batch(void *ctx, const struct eu_export *exp)
+{
+	struct pkg_inst *inst = ctx;
+	daemon_flush(inst->d);
+}
+
+/* --- parameters --- */
+
+struct param_list {
+	char **names, **values;
+	size_t n;
+};
+
+static void params_free(struct param_list *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->names[i]);
+		free(p->values[i]);
+	}
+	free(p->names);
+	free(p->values);
+	memset(p, 0, sizeof(*p));
+}
+
+static int params_add(struct param_list *p, const char *name, const char *value)
+{
+	/* a later source overrides an earlier one */
+	for (size_t i = 0; i < p->n; i++) {
+		if (!strcmp(p->names[i], name)) {
+			char *v = strdup(value);
+			if (!v)
+				return -ENOMEM;
+			free(p->values[i]);
+			p->values[i] = v;
+			return 0;
+		}
+	}
+	char **n = realloc(p->names, (p->n + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	p->names = n;
+	char **v = realloc(p->values, (p->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	p->values = v;
+	n[p->n] = strdup(name);
+	v[p->n] = strdup(value);
+	p->n++;
+	return n[p->n - 1] && v[p->n - 1] ? 0 : -ENOMEM;
+}
+
+/* NAME.params.json beside the package, read with the package's checks (its owner and mode,
+ * its signature when those are required): -ENOENT when there is none. */
+static int params_from_sidecar(struct eu_daemon *d, const char *path, struct param_list *out,
+			       eu_error *err)
+{
+	void *buf;
+	size_t n;
+	int ret = daemon_ctl_read_companion(d, path, 65536, &buf, &n, err);
+	if (ret)
+		return ret;
+	cJSON *root = cJSON_ParseWithLength(buf, n);
+	free(buf);
+	if (!root || !cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return eu_error_set(err, -EINVAL,
+				    "%s: expected a JSON object of parameter: value (got %s)", path,
+				    root ? "another JSON value" : "invalid JSON");
+	}
+	cJSON *it;
+	cJSON_ArrayForEach(it, root) {
+		char num[EU_PARAM_NUM_MAX];
+		const char *text = eu_param_json_text(it, num);
+		if (!text) {
+			ret = eu_error_set(err, -EINVAL,
+					   "%s: parameter %s: expected a number, a string or a bool",
+					   path, it->string);
+			break;
+		}
+		if ((ret = params_add(out, it->string, text)))
+			break;
+	}
+	cJSON_Delete(root);
+	return ret;
+}
+
+static char *params_key(const struct param_list *p)
+{
+	eu_buf b;
+	eu_buf_init(&b);
+	eu_buf_puts(&b, "");
+	for (size_t i = 0; i < p->n; i++)
+		eu_buf_printf(&b, "%s=%s\n", p->names[i], p->values[i]);
+	if (b.oom) {
+		eu_buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+static int collect_params(struct eu_daemon *d, struct pkg_slot *slot, const struct eu_package *pkg,
+			  struct param_list *out, eu_error *err)
+{
+	char *side = NULL;
+	const char *slash = strrchr(slot->path, '/');
+	int dlen = slash ? (int)(slash - slot->path) : 1;
+	if (asprintf(&side, "%.*s/%s.params.json", dlen, slash ? slot->path : ".", slot->stem) < 0)
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	int ret = params_from_sidecar(d, side, out, err);
+	free(side);
+	if (ret == -ENOENT)
+		ret = 0;
+	if (ret)
+		return ret;
+	const struct eu_config_package *cp = eu_config_find_package(&d->cfg, slot->stem, pkg->name);
+	for (size_t i = 0; cp && i < cp->n_params; i++)
+		if (params_add(out, cp->params[i].name, cp->params[i].value))
+			return eu_error_set(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/* --- instances --- */
+
+static void inst_free(struct pkg_inst *inst)
+{
+	eu_program_close(inst->prog);
+	eu_metrics_pkg_free(inst->metrics);
+	eu_package_free(inst->pkg);
+	free(inst->params_key);
+	free(inst->ts_fields);
+	free(inst);
+}
+
+static int inst_start(struct eu_daemon *d, struct pkg_inst *inst, const struct param_list *params,
+		      eu_error *err)
+{
+	struct eu_program_opts po = {.sz = sizeof(po), .features = &d->features};
+	const struct eu_config_package *cp =
+		eu_config_find_package(&d->cfg, inst->start_stem, inst->pkg->name);
+	if (cp)
+		po.perf_sample_freq = cp->sample_freq;
+	int ret = eu_program_open(inst->pkg, &po, &inst->prog, err);
+	if (ret)
+		return ret;
+	struct eu_params *ep = eu_program_params(inst->prog);
+	for (size_t i = 0; i < params->n; i++) {
+		int idx = ep ? eu_params_find(ep, params->names[i]) : -1;
+		if (idx < 0)
+			return eu_error_set(err, -EINVAL, "unknown parameter '%s' (not a variable of %s)",
+					    params->names[i], inst->pkg->name);
+		if ((ret = eu_params_set(ep, (size_t)idx, params->values[i], err)))
+			return ret;
+	}
+	if ((ret = eu_program_load(inst->prog, err)))
+		return ret;
+	if ((ret = eu_program_attach(inst->prog, err)))
+		return ret;
+	struct eu_consumer_opts co = {.sz = sizeof(co), .on_event = on_event, .on_sample = on_sample,
+				      .on_batch = on_batch, .ctx = inst};
+	if ((ret = eu_consumer_new(&d->loop, inst->prog, &co, &inst->cons, err)))
+		return ret;
+	inst->n_exports = eu_consumer_export_count(inst->cons);
+	inst->ts_fields = calloc(inst->n_exports ? inst->n_exports : 1, sizeof(int));
+	if (!inst->ts_fields)
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < inst->n_exports; i++) {
+		const struct eu_export *exp = eu_consumer_export(inst->cons, i);
+		const struct eu_plan *plan = eu_export_plan(exp);
+		inst->ts_fields[i] = plan && eu_export_kind(exp) != EU_EXPORT_SAMPLE ?
+					     eu_record_time_field(plan) : -1;
+	}
+	if ((ret = daemon_metrics_inst(d, inst, err)))
+		return ret;
+	return eu_consumer_start(inst->cons, err);
+}
+
+int daemon_start_instance(struct eu_daemon *d, struct pkg_inst *inst, char **names, char **values,
+			  size_t n, eu_error *err)
+{
+	struct param_list p = {.names = names, .values = values, .n = n};
+	return inst_start(d, inst, &p, err);
+}
+
+static void retire_work(uv_work_t *w)
+{
+	struct pkg_inst *inst = w->data;
+	/* detaching a perf-event tracepoint link takes tens of ms: never on the loop */
+	eu_program_close(inst->prog);
+	inst->prog = NULL;
+}
+
+static void retire_done(uv_work_t *w, int status)
+{
+	struct pkg_inst *inst = w->data;
+	inst->d->retiring--;
+	inst_free(inst);
+}
+
+static void on_consumer_closed(void *arg)
+{
+	struct pkg_inst *inst = arg;
+	inst->cons = NULL;
+	inst->work.data = inst;
+	if (uv_queue_work(&inst->d->loop, &inst->work, retire_work, retire_done)) {
+		inst->d->retiring--;
+		inst_free(inst);
+	}
+}
+
+void daemon_retire(struct eu_daemon *d, struct pkg_inst *inst)
+{
+	if (!inst)
+		return;
+	inst->slot = NULL;
+	d->retiring++;
+	if (inst->cons) {
+		/* what the old version already produced is delivered, not lost */
+		eu_consumer_stop(inst->cons);
+		eu_consumer_drain(inst->cons);
+		daemon_flush(d);
+		eu_consumer_close(inst->cons, on_consumer_closed, inst);
+	} else {
+		on_consumer_closed(inst);
+	}
+}
+
+/* --- slots --- */
+
+static struct pkg_slot *slot_find(struct eu_daemon *d, const char *path)
+{
+	for (struct pkg_slot *s = d->slots; s; s = s->next)
+		if (!strcmp(s->path, path))
+			return s;
+	return NULL;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+/* A package loaded through the API under this name, which a new watched file must not shadow
+ * (the API and `ctl` find packages by name). */
+static struct pkg_slot *api_slot_named(struct eu_daemon *d, const char *name)
+{
+	for (struct pkg_slot *s = d->slots; s; s = s->next)
+		if (!s->dir && ((s->name && !strcmp(s->name, name)) || !strcmp(s->stem, name)))
+			return s;
+	return NULL;
+}
+
+static struct pkg_slot *slot_get(struct watch_dir *wd, const char *path)
+{
+	struct eu_daemon *d = wd->d;
+	struct pkg_slot *s = slot_find(d, path);
+	if (s)
+		return s;
+	char stem[256];
+	if (!eu_watch_name_stem(base_name(path), stem, sizeof(stem)))
+		snprintf(stem, sizeof(stem), "%s", base_name(path));
+	if (api_slot_named(d, stem)) {
+		/* offered again when an API package goes (eu_daemon_unload) */
+		d->name_clash = true;
+		eu_log(EU_LOG_ERROR, "%s: not loaded: a package loaded through the API is named "
+		       "'%s'; unload it or rename the file", path, stem);
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->path = strdup(path)) || !(s->stem = strdup(stem))) {
+		if (s)
+			free(s->path);
+		free(s);
+		return NULL;
+	}
+	s->d = d;
+	s->dir = wd;
+	s->next = d->slots;
+	d->slots = s;
+	return s;
+}
+
+void daemon_slot_free(struct eu_daemon *d, struct pkg_slot *slot)
+{
+	for (struct pkg_slot **pp = &d->slots; *pp; pp = &(*pp)->next) {
+		if (*pp == slot) {
+			*pp = slot->next;
+			break;
+		}
+	}
+	daemon_ctl_slot_free(d, slot);
+	daemon_retire(d, slot->cur);
+	free(slot->path);
+	free(slot->stem);
+	free(slot->reason);
+	free(slot->name);
+	free(slot);
+}
+
+static void slot_fail(struct pkg_slot *slot, const char *msg)
+{
+	free(slot->reason);
+	slot->reason = strdup(msg);
+	/* reader errors already start with the path */
+	size_t n = strlen(slot->path);
+	bool named = !strncmp(msg, slot->path, n) && msg[n] == ':';
+	if (slot->cur)
+		eu_log(EU_LOG_ERROR, "%s%s%s (version %s keeps running)", named ? "" : slot->path,
+		       named ? "" : ": ", msg, slot->cur->version);
+	else
+		eu_log(EU_LOG_ERROR, "%s%s%s", named ? "" : slot->path, named ? "" : ": ", msg);
+}
+
+void daemon_rescan_watched(struct eu_daemon *d)
+{
+	for (struct watch_dir *wd = d->dirs; wd; wd = wd->next)
+		eu_watcher_rescan(wd->w, true);
+}
+
+static int on_file_changed(void *ctx, const char *path, bool settled)
+{
+	struct watch_dir *wd = ctx;
+	struct eu_daemon *d = wd->d;
+	if (d->stopping)
+		return 0;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct pkg_slot *slot = slot_get(wd, path);
+	if (!slot)
+		return 0;
+	eu_error err = {0};
+	struct eu_package *pkg = NULL;
+	struct param_list params = {0};
+	int ret = daemon_ctl_read_package(d, path, &pkg, &err);
+	if (!ret && pkg->format == EU_PKG_META_ONLY)
+		ret = eu_error_set(&err, -ENOENT, "%s: no BPF object in the package%s", path,
+				   strstr(path, ".skel.json") ? " (its .bpf.o is missing)" : "");
+	if (!ret)
+		ret = collect_params(d, slot, pkg, &params, &err);
+	if (ret) {
+		eu_package_free(pkg);
+		params_free(&params);
+		if (!settled) {
+			/* most likely still being copied: quiet until it has settled */
+			eu_log(EU_LOG_DEBUG, "%s: not ready yet (%s): retrying", path, err.msg);
+			if (!slot->cur) {
+				free(slot->reason);
+				slot->reason = strdup("waiting for the file to be complete");
+			}
+			return -EAGAIN;
+		}
+		slot_fail(slot, err.msg);
+		return 0;
+	}
+	char version[13];
+	eu_record_version(pkg->sha256, version);
+	char *key = params_key(&params);
+	/* a changed sampling frequency (SIGHUP) reloads the package like changed parameters */
+	const struct eu_config_package *cp = eu_config_find_package(&d->cfg, slot->stem, pkg->name);
+	if (key && cp && cp->sample_freq) {
+		char *with = NULL;
+		if (asprintf(&with, "%ssample_freq=%u\n", key, cp->sample_freq) < 0)
+			with = NULL;
+		free(key);
+		key = with;
+	}
+	/* changed metric rules (SIGHUP) reload the package like changed parameters */
+	key = daemon_metrics_key(d, slot->stem, pkg->name, key);
+	if (slot->cur && !memcmp(slot->cur->pkg->sha256, pkg->sha256, 32) && key &&
+	    !strcmp(key, slot->cur->params_key)) {
+		/* same content (touched, or the config was reloaded without a change) */
+		free(slot->reason);
+		slot->reason = NULL;
+		free(key);
+		eu_package_free(pkg);
+		params_free(&params);
+		return 0;
+	}
+	free(slot->name);
+	slot->name = pkg->name ? strdup(pkg->name) : NULL;
+	struct pkg_inst *inst = calloc(1, sizeof(*inst));
+	if (!inst || !key) {
+		free(inst);
+		free(key);
+		eu_package_free(pkg);
+		params_free(&params);
+		slot_fail(slot, "out of memory");
+		return 0;
+	}
+	inst->d = d;
+	inst->pkg = pkg;
+	inst->params_key = key;
+	memcpy(inst->version, version, sizeof(version));
+	inst->start_stem = slot->stem;
+	ret = inst_start(d, inst, &params, &err);
+	inst->start_stem = NULL;
+	params_free(&params);
+	/* libbpf parses the kernel's BTF (megabytes) for every load and frees it afterwards;
+	 * give that back to the system instead of letting the heap keep it */
+	malloc_trim(0);
+	if (ret) {
+		if (inst->cons) {
+			/* closes asynchronously; the program goes with it off the loop */
+			d->retiring++;
+			eu_consumer_close(inst->cons, on_consumer_closed, inst);
+		} else {
+			d->retiring++;
+			on_consumer_closed(inst);
+		}
+		char msg[EU_ERROR_MSG_MAX + 64];
+		snprintf(msg, sizeof(msg), "version %s: %s", version, err.msg);
+		slot_fail(slot, msg);
+		return 0;
+	}
+	inst->slot = slot;
+	struct pkg_inst *old = slot->cur;
+	slot->cur = inst;
+	free(slot->reason);
+	slot->reason = NULL;
+	size_t n = eu_program_attached_count(inst->prog);
+	if (old)
+		eu_log(EU_LOG_INFO,
+		       "%s (%s): version %s: %zu program%s attached in %.1f ms; detaching version %s",
+		       pkg->name, path, version, n, n == 1 ? "" : "s", ms_since(&t0), old->version);
+	else
+		eu_log(EU_LOG_INFO, "%s (%s): version %s: %zu program%s attached in %.1f ms",
+		       pkg->name, path, version, n, n == 1 ? "" : "s", ms_since(&t0));
+	daemon_retire(d, old);
+	return 0;
+}
+
+static void on_file_removed(void *ctx, const char *path)
+{
+	struct watch_dir *wd = ctx;
+	struct eu_daemon *d = wd->d;
+	struct pkg_slot *slot = slot_find(d, path);
+	if (!slot)
+		return;
+	if (slot->cur)
+		eu_log(EU_LOG_INFO, "%s (%s): removed: detaching version %s",
+		       slot->name ? slot->name : slot->stem, path, slot->cur->version);
+	else
+		eu_log(EU_LOG_INFO, "%s: removed", path);
+	daemon_slot_free(d, slot);
+}
+
+const struct eu_watcher_ops eu_daemon_watch_ops = {
+	.file_changed = on_file_changed,
+	.file_removed = on_file_removed,
+};
+
+void daemon_pkg_info(struct pkg_slot *slot, struct eu_daemon_pkg_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->path = slot->path;
+	out->name = slot->name ? slot->name : base_name(slot->path);
+	out->reason = slot->reason;
+	struct pkg_inst *inst = slot->cur;
+	out->state = inst ? EU_PKG_STATE_LOADED : EU_PKG_STATE_FAILED;
+	daemon_ctl_info(slot, out);
+	if (!inst)
+		return;
+	memcpy(out->version, inst->version, sizeof(out->version));
+	out->attached = eu_program_attached_count(inst->prog);
+	out->records = inst->records;
+	out->format_errors = inst->format_errors;
+	for (size_t i = 0; i < inst->n_exports; i++) {
+		struct eu_export_stats st;
+		eu_export_get_stats(eu_consumer_export(inst->cons, i), &st);
+		out->received += st.received;
+		out->decoded += st.decoded;
+		out->lost += st.lost + st.reserve_failures;
+		out->decode_errors += st.decode_errors;
+	}
+}

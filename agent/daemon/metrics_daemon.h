@@ -1,0 +1,35 @@
+/* The daemon's metrics glue (metrics_daemon.c), called from daemon.c and daemon_pkg.c. */
+#ifndef EUNOMIA_METRICS_DAEMON_H
+#define EUNOMIA_METRICS_DAEMON_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "eunomia/error.h"
+
+struct pkg_inst;
+
+/* Before the config is built: keeps the options, reads the exporter config's package list. */
+int daemon_metrics_new(struct eu_daemon *d, const struct eu_daemon_opts *opts, eu_error *err);
+/* Adds the exporter config's rules to a config being built (start-up and SIGHUP). */
+int daemon_metrics_config(struct eu_daemon *d, struct eu_config *cfg, eu_error *err);
+/* Whether the exporter config names packages (then no watch directory is needed). */
+bool daemon_metrics_has_packages(struct eu_daemon *d);
+/* Once the loop runs: the expiry timer and the --prometheus listener. */
+int daemon_metrics_start(struct eu_daemon *d, eu_error *err);
+/* Loads the exporter config's packages (after the watched directories). */
+void daemon_metrics_load_packages(struct eu_daemon *d);
+void daemon_metrics_stop(struct eu_daemon *d);
+/* After SIGHUP replaced the sinks (d->cfg holds the new ones): the OTLP metrics exporter is
+ * restarted with the first otlp sink's settings (or stopped when there is none); the old one
+ * makes a last export and drains in the background. */
+void daemon_metrics_sinks_changed(struct eu_daemon *d);
+void daemon_metrics_free(struct eu_daemon *d);
+/* Appends the package's metric rules to its parameter key (frees key; NULL when out of
+ * memory), so that a config reload that changes them reloads the package. */
+char *daemon_metrics_key(struct eu_daemon *d, const char *stem, const char *name, char *key);
+/* Compiles the rules of a starting instance into inst->metrics. */
+int daemon_metrics_inst(struct eu_daemon *d, struct pkg_inst *inst, eu_error *err);
+
+#endif

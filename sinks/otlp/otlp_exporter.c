@@ -1,0 +1,936 @@
+/* The OTLP/HTTP exporter: bounded queues of packed records, batches by count, bytes and time,
+ * gzip, POSTs through libcurl on the libuv loop (otlp_http.c), retries with backoff and jitter,
+ * the optional on-disk spool (otlp_spool.c). One request per signal is in flight at a time,
+ * so records reach the receiver in the order they were queued, and curl keeps the connection
+ * alive between requests. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <uv.h>
+
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
+
+#include "eunomia/log.h"
+#include "otlp.h"
+#include "otlp_priv.h"
+
+#ifndef EU_VERSION
+#define EU_VERSION "0.0.0"
+#endif
+
+#define MAX_RESPONSE (64u << 10)
+
+struct qitem {
+	uint32_t scope; /* logs: index into exp->scopes */
+	size_t len;
+	unsigned char data[];
+};
+
+struct chan {
+	struct eu_otlp_exporter *exp;
+	const struct eu_otlp_signal_config *sc;
+	const char *what; /* "logs" / "metrics" */
+	bool is_logs;
+	size_t max_items;
+	/* ring of queued items */
+	struct qitem **q;
+	size_t q_cap, q_head, q_len, q_bytes;
+	/* the batch being exported */
+	struct qitem **batch;
+	size_t batch_n;
+	eu_buf raw;
+	eu_buf body;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	eu_buf resp;
+	char retry_after[64];
+	bool in_flight;
+	bool waiting_retry;
+	bool from_spool;    /* the batch is a spool file's: delete it once delivered */
+	uint64_t batch_seq; /* its place in the spool's order */
+	unsigned attempts;
+	uint64_t first_ms;
+	uv_timer_t retry_timer;
+	struct eu_otlp_signal_stats st;
+};
+
+struct scope {
+	char *name;
+	char *version;
+};
+
+struct eu_otlp_exporter {
+	uv_loop_t *loop;
+	struct eu_otlp_config cfg;
+	void *resource;
+	size_t resource_len;
+	struct scope *scopes;
+	size_t n_scopes, cap_scopes;
+	struct eu_otlp_http *http;
+	uv_timer_t batch_timer;
+	struct chan logs;
+	struct chan metrics;
+	struct eu_otlp_spool *spool;
+	uint64_t rng;
+	int open_handles;
+	bool closing;
+};
+
+static void start_export(struct chan *c);
+static int intern_scope(struct eu_otlp_exporter *exp, const char *name, size_t nl,
+			const char *ver, size_t vl, uint32_t *out);
+
+/* ---- small helpers ---- */
+
+static uint64_t next_rand(struct eu_otlp_exporter *exp)
+{
+	/* xorshift64: jitter only needs to decorrelate agents, not be unpredictable */
+	uint64_t x = exp->rng;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	exp->rng = x;
+	return x;
+}
+
+int64_t eu_otlp_retry_after_ms(const char *value, int64_t now)
+{
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (!*value)
+		return -1;
+	if (*value >= '0' && *value <= '9') {
+		char *end;
+		long long s = strtoll(value, &end, 10);
+		while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+			end++;
+		if (*end || s < 0)
+			return -1;
+		if (s > 86400 * 365)
+			s = 86400 * 365;
+		return (int64_t)s * 1000;
+	}
+	time_t t = curl_getdate(value, NULL);
+	if (t == (time_t)-1)
+		return -1;
+	return t > now ? ((int64_t)t - now) * 1000 : 0;
+}
+
+static void on_handle_closed(uv_handle_t *h);
+
+static void close_handle(struct eu_otlp_exporter *exp, uv_handle_t *h)
+{
+	if (uv_is_closing(h))
+		return;
+	exp->open_handles++;
+	uv_close(h, on_handle_closed);
+}
+
+static size_t on_body(char *ptr, size_t size, size_t n, void *userp)
+{
+	struct chan *c = userp;
+	size_t len = size * n;
+	if (c->resp.len + len <= MAX_RESPONSE)
+		eu_buf_append(&c->resp, ptr, len);
+	return len;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t n, void *userp)
+{
+	struct chan *c = userp;
+	size_t len = size * n;
+	static const char name[] = "retry-after:";
+	if (len > sizeof(name) - 1 && !strncasecmp(ptr, name, sizeof(name) - 1)) {
+		size_t vl = len - (sizeof(name) - 1);
+		if (vl >= sizeof(c->retry_after))
+			vl = sizeof(c->retry_after) - 1;
+		memcpy(c->retry_after, ptr + sizeof(name) - 1, vl);
+		c->retry_after[vl] = '\0';
+		/* trailing CRLF */
+		char *e = c->retry_after + strlen(c->retry_after);
+		while (e > c->retry_after && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' '))
+			*--e = '\0';
+	}
+	return len;
+}
+
+/* ---- queue ---- */
+
+static bool q_push(struct chan *c, struct qitem *it)
+{
+	if (c->q_len == c->q_cap) {
+		size_t ncap = c->q_cap ? c->q_cap * 2 : 64;
+		struct qitem **nq = malloc(ncap * sizeof(*nq));
+		if (!nq)
+			return false;
+		for (size_t i = 0; i < c->q_len; i++)
+			nq[i] = c->q[(c->q_head + i) % c->q_cap];
+		free(c->q);
+		c->q = nq;
+		c->q_cap = ncap;
+		c->q_head = 0;
+	}
+	c->q[(c->q_head + c->q_len) % c->q_cap] = it;
+	c->q_len++;
+	c->q_bytes += it->len;
+	return true;
+}
+
+static struct qitem *q_pop(struct chan *c)
+{
+	struct qitem *it = c->q[c->q_head];
+	c->q_head = (c->q_head + 1) % c->q_cap;
+	c->q_len--;
+	c->q_bytes -= it->len;
+	return it;
+}
+
+static void batch_free(struct chan *c)
+{
+	for (size_t i = 0; i < c->batch_n; i++)
+		free(c->batch[i]);
+	c->batch_n = 0;
+	c->attempts = 0;
+}
+
+static bool busy(const struct chan *c)
+{
+	return c->in_flight || c->waiting_retry || c->batch_n;
+}
+
+/* ---- spool ---- */
+
+static bool spooling(const struct chan *c)
+{
+	return c->is_logs && c->exp->spool;
+}
+
+/* Writes items to the spool as batch seq: true when they are safe there. Counts either way. */
+static bool spool_items(struct chan *c, uint64_t seq, struct qitem **items, size_t n)
+{
+	struct eu_otlp_exporter *exp = c->exp;
+	struct eu_otlp_scoped_record *recs = malloc((n ? n : 1) * sizeof(*recs));
+	eu_error err = {0};
+	int ret = -ENOMEM;
+	if (recs) {
+		for (size_t i = 0; i < n; i++) {
+			const struct scope *sc = &exp->scopes[items[i]->scope];
+			recs[i] = (struct eu_otlp_scoped_record){sc->name, sc->version, items[i]->data,
+								 items[i]->len};
+		}
+		ret = eu_otlp_spool_write(exp->spool, seq, recs, n, &err);
+		free(recs);
+	}
+	if (!ret) {
+		c->st.spooled += n;
+		return true;
+	}
+	eu_log(EU_LOG_WARN, "otlp %s: %zu records dropped: %s", c->what, n,
+	       err.msg[0] ? err.msg : "out of memory");
+	c->st.dropped_spool_full += n;
+	return false;
+}
+
+/* Loads the oldest spool file as the batch: true when there is one to send. */
+static bool batch_from_spool(struct chan *c)
+{
+	struct eu_otlp_exporter *exp = c->exp;
+	while (eu_otlp_spool_files(exp->spool)) {
+		struct eu_otlp_spool_batch sb;
+		uint64_t seq;
+		eu_error err = {0};
+		if (eu_otlp_spool_oldest(exp->spool, &seq, &sb, &err)) {
+			eu_log(EU_LOG_WARN, "otlp %s: %s", c->what, err.msg);
+			if (err.code == -ENOMEM)
+				return false;
+			eu_otlp_spool_remove(exp->spool, seq);
+			continue;
+		}
+		if (sb.damaged)
+			eu_log(EU_LOG_WARN, "otlp %s: spool file %016llx is damaged: %zu records "
+					    "recovered from it", c->what, (unsigned long long)seq, sb.n);
+		size_t n = sb.n < c->max_items ? sb.n : c->max_items;
+		for (size_t i = 0; i < n; i++) {
+			const struct eu_otlp_spool_rec *r = &sb.recs[i];
+			uint32_t scope;
+			struct qitem *it = NULL;
+			if (!intern_scope(exp, r->scope_name, r->name_len, r->scope_version,
+					  r->version_len, &scope))
+				it = malloc(sizeof(*it) + r->len);
+			if (!it) {
+				eu_otlp_spool_batch_free(&sb);
+				batch_free(c);
+				return false;
+			}
+			it->scope = scope;
+			it->len = r->len;
+			memcpy(it->data, r->record, r->len);
+			c->batch[c->batch_n++] = it;
+		}
+		eu_otlp_spool_batch_free(&sb);
+		if (!c->batch_n) {
+			eu_otlp_spool_remove(exp->spool, seq);
+			continue;
+		}
+		c->from_spool = true;
+		c->batch_seq = seq;
+		return true;
+	}
+	return false;
+}
+
+/* Queue full: the oldest batch's worth of the queue goes to disk to make room. */
+static bool spill_queue(struct chan *c)
+{
+	size_t n = c->q_len < c->max_items ? c->q_len : c->max_items;
+	if (!n)
+		return false;
+	struct qitem **items = malloc(n * sizeof(*items));
+	if (!items)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		items[i] = c->q[(c->q_head + i) % c->q_cap];
+	uint64_t seq = eu_otlp_spool_reserve(c->exp->spool);
+	eu_error err = {0};
+	struct eu_otlp_scoped_record *recs = malloc(n * sizeof(*recs));
+	int ret = -ENOMEM;
+	if (recs) {
+		for (size_t i = 0; i < n; i++) {
+			const struct scope *sc = &c->exp->scopes[items[i]->scope];
+			recs[i] = (struct eu_otlp_scoped_record){sc->name, sc->version, items[i]->data,
+								 items[i]->len};
+		}
+		ret = eu_otlp_spool_write(c->exp->spool, seq, recs, n, &err);
+		free(recs);
+	}
+	free(items);
+	if (ret)
+		return false;
+	c->st.spooled += n;
+	for (size_t i = 0; i < n; i++)
+		free(q_pop(c));
+	return true;
+}
+
+/* ---- export ---- */
+
+static void send_batch(struct chan *c);
+
+static void on_retry_timer(uv_timer_t *t)
+{
+	struct chan *c = t->data;
+	c->waiting_retry = false;
+	send_batch(c);
+}
+
+static void send_batch(struct chan *c)
+{
+	struct eu_otlp_exporter *exp = c->exp;
+	eu_buf_reset(&c->resp);
+	c->retry_after[0] = '\0';
+	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->body.data);
+	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body.len);
+	if (!eu_otlp_http_add(exp->http, c->easy)) {
+		/* nothing was sent: try again after the first backoff step */
+		c->in_flight = false;
+		c->waiting_retry = true;
+		uv_timer_start(&c->retry_timer, on_retry_timer, exp->cfg.retry_initial_ms, 0);
+		eu_log(EU_LOG_WARN, "otlp %s: cannot start a request", c->what);
+		return;
+	}
+	c->in_flight = true;
+	c->st.requests++;
+	if (c->attempts)
+		c->st.retries++;
+	c->attempts++;
+	c->st.bytes_sent += c->body.len;
+	c->st.bytes_raw += c->raw.len;
+}
+
+static int build_body(struct chan *c)
+{
+	struct eu_otlp_exporter *exp = c->exp;
+	eu_buf_reset(&c->raw);
+	eu_buf_reset(&c->body);
+	if (c->is_logs) {
+		struct eu_otlp_scoped_record *recs = malloc(c->batch_n * sizeof(*recs));
+		if (!recs)
+			return -ENOMEM;
+		for (size_t i = 0; i < c->batch_n; i++) {
+			const struct scope *s = &exp->scopes[c->batch[i]->scope];
+			recs[i] = (struct eu_otlp_scoped_record){s->name, s->version,
+								 c->batch[i]->data, c->batch[i]->len};
+		}
+		int ret = eu_otlp_logs_request(exp->resource, exp->resource_len, recs, c->batch_n,
+					       &c->raw);
+		free(recs);
+		if (ret)
+			return ret;
+	} else {
+		/* concatenated requests are one request: their resource_metrics add up */
+		for (size_t i = 0; i < c->batch_n; i++)
+			eu_buf_append(&c->raw, c->batch[i]->data, c->batch[i]->len);
+	}
+	if (c->raw.oom)
+		return -ENOMEM;
+	if (!c->sc->gzip) {
+		eu_buf_append(&c->body, c->raw.data, c->raw.len);
+		return c->body.oom ? -ENOMEM : 0;
+	}
+	return eu_otlp_gzip(c->raw.data, c->raw.len, &c->body);
+}
+
+static void start_export(struct chan *c)
+{
+	struct eu_otlp_exporter *exp = c->exp;
+	if (busy(c) || exp->closing)
+		return;
+	if (!c->q_len && !(spooling(c) && eu_otlp_spool_files(exp->spool)))
+		return;
+	if (!c->batch) {
+		c->batch = malloc(c->max_items * sizeof(*c->batch));
+		if (!c->batch)
+			return;
+	}
+	c->from_spool = false;
+	if (spooling(c) && batch_from_spool(c))
+		goto send;
+	if (!c->q_len)
+		return;
+	if (spooling(c))
+		c->batch_seq = eu_otlp_spool_reserve(exp->spool);
+	size_t bytes = 0;
+	while (c->q_len && c->batch_n < c->max_items) {
+		struct qitem *next = c->q[c->q_head];
+		if (c->batch_n && bytes + next->len > exp->cfg.max_batch_bytes)
+			break;
+		bytes += next->len + 8;
+		c->batch[c->batch_n++] = q_pop(c);
+	}
+send:
+	if (build_body(c)) {
+		eu_log(EU_LOG_WARN, "otlp %s: out of memory building a request of %zu records",
+		       c->what, c->batch_n);
+		c->st.dropped_non_retryable += c->batch_n;
+		batch_free(c);
+		return;
+	}
+	c->attempts = 0;
+	c->first_ms = uv_now(exp->loop);
+	send_batch(c);
+}
+
+static void arm_batch_timer(struct eu_otlp_exporter *exp);
+
+/* After a batch is done (sent or dropped): the next one goes at once when a whole batch is
+ * waiting, else when the schedule delay says. */
+static void batch_done(struct chan *c)
+{
+	batch_free(c);
+	if (c->q_len >= c->max_items)
+		start_export(c);
+	else if (c->q_len || (spooling(c) && eu_otlp_spool_files(c->exp->spool)))
+		arm_batch_timer(c->exp);
+}
+
+
+static void retry_or_drop(struct chan *c, const char *why)
+{
+	struct eu_otlp_exporter *exp = c->exp;
+	const struct eu_otlp_config *cfg = &exp->cfg;
+	uint64_t delay;
+	int64_t ra = c->retry_after[0] ? eu_otlp_retry_after_ms(c->retry_after, time(NULL)) : -1;
+	if (ra >= 0) {
+		delay = (uint64_t)ra;
+	} else {
+		/* exponential backoff, each step with jitter in [base/2, base] */
+		uint64_t base = cfg->retry_initial_ms;
+		for (unsigned i = 1; i < c->attempts && base < cfg->retry_max_ms; i++)
+			base *= 2;
+		if (base > cfg->retry_max_ms)
+			base = cfg->retry_max_ms;
+		delay = base / 2 + (base ? next_rand(exp) % (base / 2 + 1) : 0);
+	}
+	uint64_t now = uv_now(exp->loop);
+	bool out_of_attempts = cfg->max_attempts && c->attempts >= cfg->max_attempts;
+	bool out_of_time = now + delay - c->first_ms > cfg->export_timeout_ms;
+	if (out_of_attempts || out_of_time) {
+		if (c->from_spool) {
+			/* it stays on disk; the next round starts after the schedule delay */
+			eu_log(EU_LOG_DEBUG, "otlp %s: spool batch not delivered yet (%s)", c->what,
+			       why);
+		} else if (spooling(c)) {
+			eu_log(EU_LOG_INFO, "otlp %s: %zu records spooled after %u attempts (%s)",
+			       c->what, c->batch_n, c->attempts, why);
+			spool_items(c, c->batch_seq, c->batch, c->batch_n);
+		} else {
+			eu_log(EU_LOG_WARN, "otlp %s: %zu records dropped after %u attempts (%s)",
+			       c->what, c->batch_n, c->attempts, why);
+			c->st.dropped_retries_exhausted += c->batch_n;
+		}
+		batch_done(c);
+		return;
+	}
+	eu_log(EU_LOG_DEBUG, "otlp %s: %s; retry %u in %llu ms", c->what, why, c->attempts,
+	       (unsigned long long)delay);
+	c->waiting_retry = true;
+	uv_timer_start(&c->retry_timer, on_retry_timer, delay, 0);
+}
+
+static void read_partial_success(struct chan *c)
+{
+	if (!c->resp.len)
+		return;
+	int64_t rejected = 0;
+	char *msg = NULL;
+	if (c->is_logs) {
+		Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse *r =
+			opentelemetry__proto__collector__logs__v1__export_logs_service_response__unpack(
+				NULL, c->resp.len, (const uint8_t *)c->resp.data);
+		if (!r)
+			return;
+		if (r->partial_success) {
+			rejected = r->partial_success->rejected_log_records;
+			if (r->partial_success->error_message && *r->partial_success->error_message)
+				msg = strdup(r->partial_success->error_message);
+		}
+		opentelemetry__proto__collector__logs__v1__export_logs_service_response__free_unpacked(
+			r, NULL);
+	} else {
+		Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse *r =
+			opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__unpack(
+				NULL, c->resp.len, (const uint8_t *)c->resp.data);
+		if (!r)
+			return;
+		if (r->partial_success) {
+			rejected = r->partial_success->rejected_data_points;
+			if (r->partial_success->error_message && *r->partial_success->error_message)
+				msg = strdup(r->partial_success->error_message);
+		}
+		opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__free_unpacked(
+			r, NULL);
+	}
+	if (rejected > 0 || msg)
+		eu_log(EU_LOG_WARN, "otlp %s: partial success: %lld rejected: %s", c->what,
+		       (long long)rejected, msg ? msg : "(no message)");
+	if (rejected > 0)
+		c->st.rejected += (uint64_t)rejected;
+	free(msg);
+}
+
+static void on_done(struct chan *c, CURLcode code)
+{
+	c->in_flight = false;
+	long status = 0;
+	if (code == CURLE_OK)
+		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+	c->st.last_status = status;
+	if (c->exp->closing)
+		return;
+	if (code != CURLE_OK) {
+		retry_or_drop(c, curl_easy_strerror(code));
+		return;
+	}
+	if (status >= 200 && status < 300) {
+		read_partial_success(c);
+		c->st.exported += c->batch_n;
+		if (c->from_spool) {
+			c->st.replayed += c->batch_n;
+			eu_otlp_spool_remove(c->exp->spool, c->batch_seq);
+		}
+		batch_done(c);
+		return;
+	}
+	if (status == 429 || status == 502 || status == 503 || status == 504) {
+		char why[32];
+		snprintf(why, sizeof(why), "HTTP %ld", status);
+		retry_or_drop(c, why);
+		return;
+	}
+	eu_log(EU_LOG_WARN, "otlp %s: HTTP %ld from %s: %zu records dropped (not retryable)",
+	       c->what, status, c->sc->url, c->batch_n);
+	c->st.dropped_non_retryable += c->batch_n;
+	if (c->from_spool)
+		eu_otlp_spool_remove(c->exp->spool, c->batch_seq);
+	batch_done(c);
+}
+
+static void on_transfer_done(void *ctx, CURL *easy, CURLcode code)
+{
+	struct chan *c = NULL;
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&c);
+	if (c)
+		on_done(c, code);
+}
+
+static void on_batch_timer(uv_timer_t *t)
+{
+	struct eu_otlp_exporter *exp = t->data;
+	start_export(&exp->logs);
+	start_export(&exp->metrics);
+}
+
+static void arm_batch_timer(struct eu_otlp_exporter *exp)
+{
+	if (!uv_is_active((uv_handle_t *)&exp->batch_timer))
+		uv_timer_start(&exp->batch_timer, on_batch_timer, exp->cfg.schedule_delay_ms, 0);
+}
+
+static int enqueue(struct chan *c, size_t max_items, uint32_t scope, const void *data,
+		   size_t len)
+{
+	struct eu_otlp_exporter *exp = c->exp;
+	if (exp->closing) {
+		c->st.dropped_shutdown++;
+		return -ENOBUFS;
+	}
+	while (c->q_len && (c->q_len >= max_items || c->q_bytes + len > exp->cfg.max_queue_bytes))
+		if (!spooling(c) || !spill_queue(c))
+			break;
+	if (c->q_len >= max_items || c->q_bytes + len > exp->cfg.max_queue_bytes) {
+		c->st.dropped_queue_full++;
+		return -ENOBUFS;
+	}
+	struct qitem *it = malloc(sizeof(*it) + len);
+	if (!it) {
+		c->st.dropped_queue_full++;
+		return -ENOBUFS;
+	}
+	it->scope = scope;
+	it->len = len;
+	memcpy(it->data, data, len);
+	if (!q_push(c, it)) {
+		free(it);
+		c->st.dropped_queue_full++;
+		return -ENOBUFS;
+	}
+	c->st.queued++;
+	if (c->q_len >= c->max_items)
+		start_export(c);
+	else
+		arm_batch_timer(exp);
+	return 0;
+}
+
+static int intern_scope(struct eu_otlp_exporter *exp, const char *name, size_t nl,
+			const char *ver, size_t vl, uint32_t *out)
+{
+	size_t s;
+	for (s = 0; s < exp->n_scopes; s++)
+		if (strlen(exp->scopes[s].name) == nl && !memcmp(exp->scopes[s].name, name, nl) &&
+		    strlen(exp->scopes[s].version) == vl && !memcmp(exp->scopes[s].version, ver, vl))
+			break;
+	if (s == exp->n_scopes) {
+		if (exp->n_scopes == exp->cap_scopes) {
+			size_t ncap = exp->cap_scopes ? exp->cap_scopes * 2 : 16;
+			struct scope *ns = realloc(exp->scopes, ncap * sizeof(*ns));
+			if (!ns)
+				return -ENOMEM;
+			exp->scopes = ns;
+			exp->cap_scopes = ncap;
+		}
+		char *dn = strndup(name, nl), *dv = strndup(ver, vl);
+		if (!dn || !dv) {
+			free(dn);
+			free(dv);
+			return -ENOMEM;
+		}
+		exp->scopes[s] = (struct scope){dn, dv};
+		exp->n_scopes++;
+	}
+	*out = (uint32_t)s;
+	return 0;
+}
+
+int eu_otlp_exporter_log(struct eu_otlp_exporter *exp, const char *scope_name,
+			 const char *scope_version, const void *record, size_t len)
+{
+	const char *n = scope_name ? scope_name : "";
+	const char *v = scope_version ? scope_version : "";
+	uint32_t s;
+	if (intern_scope(exp, n, strlen(n), v, strlen(v), &s)) {
+		exp->logs.st.dropped_queue_full++;
+		return -ENOBUFS;
+	}
+	return enqueue(&exp->logs, exp->cfg.max_queue, s, record, len);
+}
+
+int eu_otlp_exporter_metrics(struct eu_otlp_exporter *exp, const void *request, size_t len)
+{
+	return enqueue(&exp->metrics, exp->cfg.max_metric_requests, 0, request, len);
+}
+
+void eu_otlp_exporter_flush(struct eu_otlp_exporter *exp)
+{
+	start_export(&exp->logs);
+	start_export(&exp->metrics);
+}
+
+bool eu_otlp_exporter_idle(const struct eu_otlp_exporter *exp)
+{
+	return !exp->logs.q_len && !busy(&exp->logs) && !exp->metrics.q_len &&
+	       !busy(&exp->metrics) && !(exp->spool && eu_otlp_spool_files(exp->spool));
+}
+
+static void chan_stats(const struct chan *c, struct eu_otlp_signal_stats *out)
+{
+	*out = c->st;
+	out->queue_len = c->q_len;
+}
+
+void eu_otlp_exporter_get_stats(const struct eu_otlp_exporter *exp, struct eu_otlp_stats *out)
+{
+	chan_stats(&exp->logs, &out->logs);
+	if (exp->spool) {
+		out->logs.spool_files = eu_otlp_spool_files(exp->spool);
+		out->logs.spool_bytes = eu_otlp_spool_bytes(exp->spool);
+	}
+	chan_stats(&exp->metrics, &out->metrics);
+}
+
+/* ---- life cycle ---- */
+
+static int chan_init(struct eu_otlp_exporter *exp, struct chan *c,
+		     const struct eu_otlp_signal_config *sc, const char *what, bool is_logs,
+		     size_t max_items, eu_error *err)
+{
+	c->exp = exp;
+	c->sc = sc;
+	c->what = what;
+	c->is_logs = is_logs;
+	c->max_items = max_items ? max_items : 1;
+	eu_buf_init(&c->raw);
+	eu_buf_init(&c->body);
+	eu_buf_init(&c->resp);
+	uv_timer_init(exp->loop, &c->retry_timer);
+	c->retry_timer.data = c;
+	c->easy = curl_easy_init();
+	if (!c->easy)
+		return eu_error_set(err, -ENOMEM, "otlp %s: curl_easy_init failed", what);
+	static const char *const fixed[] = {"Content-Type: application/x-protobuf",
+					    /* no 100-continue round trip before large bodies */
+					    "Expect:"};
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		c->hdrs = curl_slist_append(c->hdrs, fixed[i]);
+	if (sc->gzip)
+		c->hdrs = curl_slist_append(c->hdrs, "Content-Encoding: gzip");
+	for (size_t i = 0; i < sc->n_headers; i++)
+		c->hdrs = curl_slist_append(c->hdrs, sc->headers[i]);
+	if (!c->hdrs)
+		return eu_error_set(err, -ENOMEM, "otlp %s: out of memory", what);
+	CURL *e = c->easy;
+	curl_easy_setopt(e, CURLOPT_URL, sc->url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdrs);
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "eunomia-agent/" EU_VERSION);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, c);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)sc->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (sc->ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, sc->ca_file);
+	if (sc->client_cert)
+		curl_easy_setopt(e, CURLOPT_SSLCERT, sc->client_cert);
+	if (sc->client_key)
+		curl_easy_setopt(e, CURLOPT_SSLKEY, sc->client_key);
+	return 0;
+}
+
+static int copy_signal(struct eu_otlp_signal_config *d, const struct eu_otlp_signal_config *s)
+{
+	*d = (struct eu_otlp_signal_config){.gzip = s->gzip, .timeout_ms = s->timeout_ms};
+	d->url = strdup(s->url ? s->url : "");
+	d->ca_file = s->ca_file ? strdup(s->ca_file) : NULL;
+	d->client_cert = s->client_cert ? strdup(s->client_cert) : NULL;
+	d->client_key = s->client_key ? strdup(s->client_key) : NULL;
+	d->headers = calloc(s->n_headers ? s->n_headers : 1, sizeof(*d->headers));
+	if (!d->url || !d->headers || (s->ca_file && !d->ca_file) ||
+	    (s->client_cert && !d->client_cert) || (s->client_key && !d->client_key))
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n_headers; i++) {
+		d->headers[i] = strdup(s->headers[i]);
+		if (!d->headers[i])
+			return -ENOMEM;
+		d->n_headers++;
+	}
+	return 0;
+}
+
+static void exporter_free(struct eu_otlp_exporter *exp);
+
+int eu_otlp_exporter_new(uv_loop_t *loop, const struct eu_otlp_config *cfg,
+			 const void *resource, size_t resource_len,
+			 struct eu_otlp_exporter **out, eu_error *err)
+{
+	*out = NULL;
+	struct eu_otlp_exporter *exp = calloc(1, sizeof(*exp));
+	if (!exp)
+		return eu_error_set(err, -ENOMEM, "otlp exporter: out of memory");
+	exp->loop = loop;
+	exp->cfg = *cfg;
+	exp->cfg.logs = (struct eu_otlp_signal_config){0};
+	exp->cfg.metrics = (struct eu_otlp_signal_config){0};
+	exp->cfg.spool_dir = NULL;
+	if (!exp->cfg.max_queue)
+		exp->cfg.max_queue = 2048;
+	if (!exp->cfg.max_batch)
+		exp->cfg.max_batch = 512;
+	if (!exp->cfg.max_queue_bytes)
+		exp->cfg.max_queue_bytes = 64u << 20;
+	if (!exp->cfg.max_batch_bytes)
+		exp->cfg.max_batch_bytes = 4u << 20;
+	if (!exp->cfg.max_metric_requests)
+		exp->cfg.max_metric_requests = 16;
+	if (!exp->cfg.export_timeout_ms)
+		exp->cfg.export_timeout_ms = 30000;
+	exp->rng = (uint64_t)(uintptr_t)exp ^ ((uint64_t)time(NULL) << 20) ^ 0x9e3779b97f4a7c15ull;
+	exp->resource = malloc(resource_len ? resource_len : 1);
+	int ret = -ENOMEM;
+	if (!exp->resource || copy_signal(&exp->cfg.logs, &cfg->logs) ||
+	    copy_signal(&exp->cfg.metrics, &cfg->metrics)) {
+		eu_error_set(err, ret, "otlp exporter: out of memory");
+		goto fail;
+	}
+	memcpy(exp->resource, resource, resource_len);
+	exp->resource_len = resource_len;
+	if (cfg->spool_dir) {
+		exp->cfg.spool_dir = strdup(cfg->spool_dir);
+		if (!exp->cfg.spool_dir) {
+			eu_error_set(err, ret, "otlp exporter: out of memory");
+			goto fail;
+		}
+		ret = eu_otlp_spool_open(cfg->spool_dir, cfg->spool_max_bytes, cfg->spool_fsync,
+					 &exp->spool, err);
+		if (ret)
+			goto fail;
+		ret = -ENOMEM;
+	}
+
+	if (eu_otlp_http_new(loop, on_transfer_done, exp, &exp->http)) {
+		eu_error_set(err, ret, "otlp exporter: cannot set up libcurl");
+		goto fail;
+	}
+	uv_timer_init(loop, &exp->batch_timer);
+	exp->batch_timer.data = exp;
+	ret = chan_init(exp, &exp->logs, &exp->cfg.logs, "logs", true, exp->cfg.max_batch, err);
+	if (!ret)
+		ret = chan_init(exp, &exp->metrics, &exp->cfg.metrics, "metrics", false, 1, err);
+	if (ret)
+		goto fail_handles;
+	if (exp->spool && eu_otlp_spool_files(exp->spool))
+		arm_batch_timer(exp); /* replay what an earlier run left */
+	*out = exp;
+	return 0;
+fail_handles:
+	/* the timers are initialised: they must be closed before the memory goes */
+	eu_otlp_exporter_close(exp);
+	uv_run(loop, UV_RUN_NOWAIT);
+	return ret;
+fail:
+	exporter_free(exp);
+	return ret;
+}
+
+static void chan_free(struct chan *c)
+{
+	while (c->q_len)
+		free(q_pop(c));
+	free(c->q);
+	batch_free(c);
+	free(c->batch);
+	eu_buf_free(&c->raw);
+	eu_buf_free(&c->body);
+	eu_buf_free(&c->resp);
+	if (c->easy)
+		curl_easy_cleanup(c->easy);
+	curl_slist_free_all(c->hdrs);
+}
+
+static void exporter_free(struct eu_otlp_exporter *exp)
+{
+	chan_free(&exp->logs);
+	chan_free(&exp->metrics);
+	for (size_t i = 0; i < exp->n_scopes; i++) {
+		free(exp->scopes[i].name);
+		free(exp->scopes[i].version);
+	}
+	free(exp->scopes);
+	free(exp->resource);
+	eu_otlp_spool_close(exp->spool);
+	eu_otlp_config_free(&exp->cfg);
+	free(exp);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	struct eu_otlp_exporter *exp = h->data; /* every timer points at the exporter once closing */
+	if (--exp->open_handles == 0 && exp->closing)
+		exporter_free(exp);
+}
+
+static void on_http_closed(void *ctx)
+{
+	struct eu_otlp_exporter *exp = ctx;
+	exp->http = NULL;
+	if (--exp->open_handles == 0 && exp->closing)
+		exporter_free(exp);
+}
+
+static void chan_shutdown(struct chan *c)
+{
+	if (c->in_flight) {
+		eu_otlp_http_remove(c->exp->http, c->easy);
+		c->in_flight = false;
+	}
+	if (spooling(c)) {
+		/* a spool batch is still on disk; the rest goes there in queue order */
+		if (c->batch_n && !c->from_spool)
+			spool_items(c, c->batch_seq, c->batch, c->batch_n);
+		while (c->q_len) {
+			size_t before = c->q_len;
+			if (!spill_queue(c)) {
+				c->st.dropped_spool_full += c->q_len;
+				break;
+			}
+			if (c->q_len == before)
+				break;
+		}
+	} else {
+		c->st.dropped_shutdown += c->batch_n + c->q_len;
+	}
+	batch_free(c);
+	while (c->q_len)
+		free(q_pop(c));
+	c->waiting_retry = false;
+	uv_timer_stop(&c->retry_timer);
+}
+
+void eu_otlp_exporter_close(struct eu_otlp_exporter *exp)
+{
+	if (!exp || exp->closing)
+		return;
+	exp->closing = true;
+	chan_shutdown(&exp->logs);
+	chan_shutdown(&exp->metrics);
+	/* one extra count so no close callback frees before every close is requested */
+	exp->open_handles++;
+	if (exp->http) {
+		exp->open_handles++;
+		eu_otlp_http_close(exp->http, on_http_closed);
+	}
+	uv_timer_stop(&exp->batch_timer);
+	close_handle(exp, (uv_handle_t *)&exp->batch_timer);
+	exp->logs.retry_timer.data = exp;
+	exp->metrics.retry_timer.data = exp;
+	close_handle(exp, (uv_handle_t *)&exp->logs.retry_timer);
+	close_handle(exp, (uv_handle_t *)&exp->metrics.retry_timer);
+	exp->open_handles--;
+}

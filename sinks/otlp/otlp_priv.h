@@ -1,0 +1,120 @@
+/* Shared by agent/otlp_*.c only. */
+#ifndef EUNOMIA_OTLP_PRIV_H
+#define EUNOMIA_OTLP_PRIV_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eunomia/buf.h"
+#include "otlp.h"
+
+/* A copy of s[0..n) where every byte that is not part of valid UTF-8 becomes U+FFFD: protobuf
+ * strings must be UTF-8 and receivers reject records that are not. malloc'd; NULL on OOM. */
+char *eu_otlp_utf8_dup(const char *s, size_t n);
+
+/* The variable from the caller's source (or getenv), NULL when unset or empty. */
+const char *eu_otlp_env(eu_otlp_getenv_fn fn, void *ctx, const char *name);
+
+/* Protobuf wire helpers for assembling requests around already-packed messages. */
+size_t eu_pb_varint_len(uint64_t v);
+void eu_pb_put_varint(eu_buf *b, uint64_t v);
+/* A length-delimited field header: tag (field << 3 | 2) and the length. */
+void eu_pb_put_len_field(eu_buf *b, uint32_t field, size_t len);
+static inline size_t eu_pb_len_field_size(uint32_t field, size_t len)
+{
+	return eu_pb_varint_len((uint64_t)field << 3 | 2) + eu_pb_varint_len(len) + len;
+}
+
+/* A bump allocator: one record's value tree is freed at once after packing. */
+struct eu_otlp_arena_chunk;
+struct eu_otlp_arena {
+	struct eu_otlp_arena_chunk *head;
+	bool oom;
+};
+
+void *eu_otlp_arena_alloc(struct eu_otlp_arena *a, size_t n);
+void eu_otlp_arena_free(struct eu_otlp_arena *a);
+/* NUL-terminated UTF-8 copy of s[0..n) (invalid bytes -> U+FFFD). */
+char *eu_otlp_arena_str(struct eu_otlp_arena *a, const char *s, size_t n);
+
+/* Appends an ExportMetricsServiceRequest of one ResourceMetrics: the packed resource and one
+ * ScopeMetrics (the scope's name and version, and metrics[0..n)). 0 or -ENOMEM. */
+struct Opentelemetry__Proto__Metrics__V1__Metric;
+int eu_otlp_metrics_wrap(const void *resource, size_t resource_len, const char *scope_name,
+			 const char *scope_version,
+			 struct Opentelemetry__Proto__Metrics__V1__Metric **metrics, size_t n,
+			 eu_buf *out);
+
+struct Opentelemetry__Proto__Common__V1__AnyValue;
+struct Opentelemetry__Proto__Common__V1__KeyValue;
+struct Opentelemetry__Proto__Common__V1__AnyValue *eu_otlp_new_value(struct eu_otlp_arena *a);
+
+/* Everything of a LogRecord but its attributes. */
+struct eu_otlp_log_head {
+	const char *package;
+	const char *event_type;
+	uint64_t time_unix_nano;
+	uint64_t observed_time_unix_nano;
+	int severity_number;
+	const char *severity_text;
+};
+
+/* Appends the packed LogRecord (body and event_name "<package>.<event_type>"). */
+int eu_otlp_log_pack(struct eu_otlp_arena *a, const struct eu_otlp_log_head *h,
+		     struct Opentelemetry__Proto__Common__V1__KeyValue **attrs, size_t n_attrs,
+		     eu_buf *out);
+
+/* ---- libcurl multi on a libuv loop (otlp_http.c) ---- */
+struct eu_otlp_http;
+/* A finished transfer, already removed from the multi handle. */
+typedef void (*eu_otlp_http_done_fn)(void *ctx, CURL *easy, CURLcode code);
+
+int eu_otlp_http_new(struct uv_loop_s *loop, eu_otlp_http_done_fn done, void *ctx,
+		     struct eu_otlp_http **out);
+/* Starts a transfer: false when curl refuses it (or h is closing). */
+bool eu_otlp_http_add(struct eu_otlp_http *h, CURL *easy);
+/* Abandons a transfer in progress (no done call for it). */
+void eu_otlp_http_remove(struct eu_otlp_http *h, CURL *easy);
+/* Stops every callback and closes the loop handles; h is freed once they are closed, and
+ * then closed(ctx) runs (the loop must run for that). Transfers must be removed first. */
+void eu_otlp_http_close(struct eu_otlp_http *h, void (*closed)(void *ctx));
+
+/* ---- the on-disk spool (otlp_spool.c) ---- */
+struct eu_otlp_spool;
+
+struct eu_otlp_spool_rec {
+	const char *scope_name; /* not NUL-terminated: name_len bytes */
+	size_t name_len;
+	const char *scope_version;
+	size_t version_len;
+	const void *record;
+	size_t len;
+};
+
+struct eu_otlp_spool_batch {
+	struct eu_otlp_spool_rec *recs; /* point into data */
+	size_t n;
+	void *data;
+	bool damaged; /* the file had a bad header or a damaged tail (what came before is in recs) */
+};
+
+/* Creates dir (0700) when missing, lists its batch files and removes unfinished writes. */
+int eu_otlp_spool_open(const char *dir, uint64_t max_bytes, bool fsync_on,
+		       struct eu_otlp_spool **out, eu_error *err);
+void eu_otlp_spool_close(struct eu_otlp_spool *s);
+/* A sequence number for a batch to be written later: files replay in this order. */
+uint64_t eu_otlp_spool_reserve(struct eu_otlp_spool *s);
+/* Writes one batch file; -ENOSPC (nothing written) when it would pass max_bytes. */
+int eu_otlp_spool_write(struct eu_otlp_spool *s, uint64_t seq,
+			const struct eu_otlp_scoped_record *recs, size_t n, eu_error *err);
+/* Reads the file with the lowest sequence number; -ENOENT when there is none. */
+int eu_otlp_spool_oldest(struct eu_otlp_spool *s, uint64_t *seq,
+			 struct eu_otlp_spool_batch *out, eu_error *err);
+void eu_otlp_spool_batch_free(struct eu_otlp_spool_batch *b);
+void eu_otlp_spool_remove(struct eu_otlp_spool *s, uint64_t seq);
+size_t eu_otlp_spool_files(const struct eu_otlp_spool *s);
+uint64_t eu_otlp_spool_bytes(const struct eu_otlp_spool *s);
+
+#endif

@@ -1,0 +1,342 @@
+/* The otlp sink: the daemon's JSON record lines as OTLP/HTTP protobuf logs. Configuration
+ * comes from the OTEL_EXPORTER_OTLP_* / OTEL_BLRP_* environment (eu_otlp_config_from_env);
+ * "otlp:URL" gives the base endpoint. The exporter runs on a libuv loop owned by this
+ * backend and driven from the sink's writer thread: a non-blocking pass after every batch and
+ * every few milliseconds while anything is queued or in flight (no wake-ups when idle).
+ * Records the exporter drops (queue full, not retryable, retries exhausted) are counted by
+ * reason in its stats and logged at close; the sink core counts a batch written once its
+ * records are in the exporter's queue.
+ *
+ * The sink's own counters go out as OTLP metrics (monotonic cumulative Sums) every
+ * OTEL_METRIC_EXPORT_INTERVAL ms (default 60000) and once more at close:
+ *   eunomia.otlp.log_records.queued / .exported / .rejected   {record}
+ *   eunomia.otlp.log_records.dropped {reason=queue_full|not_retryable|retries_exhausted|
+ *                                     spool_full|shutdown|bad_record}
+ *   eunomia.otlp.log_records.spooled / .replayed               {record}
+ *   eunomia.otlp.requests, eunomia.otlp.retries                {request}
+ *   eunomia.otlp.sent                                          By (on the wire)
+ *
+ * The on-disk spool (see eu_otlp_config) is on when the sink's spool_dir (config file) or
+ * EUNOMIA_OTLP_SPOOL_DIR names a directory; spool_max_size / EUNOMIA_OTLP_SPOOL_MAX_BYTES caps
+ * it (default 256 MiB); spool_fsync (the fsync policy "always") or EUNOMIA_OTLP_SPOOL_FSYNC=1
+ * fsyncs every batch file.
+ *
+ * Two key=value lists (OTEL_RESOURCE_ATTRIBUTES syntax), from the sink's config keys or else
+ * the environment:
+ *   severity   / EUNOMIA_OTLP_SEVERITY="opensnoop=WARN,tcpstates=17"  severity per package
+ *                                                                     (default INFO)
+ *   attributes / EUNOMIA_OTLP_ATTRIBUTES="pid=my.pid,comm="  attribute names per event field,
+ *                                                           overriding the semantic-convention
+ *                                                           table; an empty name drops it */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "eunomia/log.h"
+#include "otlp.h"
+#include "sinks/sink_priv.h"
+
+/* how often the writer thread runs the loop while the exporter has work */
+#define OTLP_TICK_MS 5u
+/* how long close waits for what is queued to be delivered */
+#define OTLP_CLOSE_MS 2000u
+#define OTLP_METRIC_INTERVAL_MS 60000u
+
+struct eu_sink_backend {
+	uv_loop_t loop;
+	struct eu_otlp_exporter *exp;
+	eu_buf rec;
+	uint64_t bad_lines;
+	bool bad_logged;
+	void *resource;
+	size_t resource_len;
+	uint64_t start_ns;           /* the cumulative sums' start */
+	uint64_t metric_interval_ms;
+	uint64_t next_metrics_ms;    /* CLOCK_MONOTONIC */
+	eu_buf metrics;
+	struct eu_otlp_kvs severity;
+	struct eu_otlp_kvs attr_env;
+	struct eu_otlp_attr_map *map;
+	size_t n_map;
+};
+
+static uint64_t real_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void queue_metrics(struct eu_sink_backend *b)
+{
+	struct eu_otlp_stats st;
+	eu_otlp_exporter_get_stats(b->exp, &st);
+	const struct eu_otlp_signal_stats *l = &st.logs;
+	static const char rec[] = "{record}", req[] = "{request}";
+	struct eu_otlp_kv reasons[] = {
+		{"reason", "queue_full"}, {"reason", "not_retryable"}, {"reason", "retries_exhausted"},
+		{"reason", "spool_full"}, {"reason", "shutdown"},      {"reason", "bad_record"},
+	};
+	const char *dropped = "eunomia.otlp.log_records.dropped";
+	const char *dd = "log records the otlp sink lost, by reason";
+	struct eu_otlp_counter c[] = {
+		{"eunomia.otlp.log_records.queued", "log records accepted by the otlp sink", rec,
+		 l->queued, NULL, 0, false},
+		{"eunomia.otlp.log_records.exported", "log records acknowledged by the receiver", rec,
+		 l->exported, NULL, 0, false},
+		{"eunomia.otlp.log_records.rejected", "log records the receiver rejected (partial "
+						       "success)", rec, l->rejected, NULL, 0, false},
+		{dropped, dd, rec, l->dropped_queue_full, &reasons[0], 1, false},
+		{dropped, dd, rec, l->dropped_non_retryable, &reasons[1], 1, false},
+		{dropped, dd, rec, l->dropped_retries_exhausted, &reasons[2], 1, false},
+		{dropped, dd, rec, l->dropped_spool_full, &reasons[3], 1, false},
+		{dropped, dd, rec, l->dropped_shutdown, &reasons[4], 1, false},
+		{dropped, dd, rec, b->bad_lines, &reasons[5], 1, false},
+		{"eunomia.otlp.log_records.spooled", "log records written to the spool", rec,
+		 l->spooled, NULL, 0, false},
+		{"eunomia.otlp.log_records.replayed", "log records delivered from the spool", rec,
+		 l->replayed, NULL, 0, false},
+		{"eunomia.otlp.requests", "HTTP requests sent", req, l->requests + st.metrics.requests,
+		 NULL, 0, false},
+		{"eunomia.otlp.retries", "HTTP requests that were retries", req,
+		 l->retries + st.metrics.retries, NULL, 0, false},
+		{"eunomia.otlp.sent", "request bytes sent on the wire", "By",
+		 l->bytes_sent + st.metrics.bytes_sent, NULL, 0, false},
+	};
+	eu_buf_reset(&b->metrics);
+	if (!eu_otlp_metrics_request(b->resource, b->resource_len, "eunomia-agent/otlp-sink",
+				     EU_VERSION, b->start_ns, real_now_ns(), c,
+				     sizeof(c) / sizeof(c[0]), &b->metrics, NULL))
+		eu_otlp_exporter_metrics(b->exp, b->metrics.data, b->metrics.len);
+}
+
+static void maybe_metrics(struct eu_sink_backend *b, uint64_t now_ms)
+{
+	if (now_ms < b->next_metrics_ms)
+		return;
+	b->next_metrics_ms = now_ms + b->metric_interval_ms;
+	queue_metrics(b);
+}
+
+static int otlp_write(struct eu_sink_backend *b, const char *data, size_t len,
+		      uint64_t *retries)
+{
+	uint64_t now = real_now_ns();
+	const char *p = data, *end = data + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (ll) {
+			char *pkg = NULL, *ver = NULL;
+			eu_error err = {0};
+			eu_buf_reset(&b->rec);
+			struct eu_otlp_json_opts o = {b->map, b->n_map, &b->severity, now};
+			if (eu_otlp_log_from_json(p, ll, &o, &b->rec, &pkg, &ver, &err)) {
+				b->bad_lines++;
+				if (!b->bad_logged)
+					eu_log(EU_LOG_WARN, "sink otlp: %s (logged once)", err.msg);
+				b->bad_logged = true;
+			} else {
+				eu_otlp_exporter_log(b->exp, pkg, ver, b->rec.data, b->rec.len);
+			}
+			free(pkg);
+			free(ver);
+		}
+		p += ll + 1;
+	}
+	maybe_metrics(b, eu_sink_now_ms());
+	uv_run(&b->loop, UV_RUN_NOWAIT);
+	return 0;
+}
+
+static void otlp_tick(struct eu_sink_backend *b, uint64_t now_ms)
+{
+	maybe_metrics(b, eu_sink_now_ms());
+	uv_run(&b->loop, UV_RUN_NOWAIT);
+}
+
+static uint32_t otlp_tick_period(struct eu_sink_backend *b)
+{
+	if (!eu_otlp_exporter_idle(b->exp))
+		return OTLP_TICK_MS;
+	/* idle: wake only for the next metrics export */
+	uint64_t now = eu_sink_now_ms();
+	uint64_t wait = b->next_metrics_ms > now ? b->next_metrics_ms - now : 1;
+	return wait > UINT32_MAX ? UINT32_MAX : (uint32_t)wait;
+}
+
+static void log_stats(const struct eu_otlp_signal_stats *s, const char *what)
+{
+	eu_log(EU_LOG_INFO,
+	       "sink otlp %s: %llu queued, %llu exported, %llu rejected, %llu requests, %llu "
+	       "retries; dropped: %llu queue full, %llu not retryable, %llu retries exhausted, "
+	       "%llu at shutdown",
+	       what, (unsigned long long)s->queued, (unsigned long long)s->exported,
+	       (unsigned long long)s->rejected, (unsigned long long)s->requests,
+	       (unsigned long long)s->retries, (unsigned long long)s->dropped_queue_full,
+	       (unsigned long long)s->dropped_non_retryable,
+	       (unsigned long long)s->dropped_retries_exhausted,
+	       (unsigned long long)s->dropped_shutdown);
+}
+
+static void on_stop_tick(uv_timer_t *t)
+{
+	uv_stop(t->loop);
+}
+
+static void otlp_close(struct eu_sink_backend *b)
+{
+	queue_metrics(b);
+	eu_otlp_exporter_flush(b->exp);
+	uv_timer_t t;
+	uv_timer_init(&b->loop, &t);
+	uv_timer_start(&t, on_stop_tick, OTLP_TICK_MS, OTLP_TICK_MS);
+	uint64_t until = uv_now(&b->loop) + OTLP_CLOSE_MS;
+	while (!eu_otlp_exporter_idle(b->exp) && uv_now(&b->loop) < until)
+		uv_run(&b->loop, UV_RUN_DEFAULT);
+	uv_close((uv_handle_t *)&t, NULL);
+	struct eu_otlp_stats st;
+	eu_otlp_exporter_get_stats(b->exp, &st);
+	eu_otlp_exporter_close(b->exp);
+	/* dropped_shutdown is final once close has run */
+	eu_otlp_exporter_get_stats(b->exp, &st);
+	log_stats(&st.logs, "logs");
+	if (b->bad_lines)
+		eu_log(EU_LOG_WARN, "sink otlp: %llu records were not valid JSON and were dropped",
+		       (unsigned long long)b->bad_lines);
+	uv_run(&b->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&b->loop);
+	eu_buf_free(&b->rec);
+	eu_buf_free(&b->metrics);
+	free(b->resource);
+	free(b->map);
+	eu_otlp_kvs_free(&b->severity);
+	eu_otlp_kvs_free(&b->attr_env);
+	free(b);
+}
+
+/* The sink's severity and attributes lists (config file, else environment) into b. */
+static int naming_setup(struct eu_sink_backend *b, const struct eu_sink_config *cfg,
+			eu_error *err)
+{
+	const char *sev = cfg->severity ? cfg->severity : getenv("EUNOMIA_OTLP_SEVERITY");
+	const char *sev_from = cfg->severity ? "severity" : "EUNOMIA_OTLP_SEVERITY";
+	if (sev && eu_otlp_kvs_parse(sev, &b->severity, err))
+		return eu_error_prefix(err, "otlp sink: %s", sev_from);
+	for (size_t i = 0; i < b->severity.n; i++) {
+		int n;
+		if (eu_otlp_severity_parse(b->severity.v[i].value, &n))
+			return eu_error_set(err, -EINVAL, "otlp sink: %s: %s=%s: "
+							  "expected TRACE..FATAL4 or 1..24",
+					    sev_from, b->severity.v[i].key, b->severity.v[i].value);
+	}
+	const char *attrs = cfg->attributes ? cfg->attributes : getenv("EUNOMIA_OTLP_ATTRIBUTES");
+	if (attrs && eu_otlp_kvs_parse(attrs, &b->attr_env, err))
+		return eu_error_prefix(err, "otlp sink: %s",
+				       cfg->attributes ? "attributes" : "EUNOMIA_OTLP_ATTRIBUTES");
+	if (b->attr_env.n) {
+		b->map = calloc(b->attr_env.n, sizeof(*b->map));
+		if (!b->map)
+			return eu_error_set(err, -ENOMEM, "otlp sink: out of memory");
+		for (size_t i = 0; i < b->attr_env.n; i++)
+			b->map[i] = (struct eu_otlp_attr_map){b->attr_env.v[i].key,
+							      b->attr_env.v[i].value};
+		b->n_map = b->attr_env.n;
+	}
+	return 0;
+}
+
+static const struct eu_sink_ops otlp_ops = {
+	.write = otlp_write,
+	.tick = otlp_tick,
+	.tick_period_ms = otlp_tick_period,
+	.close = otlp_close,
+};
+
+int eu_sink_otlp_open(const struct eu_sink_config *cfg, struct eu_sink_backend **out,
+		      const struct eu_sink_ops **ops, eu_error *err)
+{
+	struct eu_otlp_config ocfg;
+	/* the config file's OTEL_* settings for this sink first, then the environment */
+	void *env = (void *)cfg;
+	int ret = eu_otlp_config_from_env(&ocfg, cfg->path, eu_sink_config_getenv, env, err);
+	if (ret)
+		return eu_error_prefix(err, "otlp sink");
+	const char *spool = cfg->spool_dir ? cfg->spool_dir : getenv("EUNOMIA_OTLP_SPOOL_DIR");
+	if (spool && *spool) {
+		ocfg.spool_dir = strdup(spool);
+		if (!ocfg.spool_dir) {
+			eu_otlp_config_free(&ocfg);
+			return eu_error_set(err, -ENOMEM, "otlp sink: out of memory");
+		}
+		const char *cap = getenv("EUNOMIA_OTLP_SPOOL_MAX_BYTES");
+		if (cfg->spool_max_bytes)
+			ocfg.spool_max_bytes = cfg->spool_max_bytes;
+		else if (cap && strtoull(cap, NULL, 10))
+			ocfg.spool_max_bytes = strtoull(cap, NULL, 10);
+		const char *fs = getenv("EUNOMIA_OTLP_SPOOL_FSYNC");
+		ocfg.spool_fsync = cfg->fsync == EU_FSYNC_ALWAYS || (fs && !strcmp(fs, "1"));
+	}
+	eu_buf res;
+	eu_buf_init(&res);
+	eu_error rerr = {0};
+	struct eu_otlp_resource_opts ro = {.getenv = eu_sink_config_getenv, .getenv_ctx = env};
+	ret = eu_otlp_resource_encode(&ro, &res, &rerr);
+	if (ret < 0) {
+		eu_otlp_config_free(&ocfg);
+		eu_buf_free(&res);
+		return eu_error_set(err, ret, "otlp sink: %s", rerr.msg);
+	}
+	if (ret == 1)
+		eu_log(EU_LOG_WARN, "otlp sink: %s", rerr.msg);
+	if (!res.data) {
+		eu_otlp_config_free(&ocfg);
+		return eu_error_set(err, -ENOMEM, "otlp sink: out of memory");
+	}
+	struct eu_sink_backend *b = calloc(1, sizeof(*b));
+	if (!b || uv_loop_init(&b->loop)) {
+		free(b);
+		eu_otlp_config_free(&ocfg);
+		eu_buf_free(&res);
+		return eu_error_set(err, -ENOMEM, "otlp sink: cannot set up its loop");
+	}
+	eu_buf_init(&b->rec);
+	eu_buf_init(&b->metrics);
+	ret = naming_setup(b, cfg, err);
+	if (ret) {
+		eu_otlp_kvs_free(&b->severity);
+		eu_otlp_kvs_free(&b->attr_env);
+		free(b->map);
+		uv_loop_close(&b->loop);
+		free(b);
+		eu_otlp_config_free(&ocfg);
+		eu_buf_free(&res);
+		return ret;
+	}
+	b->metric_interval_ms = OTLP_METRIC_INTERVAL_MS;
+	const char *iv = eu_sink_config_getenv(env, "OTEL_METRIC_EXPORT_INTERVAL");
+	if (iv && atol(iv) > 0)
+		b->metric_interval_ms = (uint64_t)atol(iv);
+	b->start_ns = real_now_ns();
+	b->next_metrics_ms = eu_sink_now_ms() + b->metric_interval_ms;
+	ret = eu_otlp_exporter_new(&b->loop, &ocfg, res.data, res.len, &b->exp, err);
+	eu_otlp_config_free(&ocfg);
+	b->resource = res.data; /* the buffer's storage, kept for the metrics requests */
+	b->resource_len = res.len;
+	if (ret) {
+		free(b->resource);
+		eu_buf_free(&b->metrics);
+		free(b->map);
+		eu_otlp_kvs_free(&b->severity);
+		eu_otlp_kvs_free(&b->attr_env);
+		uv_run(&b->loop, UV_RUN_DEFAULT);
+		uv_loop_close(&b->loop);
+		free(b);
+		return eu_error_prefix(err, "otlp sink");
+	}
+	*out = b;
+	*ops = &otlp_ops;
+	return 0;
+}
