@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang into build-fuzz and runs each for a bounded time
-# (seconds per target, default 20), seeded with our packages and the compat metadata.
+# (seconds per target, default 20), seeded with our packages and, when present, the
+# compatibility corpus (EU_COMPAT_DIR, else ../shared/compat).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
@@ -17,7 +18,8 @@ for bin in build-fuzz/tests/fuzz/fuzz_*; do
   [ -d "$seeds" ] && dirs+=("$seeds")
   case "$name" in
     fuzz_package*)
-      dirs+=("../shared/compat" "../shared/compat/meta-only")
+      compat=${EU_COMPAT_DIR:-../shared/compat}
+      [ -d "$compat/meta-only" ] && dirs+=("$compat" "$compat/meta-only")
       [ -d build/plugins ] && dirs+=(build/plugins) ;;
   esac
   echo "fuzz: $name for ${seconds}s"

@@ -1,8 +1,29 @@
 #!/usr/bin/env bash
 # Runs every test: installs dependencies, builds, mounts tracefs/bpffs, then the unit tests,
 # the integration tests (root: they load real BPF programs) and a bounded fuzzing pass.
+# The compatibility corpus (upstream's package metadata, not part of the repository) is
+# taken from EU_COMPAT_DIR, else ../shared/compat; without it its tests are not run (said
+# loudly), and under CI=true its absence is a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+compat=${EU_COMPAT_DIR:-../shared/compat}
+if [ -f "$compat/bootstrap.meta.json" ]; then
+  EU_COMPAT_DIR=$(cd "$compat" && pwd)
+  export EU_COMPAT_DIR
+  echo "test: compatibility corpus: $EU_COMPAT_DIR (its tests run with the unit tests)"
+else
+  unset EU_COMPAT_DIR
+  {
+    echo "test: ************************************************************************"
+    echo "test: NOT RUN: the corpus tests (tests/corpus): no compatibility corpus at $compat"
+    echo "test: set EU_COMPAT_DIR=DIR (upstream's *.meta.json files) to run them"
+    echo "test: ************************************************************************"
+  } >&2
+  if [ "${CI:-}" = true ]; then
+    echo "test: CI=true requires the compatibility corpus" >&2
+    exit 1
+  fi
+fi
 bash scripts/install-deps.sh
 bash scripts/build.sh
 if [ "$(id -u)" -ne 0 ]; then
@@ -14,4 +35,8 @@ build=${EU_BUILD_DIR:-build}
 ctest --test-dir "$build" --output-on-failure -L unit
 ctest --test-dir "$build" --output-on-failure -L integration
 bash scripts/fuzz.sh "${EU_FUZZ_SECONDS:-20}"
-echo "test: all tests passed"
+if [ -n "${EU_COMPAT_DIR:-}" ]; then
+  echo "test: all tests passed"
+else
+  echo "test: all tests passed, but the corpus tests were NOT run (no $compat)" >&2
+fi

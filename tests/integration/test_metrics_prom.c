@@ -126,12 +126,13 @@ static void run_promtool(const char *page, const char *allowed)
 	cr_assert_eq(code, 0, "promtool check metrics failed (%d):\n%s", code, out);
 }
 
-/* Sets up root/conf/eunomia-otel.yaml (upstream's file, unchanged) and, where it points,
- * root/examples/bpftools/opensnoop/package.json (our opensnoop package). */
+/* Sets up root/conf/eunomia-otel.opensnoop.yaml (an exporter config in upstream's format)
+ * and, where it points, root/examples/bpftools/opensnoop/package.json (our opensnoop package). */
 static void put_exporter_config(struct dfix *f, char *conf, size_t n)
 {
 	dfix_sh("mkdir -p %s/conf %s/examples/bpftools/opensnoop", f->root, f->root);
-	dfix_sh("cp %s/compat/eunomia-otel.opensnoop.yaml %s/conf/", EU_SHARED_DIR, f->root);
+	dfix_sh("cp %s/upstream/exporter-opensnoop.yaml %s/conf/eunomia-otel.opensnoop.yaml",
+		EU_TEST_DATA_DIR, f->root);
 	dfix_sh("cp %s/opensnoop/package.json %s/examples/bpftools/opensnoop/package.json",
 		EU_PLUGIN_BUILD_DIR, f->root);
 	snprintf(conf, n, "%s/conf/eunomia-otel.opensnoop.yaml", f->root);

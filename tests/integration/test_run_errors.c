@@ -113,7 +113,7 @@ Test(run_errors, uprobe_on_missing_binary_names_the_path)
 Test(run_errors, metadata_only_package)
 {
 	char *out = NULL;
-	int rc = run_capture(EU_SHARED_DIR "/compat/bootstrap.meta.json", &out);
+	int rc = run_capture(EU_TEST_DATA_DIR "/upstream/meta-only-tc.json", &out);
 	cr_expect_eq(rc, 1, "%s", out);
 	cr_expect(strstr(out, "carries no BPF object"), "%s", out);
 	free(out);

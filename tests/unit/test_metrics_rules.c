@@ -116,17 +116,17 @@ Test(metrics_rules, base_units)
 	cr_assert_null(u);
 }
 
-/* ../shared/compat/eunomia-otel.opensnoop.yaml as upstream wrote it */
+/* an exporter config in upstream's format (tests/data/upstream) */
 Test(metrics_rules, upstream_exporter_config)
 {
 	struct eu_config cfg = {0};
 	char **paths = NULL;
 	size_t n = 0;
 	eu_error err = {0};
-	const char *file = EU_SHARED_DIR "/compat/eunomia-otel.opensnoop.yaml";
+	const char *file = EU_TEST_DATA_DIR "/upstream/exporter-opensnoop.yaml";
 	cr_assert_eq(eu_exporter_config_load(file, &cfg, &paths, &n, &err), 0, "%s", err.msg);
 	cr_assert_eq(n, 1);
-	cr_assert_str_eq(paths[0], EU_SHARED_DIR "/compat/../examples/bpftools/opensnoop/package.json");
+	cr_assert_str_eq(paths[0], EU_TEST_DATA_DIR "/upstream/../examples/bpftools/opensnoop/package.json");
 	cr_assert_eq(cfg.n_packages, 1);
 	cr_assert_str_eq(cfg.packages[0].name, "opensnoop");
 	const struct eu_metric_rules *r = cfg.packages[0].metrics;

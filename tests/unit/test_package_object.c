@@ -227,7 +227,7 @@ Test(package_object, object_btf)
 	eu_package_free(pkg);
 
 	/* a meta-only package has no BTF to give */
-	cr_assert_eq(eu_package_read_file(EU_SHARED_DIR "/compat/tc.meta.json", &pkg, &err), 0);
+	cr_assert_eq(eu_package_read_file(EU_TEST_DATA_DIR "/upstream/meta-only-tc.json", &pkg, &err), 0);
 	btf = (struct btf *)1;
 	cr_assert_lt(eu_package_object_btf(pkg, &btf, &err), 0);
 	cr_assert_null(btf);

@@ -1,4 +1,4 @@
-/* Every real upstream package meta in ../shared/compat parses, with its values checked. */
+/* Every real upstream package meta in the compatibility corpus (EU_COMPAT_DIR) parses, with its values checked. */
 #include <criterion/criterion.h>
 
 #include <bpf/libbpf.h>
@@ -8,7 +8,7 @@
 #include "core/codec.h"
 #include "eunomia/package.h"
 
-#define COMPAT EU_SHARED_DIR "/compat/"
+#define COMPAT EU_COMPAT_DIR "/"
 
 static struct eu_package *load(const char *path)
 {

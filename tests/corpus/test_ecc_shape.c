@@ -1,5 +1,5 @@
 /* Our ecc, run on our counterparts of upstream's examples, writes metadata of the same shape
- * as upstream's ecc did for the originals (the .meta.json files in ../shared/compat): same keys
+ * as upstream's ecc did for the originals (the .meta.json files of the compatibility corpus, EU_COMPAT_DIR): same keys
  * at every level, same maps (names, idents, mmaped), programs, variables and exported members.
  * The one intended difference: plugins that use ring buffers carry the eu_rb_drops counter
  * map, which the comparison skips. */
@@ -199,7 +199,7 @@ static void compare_exports(const cJSON *ours, const cJSON *theirs, const char *
 static void compare(const char *ours_path, const char *compat_name)
 {
 	char theirs_path[1024];
-	snprintf(theirs_path, sizeof(theirs_path), "%s/compat/%s.meta.json", EU_SHARED_DIR,
+	snprintf(theirs_path, sizeof(theirs_path), "%s/%s.meta.json", EU_COMPAT_DIR,
 		 compat_name);
 	cJSON *ours = load_json(ours_path);
 	cJSON *file = load_json(theirs_path);
