@@ -25,6 +25,10 @@ enum {
  * value is missing. Callers test `(v = cli_option_value(...)) || matched`. */
 const char *cli_option_value(int argc, char **argv, int *i, const char *name, bool *matched);
 
+/* `pull` and `push` (cli_oci.c): argv excludes the command word. */
+int cli_pull(int argc, char **argv);
+int cli_push(int argc, char **argv);
+
 /* `run`: argv excludes the command word. */
 int cli_run(int argc, char **argv);
 void cli_run_usage(eu_buf *out);

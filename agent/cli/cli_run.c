@@ -11,12 +11,14 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "cli_priv.h"
 #include "eunomia/consumer.h"
 #include "eunomia/features.h"
 #include "fetch/fetch.h"
+#include "fetch/oci.h"
 #include "eunomia/log.h"
 #include "eunomia/package.h"
 #include "eunomia/params.h"
@@ -54,11 +56,13 @@ struct run_ctx {
 void cli_run_usage(eu_buf *out)
 {
 	eu_buf_puts(out,
-		    "Usage: " CLI_NAME " run PKG|URL [OPTIONS] [PACKAGE OPTIONS]\n"
+		    "Usage: " CLI_NAME " run PKG|URL|REF [OPTIONS] [PACKAGE OPTIONS]\n"
 		    "\n"
 		    "Loads one eBPF package, attaches its programs and prints its events until\n"
 		    "interrupted. PKG is a package.json, a NAME.skel.json beside NAME.bpf.o, a bare\n"
-		    "libbpf .bpf.o, a 2022-format package, or an http(s) URL of one of those.\n"
+		    "libbpf .bpf.o, a 2022-format package, or an http(s) URL of one of those. REF\n"
+		    "is an OCI image (registry/repo:tag or @sha256:DIGEST) pushed by `push` or\n"
+		    "upstream's ecli; its login: $EUNOMIA_REGISTRY_USER or ~/.docker/config.json.\n"
 		    "\n"
 		    "Options:\n"
 		    "  -j, --json            one JSON object per event instead of a text table\n"
@@ -135,8 +139,24 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 	return 0;
 }
 
+/* An image reference that is not a file here: pulled from its registry (fetch/oci.h). */
+static int read_package_image(struct run_ctx *r)
+{
+	struct eu_oci_blob b;
+	int ret = eu_oci_pull(r->pkg_arg, NULL, &b, &r->err);
+	if (ret)
+		return ret;
+	eu_log(EU_LOG_DEBUG, "pulled %s: %zu bytes, %s, manifest %s", r->pkg_arg, b.size,
+	       b.media_type, b.digest);
+	ret = eu_package_parse(b.data, b.size, r->pkg_arg, &r->pkg, &r->err);
+	eu_oci_blob_free(&b);
+	return ret;
+}
+
 static int read_package(struct run_ctx *r)
 {
+	if (eu_oci_is_reference(r->pkg_arg) && access(r->pkg_arg, F_OK) != 0)
+		return read_package_image(r);
 	if (!eu_fetch_is_url(r->pkg_arg))
 		return eu_package_read_file(r->pkg_arg, &r->pkg, &r->err);
 	void *data = NULL;

@@ -20,8 +20,11 @@ static void usage(FILE *f, const char *self)
 		"Usage: %s COMMAND [ARGS]\n"
 		"\n"
 		"Commands:\n"
-		"  run PKG|URL [OPTIONS] [PACKAGE OPTIONS]   load one eBPF package and print its events\n"
+		"  run PKG|URL|REF [OPTIONS] [PACKAGE OPTIONS]   load one eBPF package and print its events\n"
 		"                                            (%s run --help for the options)\n"
+		"  pull REF [-o FILE]                        fetch a package or Wasm module from an OCI\n"
+		"                                            registry (pull --help)\n"
+		"  push FILE REF                             store one in an OCI registry\n"
 		"  ctl COMMAND                               talk to a running agent's control API\n"
 		"                                            (ctl --help)\n"
 		"\n"
@@ -62,6 +65,10 @@ int main(int argc, char **argv)
 		return cli_run(argc - 2, argv + 2);
 	if (!strcmp(cmd, "ctl"))
 		return cli_ctl(argc - 2, argv + 2);
+	if (!strcmp(cmd, "pull"))
+		return cli_pull(argc - 2, argv + 2);
+	if (!strcmp(cmd, "push"))
+		return cli_push(argc - 2, argv + 2);
 	/* no command, only options: the daemon (`eunomia-agent --watch DIR ...`) */
 	if (cmd[0] == '-')
 		return eu_cli_daemon(argc - 1, argv + 1);
