@@ -40,6 +40,10 @@ struct wentry {
 	uint64_t seen_since_ms; /* when `seen` was first observed */
 	struct sig done;        /* the identity last handled */
 	bool have_done;
+	/* offered to file_changed at least once: the owner may hold a package (or a slot
+	 * waiting for the file) for it, so its disappearance must be reported even when the
+	 * last offer was answered -EAGAIN */
+	bool offered;
 	bool present;
 };
 
@@ -259,6 +263,7 @@ static void scan(struct eu_watcher *w, bool whole, bool force)
 			continue;
 		int ret = w->ops->file_changed(w->ctx, path, settled);
 		free(path);
+		e->offered = true;
 		if (ret == -EAGAIN && !settled) {
 			arm(w, &next, now + (w->settle_ms - stable_ms));
 			e->have_done = false;
@@ -278,7 +283,7 @@ static void scan(struct eu_watcher *w, bool whole, bool force)
 			continue;
 		}
 		*pp = e->next;
-		if (e->have_done) {
+		if (e->offered) {
 			char *path = join(w->dir, e->name);
 			if (path)
 				w->ops->file_removed(w->ctx, path);

@@ -330,3 +330,38 @@ Test(watcher, missing_dir_is_an_error, .init = setup, .fini = teardown)
 		     -ENOENT);
 	cr_assert(strstr(err.msg, "/nonexistent-eu-dir"), "%s", err.msg);
 }
+
+/* A loaded file rewritten with a part that does not parse yet (answered -EAGAIN) and then
+ * deleted before it settles is reported removed: the owner still holds its package. */
+Test(watcher, removed_while_waiting_to_settle, .init = setup, .fini = teardown)
+{
+	put("g.json", "pkg END");
+	struct seen s = {0};
+	struct eu_watcher *w;
+	eu_error err = {0};
+	cr_assert_eq(eu_watcher_new(&loop, dir, &ops, &s,
+				    &(struct eu_watcher_opts){.sz = sizeof(struct eu_watcher_opts), .debounce_ms = 50,
+							     .settle_ms = 1500},
+				    &w, &err),
+		     0, "%s", err.msg);
+	cr_assert_eq(s.n_changed, 1);
+	put("g.json", "pkg, the first part");
+	run_until(&s.again, 1, 2000);
+	cr_assert_geq(s.again, 1);
+	char p[256];
+	path_of(p, "g.json");
+	cr_assert_eq(unlink(p), 0);
+	run_until(&s.n_removed, 1, 3000);
+	cr_assert_eq(s.n_removed, 1, "a vanished file offered -EAGAIN is reported removed");
+	cr_assert_str_eq(s.removed[0], "g.json");
+
+	/* a new file that never parsed and is deleted: reported too (its slot goes) */
+	put("h.json", "never complete");
+	run_until(&s.again, 2, 2000);
+	path_of(p, "h.json");
+	cr_assert_eq(unlink(p), 0);
+	run_until(&s.n_removed, 2, 3000);
+	cr_assert_eq(s.n_removed, 2);
+	cr_assert_str_eq(s.removed[1], "h.json");
+	eu_watcher_close(w);
+}
