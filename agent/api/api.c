@@ -495,8 +495,17 @@ int eu_api_new(struct eu_daemon *d, uv_loop_t *loop, const struct eu_api_opts *o
 		ret = eu_error_set(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; !ret && i < opts->n_listen; i++) {
 		const char *spec = opts->listen[i];
-		ret = eu_http_server_listen(a->http, spec,
-					    !strncmp(spec, "tcp:", 4) ? opts->token : NULL, err);
+		bool tcp = !strncmp(spec, "tcp:", 4);
+		/* loopback is no authentication boundary: any local account can connect, and the
+		 * API loads BPF programs with the agent's privileges */
+		if (tcp && (!opts->token || !*opts->token))
+			ret = eu_error_set(err, -EPERM,
+					   "listener '%s': a bearer token is required for every TCP "
+					   "listener, loopback included (--api-token-file FILE): any "
+					   "local user can connect to it; unix:PATH (mode 0600) needs "
+					   "none", spec);
+		else
+			ret = eu_http_server_listen(a->http, spec, tcp ? opts->token : NULL, err);
 	}
 	if (ret) {
 		eu_api_free(a);

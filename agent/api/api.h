@@ -16,7 +16,8 @@ struct eu_api_opts {
 	size_t sz;
 	const char *const *listen;  /* "unix:PATH" / "tcp:ADDR:PORT" */
 	size_t n_listen;
-	/* Bearer token for the TCP listeners (required beyond loopback); NULL: none. The unix
+	/* Bearer token for the TCP listeners, required for every one (loopback too: any local
+	 * account can connect there); NULL: only unix listeners are accepted. The unix
 	 * socket is guarded by its mode (0600) instead. */
 	const char *token;
 	size_t max_body;            /* 0: 16 MiB (also the largest package) */

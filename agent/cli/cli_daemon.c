@@ -46,7 +46,7 @@ const char *eu_cli_daemon_usage(void)
 	       "                        their metrics: rules apply\n"
 	       "  --log-level LEVEL     error, warn, info (default), debug or trace\n"
 	       "  --api SPEC            control API: unix:PATH (default unix:/run/eunomia/agent.sock),\n"
-	       "                        tcp:ADDR:PORT (repeatable; beyond loopback needs a token)\n"
+	       "                        tcp:ADDR:PORT (repeatable; needs --api-token-file)\n"
 	       "                        or none\n"
 	       "  --api-token-file FILE bearer token the TCP listeners require (mode 0600)\n"
 	       "  --api-max-body BYTES  largest request body / uploaded package (default 16 MiB)\n"

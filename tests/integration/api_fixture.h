@@ -1,6 +1,6 @@
 /* Shared by the control API's integration tests: the daemon (daemon_fixture.h) with its API on
- * a unix socket in the test's temp dir and on an ephemeral loopback port, HTTP requests with
- * libcurl, and the `ctl` client. */
+ * a unix socket in the test's temp dir and on an ephemeral loopback port (with a bearer token:
+ * every TCP listener needs one), HTTP requests with libcurl, and the `ctl` client. */
 #ifndef EU_API_FIXTURE_H
 #define EU_API_FIXTURE_H
 
@@ -14,7 +14,12 @@ struct afix {
 	char sock[192];
 	char api_unix[200];
 	char tcp[64];          /* "127.0.0.1:PORT" */
+	char token_file[200];  /* ROOT/api.token (0600) */
+	char auth[96];         /* "Authorization: Bearer TOKEN" once afix_start ran */
 };
+
+#define AFIX_TOKEN "t0ken-for-the-tests"
+
 
 struct aresp {
 	long status;
@@ -43,7 +48,8 @@ static inline void aresp_free(struct aresp *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* A request over the unix socket (tcp NULL) or to tcp ("ADDR:PORT"); extra: one header. */
+/* A request over the unix socket (tcp NULL) or to tcp ("ADDR:PORT"); extra: one header.
+ * TCP requests carry the fixture's token (a->auth) unless the caller passes a header. */
 static inline struct aresp afix_req(struct afix *a, const char *tcp, const char *method,
 				    const char *path, const void *body, size_t len,
 				    const char *header)
@@ -60,6 +66,8 @@ static inline struct aresp afix_req(struct afix *a, const char *tcp, const char 
 	struct curl_slist *h = curl_slist_append(NULL, "Expect:");
 	if (header)
 		h = curl_slist_append(h, header);
+	else if (tcp && a->auth[0])
+		h = curl_slist_append(h, a->auth);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -89,17 +97,23 @@ static inline const char *aresp_error_code(const struct aresp *r)
 	return cJSON_GetStringValue(cJSON_GetObjectItem(e, "code"));
 }
 
-/* Starts the daemon with the API on ROOT/run/api.sock and tcp:127.0.0.1:0 (+ extra args). */
+/* Starts the daemon with the API on ROOT/run/api.sock and tcp:127.0.0.1:0 with the token
+ * file (+ extra args). */
 static inline void afix_start(struct afix *a, const char *const *extra)
 {
 	snprintf(a->sock, sizeof(a->sock), "%s/run/api.sock", a->f.root);
 	snprintf(a->api_unix, sizeof(a->api_unix), "unix:%s", a->sock);
+	snprintf(a->token_file, sizeof(a->token_file), "%s/api.token", a->f.root);
+	dfix_sh("umask 077 && echo %s > %s", AFIX_TOKEN, a->token_file);
+	snprintf(a->auth, sizeof(a->auth), "Authorization: Bearer %s", AFIX_TOKEN);
 	const char *args[24];
 	size_t n = 0;
 	args[n++] = "--api";
 	args[n++] = a->api_unix;
 	args[n++] = "--api";
 	args[n++] = "tcp:127.0.0.1:0";
+	args[n++] = "--api-token-file";
+	args[n++] = a->token_file;
 	for (size_t i = 0; extra && extra[i] && n < 23; i++)
 		args[n++] = extra[i];
 	args[n] = NULL;

@@ -256,7 +256,8 @@ Test(api_daemon, ctl_load_logs_pause_resume_unload)
 	char url[256];
 	snprintf(url, sizeof(url), "http://%s/v1/programs/boot/events?cursor=%lld", a.tcp, seq);
 	rc = eu_run_capture((const char *const[]){"/usr/bin/curl", "-sS", "-H",
-						     "Accept: text/event-stream", url, NULL},
+						     "Accept: text/event-stream", "-H", a.auth, url,
+						     NULL},
 			    30000, &out);
 	cr_assert_eq(rc, 0, "%s", out);
 	snprintf(want, sizeof(want), "id: %lld\ndata: {", seq);
@@ -307,8 +308,9 @@ Test(api_daemon, upstream_task_form_over_tcp)
 	snprintf(url, sizeof(url), "http://%s/task", a.tcp);
 	snprintf(at, sizeof(at), "@%s", bodyfile);
 	char *out = NULL;
-	int rc = eu_run_capture((const char *const[]){"/usr/bin/curl", "-sS", "--data-binary", at,
-						     url, NULL}, 60000, &out);
+	int rc = eu_run_capture((const char *const[]){"/usr/bin/curl", "-sS", "-H", a.auth,
+						     "--data-binary", at, url, NULL},
+				60000, &out);
 	cr_assert_eq(rc, 0, "%s", out);
 	cJSON *j = cJSON_Parse(out);
 	cr_assert(j, "%s", out);

@@ -220,6 +220,13 @@ Test(api_security, token_on_tcp)
 	cr_assert_eq(rc, 2, "%s", out);
 	cr_assert(strstr(out, "bearer token is required"), "%s", out);
 	free(out);
+	/* nor on loopback: any local account can connect there */
+	rc = eu_run_capture((const char *const[]){EU_AGENT_BIN, "--watch", a.f.watch, "--api",
+						 "tcp:127.0.0.1:0", NULL}, 30000, &out);
+	cr_assert_eq(rc, 2, "%s", out);
+	cr_assert(strstr(out, "bearer token is required for every TCP listener, loopback"), "%s",
+		  out);
+	free(out);
 
 	char tok[256];
 	snprintf(tok, sizeof(tok), "%s/token", a.f.root);
@@ -277,5 +284,83 @@ Test(api_security, config_insecure_watch_dir)
 	afix_start(&a, (const char *const[]){"--config", cfg, NULL});
 	char st[64];
 	cr_assert_str_eq(wait_state(&a, "bootstrap", st, sizeof(st)), "loaded");
+	afix_fini(&a);
+}
+
+/* Another local account (nobody) cannot load a package: not over loopback TCP (no token, and
+ * it cannot read the token file), not over the unix socket (0600). Nothing gets loaded. */
+/* nobody POSTs pkg to tcp ("ADDR:PORT"): curl's output ("status=NNN"), caller frees */
+static char *post_as_nobody(const char *tcp, const char *pkg)
+{
+	char url[128], at[300];
+	snprintf(url, sizeof(url), "http://%s/v1/programs?name=evil", tcp);
+	snprintf(at, sizeof(at), "@%s", pkg);
+	char *out = NULL;
+	int rc = eu_run_capture((const char *const[]){"/usr/bin/setpriv", "--reuid=65534",
+						     "--regid=65534", "--clear-groups", "/usr/bin/curl",
+						     "-sS", "-o", "/dev/null", "-w", "status=%{http_code}",
+						     "--data-binary", at, url, NULL},
+				60000, &out);
+	cr_assert_eq(rc, 0, "%s", out);
+	return out;
+}
+
+Test(api_security, non_root_user_cannot_load)
+{
+	struct afix a;
+	afix_init(&a);
+	/* a package and a home nobody can read */
+	char pkg[256];
+	snprintf(pkg, sizeof(pkg), "%s/pub/evil.json", a.f.root);
+	dfix_sh("mkdir -p %s/pub && cp %s %s && chmod 0755 %s %s/pub && chmod 0644 %s", a.f.root,
+		BOOTSTRAP_PKG, pkg, a.f.root, a.f.root, pkg);
+	/* a loopback TCP API without a token does not start; were it listening, nobody's
+	 * upload would have to be refused all the same */
+	a.f.a = eu_agent_start_argv((const char *const[]){dfix_daemon_bin(), "--watch", a.f.watch,
+							  "--api", "tcp:127.0.0.1:0", NULL});
+	cr_assert(a.f.a);
+	int64_t until = dfix_now_ms() + 15000;
+	while (!strstr(eu_agent_stderr(a.f.a), "API listening on tcp:") &&
+	       !strstr(eu_agent_stderr(a.f.a), "bearer token is required") && dfix_now_ms() < until)
+		eu_agent_next_line(a.f.a, 50);
+	const char *l = strstr(eu_agent_stderr(a.f.a), "API listening on tcp:");
+	char *out = NULL;
+	if (l) {
+		char open_tcp[64] = "";
+		sscanf(l, "API listening on tcp:%63s", open_tcp);
+		out = post_as_nobody(open_tcp, pkg);
+		cr_assert(strstr(out, "status=401"), "nobody loaded a package over a token-less "
+			  "loopback API: %s", out);
+		free(out);
+	}
+	cr_assert_eq(eu_agent_wait_exit(a.f.a, 15000), 2, "%s", eu_agent_stderr(a.f.a));
+	eu_agent_free(a.f.a);
+	a.f.a = NULL;
+
+	afix_start(&a, NULL);
+	out = post_as_nobody(a.tcp, pkg);
+	cr_assert(strstr(out, "status=401"), "nobody's upload was not refused: %s", out);
+	free(out);
+	int rc;
+	/* the token file is the agent's alone */
+	rc = eu_run_capture((const char *const[]){"/usr/bin/setpriv", "--reuid=65534",
+						 "--regid=65534", "--clear-groups", "/bin/cat",
+						 a.token_file, NULL}, 30000, &out);
+	cr_assert_neq(rc, 0, "nobody read the token: %s", out);
+	free(out);
+	/* the unix socket: refused by its mode */
+	rc = eu_run_capture((const char *const[]){"/usr/bin/setpriv", "--reuid=65534",
+						 "--regid=65534", "--clear-groups", EU_AGENT_BIN, "ctl",
+						 "--api", a.api_unix, "load", pkg, "--name", "evil2", NULL},
+			    60000, &out);
+	cr_assert_neq(rc, 0, "nobody loaded over the unix socket: %s", out);
+	free(out);
+	cr_assert_null(afix_pkg(&a, "evil"));
+	cr_assert_null(afix_pkg(&a, "evil2"));
+	cr_assert_eq(afix_count_programs(&a), 0);
+	/* with the token the listener answers: the refusals were the missing credentials */
+	struct aresp r = afix_req(&a, a.tcp, "GET", "/v1/programs", NULL, 0, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	aresp_free(&r);
 	afix_fini(&a);
 }
