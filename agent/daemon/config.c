@@ -607,8 +607,11 @@ static int parse_packages(struct cfg_parse *p, struct eu_config *cfg, yaml_node_
 
 static int parse_root(struct cfg_parse *p, struct eu_config *cfg, yaml_node_t *root)
 {
+	/* an empty file (or comments only) is what an in-place copy caught half-way looks
+	 * like: refused, so that a reload never takes it for "all defaults" */
 	if (!root)
-		return 0; /* an empty file: all defaults */
+		return eu_error_set(p->err, -EINVAL,
+				    "%s: empty: no settings (write {} for all defaults)", p->origin);
 	if (root->type != YAML_MAPPING_NODE)
 		return cfg_fail(p, root, "(top level)", "expected a mapping of settings, got %s",
 				node_kind(root));

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon_priv.h"
@@ -77,6 +78,25 @@ static int build_config(struct eu_daemon *d, struct eu_config *out, eu_error *er
 oom:
 	eu_config_free(out);
 	return eu_error_set(err, -ENOMEM, "out of memory");
+}
+
+/* What start-up refuses and a reload must refuse alike (a reload applies nothing then):
+ * nothing to watch, a watch path that is not a directory. */
+static int config_check(struct eu_daemon *d, const struct eu_config *cfg, eu_error *err)
+{
+	if (!cfg->n_watch && !daemon_metrics_has_packages(d))
+		return eu_error_set(err, -EINVAL,
+				    "nothing to watch: give --watch DIR or watch: in the config");
+	for (size_t i = 0; i < cfg->n_watch; i++) {
+		struct stat st;
+		if (stat(cfg->watch[i], &st))
+			return eu_error_set(err, -EINVAL, "watch %s: %s", cfg->watch[i],
+					    strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return eu_error_set(err, -EINVAL, "watch %s: not a directory",
+					    cfg->watch[i]);
+	}
+	return 0;
 }
 
 /* The sinks cfg will open: stdout when it names none, the global queue size where a sink
@@ -353,22 +373,27 @@ void eu_daemon_log_counters(struct eu_daemon *d)
 
 /* SIGHUP: the config's watch dirs, params, log level and sinks; a package whose params
  * changed is reloaded (the rescan offers every file again; unchanged ones are kept as they
- * are); sinks are replaced only when their settings changed. */
+ * are); sinks are replaced only when their settings changed. A config start-up would refuse,
+ * or sinks that do not open, change nothing at all: the running configuration stays. */
 static void reload_config(struct eu_daemon *d)
 {
 	eu_error err = {0};
 	struct eu_config next;
 	if (build_config(d, &next, &err)) {
-		eu_log(EU_LOG_ERROR, "config reload: %s (keeping the running config)", err.msg);
+		eu_log(EU_LOG_ERROR, "config reload: %s (keeping the running configuration)",
+		       err.msg);
+		return;
+	}
+	bool keep_sinks = false;
+	if (config_check(d, &next, &err) || sink_defaults(&next, &err) ||
+	    (!(keep_sinks = same_sinks(&d->cfg, &next)) && swap_sinks(d, &next, &err))) {
+		eu_log(EU_LOG_ERROR, "config reload: %s (keeping the running configuration)",
+		       err.msg);
+		eu_config_free(&next);
 		return;
 	}
 	if (next.log_level_set)
 		eu_log_set_level(next.log_level);
-	bool keep_sinks = sink_defaults(&next, &err) == 0 && same_sinks(&d->cfg, &next);
-	if (!keep_sinks && swap_sinks(d, &next, &err)) {
-		eu_log(EU_LOG_ERROR, "config reload: %s (keeping the running sinks)", err.msg);
-		keep_sinks = true;
-	}
 	bool swapped = !keep_sinks;
 	if (keep_sinks) {
 		struct eu_sink_config *sinks = d->cfg.sinks;
@@ -493,12 +518,8 @@ int eu_daemon_new(const struct eu_daemon_opts *opts, struct eu_daemon **out, eu_
 	}
 	if ((ret = daemon_metrics_new(d, opts, err)))
 		goto fail;
-	if ((ret = build_config(d, &d->cfg, err)))
+	if ((ret = build_config(d, &d->cfg, err)) || (ret = config_check(d, &d->cfg, err)))
 		goto fail;
-	if (!d->cfg.n_watch && !daemon_metrics_has_packages(d)) {
-		ret = eu_error_set(err, -EINVAL, "nothing to watch: give --watch DIR or watch: in the config");
-		goto fail;
-	}
 	if (d->cfg.log_level_set)
 		eu_log_set_level(d->cfg.log_level);
 	if ((ret = uv_loop_init(&d->loop))) {

@@ -182,7 +182,7 @@ Test(daemon_config, sighup_replaces_changed_sinks)
 	/* a sink that cannot open: reported, the running ones kept */
 	write_config(cfg, "sinks:\n  - type: file\n    path: /nonexistent-eu-dir/x.jsonl\n");
 	kill(eu_agent_pid(F.a), SIGHUP);
-	cr_assert(dfix_wait_log(&F, "keeping the running sinks", 1, 5000), "%s",
+	cr_assert(dfix_wait_log(&F, "keeping the running configuration", 1, 5000), "%s",
 		  eu_agent_stderr(F.a));
 	size_t in_b = execs_in_file(b_path, F.bin);
 	deadline = dfix_now_ms() + 10000;
@@ -198,16 +198,76 @@ Test(daemon_config, sighup_replaces_changed_sinks)
 	snprintf(spool, sizeof(spool), "%s/spool", F.root);
 	write_otlp_config(cfg, spool, "one");
 	kill(eu_agent_pid(F.a), SIGHUP);
-	cr_assert(dfix_wait_log(&F, "config reloaded", 4, 5000), "%s", eu_agent_stderr(F.a));
+	cr_assert(dfix_wait_log(&F, "config reloaded", 3, 5000), "%s", eu_agent_stderr(F.a));
 	cr_assert(strstr(eu_agent_stderr(F.a), "sink otlp:http://127.0.0.1:9 opened"), "%s",
 		  eu_agent_stderr(F.a));
 	write_otlp_config(cfg, spool, "two");
 	kill(eu_agent_pid(F.a), SIGHUP);
-	cr_assert(dfix_wait_log(&F, "config reloaded", 5, 10000), "%s", eu_agent_stderr(F.a));
+	cr_assert(dfix_wait_log(&F, "config reloaded", 4, 10000), "%s", eu_agent_stderr(F.a));
 	cr_assert(strstr(eu_agent_stderr(F.a), "(closed first: its replacement uses the same spool "
 					       "directory)"),
 		  "%s", eu_agent_stderr(F.a));
 	cr_assert_eq(dfix_count(eu_agent_stderr(F.a), "sink otlp:http://127.0.0.1:9 opened"), 2,
 		     "%s", eu_agent_stderr(F.a));
+	cr_assert_eq(eu_agent_stop(F.a, 10000), 0);
+}
+
+/* SIGHUP with a config start-up would refuse — an empty file (an in-place `cp` caught after
+ * its truncation) and one cut half-way through its watch path — changes nothing: reported
+ * with the reason, the package stays loaded (never detached) and its records keep coming.
+ * The watch dir comes from the config alone (no --watch), as in a packaged deployment. */
+Test(daemon_config, sighup_with_a_config_start_up_refuses_keeps_running)
+{
+	char cfg[200], text[600];
+	snprintf(cfg, sizeof(cfg), "%s/agent.yaml", F.root);
+	snprintf(text, sizeof(text), "log_level: info\nsinks:\n  - type: stdout\nwatch:\n  - %s\n",
+		 F.watch);
+	write_config(cfg, text);
+	dfix_sh("cp %s %s/boot.json", BOOTSTRAP_PKG, F.watch);
+	F.a = eu_agent_start_argv(
+		(const char *const[]){dfix_daemon_bin(), "--config", cfg, "--api", "none", NULL});
+	cr_assert(F.a);
+	cr_assert(dfix_wait_log(&F, "ready:", 1, 20000), "%s", eu_agent_stderr(F.a));
+	cr_assert(dfix_wait_log(&F, "programs attached", 1, 10000), "%s", eu_agent_stderr(F.a));
+	struct dfix_match execs = {.package = "bootstrap", .filename = F.bin, .exit_event = 0};
+	cr_assert(dfix_exec_until(&F, &execs, 0, 10000), "%s", eu_agent_stdout(F.a));
+
+	/* start-up refuses both */
+	char half[600];
+	snprintf(half, sizeof(half), "%.*s", (int)(strlen(text) - 4), text);
+	const char *bad[] = {"", half};
+	const char *why[] = {"empty: no settings", "No such file or directory"};
+	for (size_t i = 0; i < 2; i++) {
+		write_config(cfg, bad[i]);
+		char *out = NULL;
+		int rc = eu_run_capture((const char *const[]){dfix_daemon_bin(), "--config", cfg,
+							     "--api", "none", NULL},
+					30000, &out);
+		cr_assert_eq(rc, 2, "start-up accepted config %zu: %s", i, out);
+		cr_assert(strstr(out, why[i]), "%s", out);
+		free(out);
+	}
+	/* and so does a reload: nothing changes */
+	for (size_t i = 0; i < 2; i++) {
+		write_config(cfg, bad[i]);
+		kill(eu_agent_pid(F.a), SIGHUP);
+		cr_assert(dfix_wait_log(&F, "keeping the running configuration", i + 1, 5000), "%s",
+			  eu_agent_stderr(F.a));
+		const char *log = eu_agent_stderr(F.a);
+		cr_assert(strstr(log, why[i]), "the reason is not given: %s", log);
+		cr_assert_null(strstr(log, "no longer watching"), "%s", log);
+		cr_assert_null(strstr(log, "removed"), "%s", log);
+		cr_assert_null(strstr(log, "config reloaded"), "%s", log);
+		dfix_pump(&F, 500);
+		size_t from = dfix_lines(&F);
+		cr_assert(dfix_exec_until(&F, &execs, from, 10000), "no records after reload %zu: %s",
+			  i, eu_agent_stderr(F.a));
+	}
+	/* the whole file again: reloaded normally */
+	write_config(cfg, text);
+	kill(eu_agent_pid(F.a), SIGHUP);
+	cr_assert(dfix_wait_log(&F, "config reloaded", 1, 5000), "%s", eu_agent_stderr(F.a));
+	cr_assert_eq(dfix_count(eu_agent_stderr(F.a), "programs attached"), 1, "%s",
+		     eu_agent_stderr(F.a));
 	cr_assert_eq(eu_agent_stop(F.a, 10000), 0);
 }

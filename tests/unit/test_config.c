@@ -184,7 +184,11 @@ Test(config, single_watch_string_and_empty_file)
 	cr_assert_eq(c.n_watch, 1);
 	cr_assert_str_eq(c.watch[0], "/d");
 	eu_config_free(&c);
-	cr_assert_eq(parse("", &c, &err), 0, "%s", err.msg);
+	/* empty or comments only: refused (a file caught half-written), {} is all defaults */
+	cr_assert_eq(parse("", &c, &err), -EINVAL);
+	cr_assert(strstr(err.msg, "empty: no settings"), "%s", err.msg);
+	cr_assert_eq(parse("# nothing yet\n\n", &c, &err), -EINVAL);
+	cr_assert_eq(parse("{}\n", &c, &err), 0, "%s", err.msg);
 	cr_assert_eq(c.n_watch, 0);
 	eu_config_free(&c);
 	/* JSON is YAML */
