@@ -15,16 +15,21 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/codec.h"
 #include "eunomia/log.h"
+#include "http_guard.h"
 
 #define DEFAULT_MAX_BODY (16u << 20)
 #define DEFAULT_MAX_CONNS 64
 #define DEFAULT_TIMEOUT_S 30
 #define STREAM_BLOCK 16384
 #define DEFAULT_HEARTBEAT_S 15
+#define DEFAULT_HEAD_TIMEOUT_S 10
+#define DEFAULT_BODY_TIMEOUT_S 120
+#define SWEEP_MS 500
 
 struct route {
 	char *method;
@@ -40,6 +45,8 @@ struct listener {
 	struct MHD_Daemon *mhd;
 	uv_poll_t poll;
 	uv_timer_t timer;
+	uv_timer_t sweep;      /* sheds connections past their request deadlines */
+	struct eu_http_guard *guard;
 	int open_handles;
 	char *token;
 	char *unix_path;
@@ -66,7 +73,7 @@ struct eu_http_stream {
 struct eu_http_server {
 	uv_loop_t *loop;
 	size_t max_body;
-	unsigned max_conns, timeout_s, heartbeat_s;
+	unsigned max_conns, timeout_s, heartbeat_s, head_timeout_s, body_timeout_s;
 	uv_timer_t beat;
 	bool beat_init;
 	struct route *routes;
@@ -80,6 +87,7 @@ struct eu_http_req {
 	struct eu_http_server *s;
 	struct listener *l;
 	struct MHD_Connection *conn;     /* NULL when dispatched without a socket */
+	struct eu_http_guard_conn *gc;   /* its connection's slow-client guard, or NULL */
 	char *method;
 	char *path;
 	const char *rest;
@@ -92,6 +100,13 @@ struct eu_http_req {
 	char **qk, **qv;
 	size_t nq;
 };
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 /* --- requests --- */
 
@@ -474,12 +489,40 @@ static void reply_too_big(struct eu_http_req *r)
 			    r->s->max_body);
 }
 
+/* Over the limit in the middle of a body (a chunked one has no Content-Length to refuse up
+ * front): libmicrohttpd takes no reply once the body is being received, so the 413 is written
+ * to the socket here, the sending side shut (the client sees the answer and the end), and the
+ * caller drops the connection instead of reading the rest. */
+static void reply_too_big_mid_body(struct eu_http_req *r)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	r->answered = true;
+	if (!ci)
+		return;
+	char body[160], msg[400];
+	int bl = snprintf(body, sizeof(body),
+			  "{\"error\":{\"code\":\"body_too_large\",\"message\":\"the request body "
+			  "is larger than %zu bytes\"}}\n",
+			  r->s->max_body);
+	int n = snprintf(msg, sizeof(msg),
+			 "HTTP/1.1 413 Content Too Large\r\nContent-Type: application/json\r\n"
+			 "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+			 bl, body);
+	/* a few hundred bytes into an empty send buffer: one non-blocking send is enough */
+	if (send(ci->connect_fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n)
+		shutdown(ci->connect_fd, SHUT_WR);
+	eu_log(EU_LOG_DEBUG, "http %s: request body over %zu bytes: answered 413, connection "
+	       "closed", r->l->addr, r->s->max_body);
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
 				 const char *method, const char *version, const char *upload,
 				 size_t *upload_size, void **con_cls)
 {
 	struct listener *l = cls;
 	struct eu_http_req *r = *con_cls;
+	unsigned st;
 	if (!r) {
 		r = req_new(l->s, method, url, strlen(url));
 		if (!r)
@@ -487,16 +530,19 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		r->l = l;
 		r->conn = conn;
 		*con_cls = r;
-		if (l->token && !token_ok(r, l->token)) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		r->gc = ci ? ci->socket_context : NULL;
+		eu_http_guard_head(r->gc, mono_ms());
+		if (l->token && !token_ok(r, l->token))
 			eu_http_reply_error(r, 401, "unauthorized",
 					    "this listener needs Authorization: Bearer TOKEN");
-			return MHD_YES;
-		}
-		unsigned st = route_find(r);
-		if (st)
+		else if ((st = route_find(r)))
 			route_fail(r, st);
 		else if (body_too_big(r))
 			reply_too_big(r);
+		if (r->answered)
+			eu_http_guard_handled(r->gc);
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -505,23 +551,46 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		if (r->answered)
 			return MHD_YES;
 		if (r->body.len + n > r->s->max_body) {
-			reply_too_big(r);
-			/* when it could not be queued mid-body, dropping the connection is the answer */
-			return r->answered && !r->body.oom ? MHD_YES : MHD_NO;
+			reply_too_big_mid_body(r);
+			return MHD_NO;
 		}
 		eu_buf_append(&r->body, upload, n);
 		return r->body.oom ? MHD_NO : MHD_YES;
 	}
 	if (!r->answered)
 		run_handler(r);
+	eu_http_guard_handled(r->gc);
 	return MHD_YES;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	req_free(*con_cls);
+	struct eu_http_req *r = *con_cls;
+	/* the connection may carry another request: its head has a deadline again */
+	if (r && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		eu_http_guard_request_done(r->gc, mono_ms());
+	req_free(r);
 	*con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct listener *l = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		eu_http_guard_closed(*socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	const union MHD_ConnectionInfo *fd =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	const union MHD_ConnectionInfo *sa =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	*socket_context = fd && l->guard ? eu_http_guard_opened(l->guard, fd->connect_fd,
+								 sa ? sa->client_addr : NULL,
+								 mono_ms()) :
+					   NULL;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -576,6 +645,13 @@ static void listener_kick(struct listener *l)
 {
 	if (l && l->mhd)
 		uv_timer_start(&l->timer, on_timer, 0, 0);
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+	struct listener *l = t->data;
+	if (l->guard && eu_http_guard_sweep(l->guard, mono_ms()))
+		listener_kick(l);
 }
 
 static void on_beat(uv_timer_t *t)
@@ -798,10 +874,14 @@ static void listener_close(struct listener *l)
 	if (l->open_handles) {
 		uv_close((uv_handle_t *)&l->poll, on_handle_closed);
 		uv_close((uv_handle_t *)&l->timer, on_handle_closed);
+		uv_close((uv_handle_t *)&l->sweep, on_handle_closed);
 	}
 	if (l->mhd)
 		MHD_stop_daemon(l->mhd);
 	l->mhd = NULL;
+	/* after the daemon: stopping it reports its last connections closed */
+	eu_http_guard_free(l->guard);
+	l->guard = NULL;
 	struct stat st;
 	if (l->unix_path && !lstat(l->unix_path, &st) && st.st_dev == l->unix_dev &&
 	    st.st_ino == l->unix_ino)
@@ -852,6 +932,17 @@ int eu_http_server_listen(struct eu_http_server *s, const char *spec, const char
 		l->unix_dev = st.st_dev;
 		l->unix_ino = st.st_ino;
 	}
+	/* a reserve of slots slow clients cannot take (http_guard.h) */
+	unsigned reserve = s->max_conns / 8 ? s->max_conns / 8 : 1;
+	struct eu_http_guard_limits lim = {
+		.head_s = s->head_timeout_s, .body_s = s->body_timeout_s,
+		.per_addr = s->max_conns / 2 ? s->max_conns / 2 : 1,
+		.max_waiting = s->max_conns > reserve ? s->max_conns - reserve : 1};
+	if (!(l->guard = eu_http_guard_new(&lim, l->addr))) {
+		close(fd);
+		listener_close(l);
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	}
 	l->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
 				  NULL, NULL, on_access, l,
 				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l,
@@ -859,6 +950,7 @@ int eu_http_server_listen(struct eu_http_server *s, const char *spec, const char
 				  MHD_OPTION_CONNECTION_LIMIT, s->max_conns,
 				  MHD_OPTION_CONNECTION_TIMEOUT, s->timeout_s,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
 				  MHD_OPTION_END);
 	if (!l->mhd) {
 		close(fd);
@@ -872,9 +964,13 @@ int eu_http_server_listen(struct eu_http_server *s, const char *spec, const char
 				    spec);
 	}
 	uv_timer_init(s->loop, &l->timer);
-	l->poll.data = l->timer.data = l;
-	l->open_handles = 2;
+	uv_timer_init(s->loop, &l->sweep);
+	l->poll.data = l->timer.data = l->sweep.data = l;
+	l->open_handles = 3;
 	uv_poll_start(&l->poll, UV_READABLE, on_poll);
+	uv_timer_start(&l->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
+	/* the sweep alone must not keep a loop alive that has nothing else to do */
+	uv_unref((uv_handle_t *)&l->sweep);
 	s->ls[s->n_ls++] = l;
 	if (!s->beat_init) {
 		uv_timer_init(s->loop, &s->beat);
@@ -910,6 +1006,10 @@ int eu_http_server_new(uv_loop_t *loop, const struct eu_http_opts *opts,
 	s->max_conns = opts && opts->max_conns ? opts->max_conns : DEFAULT_MAX_CONNS;
 	s->timeout_s = opts && opts->timeout_s ? opts->timeout_s : DEFAULT_TIMEOUT_S;
 	s->heartbeat_s = opts && opts->heartbeat_s ? opts->heartbeat_s : DEFAULT_HEARTBEAT_S;
+	s->head_timeout_s = opts && opts->head_timeout_s ? opts->head_timeout_s :
+							    DEFAULT_HEAD_TIMEOUT_S;
+	s->body_timeout_s = opts && opts->body_timeout_s ? opts->body_timeout_s :
+							    DEFAULT_BODY_TIMEOUT_S;
 	*out = s;
 	return 0;
 }

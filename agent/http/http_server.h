@@ -15,9 +15,14 @@
  * JSON: {"error": {"code": "not_found", "message": "..."}}.
  *
  * Limits: the request body (413 when larger, from Content-Length before reading it, or as it
- * grows), concurrent connections (more wait in the kernel's listen queue, unaccepted, until
- * one closes), and an idle timeout per
- * connection (a slow client that sends nothing for that long is disconnected). */
+ * grows — a chunked body gets its 413 and the connection is closed as soon as it passes the
+ * limit), concurrent connections (more wait in the kernel's listen queue, unaccepted, until
+ * one closes), an idle timeout per connection (a slow client that sends nothing for that long
+ * is disconnected), and slow-client shedding (http_guard.h): a request's head must be whole
+ * within head_timeout_s of the accept (or of the connection's previous request), its body
+ * within body_timeout_s after; at most max_conns/2 connections per peer address and
+ * max_conns - max_conns/8 in all may be waiting for their request, the oldest waiting one
+ * being closed beyond either, so that a reserve of slots stays for whole requests. */
 #ifndef EUNOMIA_HTTP_SERVER_H
 #define EUNOMIA_HTTP_SERVER_H
 
@@ -39,6 +44,8 @@ struct eu_http_opts {
 	unsigned max_conns;     /* per listener; 0: 64 */
 	unsigned timeout_s;     /* idle time before a connection is closed; 0: 30 */
 	unsigned heartbeat_s;   /* streams waiting for data send their heartbeat; 0: 15 */
+	unsigned head_timeout_s; /* a request's head must arrive within; 0: 10 */
+	unsigned body_timeout_s; /* and its body within this after the head; 0: 120 */
 };
 
 /* The handler must answer exactly once: eu_http_reply*, or eu_http_reply_stream. One that

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -67,6 +69,15 @@ static void h_echo(void *ctx, struct eu_http_req *r)
 
 static void h_silent(void *ctx, struct eu_http_req *r)
 {
+}
+
+/* 32 MiB: more than the socket buffers hold, so an unread answer keeps its connection busy */
+static void h_big(void *ctx, struct eu_http_req *r)
+{
+	size_t n = 32u << 20;
+	char *b = calloc(1, n);
+	eu_http_reply(r, 200, "application/octet-stream", b, b ? n : 0);
+	free(b);
 }
 
 /* A stream of "line N\n" up to 5 lines, fed by a timer on the loop (so the connection is
@@ -141,6 +152,7 @@ static void srv_start(struct srv *v, const struct eu_http_opts *o, const char *t
 	cr_assert_eq(eu_http_server_route(v->s, "GET", "/hello", h_hello, v), 0);
 	cr_assert_eq(eu_http_server_route(v->s, "POST", "/echo", h_echo, v), 0);
 	cr_assert_eq(eu_http_server_route(v->s, "GET", "/silent", h_silent, v), 0);
+	cr_assert_eq(eu_http_server_route(v->s, "GET", "/big", h_big, v), 0);
 	cr_assert_eq(eu_http_server_route(v->s, "GET", "/stream", h_stream, v), 0);
 	cr_assert_eq(eu_http_server_route(v->s, "GET", "/slowstream", h_slow_stream, v), 0);
 	cr_assert_eq(eu_http_server_route(v->s, "GET", "/forever", h_forever, v), 0);
@@ -388,14 +400,33 @@ static bool hung_up(int fd, int ms)
 	return read(fd, buf, sizeof(buf)) <= 0;
 }
 
+/* A unix connection to v with a whole request for a big answer (a handled request: the
+ * slow-client rules leave it alone), its answer unread. */
+static int big_open(struct srv *v)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	strcpy(un.sun_path, v->sock);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&un, sizeof(un)), 0);
+	const char *req = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
+	cr_assert_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	return fd;
+}
+
 /* Over the limit, a connection waits in the kernel's listen queue (libmicrohttpd stops
  * accepting) and is served once a slot is free; the server holds no state for it meanwhile. */
 Test(http_server, connection_limit)
 {
 	struct srv v;
+	/* the slots are held by answers too big for the socket buffers, unread */
 	struct eu_http_opts o = {.sz = sizeof(o), .max_conns = 2};
 	srv_start(&v, &o, NULL);
-	int a = half_open(&v), b = half_open(&v);
+	/* one after the other: two connections still waiting for their requests would be one
+	 * over the slow-client cap (max_conns - 1) */
+	int a = big_open(&v);
+	usleep(200 * 1000);
+	int b = big_open(&v);
+	usleep(200 * 1000);
 	int c = half_open(&v);
 	const char *rest = "Host: x\r\nConnection: close\r\n\r\n";
 	cr_assert_eq(write(c, rest, strlen(rest)), (ssize_t)strlen(rest));
@@ -503,5 +534,102 @@ Test(http_server, heartbeat_notices_a_client_that_left)
 	while (!__atomic_load_n(&v.ended, __ATOMIC_SEQ_CST) && now_ms() < deadline)
 		usleep(50000);
 	cr_assert(__atomic_load_n(&v.ended, __ATOMIC_SEQ_CST), "the stream outlived its client");
+	srv_stop(&v);
+}
+
+/* A chunked body over the limit: 413 and the end of the connection as soon as the limit is
+ * passed, not after the whole body (the client here would send 64 MiB). */
+Test(http_server, chunked_body_over_the_limit_413_at_once)
+{
+	struct srv v;
+	struct eu_http_opts o = {.sz = sizeof(o), .max_body = 4096};
+	srv_start(&v, &o, NULL);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	strcpy(un.sun_path, v.sock);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&un, sizeof(un)), 0);
+	const char *head = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+	cr_assert_eq(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+	char chunk[1024 + 16];
+	int n = snprintf(chunk, sizeof(chunk), "400\r\n");
+	memset(chunk + n, 'x', 1024);
+	memcpy(chunk + n + 1024, "\r\n", 2);
+	size_t clen = (size_t)n + 1026;
+	char got[2048] = "";
+	size_t len = 0, sent = 0;
+	bool closed = false;
+	long long t0 = now_ms();
+	while (!closed && sent < (64u << 20) && now_ms() - t0 < 20000) {
+		struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT};
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t k = read(fd, got + len, sizeof(got) - 1 - len);
+			if (k <= 0)
+				closed = true;
+			else
+				got[len += (size_t)k] = '\0';
+		} else if (p.revents & POLLOUT) {
+			ssize_t k = send(fd, chunk, clen, MSG_NOSIGNAL);
+			if (k < 0)
+				closed = true;
+			else
+				sent += (size_t)k;
+		}
+	}
+	long long took = now_ms() - t0;
+	close(fd);
+	cr_assert(strstr(got, "HTTP/1.1 413"), "no 413 (sent %zu bytes): '%s'", sent, got);
+	cr_assert(strstr(got, "body_too_large"), "%s", got);
+	cr_assert(closed, "the connection stayed open");
+	cr_assert_lt(sent, 4u << 20, "the server read %zu bytes past a 4 KiB limit", sent);
+	cr_assert_lt(took, 5000, "took %lld ms", took);
+	/* the server still answers */
+	struct resp r = request(&v, true, "GET", "/hello", NULL, 0, NULL);
+	cr_assert_eq(r.status, 200);
+	free(r.body);
+	srv_stop(&v);
+}
+
+/* A TCP connection to v that has sent part of a request head. */
+static int tcp_half_open(struct srv *v)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in in = {.sin_family = AF_INET};
+	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	in.sin_port = htons((uint16_t)atoi(strrchr(v->tcp, ':') + 1));
+	cr_assert_eq(connect(fd, (struct sockaddr *)&in, sizeof(in)), 0);
+	const char *part = "GET /hello HTTP/1.1\r\n";
+	cr_assert_eq(write(fd, part, strlen(part)), (ssize_t)strlen(part));
+	return fd;
+}
+
+/* Slow clients (slowloris) cannot hold the slots: with every slot taken by connections that
+ * never finish their request head, whole requests are still served at once (the oldest
+ * waiting connections are shed), and the slow ones are closed at the head deadline. */
+Test(http_server, slow_heads_are_shed_and_whole_requests_served)
+{
+	struct srv v;
+	struct eu_http_opts o = {.sz = sizeof(o), .max_conns = 8, .head_timeout_s = 2,
+				 .timeout_s = 60};
+	srv_start(&v, &o, NULL);
+	int slow[16];
+	for (int i = 0; i < 16; i++)
+		slow[i] = tcp_half_open(&v);
+	usleep(300 * 1000);
+	for (int i = 0; i < 3; i++) {
+		long long t0 = now_ms();
+		struct resp r = request(&v, false, "GET", "/hello", NULL, 0, NULL);
+		cr_assert_eq(r.status, 200, "request %d: %ld", i, r.status);
+		cr_assert_lt(now_ms() - t0, 1500, "request %d waited %lld ms", i, now_ms() - t0);
+		free(r.body);
+	}
+	/* every slow connection is closed by the head deadline (2 s), none lasts */
+	int still = 0;
+	for (int i = 0; i < 16; i++) {
+		still += !hung_up(slow[i], 6000);
+		close(slow[i]);
+	}
+	cr_assert_eq(still, 0, "%d slow connections outlived the head deadline", still);
 	srv_stop(&v);
 }
