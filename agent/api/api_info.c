@@ -6,6 +6,7 @@
 
 #include "api_priv.h"
 #include "eunomia/features.h"
+#include "eunomia/program.h"
 
 struct attach_ctx {
 	eu_buf *b;
@@ -21,6 +22,20 @@ static void put_attach(void *ctx, const char *program, const char *section)
 	eu_buf_json_string(c->b, program, strlen(program));
 	eu_buf_puts(c->b, ",\"section\":");
 	eu_buf_json_string(c->b, section ? section : "", section ? strlen(section) : 0);
+	eu_buf_putc(c->b, '}');
+}
+
+static void put_choice(void *ctx, const struct eu_program_choice *ch)
+{
+	struct attach_ctx *c = ctx;
+	eu_buf_puts(c->b, c->first ? "" : ",");
+	c->first = false;
+	eu_buf_puts(c->b, "{\"program\":");
+	eu_buf_json_string(c->b, ch->program, strlen(ch->program));
+	eu_buf_puts(c->b, ",\"section\":");
+	eu_buf_json_string(c->b, ch->section ? ch->section : "", ch->section ? strlen(ch->section) : 0);
+	eu_buf_printf(c->b, ",\"loaded\":%s,\"reason\":", ch->loaded ? "true" : "false");
+	eu_buf_json_string(c->b, ch->reason, strlen(ch->reason));
 	eu_buf_putc(c->b, '}');
 }
 
@@ -81,6 +96,10 @@ static void put_pkg(void *ctx, const struct eu_daemon_pkg_info *i)
 	struct attach_ctx ac = {.b = b, .first = true};
 	if (c->a->d)
 		eu_daemon_foreach_attach_point(c->a->d, i->path, put_attach, &ac);
+	eu_buf_puts(b, "],\"choices\":[");
+	struct attach_ctx cc = {.b = b, .first = true};
+	if (c->a->d)
+		eu_daemon_foreach_choice(c->a->d, i->path, put_choice, &cc);
 	eu_buf_printf(b, "],\"counters\":{\"received\":%llu,\"decoded\":%llu,\"lost\":%llu,"
 			 "\"decode_errors\":%llu,\"records\":%llu,\"format_errors\":%llu}",
 		      (unsigned long long)i->received, (unsigned long long)i->decoded,

@@ -1,4 +1,4 @@
-/* `eunomia-agent run PKG|URL [--json] [--duration S] [--sample-freq HZ] [-v] [--log-level L] [PACKAGE OPTIONS]`:
+/* `eunomia-agent run PKG|URL [--json] [--duration S] [--sample-freq HZ] [--map-size MAP=N]... [-v] [--log-level L] [PACKAGE OPTIONS]`:
  * one package in the foreground, events on stdout, logs on stderr.
  *
  * Run options are recognised anywhere on the line; everything else (and everything after
@@ -34,6 +34,8 @@ struct run_ctx {
 	enum eu_log_level level;
 	double duration;
 	uint32_t sample_freq; /* --sample-freq: perf_event programs, Hz (0: 49) */
+	struct eu_map_size *map_sizes; /* --map-size NAME=N (names malloc'd) */
+	size_t n_map_sizes;
 	char **pkg_argv;
 	int pkg_argc;
 
@@ -68,6 +70,8 @@ void cli_run_usage(eu_buf *out)
 		    "  -j, --json            one JSON object per event instead of a text table\n"
 		    "  --duration SECONDS    stop after this long\n"
 		    "  --sample-freq HZ      sampling frequency of perf_event programs (default 49)\n"
+		    "  --map-size MAP=N      max_entries of a map (repeatable); maps the object leaves\n"
+		    "                        at 0 get defaults (hash 10240, stack traces 16384)\n"
 		    "  -v, --verbose         debug logging, libbpf's included; counters at exit\n"
 		    "  --log-level LEVEL     error, warn, info (default), debug or trace\n"
 		    "  -h, --help            this help; after PKG, the package's options too\n"
@@ -120,6 +124,25 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 				return -EINVAL;
 			}
 			r->sample_freq = (uint32_t)hz;
+		} else if ((v = cli_option_value(argc, argv, &i, "--map-size", &opt)) || opt) {
+			char name[128];
+			uint32_t entries;
+			eu_error e = {0};
+			if (eu_map_size_parse(v, name, sizeof(name), &entries, &e)) {
+				fprintf(stderr, CLI_NAME ": --map-size: %s\n", e.msg);
+				return -EINVAL;
+			}
+			struct eu_map_size *ms = realloc(r->map_sizes,
+							 (r->n_map_sizes + 1) * sizeof(*ms));
+			char *copy = strdup(name);
+			if (!ms || !copy) {
+				free(copy);
+				if (ms)
+					r->map_sizes = ms;
+				return -ENOMEM;
+			}
+			r->map_sizes = ms;
+			ms[r->n_map_sizes++] = (struct eu_map_size){.map = copy, .max_entries = entries};
 		} else if ((v = cli_option_value(argc, argv, &i, "--log-level", &opt)) || opt) {
 			if (!v || eu_log_level_parse(v, &r->level)) {
 				fprintf(stderr, CLI_NAME ": --log-level takes error, warn, info, debug or trace\n");
@@ -387,7 +410,8 @@ int cli_run(int argc, char **argv)
 	eu_log(EU_LOG_DEBUG, "%s: read in %.1f ms", r.pkg_arg, elapsed_ms(&r.t0));
 	r.out.print_header = r.pkg->print_header;
 	struct eu_program_opts po = {.sz = sizeof(po), .features = &r.features,
-				     .perf_sample_freq = r.sample_freq};
+				     .perf_sample_freq = r.sample_freq, .map_sizes = r.map_sizes,
+				     .n_map_sizes = r.n_map_sizes};
 	if (eu_program_open(r.pkg, &po, &r.prog, &r.err)) {
 		if (r.help) {
 			/* still show what we know */
@@ -442,5 +466,8 @@ out:
 	eu_program_close(r.prog);
 	eu_package_free(r.pkg);
 	free(r.pkg_argv);
+	for (size_t i = 0; i < r.n_map_sizes; i++)
+		free((char *)r.map_sizes[i].map);
+	free(r.map_sizes);
 	return code;
 }

@@ -507,6 +507,28 @@ static int parse_sinks(struct cfg_parse *p, struct eu_config *cfg, yaml_node_t *
 	return 0;
 }
 
+/* A YAML list of scalars as "a,b,c" (malloc'd). */
+static int join_scalars(struct cfg_parse *p, yaml_node_t *seq, const char *path, char **out)
+{
+	eu_buf b;
+	eu_buf_init(&b);
+	for (yaml_node_item_t *it = seq->data.sequence.items.start;
+	     it < seq->data.sequence.items.top; it++) {
+		yaml_node_t *e = yaml_document_get_node(p->doc, *it);
+		const char *s = scalar(e);
+		if (!s || strchr(s, ',')) {
+			eu_buf_free(&b);
+			return cfg_fail(p, e, path, "list elements must be numbers or names without "
+					"commas, got %s", s ? s : node_kind(e));
+		}
+		if (it != seq->data.sequence.items.start)
+			eu_buf_putc(&b, ',');
+		eu_buf_puts(&b, s);
+	}
+	*out = b.data ? b.data : strdup("");
+	return *out ? 0 : eu_error_set(p->err, -ENOMEM, "out of memory");
+}
+
 static int parse_params(struct cfg_parse *p, struct eu_config_package *pkg, yaml_node_t *n,
 			const char *path)
 {
@@ -521,18 +543,62 @@ static int parse_params(struct cfg_parse *p, struct eu_config_package *pkg, yaml
 		snprintf(kp, sizeof(kp), "%s.%s", path, k ? k : "?");
 		if (!k || !*k)
 			return cfg_fail(p, kn, path, "parameter names must be strings%s", NULL);
+		char *list = NULL;
+		if (!val && v->type == YAML_SEQUENCE_NODE) {
+			/* an array parameter: [80, 443] is what `--ports 80,443` says */
+			int ret = join_scalars(p, v, kp, &list);
+			if (ret)
+				return ret;
+			val = list;
+		}
 		if (!val)
-			return cfg_fail(p, v, kp, "expected a number, a string or a bool, got %s",
-					node_kind(v));
+			return cfg_fail(p, v, kp, "expected a number, a string, a bool or a list of "
+					"numbers, got %s", node_kind(v));
 		struct eu_config_param *np = realloc(pkg->params, (pkg->n_params + 1) * sizeof(*np));
-		if (!np)
+		if (!np) {
+			free(list);
 			return eu_error_set(p->err, -ENOMEM, "out of memory");
+		}
 		pkg->params = np;
 		np[pkg->n_params].name = strdup(k);
-		np[pkg->n_params].value = strdup(val);
+		np[pkg->n_params].value = list ? list : strdup(val);
 		pkg->n_params++;
 		if (!np[pkg->n_params - 1].name || !np[pkg->n_params - 1].value)
 			return eu_error_set(p->err, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* `map_sizes: {MAP: ENTRIES}`: max_entries per map, as `run --map-size MAP=N`. */
+static int parse_map_sizes(struct cfg_parse *p, struct eu_config_package *pkg, yaml_node_t *n,
+			   const char *path)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return cfg_fail(p, n, path, "expected a mapping MAP: ENTRIES, got %s", node_kind(n));
+	for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < n->data.mapping.pairs.top; q++) {
+		yaml_node_t *kn = yaml_document_get_node(p->doc, q->key);
+		yaml_node_t *vn = yaml_document_get_node(p->doc, q->value);
+		const char *map = scalar(kn);
+		char ep[300];
+		snprintf(ep, sizeof(ep), "%s.%s", path, map ? map : "?");
+		if (!map || !*map)
+			return cfg_fail(p, kn, path, "map names must be strings%s", NULL);
+		uint64_t entries = 0;
+		int ret = get_uint(p, vn, ep, 1u << 31, &entries);
+		if (!ret && !entries)
+			ret = cfg_fail(p, vn, ep, "expected 1..2147483648 entries%s", NULL);
+		if (ret)
+			return ret;
+		struct eu_map_size *ms = realloc(pkg->map_sizes,
+						 (pkg->n_map_sizes + 1) * sizeof(*ms));
+		if (!ms)
+			return eu_error_set(p->err, -ENOMEM, "out of memory");
+		pkg->map_sizes = ms;
+		char *name = strdup(map);
+		if (!name)
+			return eu_error_set(p->err, -ENOMEM, "out of memory");
+		ms[pkg->n_map_sizes++] = (struct eu_map_size){.map = name,
+							      .max_entries = (uint32_t)entries};
 	}
 	return 0;
 }
@@ -591,10 +657,19 @@ static int parse_packages(struct cfg_parse *p, struct eu_config *cfg, yaml_node_
 				pkg->sample_freq = (uint32_t)hz;
 				continue;
 			}
+			if (k && !strcmp(k, "map_sizes")) {
+				char mp[200];
+				snprintf(mp, sizeof(mp), "%s.map_sizes", path);
+				int ret = parse_map_sizes(p, pkg, yaml_document_get_node(p->doc, q->value),
+							  mp);
+				if (ret)
+					return ret;
+				continue;
+			}
 			if (!k || strcmp(k, "params"))
 				return cfg_fail(p, qk, path,
-						"unknown key '%s' (expected params, metrics, sample_freq)",
-						k ? k : "?");
+						"unknown key '%s' (expected params, metrics, sample_freq, "
+						"map_sizes)", k ? k : "?");
 			char pp[200];
 			snprintf(pp, sizeof(pp), "%s.params", path);
 			int ret = parse_params(p, pkg, yaml_document_get_node(p->doc, q->value), pp);
@@ -721,6 +796,9 @@ void eu_config_free(struct eu_config *cfg)
 		}
 		free(cfg->packages[i].params);
 		eu_metric_rules_free(cfg->packages[i].metrics);
+		for (size_t j = 0; j < cfg->packages[i].n_map_sizes; j++)
+			free((char *)cfg->packages[i].map_sizes[j].map);
+		free(cfg->packages[i].map_sizes);
 		free(cfg->packages[i].name);
 	}
 	free(cfg->packages);

@@ -34,6 +34,7 @@
 
 #include "eunomia/error.h"
 #include "eunomia/log.h"
+#include "eunomia/program.h"
 #include "sinks/sink.h"
 
 struct eu_metric_rules;
@@ -49,6 +50,8 @@ struct eu_config_package {
 	size_t n_params;
 	struct eu_metric_rules *metrics; /* `metrics:` (metrics_rules.h), or NULL */
 	uint32_t sample_freq;            /* `sample_freq:` Hz for perf_event programs; 0: 49 */
+	struct eu_map_size *map_sizes;   /* `map_sizes: {MAP: N}` (names malloc'd) */
+	size_t n_map_sizes;
 };
 
 struct eu_config {

@@ -139,6 +139,12 @@ int eu_daemon_find_package(struct eu_daemon *d, const char *name, eu_daemon_pkg_
 typedef void (*eu_daemon_attach_fn)(void *ctx, const char *program, const char *section);
 void eu_daemon_foreach_attach_point(struct eu_daemon *d, const char *path, eu_daemon_attach_fn fn,
 				    void *ctx);
+/* What program selection decided for the running version (twins, alternatives, programs
+ * left out): see eu_program_choice in program.h. */
+struct eu_program_choice;
+typedef void (*eu_daemon_choice_fn)(void *ctx, const struct eu_program_choice *choice);
+void eu_daemon_foreach_choice(struct eu_daemon *d, const char *path, eu_daemon_choice_fn fn,
+			      void *ctx);
 
 /* Recent records of a package: a bounded ring with sequence numbers from 1, kept only once
  * eu_daemon_keep_records(d, true) was called (the API does). */

@@ -337,6 +337,19 @@ void eu_daemon_foreach_attach_point(struct eu_daemon *d, const char *path, eu_da
 	}
 }
 
+void eu_daemon_foreach_choice(struct eu_daemon *d, const char *path, eu_daemon_choice_fn fn,
+			      void *ctx)
+{
+	for (struct pkg_slot *s = d->slots; s; s = s->next) {
+		if (strcmp(s->path, path) || !s->cur || !s->cur->prog)
+			continue;
+		size_t n = eu_program_choice_count(s->cur->prog);
+		for (size_t i = 0; i < n; i++)
+			fn(ctx, eu_program_choice_at(s->cur->prog, i));
+		return;
+	}
+}
+
 /* --- loading from memory --- */
 
 static bool name_ok(const char *n)

@@ -261,8 +261,11 @@ static int inst_start(struct eu_daemon *d, struct pkg_inst *inst, const struct p
 	struct eu_program_opts po = {.sz = sizeof(po), .features = &d->features};
 	const struct eu_config_package *cp =
 		eu_config_find_package(&d->cfg, inst->start_stem, inst->pkg->name);
-	if (cp)
+	if (cp) {
 		po.perf_sample_freq = cp->sample_freq;
+		po.map_sizes = cp->map_sizes;
+		po.n_map_sizes = cp->n_map_sizes;
+	}
 	int ret = eu_program_open(inst->pkg, &po, &inst->prog, err);
 	if (ret)
 		return ret;
@@ -484,6 +487,15 @@ static int on_file_changed(void *ctx, const char *path, bool settled)
 	if (key && cp && cp->sample_freq) {
 		char *with = NULL;
 		if (asprintf(&with, "%ssample_freq=%u\n", key, cp->sample_freq) < 0)
+			with = NULL;
+		free(key);
+		key = with;
+	}
+	/* and so do changed map sizes */
+	for (size_t i = 0; key && cp && i < cp->n_map_sizes; i++) {
+		char *with = NULL;
+		if (asprintf(&with, "%smap_size %s=%u\n", key, cp->map_sizes[i].map,
+			     cp->map_sizes[i].max_entries) < 0)
 			with = NULL;
 		free(key);
 		key = with;

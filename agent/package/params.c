@@ -100,7 +100,21 @@ int eu_param_type_from_btf(const struct btf *btf, uint32_t type_id, struct eu_pa
 			snprintf(out->name, sizeof(out->name), "char[%u]", a->nelems);
 			return 0;
 		}
-		return eu_error_set(err, -EOPNOTSUPP, "arrays other than char[N] cannot be parameters");
+		struct eu_param_type elem;
+		if (!a->nelems || eu_param_type_from_btf(btf, a->type, &elem, NULL) ||
+		    elem.kind == EU_PARAM_CHARS || elem.kind == EU_PARAM_ARRAY ||
+		    (uint64_t)elem.size * a->nelems > (1u << 20))
+			return eu_error_set(err, -EOPNOTSUPP,
+					    "only arrays of chars, integers, bools, floats and enums "
+					    "can be parameters");
+		*out = elem;
+		out->kind = EU_PARAM_ARRAY;
+		out->elem_kind = elem.kind;
+		out->elem_size = elem.size;
+		out->n_elems = a->nelems;
+		out->size = elem.size * a->nelems;
+		snprintf(out->name, sizeof(out->name), "%.48s[%u]", elem.name, a->nelems);
+		return 0;
 	}
 	return eu_error_set(err, -EOPNOTSUPP, "%s types cannot be parameters",
 			    btf_is_ptr(t) ? "pointer" : btf_is_composite(t) ? "struct and union"
@@ -378,6 +392,67 @@ range:
 			    text, t->name, t->size == 4 ? (double)FLT_MAX : DBL_MAX);
 }
 
+/* The element type of an array type. */
+static struct eu_param_type elem_type(const struct eu_param_type *t)
+{
+	struct eu_param_type e = *t;
+	e.kind = t->elem_kind;
+	e.size = t->elem_size;
+	e.n_elems = 0;
+	size_t len = strcspn(t->name, "[");
+	e.name[len] = '\0';
+	return e;
+}
+
+static int parse_array(const struct eu_param_type *t, const char *option, const char *text,
+		       void *out, eu_error *err)
+{
+	struct eu_param_type e = elem_type(t);
+	memset(out, 0, t->size);
+	if (!*text)
+		return 0; /* "" clears the array */
+	uint32_t i = 0;
+	for (const char *s = text;; i++) {
+		size_t len = strcspn(s, ",");
+		if (i == t->n_elems) {
+			uint32_t given = i;
+			for (const char *q = s; *q; q++)
+				given += *q == ',';
+			return eu_error_set(err, -ERANGE, "%s: %u values given; %s holds at most %u",
+					    option, given + 1, t->name, t->n_elems);
+		}
+		char item[128], elem_opt[160];
+		if (len >= sizeof(item))
+			return eu_error_set(err, -EINVAL, "%s: value %u is too long", option, i + 1);
+		memcpy(item, s, len);
+		item[len] = '\0';
+		snprintf(elem_opt, sizeof(elem_opt), "%s value %u", option, i + 1);
+		int ret = eu_param_parse_value(&e, elem_opt, item, (uint8_t *)out + (size_t)i * e.size,
+					       err);
+		if (ret)
+			return ret;
+		if (!s[len])
+			break;
+		s += len + 1;
+	}
+	return 0;
+}
+
+/* How many elements of an array value are given: up to the last nonzero one. */
+static uint32_t array_used(const struct eu_param_type *t, const void *value)
+{
+	uint32_t used = 0;
+	for (uint32_t i = 0; i < t->n_elems; i++) {
+		const uint8_t *el = (const uint8_t *)value + (size_t)i * t->elem_size;
+		for (uint32_t b = 0; b < t->elem_size; b++)
+			if (el[b]) {
+				used = i + 1;
+				break;
+			}
+	}
+	return used;
+}
+
 int eu_param_parse_value(const struct eu_param_type *t, const char *option, const char *text,
 			 void *out, eu_error *err)
 {
@@ -417,6 +492,8 @@ int eu_param_parse_value(const struct eu_param_type *t, const char *option, cons
 		return parse_float(t, option, text, out, err);
 	case EU_PARAM_ENUM:
 		return parse_enum(t, option, text, out, err);
+	case EU_PARAM_ARRAY:
+		return parse_array(t, option, text, out, err);
 	}
 	return eu_error_set(err, -EINVAL, "%s: type %s cannot be set", option, t->name);
 }
@@ -424,6 +501,16 @@ int eu_param_parse_value(const struct eu_param_type *t, const char *option, cons
 void eu_param_format_value(const struct eu_param_type *t, const void *value, eu_buf *out)
 {
 	switch (t->kind) {
+	case EU_PARAM_ARRAY: {
+		struct eu_param_type e = elem_type(t);
+		uint32_t used = array_used(t, value);
+		for (uint32_t i = 0; i < (used ? used : 1); i++) {
+			if (i)
+				eu_buf_putc(out, ',');
+			eu_param_format_value(&e, (const uint8_t *)value + (size_t)i * e.size, out);
+		}
+		return;
+	}
 	case EU_PARAM_INT:
 		if (t->is_signed)
 			i128_text(load_sint(value, t->size), out);
@@ -724,6 +811,43 @@ done:
 	return 0;
 }
 
+/* An array's length companion (`ports_len`, `n_ports`, ...) of integer type, or -1. */
+static int length_companion(const struct eu_params *p, const char *array)
+{
+	static const char *const patterns[] = {"%s_len", "%s_cnt", "%s_count", "n_%s", "nr_%s"};
+	for (size_t k = 0; k < sizeof(patterns) / sizeof(patterns[0]); k++) {
+		char name[160];
+		snprintf(name, sizeof(name), patterns[k], array);
+		for (size_t i = 0; i < p->n; i++)
+			if (!strcmp(p->entries[i].pub.name, name) &&
+			    p->entries[i].pub.type.kind == EU_PARAM_INT)
+				return (int)i;
+	}
+	return -1;
+}
+
+/* After an array option: its companion, unless set already, gets the count given. */
+static int set_length_companion(struct eu_params *p, const struct param_entry *arr,
+				const char *text, eu_error *err)
+{
+	int c = length_companion(p, arr->pub.name);
+	if (c < 0 || p->entries[c].pub.set)
+		return 0;
+	unsigned count = 0;
+	if (*text) {
+		count = 1;
+		for (const char *q = text; *q; q++)
+			count += *q == ',';
+	}
+	char num[16];
+	snprintf(num, sizeof(num), "%u", count);
+	int ret = eu_params_set(p, (size_t)c, num, err);
+	if (!ret)
+		eu_log(EU_LOG_DEBUG, "--%s: %s set to %u, the number of values given",
+		       arr->pub.long_name, p->entries[c].pub.name, count);
+	return ret;
+}
+
 int eu_params_set(struct eu_params *p, size_t i, const char *text, eu_error *err)
 {
 	if (!p || i >= p->n)
@@ -742,6 +866,8 @@ int eu_params_set(struct eu_params *p, size_t i, const char *text, eu_error *err
 	}
 	if (buf != tmp)
 		free(buf);
+	if (ret == 0 && e->pub.type.kind == EU_PARAM_ARRAY)
+		ret = set_length_companion(p, e, text, err);
 	return ret;
 }
 
@@ -859,7 +985,8 @@ void eu_params_help(const struct eu_params *p, eu_buf *out)
 					      prm->long_name);
 			eu_buf_printf(out, "  (bool, default: %s)\n", prm->default_text);
 		} else {
-			eu_buf_printf(out, "--%s <%s>  (default: ", prm->long_name, prm->type.name);
+			eu_buf_printf(out, "--%s <%s%s>  (default: ", prm->long_name, prm->type.name,
+				      prm->type.kind == EU_PARAM_ARRAY ? ", comma-separated" : "");
 			if (prm->type.kind == EU_PARAM_CHARS)
 				eu_buf_printf(out, "\"%s\")\n", prm->default_text);
 			else

@@ -12,7 +12,7 @@ static const char *const feature_names[EU_FEATURE__COUNT] = {
 	[EU_FEATURE_BTF] = "btf",         [EU_FEATURE_TRACEFS] = "tracefs",
 	[EU_FEATURE_KPROBES] = "kprobes", [EU_FEATURE_UPROBES] = "uprobes",
 	[EU_FEATURE_FENTRY] = "fentry",   [EU_FEATURE_LSM] = "lsm",
-	[EU_FEATURE_RINGBUF] = "ringbuf",
+	[EU_FEATURE_RINGBUF] = "ringbuf", [EU_FEATURE_TP_BTF] = "tp_btf",
 };
 
 /* Where tracefs may be; libbpf 1.1 itself prefers the debugfs path when it exists. */
@@ -66,18 +66,19 @@ static int probe_dynamic(struct eu_features *f, const char *pmu, const char *con
 	return -EOPNOTSUPP;
 }
 
-/* Loads "return 0" as a tracing-style program against the first of funcs found in the
- * kernel's BTF, and attaches it for an instant: both steps can be refused independently
- * (lockdown, missing trampolines, LSM not enabled, ...). */
+/* Loads "return 0" as a tracing-style program against the first of targets found in the
+ * kernel's BTF (functions, or btf_trace_* typedefs for tp_btf), and attaches it for an
+ * instant: both steps can be refused independently (lockdown, missing trampolines, LSM not
+ * enabled, ...). */
 static int probe_tracing(enum bpf_prog_type type, enum bpf_attach_type attach,
-			 const char *const *funcs, size_t n_funcs)
+			 const char *const *targets, size_t n_targets, __u32 btf_kind)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	if (!vmlinux)
 		return errno ? -errno : -ENOENT;
 	int btf_id = -ENOENT;
-	for (size_t i = 0; i < n_funcs && btf_id < 0; i++)
-		btf_id = btf__find_by_name_kind(vmlinux, funcs[i], BTF_KIND_FUNC);
+	for (size_t i = 0; i < n_targets && btf_id < 0; i++)
+		btf_id = btf__find_by_name_kind(vmlinux, targets[i], btf_kind);
 	btf__free(vmlinux);
 	if (btf_id < 0)
 		return -ENOENT;
@@ -103,6 +104,7 @@ static int probe_one(struct eu_features *f, enum eu_feature which)
 {
 	static const char *const fentry_funcs[] = {"bpf_fentry_test1", "do_unlinkat", "vfs_read"};
 	static const char *const lsm_funcs[] = {"bpf_lsm_file_open", "bpf_lsm_bpf"};
+	static const char *const raw_tps[] = {"btf_trace_sys_enter", "btf_trace_sched_switch"};
 	int ret;
 	switch (which) {
 	case EU_FEATURE_BTF:
@@ -114,9 +116,13 @@ static int probe_one(struct eu_features *f, enum eu_feature which)
 	case EU_FEATURE_UPROBES:
 		return probe_dynamic(f, "uprobe", "uprobe_events");
 	case EU_FEATURE_FENTRY:
-		return probe_tracing(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, fentry_funcs, 3);
+		return probe_tracing(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, fentry_funcs, 3,
+				     BTF_KIND_FUNC);
 	case EU_FEATURE_LSM:
-		return probe_tracing(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, lsm_funcs, 2);
+		return probe_tracing(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, lsm_funcs, 2, BTF_KIND_FUNC);
+	case EU_FEATURE_TP_BTF:
+		return probe_tracing(BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, raw_tps, 2,
+				     BTF_KIND_TYPEDEF);
 	case EU_FEATURE_RINGBUF:
 		ret = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
 		return ret == 1 ? 0 : ret < 0 ? ret : -EOPNOTSUPP;

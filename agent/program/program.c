@@ -48,6 +48,7 @@ int eu_program_section_feature(const char *sec)
 		{"uretprobe", EU_FEATURE_UPROBES}, {"uprobe.s", EU_FEATURE_UPROBES},
 		{"uretprobe.s", EU_FEATURE_UPROBES}, {"usdt", EU_FEATURE_UPROBES},
 		{"tp", EU_FEATURE_TRACEFS},        {"tracepoint", EU_FEATURE_TRACEFS},
+		{"tp_btf", EU_FEATURE_TP_BTF},
 	};
 	if (!sec)
 		return -1;
@@ -105,6 +106,32 @@ static void last_libbpf_line(const char *log, char *out, size_t n)
 	out[ll] = '\0';
 }
 
+static int copy_map_sizes(struct eu_program *p, const struct eu_program_opts *o)
+{
+	if (!o->n_map_sizes)
+		return 0;
+	p->map_sizes = calloc(o->n_map_sizes, sizeof(*p->map_sizes));
+	if (!p->map_sizes)
+		return -ENOMEM;
+	for (size_t i = 0; i < o->n_map_sizes; i++) {
+		char *name = strdup(o->map_sizes[i].map ? o->map_sizes[i].map : "");
+		if (!name)
+			return -ENOMEM;
+		p->map_sizes[p->n_map_sizes++] =
+			(struct eu_map_size){.map = name, .max_entries = o->map_sizes[i].max_entries};
+	}
+	return 0;
+}
+
+static void free_map_sizes(struct eu_program *p)
+{
+	for (size_t i = 0; i < p->n_map_sizes; i++)
+		free((char *)p->map_sizes[i].map);
+	free(p->map_sizes);
+	p->map_sizes = NULL;
+	p->n_map_sizes = 0;
+}
+
 int eu_program_open(const struct eu_package *pkg, const struct eu_program_opts *opts_in,
 		    struct eu_program **out, eu_error *err)
 {
@@ -124,6 +151,11 @@ int eu_program_open(const struct eu_package *pkg, const struct eu_program_opts *
 	eu_features_init(&p->own_features);
 	p->features = opts.features ? opts.features : &p->own_features;
 	p->perf_freq = opts.perf_sample_freq ? opts.perf_sample_freq : 49;
+	if (copy_map_sizes(p, &opts)) {
+		free_map_sizes(p);
+		free(p);
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	}
 
 	/* libbpf must never print on its own: route it before the first call */
 	eu_log_route_libbpf();
@@ -148,6 +180,7 @@ int eu_program_open(const struct eu_package *pkg, const struct eu_program_opts *
 		eu_error_set(err, e ? e : -EINVAL, "%s: cannot open the BPF object: %s%s%s", pname,
 			     program_errno_text(e ? e : EINVAL, why, sizeof(why)), *line ? ": " : "",
 			     line);
+		free_map_sizes(p);
 		free(p);
 		return err ? err->code : -EINVAL;
 	}
@@ -159,6 +192,7 @@ int eu_program_open(const struct eu_package *pkg, const struct eu_program_opts *
 	if (ret) {
 		eu_error_prefix(err, "%s", pname);
 		bpf_object__close(p->obj);
+		free_map_sizes(p);
 		free(p);
 		return ret;
 	}
@@ -270,21 +304,34 @@ static void verifier_reason(const char *vlog, char *out, size_t n)
 	}
 }
 
-/* The name of the program libbpf complained about last ("prog 'NAME': ..."). */
-static struct bpf_program *blamed_program(struct bpf_object *obj, const char *log)
+bool program_log_last_name(const char *log, const char *prefix, const char *on_line,
+			   char *name, size_t n)
 {
 	const char *hit = NULL;
-	for (const char *s = log; (s = strstr(s, "prog '")); s++)
-		hit = s;
+	size_t pl = strlen(prefix);
+	for (const char *s = log; (s = strstr(s, prefix)); s++) {
+		size_t line = strcspn(s, "\n");
+		const char *m = on_line ? strstr(s, on_line) : s;
+		if (m && m < s + line)
+			hit = s;
+	}
 	if (!hit)
-		return NULL;
-	hit += 6;
+		return false;
+	hit += pl;
 	const char *q = strchr(hit, '\'');
-	if (!q || q - hit >= 128)
-		return NULL;
-	char name[128];
+	if (!q || (size_t)(q - hit) >= n)
+		return false;
 	memcpy(name, hit, (size_t)(q - hit));
 	name[q - hit] = '\0';
+	return true;
+}
+
+/* The program libbpf complained about last ("prog 'NAME': ..."). */
+static struct bpf_program *blamed_program(struct bpf_object *obj, const char *log)
+{
+	char name[128];
+	if (!program_log_last_name(log, "prog '", NULL, name, sizeof(name)))
+		return NULL;
 	return bpf_object__find_program_by_name(obj, name);
 }
 
@@ -300,6 +347,8 @@ static int load_error(struct eu_program *p, int e, const char *log, eu_error *er
 		free(p->load_log);
 		p->load_log = vlog;
 	}
+	if (program_map_error(p, e, log, err))
+		return e;
 	int feature = eu_program_section_feature(sec);
 	if (bp && (e == -EPERM || e == -EOPNOTSUPP) &&
 	    (feature == EU_FEATURE_FENTRY || feature == EU_FEATURE_LSM)) {
@@ -325,11 +374,24 @@ static int load_error(struct eu_program *p, int e, const char *log, eu_error *er
 			    *line ? "; libbpf: " : "", line);
 }
 
+static void clear_choices(struct eu_program *p)
+{
+	for (size_t i = 0; i < p->n_choices; i++)
+		free((char *)p->choices[i].reason);
+	p->n_choices = 0;
+}
+
 int eu_program_load(struct eu_program *p, eu_error *err)
 {
 	if (p->loaded)
 		return 0;
+	clear_choices(p);
 	int ret = program_choose_alternatives(p, err);
+	if (!ret)
+		ret = program_choose_hooks(p, err);
+	program_target_release(p);
+	if (!ret)
+		ret = program_size_maps(p, err);
 	if (!ret)
 		ret = apply_params(p, err);
 	if (ret)
@@ -388,5 +450,9 @@ void eu_program_close(struct eu_program *prog)
 	eu_params_free(prog->params);
 	bpf_object__close(prog->obj);
 	free(prog->load_log);
+	clear_choices(prog);
+	free(prog->choices);
+	free_map_sizes(prog);
+	program_target_release(prog);
 	free(prog);
 }

@@ -30,56 +30,11 @@ static bool alt_parse(const char *name, size_t *base_len, unsigned long *n)
 	return true;
 }
 
-/* tp/CAT/NAME or tracepoint/CAT/NAME: whether tracefs lists the event. */
-static bool tracepoint_exists(struct eu_program *p, const char *sec, char *why, size_t n)
+bool program_is_alternative(const char *name)
 {
-	const char *root = eu_features_tracefs(p->features);
-	if (!root) {
-		snprintf(why, n, "tracefs is not mounted");
-		return false;
-	}
-	const char *slash = strchr(sec, '/');
-	if (!slash || !slash[1])
-		return true; /* no target in the section: libbpf will say */
-	char path[512];
-	snprintf(path, sizeof(path), "%s/events/%s", root, slash + 1);
-	if (access(path, F_OK) == 0)
-		return true;
-	snprintf(why, n, "tracepoint %s does not exist on this kernel", slash + 1);
-	return false;
-}
-
-bool program_section_supported(struct eu_program *p, const char *sec, char *why, size_t n)
-{
-	int feature = eu_program_section_feature(sec);
-	if (feature < 0)
-		return true;
-	if (feature == EU_FEATURE_TRACEFS)
-		return tracepoint_exists(p, sec, why, n);
-	if (eu_features_has(p->features, (enum eu_feature)feature))
-		return true;
-	char kind[32], err[128];
-	program_section_kind(sec, kind, sizeof(kind));
-	int reason = eu_features_reason(p->features, (enum eu_feature)feature);
-	switch (feature) {
-	case EU_FEATURE_KPROBES:
-		snprintf(why, n, "kprobes are not available on this kernel");
-		break;
-	case EU_FEATURE_UPROBES:
-		snprintf(why, n, "uprobes are not available on this kernel");
-		break;
-	case EU_FEATURE_FENTRY:
-	case EU_FEATURE_LSM:
-		if (reason == -EPERM)
-			snprintf(why, n, "%s programs are not permitted on this kernel (EPERM)", kind);
-		else
-			snprintf(why, n, "%s programs are not supported on this kernel: %s", kind,
-				 program_errno_text(reason, err, sizeof(err)));
-		break;
-	default:
-		snprintf(why, n, "%s is not available", eu_feature_name((enum eu_feature)feature));
-	}
-	return false;
+	size_t base_len;
+	unsigned long n;
+	return alt_parse(name, &base_len, &n);
 }
 
 struct alt_member {
@@ -119,6 +74,11 @@ static int choose_in_group(struct eu_program *p, struct alt_member *m, size_t co
 		const char *sec = bpf_program__section_name(m[i].prog);
 		if (chosen < count) {
 			bpf_program__set_autoload(m[i].prog, false);
+			program_note_choice(p, m[i].prog, false, EU_LOG_DEBUG,
+					    "%s (%s) left out: %s (%s) ranks first for %.*s", name, sec,
+					    bpf_program__name(m[chosen].prog),
+					    bpf_program__section_name(m[chosen].prog), (int)m[0].base_len,
+					    bpf_program__name(m[0].prog));
 			continue;
 		}
 		char why[200] = "";
@@ -127,7 +87,8 @@ static int choose_in_group(struct eu_program *p, struct alt_member *m, size_t co
 			continue;
 		}
 		bpf_program__set_autoload(m[i].prog, false);
-		eu_log(EU_LOG_INFO, "%s: %s (%s) skipped: %s", eu_program_name(p), name, sec, why);
+		program_note_choice(p, m[i].prog, false, EU_LOG_INFO, "%s (%s) skipped: %s", name, sec,
+				    why);
 		int w = snprintf(reasons + used, sizeof(reasons) - used, "%s%s (%s): %s",
 				 used ? "; " : "", name, sec, why);
 		if (w > 0 && (size_t)w < sizeof(reasons) - used)
@@ -138,9 +99,10 @@ static int choose_in_group(struct eu_program *p, struct alt_member *m, size_t co
 				    "no alternative of %.*s can run on this kernel: %s",
 				    (int)m[0].base_len, bpf_program__name(m[0].prog), reasons);
 	if (chosen > 0 || count > 1)
-		eu_log(EU_LOG_INFO, "%s: using %s (%s) for %.*s", eu_program_name(p),
-		       bpf_program__name(m[chosen].prog), bpf_program__section_name(m[chosen].prog),
-		       (int)m[0].base_len, bpf_program__name(m[0].prog));
+		program_note_choice(p, m[chosen].prog, true, EU_LOG_INFO, "using %s (%s) for %.*s",
+				    bpf_program__name(m[chosen].prog),
+				    bpf_program__section_name(m[chosen].prog), (int)m[0].base_len,
+				    bpf_program__name(m[0].prog));
 	return 0;
 }
 

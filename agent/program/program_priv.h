@@ -9,6 +9,7 @@
 
 #include "eunomia/error.h"
 #include "eunomia/features.h"
+#include "eunomia/log.h"
 #include "eunomia/program.h"
 
 enum attachment_kind {
@@ -30,6 +31,9 @@ struct attachment {
 	int prog_fd;
 };
 
+struct eu_ksyms;
+struct btf;
+
 struct eu_program {
 	const struct eu_package *pkg;
 	struct bpf_object *obj;
@@ -44,13 +48,48 @@ struct eu_program {
 	size_t attached_programs;
 
 	char *load_log; /* malloc'd; "" equivalent when NULL */
+	struct eu_map_size *map_sizes; /* copies of the opts' (names malloc'd) */
+	size_t n_map_sizes;
+
+	/* program selection (program_hooks.c, program_alt.c): what was kept or left out */
+	struct eu_program_choice *choices; /* reasons malloc'd */
+	size_t n_choices, cap_choices;
+
+	/* kernel tables for target checks, kept only while loading (program_target.c) */
+	struct btf *kbtf;
+	int kbtf_err;
+	struct eu_ksyms *ksyms;
+	int ksyms_err;
 };
 
 /* Chooses one program of every `<base>__alt<N>` group (program_alt.c). */
 int program_choose_alternatives(struct eu_program *p, eu_error *err);
 
-/* Whether this kernel can run a program of section sec; why gets the reason when not. */
+/* Keeps one program per hook among twins of different kinds (tp_btf/raw_tp/tp,
+ * fentry/kprobe, fexit/kretprobe), then leaves out programs whose tracepoint or function this
+ * kernel lacks while others remain (program_hooks.c). */
+int program_choose_hooks(struct eu_program *p, eu_error *err);
+
+/* Gives maps sized at run time their defaults or --map-size (program_maps.c). */
+int program_size_maps(struct eu_program *p, eu_error *err);
+/* When libbpf's log says a map failed to create: sets err naming it and returns e; else 0. */
+int program_map_error(struct eu_program *p, int e, const char *log, eu_error *err);
+
+/* Records that prog was kept or left out, and why; logs "<package>: <why>" at level. */
+void program_note_choice(struct eu_program *p, struct bpf_program *prog, bool loaded,
+			 enum eu_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* Whether name is a `<base>__alt<N>` alternative (program_alt.c). */
+bool program_is_alternative(const char *name);
+
+/* Whether this kernel can run a program of section sec: its target exists and its kind is
+ * supported; why gets the reason when not (program_target.c). */
 bool program_section_supported(struct eu_program *p, const char *sec, char *why, size_t n);
+/* Only whether the function or tracepoint sec names exists on this kernel. */
+bool program_target_exists(struct eu_program *p, const char *sec, char *why, size_t n);
+/* Frees the kernel tables the checks loaded. */
+void program_target_release(struct eu_program *p);
 
 /* Whether ifindex's clsact hook still has filters on either side (program_tc.c);
  * true when that cannot be told. */
@@ -58,6 +97,11 @@ bool program_tc_hook_in_use(int ifindex);
 
 /* "Operation not permitted (EPERM)" for a negative or positive errno. */
 const char *program_errno_text(int e, char *buf, size_t n);
+
+/* The quoted name after the last prefix ("prog '") in libbpf's log whose line also contains
+ * on_line (NULL: any line): "NAME" of "prog 'NAME': ...". */
+bool program_log_last_name(const char *log, const char *prefix, const char *on_line,
+			   char *name, size_t n);
 
 /* The section's kind token: "fentry" for "fentry/do_unlinkat", "tp" for "tp/sched/x". */
 void program_section_kind(const char *sec, char *kind, size_t n);

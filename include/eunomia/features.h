@@ -16,6 +16,7 @@ enum eu_feature {
 	EU_FEATURE_FENTRY,   /* a BPF_PROG_TYPE_TRACING fentry program loads and attaches */
 	EU_FEATURE_LSM,      /* a BPF_PROG_TYPE_LSM program loads and attaches */
 	EU_FEATURE_RINGBUF,  /* BPF_MAP_TYPE_RINGBUF */
+	EU_FEATURE_TP_BTF,   /* a BTF-typed raw tracepoint (tp_btf) program loads and attaches */
 	EU_FEATURE__COUNT,
 };
 
@@ -33,7 +34,7 @@ int eu_features_reason(struct eu_features *f, enum eu_feature which);
 void eu_features_probe_all(struct eu_features *f);
 /* Forgets one probe (after mounting tracefs, say). */
 void eu_features_forget(struct eu_features *f, enum eu_feature which);
-/* "btf", "tracefs", "kprobes", "uprobes", "fentry", "lsm", "ringbuf". */
+/* "btf", "tracefs", "kprobes", "uprobes", "fentry", "lsm", "ringbuf", "tp_btf". */
 const char *eu_feature_name(enum eu_feature which);
 /* The tracefs root in use, or NULL when none is mounted. */
 const char *eu_features_tracefs(struct eu_features *f);

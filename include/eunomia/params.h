@@ -7,11 +7,14 @@
  * `--disable-NAME` set true/false (help shows the one that changes the default);
  * `--NAME=true|false|1|0|yes|no`. Integers: decimal or 0x hex, a minus sign only for signed
  * types, range-checked. char[N]: the text plus a NUL must fit. Floats: strtod syntax, stored in
- * native (little-endian) byte order. Enums: an enumerator name or a number.
+ * native (little-endian) byte order. Enums: an enumerator name or a number. Arrays of those
+ * (`const volatile __u16 target_ports[8]`): comma-separated elements, each checked like a
+ * scalar, the rest zero; a variable named `<NAME>_len`, `_cnt`, `_count`, `n_<NAME>` or
+ * `nr_<NAME>` that the user did not set gets the number of elements given.
  *
  * Order of values: the ELF's initial bytes, then the meta's `value` preset, then
  * `cmdarg.default`, then the command line. Variables whose type cannot be set from text
- * (pointers, structs, non-char arrays) and `__eunomia_dummy*` ones are not options. */
+ * (pointers, structs, arrays of arrays) and `__eunomia_dummy*` ones are not options. */
 #ifndef EUNOMIA_PARAMS_H
 #define EUNOMIA_PARAMS_H
 
@@ -31,6 +34,7 @@ enum eu_param_kind {
 	EU_PARAM_CHARS,    /* char[N] */
 	EU_PARAM_FLOAT,    /* 4 or 8 bytes */
 	EU_PARAM_ENUM,
+	EU_PARAM_ARRAY,    /* T[N] of integers, bools, floats or enums: "80,443" */
 };
 
 struct eu_param_type {
@@ -40,6 +44,10 @@ struct eu_param_type {
 	const struct btf *btf; /* enums: where the enumerators are */
 	uint32_t type_id;   /* the resolved type (typedefs and modifiers skipped) */
 	char name[64];      /* the C spelling for messages: "unsigned long long", "__u32", "char[16]" */
+	/* EU_PARAM_ARRAY: the element's kind and size (size is the whole array) */
+	enum eu_param_kind elem_kind;
+	uint32_t elem_size;
+	uint32_t n_elems;
 };
 
 /* Classifies BTF type type_id. -EOPNOTSUPP for types that cannot be parameters. */

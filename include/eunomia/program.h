@@ -18,6 +18,18 @@
  * load with an error naming the group and each member's reason. A plugin thus ships, say, an
  * fentry, a kprobe and a tracepoint version of one handler and runs everywhere.
  *
+ * Maps sized at run time: libbpf-tools leave max_entries 0 (and a stack-trace map's value size
+ * unset) for their user space to fill. Before load such maps get defaults: stack traces 127
+ * frames of 8 bytes and 16384 entries, hash maps 10240 entries (pid_max when keyed by a pid),
+ * ring buffers 256 KiB; opts.map_sizes overrides any map. A map the kernel refuses is named in
+ * the error with its type, sizes and the likely reason.
+ *
+ * Twins: programs of different kinds on one hook (tp_btf/X, raw_tp/X, tp/CAT/X; fentry/F and
+ * kprobe/F; fexit/F and kretprobe/F) are reduced to the best kind this kernel runs, in that
+ * order, as libbpf-tools' user space does; a program whose tracepoint or kernel function this
+ * kernel lacks is left out (with a warning) while other programs remain. eu_program_choice_at
+ * lists every such decision.
+ *
  * The program borrows the package: it must outlive the program. Detaching may block for tens
  * of milliseconds (perf-event tracepoint links); the daemon calls it off the loop thread. */
 #ifndef EUNOMIA_PROGRAM_H
@@ -42,7 +54,19 @@ struct eu_program_opts {
 	struct eu_features *features;
 	/* perf_event programs: samples per second per CPU (default 49) */
 	uint32_t perf_sample_freq;
+	/* max_entries per map (libbpf name or skeleton ident), winning over the object and the
+	 * run-time defaults; a name the package has no map of fails the load */
+	const struct eu_map_size *map_sizes;
+	size_t n_map_sizes;
 };
+
+struct eu_map_size {
+	const char *map;
+	uint32_t max_entries;
+};
+
+/* Parses "NAME=N" (N 1..2^31) into name (up to n bytes) and *entries; errors name spec. */
+int eu_map_size_parse(const char *spec, char *name, size_t n, uint32_t *entries, eu_error *err);
 
 struct eu_program;
 
@@ -75,6 +99,18 @@ const char *eu_program_name(const struct eu_program *prog);
 size_t eu_program_attached_count(const struct eu_program *prog);
 /* The tail of libbpf's output (the verifier log) from a failed load, or "". */
 const char *eu_program_load_log(const struct eu_program *prog);
+
+/* What program selection decided before load: one entry per program kept over a twin or an
+ * alternative, or left out (its kind cannot run here, its target is missing, a twin was
+ * preferred). Valid while the program lives. */
+struct eu_program_choice {
+	const char *program; /* the BPF program's name */
+	const char *section; /* its ELF section */
+	bool loaded;         /* kept (true) or left out (false) */
+	const char *reason;  /* why, e.g. "tp_btf preferred over raw_tp for sched_switch" */
+};
+size_t eu_program_choice_count(const struct eu_program *prog);
+const struct eu_program_choice *eu_program_choice_at(const struct eu_program *prog, size_t i);
 
 /* The kind of kernel support a program section needs, for alternatives and messages:
  * EU_FEATURE_* from features.h, or -1 when nothing specific. */

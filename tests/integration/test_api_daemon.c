@@ -500,3 +500,32 @@ Test(api_daemon, uploads_and_watched_files_share_names)
 		  eu_agent_stderr(a.f.a));
 	afix_fini(&a);
 }
+
+/* The package info tells which of twin programs runs and why the other does not. */
+Test(api_daemon, package_info_lists_program_choices)
+{
+	struct afix a;
+	afix_init(&a);
+	afix_start(&a, NULL);
+	ctl_expect(&a, 0,
+		   (const char *const[]){"load", EU_TESTBPF_BUILD_DIR "/twins/package.json", "--name",
+					 "twins", NULL},
+		   "\"state\":\"loaded\"", NULL);
+	cJSON *p = afix_pkg(&a, "twins");
+	cr_assert(p);
+	cr_expect_eq(eu_json_int(p, "attached", 0), 1);
+	const cJSON *choices = cJSON_GetObjectItem(p, "choices");
+	cr_assert_eq(cJSON_GetArraySize(choices), 2, "%s", cJSON_PrintUnformatted(p));
+	int loaded = 0;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, choices) {
+		const char *prog = eu_json_str(c, "program");
+		cr_assert(prog);
+		cr_expect(!strcmp(prog, "sys_enter_btf") || !strcmp(prog, "sys_enter_raw"), "%s", prog);
+		cr_expect(strstr(eu_json_str(c, "reason"), "sys_enter"), "%s", eu_json_str(c, "reason"));
+		loaded += cJSON_IsTrue(cJSON_GetObjectItem(c, "loaded"));
+	}
+	cr_expect_eq(loaded, 1, "exactly one twin loaded");
+	cJSON_Delete(p);
+	afix_fini(&a);
+}

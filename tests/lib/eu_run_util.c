@@ -61,7 +61,8 @@ int eu_write_file(const char *path, const void *data, size_t size)
 	return close(fd) ? -errno : 0;
 }
 
-size_t eu_prog_ids_of(pid_t pid, uint32_t *ids, size_t max)
+/* The distinct "<key> N" values of a process's fdinfo files ("prog_id:", "map_id:"). */
+static size_t fdinfo_ids(pid_t pid, const char *key, uint32_t *ids, size_t max)
 {
 	char dir[64];
 	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)pid);
@@ -80,7 +81,8 @@ size_t eu_prog_ids_of(pid_t pid, uint32_t *ids, size_t max)
 			continue;
 		while (fgets(line, sizeof(line), f)) {
 			unsigned id;
-			if (sscanf(line, "prog_id: %u", &id) == 1) {
+			size_t kl = strlen(key);
+			if (!strncmp(line, key, kl) && sscanf(line + kl, " %u", &id) == 1) {
 				bool dup = false;
 				for (size_t i = 0; i < n; i++)
 					dup |= ids[i] == id;
@@ -93,6 +95,29 @@ size_t eu_prog_ids_of(pid_t pid, uint32_t *ids, size_t max)
 	}
 	closedir(d);
 	return n;
+}
+
+size_t eu_prog_ids_of(pid_t pid, uint32_t *ids, size_t max)
+{
+	return fdinfo_ids(pid, "prog_id:", ids, max);
+}
+
+bool eu_map_info_of(pid_t pid, const char *name, struct bpf_map_info *info)
+{
+	uint32_t ids[256];
+	size_t n = fdinfo_ids(pid, "map_id:", ids, 256);
+	for (size_t i = 0; i < n; i++) {
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+		if (fd < 0)
+			continue;
+		memset(info, 0, sizeof(*info));
+		__u32 len = sizeof(*info);
+		bool hit = !bpf_obj_get_info_by_fd(fd, info, &len) && !strcmp(info->name, name);
+		close(fd);
+		if (hit)
+			return true;
+	}
+	return false;
 }
 
 bool eu_prog_id_exists(uint32_t id)

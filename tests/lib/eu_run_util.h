@@ -21,6 +21,10 @@ int eu_write_file(const char *path, const void *data, size_t size);
 
 /* The ids of the BPF programs process pid holds open (from /proc/PID/fdinfo). */
 size_t eu_prog_ids_of(pid_t pid, uint32_t *ids, size_t max);
+/* The info of the BPF map named name (the kernel's 15-character name) that process pid holds
+ * open; false when it holds none. */
+struct bpf_map_info;
+bool eu_map_info_of(pid_t pid, const char *name, struct bpf_map_info *info);
 /* Whether a BPF program with this id still exists in the kernel. */
 bool eu_prog_id_exists(uint32_t id);
 

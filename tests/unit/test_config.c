@@ -29,8 +29,9 @@ Test(config, full_example)
 			"    queue_size: 77\n"
 			"packages:\n"
 			"  bootstrap:\n"
-			"    params: {min_duration_ns: 1000000, comm: bash}\n"
-			"    sample_freq: 99\n";
+			"    params: {min_duration_ns: 1000000, comm: bash, ports: [80, 443]}\n"
+			"    sample_freq: 99\n"
+			"    map_sizes: {counts: 4096, stackmap: 1024}\n";
 	struct eu_config c;
 	eu_error err = {0};
 	cr_assert_eq(parse(y, &c, &err), 0, "%s", err.msg);
@@ -53,11 +54,17 @@ Test(config, full_example)
 	cr_assert_eq(f->queue_records, 77);
 	const struct eu_config_package *p = eu_config_find_package(&c, "x", "bootstrap");
 	cr_assert(p);
-	cr_assert_eq(p->n_params, 2);
+	cr_assert_eq(p->n_params, 3);
 	cr_assert_str_eq(p->params[0].name, "min_duration_ns");
 	cr_assert_str_eq(p->params[0].value, "1000000");
 	cr_assert_str_eq(p->params[1].value, "bash");
+	cr_assert_str_eq(p->params[2].value, "80,443");
 	cr_assert_eq(p->sample_freq, 99);
+	cr_assert_eq(p->n_map_sizes, 2);
+	cr_assert_str_eq(p->map_sizes[0].map, "counts");
+	cr_assert_eq(p->map_sizes[0].max_entries, 4096);
+	cr_assert_str_eq(p->map_sizes[1].map, "stackmap");
+	cr_assert_eq(p->map_sizes[1].max_entries, 1024);
 	cr_assert_null(eu_config_find_package(&c, "other", "other"));
 	eu_config_free(&c);
 }
@@ -220,8 +227,14 @@ Test(config, errors_name_line_and_key)
 		 "sinks[0].compress: expected true or false, got maybe"},
 		{"sinks:\n  - type: stdout\n    path: /x\n", "unknown key 'path' for this sink type"},
 		{"log_level: loud\n", "agent.yaml:1: log_level: expected error, warn, info"},
-		{"packages:\n  boot:\n    params: {a: [1, 2]}\n",
-		 "agent.yaml:3: packages.boot.params.a: expected a number, a string or a bool"},
+		{"packages:\n  boot:\n    params: {a: {b: 2}}\n",
+		 "agent.yaml:3: packages.boot.params.a: expected a number, a string, a bool or a list"},
+		{"packages:\n  boot:\n    params: {a: [1, [2]]}\n",
+		 "packages.boot.params.a: list elements must be numbers or names without commas"},
+		{"packages:\n  boot:\n    map_sizes: {counts: 0}\n",
+		 "agent.yaml:3: packages.boot.map_sizes.counts: expected 1..2147483648 entries"},
+		{"packages:\n  boot:\n    map_sizes: [1]\n",
+		 "packages.boot.map_sizes: expected a mapping MAP: ENTRIES"},
 		{"packages:\n  boot:\n    parms: {}\n", "agent.yaml:3: packages.boot: unknown key 'parms'"},
 		{"packages:\n  boot:\n    sample_freq: 0\n",
 		 "agent.yaml:3: packages.boot.sample_freq: expected 1..100000 (Hz)"},

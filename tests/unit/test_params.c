@@ -16,7 +16,7 @@
 struct fixture {
 	struct btf *btf;
 	int t_u64, t_int, t_u32, t_pid, t_bool, t_u8, t_s8, t_s16, t_u16, t_s64, t_s128, t_u128;
-	int t_float, t_double, t_enum, t_chars16, t_ints4, t_ptr, t_cv_u64;
+	int t_float, t_double, t_enum, t_chars16, t_ints4, t_ptr, t_cv_u64, t_ports3, t_grid;
 };
 
 static int add_var(struct btf *btf, const char *name, int type)
@@ -45,10 +45,13 @@ enum {
 	OFF_DOUBLE = 88,
 	OFF_COLOR = 96,
 	OFF_NAME = 100,         /* char[16] */
-	OFF_INTS = 116,         /* int[4]: not an option */
+	OFF_INTS = 116,         /* int[4] */
+	OFF_INTS_CNT = 132,     /* int: the length companion of ints */
 	OFF_PTR = 136,          /* pointer: not an option */
 	OFF_CV1 = 144,          /* int with cmdarg long cv1, short 1, default 12345 */
-	RODATA_SIZE = 152,
+	OFF_PORTS = 148,        /* unsigned short[3] */
+	OFF_GRID = 156,         /* int[2][2]: arrays of arrays are not options */
+	RODATA_SIZE = 172,
 };
 
 static struct fixture fx;
@@ -81,6 +84,8 @@ static void build_btf(void)
 	int t_char = btf__add_int(b, "char", 1, BTF_INT_SIGNED);
 	fx.t_chars16 = btf__add_array(b, fx.t_int, t_char, 16);
 	fx.t_ints4 = btf__add_array(b, fx.t_int, fx.t_int, 4);
+	fx.t_ports3 = btf__add_array(b, fx.t_int, fx.t_u16, 3);
+	fx.t_grid = btf__add_array(b, fx.t_int, btf__add_array(b, fx.t_int, fx.t_int, 2), 2);
 	fx.t_ptr = btf__add_ptr(b, fx.t_int);
 	fx.t_cv_u64 = btf__add_const(b, btf__add_volatile(b, fx.t_u64));
 
@@ -108,8 +113,11 @@ static void build_btf(void)
 		{"color", fx.t_enum, OFF_COLOR, 4},
 		{"name", fx.t_chars16, OFF_NAME, 16},
 		{"ints", fx.t_ints4, OFF_INTS, 16},
+		{"ints_cnt", fx.t_int, OFF_INTS_CNT, 4},
 		{"ptr", fx.t_ptr, OFF_PTR, 8},
 		{"const_val_1", fx.t_int, OFF_CV1, 4},
+		{"ports", fx.t_ports3, OFF_PORTS, 6},
+		{"grid", fx.t_grid, OFF_GRID, 16},
 	};
 	int ids[sizeof(ro) / sizeof(ro[0])];
 	for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
@@ -146,10 +154,13 @@ static struct eu_var_meta ro_vars[] = {
 	{.name = "color", .type = "enum color"},
 	{.name = "name", .type = "char[16]"},
 	{.name = "ints", .type = "int[4]"},
+	{.name = "ints_cnt", .type = "int"},
 	{.name = "ptr", .type = "int *"},
 	{.name = "const_val_1", .type = "int",
 	 .cmdarg = {.long_name = "cv1", .short_name = "1", .help = "This is a help message",
 		    .default_text = "12345"}},
+	{.name = "ports", .type = "unsigned short[3]"},
+	{.name = "grid", .type = "int[2][2]"},
 };
 static struct eu_var_meta bss_vars[] = {
 	{.name = "bss_val", .type = "int", .value_text = "7"},
@@ -249,11 +260,12 @@ Test(params, table_has_settable_variables_only)
 {
 	const char *expect[] = {"min_duration_ns", "targ_pid", "mask", "failed", "flag_on", "v_u8",
 				"v_s8", "v_s16", "v_u16", "v_int", "v_s64", "v_s128", "v_u128",
-				"ratio", "scale", "color", "name", "cv1", "bss_val"};
+				"ratio", "scale", "color", "name", "ints", "ints_cnt", "cv1",
+				"ports", "bss_val"};
 	cr_assert_eq(eu_params_count(params), sizeof(expect) / sizeof(expect[0]));
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
 		cr_assert_str_eq(eu_params_at(params, i)->long_name, expect[i]);
-	cr_assert_lt(eu_params_find(params, "ints"), 0, "int[4] is not settable");
+	cr_assert_lt(eu_params_find(params, "grid"), 0, "arrays of arrays are not settable");
 	cr_assert_lt(eu_params_find(params, "ptr"), 0, "pointers are not settable");
 	cr_assert_lt(eu_params_find(params, "__eunomia_dummy_event_ptr"), 0);
 	cr_assert_lt(eu_params_find(params, "not_in_btf"), 0);
@@ -586,11 +598,72 @@ Test(params, bare_object_takes_every_global)
 	struct eu_package bare = {.name = "bare"};
 	struct eu_params *p2 = NULL;
 	cr_assert_eq(eu_params_new(&bare, fx.btf, NULL, &p2, &err), 0, "%s", err.msg);
-	/* every settable .rodata var by its own name, plus bss_val; no dummy, ints, ptr */
-	cr_assert_eq(eu_params_count(p2), 19);
+	/* every settable .rodata var by its own name, plus bss_val; no dummy, grid, ptr */
+	cr_assert_eq(eu_params_count(p2), 22);
 	cr_assert_geq(eu_params_find(p2, "flag"), 0);
 	cr_assert_geq(eu_params_find(p2, "const_val_1"), 0);
 	cr_assert_geq(eu_params_find(p2, "bss_val"), 0);
 	cr_assert_lt(eu_params_find(p2, "__eunomia_dummy_event_ptr"), 0);
 	eu_params_free(p2);
+}
+
+/* ---- arrays --------------------------------------------------------------------------- */
+
+Test(params, arrays_take_comma_separated_values_checked_each)
+{
+	cr_assert_eq(set("ports", "80,443"), 0, "%s", err.msg);
+	const uint16_t *ports = eu_params_value(params, idx("ports"));
+	cr_expect_eq(ports[0], 80);
+	cr_expect_eq(ports[1], 443);
+	cr_expect_eq(ports[2], 0, "elements not given are zero");
+
+	cr_assert_eq(set("ports", "1,70000"), -ERANGE);
+	cr_expect(strstr(err.msg, "--ports value 2: '70000' is out of range"), "%s", err.msg);
+	cr_expect(strstr(err.msg, "0..65535"), "%s", err.msg);
+	cr_expect_eq(((const uint16_t *)eu_params_value(params, idx("ports")))[1], 443,
+		     "a failed set changes nothing");
+	cr_assert_eq(set("ports", "1,2,3,4"), -ERANGE);
+	cr_expect(strstr(err.msg, "4 values given; unsigned short[3] holds at most 3"), "%s",
+		  err.msg);
+	cr_assert_eq(set("ports", "1,,3"), -EINVAL);
+	cr_expect(strstr(err.msg, "--ports value 2"), "%s", err.msg);
+	cr_assert_eq(set("ints", "-1,0x10"), 0, "%s", err.msg);
+	const int32_t *ints = eu_params_value(params, idx("ints"));
+	cr_expect_eq(ints[0], -1);
+	cr_expect_eq(ints[1], 16);
+}
+
+Test(params, array_length_companion_follows_unless_set)
+{
+	const char *argv[] = {"--ints", "5,6,7"};
+	cr_assert_eq(parse_argv(argv, 2), 0, "%s", err.msg);
+	cr_expect_eq(value_s("ints_cnt"), 3);
+	const char *argv2[] = {"--ints_cnt", "1", "--ints", "9,9"};
+	cr_assert_eq(parse_argv(argv2, 4), 0, "%s", err.msg);
+	cr_expect_eq(value_s("ints_cnt"), 1, "an explicit length wins");
+}
+
+Test(params, array_help_and_patch)
+{
+	cr_assert_eq(set("ports", "22,8080"), 0, "%s", err.msg);
+	eu_buf b;
+	eu_buf_init(&b);
+	eu_params_help(params, &b);
+	cr_expect(strstr(b.data, "--ports <unsigned short[3], comma-separated>  (default: 0)"), "%s",
+		  b.data);
+	eu_buf_free(&b);
+	uint8_t data[RODATA_SIZE];
+	memset(data, 0xee, sizeof(data));
+	cr_assert_eq(eu_params_patch_section(params, ".rodata", data, sizeof(data), &err), 0);
+	uint16_t got[3];
+	memcpy(got, data + OFF_PORTS, 6);
+	cr_expect_eq(got[0], 22);
+	cr_expect_eq(got[1], 8080);
+	cr_expect_eq(got[2], 0);
+	eu_buf buf;
+	eu_buf_init(&buf);
+	const struct eu_param *prm = eu_params_at(params, idx("ports"));
+	eu_param_format_value(&prm->type, eu_params_value(params, idx("ports")), &buf);
+	cr_expect_str_eq(buf.data, "22,8080");
+	eu_buf_free(&buf);
 }

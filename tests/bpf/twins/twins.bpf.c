@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Twin programs on one hook, the way libbpf-tools write them (hardirqs, runqlat, biolatency):
+ * a tp_btf and a raw_tp version of the same handler, of which user space loads one. Here the
+ * hook is sys_enter; the histogram counts getpgid(2) calls of one process by log2 of their
+ * argument, so a test can cause an exact number and see it counted once. */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "twins.h"
+
+#define NR_GETPGID 121 /* x86_64 */
+
+const volatile pid_t targ_tgid = 0;
+
+/// @sample {"interval": 300, "type": "log2_hist", "unit": "pid"}
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hist);
+} hists SEC(".maps");
+
+static __always_inline __u64 log2l(__u64 v)
+{
+	__u64 r = 0;
+	for (int i = 0; i < 63 && v > 1; i++) {
+		v >>= 1;
+		r++;
+	}
+	return r;
+}
+
+static __always_inline int count(struct pt_regs *regs, long id)
+{
+	if (id != NR_GETPGID || (bpf_get_current_pid_tgid() >> 32) != (__u32)targ_tgid)
+		return 0;
+	__u64 arg = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	__u32 key = 0;
+	static const struct hist zero;
+	struct hist *h = bpf_map_lookup_elem(&hists, &key);
+	if (!h) {
+		bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&hists, &key);
+		if (!h)
+			return 0;
+	}
+	__u64 slot = log2l(arg);
+	if (slot >= MAX_SLOTS)
+		slot = MAX_SLOTS - 1;
+	__sync_fetch_and_add(&h->slots[slot], 1);
+	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter_btf, struct pt_regs *regs, long id)
+{
+	return count(regs, id);
+}
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(sys_enter_raw, struct pt_regs *regs, long id)
+{
+	return count(regs, id);
+}
+
+char LICENSE[] SEC("license") = "GPL";
