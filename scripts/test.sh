@@ -26,6 +26,15 @@ else
 fi
 bash scripts/install-deps.sh
 bash scripts/build.sh
+if [ "${CI:-}" = true ]; then
+  # the builds users and distributions make, warnings as errors: gcc Release (-O3 finds
+  # what -O2 does not) and clang (the fuzz build below is clang too, a Debug build with sanitizers)
+  echo "test: CI: gcc Release and clang RelWithDebInfo builds" >&2
+  EU_BUILD_DIR=build-release bash scripts/build.sh -DCMAKE_BUILD_TYPE=Release \
+    -DEU_BUILD_TESTS=OFF -DEU_BUILD_PLUGINS=OFF
+  CC=clang EU_BUILD_DIR=build-clang bash scripts/build.sh -DEU_BUILD_TESTS=OFF \
+    -DEU_BUILD_PLUGINS=OFF
+fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "test: integration tests load BPF programs and need root; run as root" >&2
   exit 1

@@ -79,7 +79,7 @@ static int get_bool(struct mparse *p, yaml_node_t *n, const char *path, bool *ou
 
 static int get_size(struct mparse *p, yaml_node_t *n, const char *path, size_t *out)
 {
-	double v;
+	double v = 0;
 	int ret = get_double(p, n, path, &v);
 	if (ret)
 		return ret;

@@ -20,13 +20,14 @@ static size_t pj_append(struct eu_pj *c, const char *s)
 {
 	size_t old = c->len;
 	size_t n = strlen(s);
-	if (c->len + n >= sizeof(c->path)) {
+	size_t room = sizeof(c->path) - 1 - c->len;
+	if (n > room) {
 		/* an absurdly deep path: keep the start, mark the cut */
-		n = sizeof(c->path) - 1 - c->len;
-		if (n >= 3) {
-			memcpy(c->path + c->len, s, n - 3);
-			memcpy(c->path + c->len + n - 3, "...", 3);
+		if (room >= 3) {
+			memcpy(c->path + c->len, s, room - 3);
+			memcpy(c->path + c->len + room - 3, "...", 3);
 		}
+		n = room;
 	} else {
 		memcpy(c->path + c->len, s, n);
 	}
@@ -190,7 +191,7 @@ int eu_pj_u32(struct eu_pj *c, const cJSON *obj, const char *key, bool required,
 	*out = def;
 	if (!v)
 		return required ? pj_missing(c, key, "an integer") : 0;
-	double d;
+	double d = 0;
 	int rc = pj_integer(c, key, v, 0, (double)UINT32_MAX, &d);
 	if (!rc)
 		*out = (uint32_t)d;
@@ -203,7 +204,7 @@ int eu_pj_int(struct eu_pj *c, const cJSON *obj, const char *key, int def, int *
 	*out = def;
 	if (!v)
 		return 0;
-	double d;
+	double d = 0;
 	int rc = pj_integer(c, key, v, (double)INT32_MIN, (double)INT32_MAX, &d);
 	if (!rc)
 		*out = (int)d;
