@@ -13,7 +13,6 @@
 
 #define LOG_PAGE_DEFAULT 100
 #define LOG_PAGE_MAX 10000
-#define MAX_PARAMS 256
 
 void api_reply_daemon_error(struct eu_http_req *r, const eu_error *e)
 {
@@ -61,13 +60,7 @@ bool api_need_daemon(struct eu_api *a, struct eu_http_req *r)
 
 /* --- parameters --- */
 
-struct params {
-	char *names[MAX_PARAMS];
-	char *values[MAX_PARAMS];
-	size_t n;
-};
-
-static void params_free(struct params *p)
+void api_params_free(struct api_params *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		free(p->names[i]);
@@ -76,9 +69,9 @@ static void params_free(struct params *p)
 	p->n = 0;
 }
 
-static int params_add(struct params *p, const char *name, size_t nlen, const char *value)
+static int params_add(struct api_params *p, const char *name, size_t nlen, const char *value)
 {
-	if (p->n >= MAX_PARAMS)
+	if (p->n >= API_MAX_PARAMS)
 		return -E2BIG;
 	char *n = strndup(name, nlen), *v = strdup(value);
 	if (!n || !v) {
@@ -92,7 +85,7 @@ static int params_add(struct params *p, const char *name, size_t nlen, const cha
 }
 
 /* {"name": value}: strings, numbers and booleans, as the sidecar file takes them */
-static int params_from_object(const cJSON *o, struct params *p, eu_error *err)
+static int params_from_object(const cJSON *o, struct api_params *p, eu_error *err)
 {
 	if (!cJSON_IsObject(o))
 		return eu_error_set(err, -EINVAL, "params: expected a JSON object of name: value");
@@ -111,7 +104,7 @@ static int params_from_object(const cJSON *o, struct params *p, eu_error *err)
 }
 
 /* upstream's extra_args: ["--name", "value", "--flag", "--other=value"] */
-static int params_from_args(const cJSON *arr, struct params *p, eu_error *err)
+static int params_from_args(const cJSON *arr, struct api_params *p, eu_error *err)
 {
 	if (!cJSON_IsArray(arr))
 		return eu_error_set(err, -EINVAL, "extra_args: expected an array of strings");
@@ -159,9 +152,9 @@ static void first_pkg(void *ctx, const struct eu_daemon_pkg_info *i)
 	api_package_json(c->a, i->name, c->b);
 }
 
-static void load_and_reply(struct eu_api *a, struct eu_http_req *r, const char *name,
-			   const void *data, size_t size, const char *sig, const struct params *p,
-			   bool upstream)
+void api_load_and_reply(struct eu_api *a, struct eu_http_req *r, const char *name,
+			const void *data, size_t size, const char *sig, const struct api_params *p,
+			bool upstream)
 {
 	const char *hsig = eu_http_req_header(r, "X-Eunomia-Signature");
 	if (!sig)
@@ -198,17 +191,24 @@ static void load_and_reply(struct eu_api *a, struct eu_http_req *r, const char *
 	eu_buf_free(&b);
 }
 
-/* POST /v1/programs?name=N&params={json}: the body is the package as is. */
+/* POST /v1/programs?name=N&params={json}: the body is the package as is; or, with
+ * ?image=REF and no body, the package is pulled from an OCI registry (api_image.c). */
 static void h_load(void *ctx, struct eu_http_req *r)
 {
 	struct eu_api *a = ctx;
 	size_t len;
 	const void *body = eu_http_req_body(r, &len);
-	if (!len) {
+	const char *image = eu_http_req_query(r, "image");
+	if (image && len) {
+		eu_http_reply_error(r, 400, "bad_request", "send either ?image=REF or the package "
+				    "in the body, not both");
+		return;
+	}
+	if (!len && !image) {
 		eu_http_reply_error(r, 400, "bad_request", "empty body: send the package file");
 		return;
 	}
-	struct params p = {0};
+	struct api_params p = {0};
 	eu_error err = {0};
 	const char *pj = eu_http_req_query(r, "params");
 	if (pj) {
@@ -217,14 +217,18 @@ static void h_load(void *ctx, struct eu_http_req *r)
 			      eu_error_set(&err, -EINVAL, "params: not valid JSON");
 		cJSON_Delete(o);
 		if (ret) {
-			params_free(&p);
+			api_params_free(&p);
 			eu_http_reply_error(r, 400, "bad_request", "%s", err.msg);
 			return;
 		}
 	}
+	if (image && api_need_daemon(a, r)) {
+		api_load_image(a, r, image, &p); /* takes p */
+		return;
+	}
 	if (api_need_daemon(a, r))
-		load_and_reply(a, r, eu_http_req_query(r, "name"), body, len, NULL, &p, false);
-	params_free(&p);
+		api_load_and_reply(a, r, eu_http_req_query(r, "name"), body, len, NULL, &p, false);
+	api_params_free(&p);
 }
 
 static cJSON *json_body(struct eu_http_req *r)
@@ -248,7 +252,7 @@ static void h_task_load(void *ctx, struct eu_http_req *r)
 	cJSON *j = json_body(r);
 	if (!j)
 		return;
-	struct params p = {0};
+	struct api_params p = {0};
 	eu_error err = {0};
 	uint8_t *pkg = NULL;
 	size_t pkg_len = 0;
@@ -279,10 +283,10 @@ static void h_task_load(void *ctx, struct eu_http_req *r)
 		goto out;
 	}
 	if (api_need_daemon(a, r))
-		load_and_reply(a, r, cJSON_GetStringValue(name), pkg, pkg_len, sig, &p, true);
+		api_load_and_reply(a, r, cJSON_GetStringValue(name), pkg, pkg_len, sig, &p, true);
 out:
 	free(pkg);
-	params_free(&p);
+	api_params_free(&p);
 	cJSON_Delete(j);
 }
 
@@ -527,6 +531,7 @@ void eu_api_free(struct eu_api *a)
 		eu_daemon_set_stop_hook(a->d, NULL, NULL);
 		eu_daemon_keep_records(a->d, false);
 	}
+	api_image_detach(a);
 	eu_http_server_close(a->http);
 	eu_buf_free(&a->features);
 	free(a);

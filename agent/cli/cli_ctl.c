@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_api.h"
+#include "fetch/oci.h"
 #include "eunomia/buf.h"
 
 #define CTL_OK 0
@@ -21,7 +23,9 @@ static const char ctl_usage[] =
 	"Commands:\n"
 	"  list [--json]                      packages, their state and counters\n"
 	"  get NAME                           one package as JSON\n"
-	"  load FILE [--name N] [--param K=V]...  load a package (FILE.sig is sent when present)\n"
+	"  load FILE|REF [--name N] [--param K=V]... [--sig SIGFILE]\n"
+	"                                     load a package (FILE.sig is sent when present);\n"
+	"                                     REF: an OCI image the agent pulls itself\n"
 	"  unload NAME                        unload a package loaded through the API\n"
 	"  pause NAME | resume NAME           detach / attach again\n"
 	"  logs NAME [--follow] [--cursor C]  its recent records as NDJSON {\"seq\",\"record\"}\n"
@@ -186,11 +190,13 @@ static char *read_file(const char *path, size_t *len)
 
 static int cmd_load(struct ctl *c, int argc, char **argv)
 {
-	const char *file = NULL, *name = NULL;
+	const char *file = NULL, *name = NULL, *sig_file = NULL;
 	cJSON *params = cJSON_CreateObject();
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--name") && i + 1 < argc) {
 			name = argv[++i];
+		} else if (!strcmp(argv[i], "--sig") && i + 1 < argc) {
+			sig_file = argv[++i];
 		} else if (!strcmp(argv[i], "--param") && i + 1 < argc) {
 			const char *kv = argv[++i];
 			const char *eq = strchr(kv, '=');
@@ -215,8 +221,10 @@ static int cmd_load(struct ctl *c, int argc, char **argv)
 		cJSON_Delete(params);
 		return CTL_USAGE;
 	}
-	size_t len, slen;
-	char *data = read_file(file, &len);
+	size_t len = 0, slen;
+	/* an image reference that is no file here: the agent pulls it from its registry */
+	bool image = access(file, F_OK) != 0 && eu_oci_is_reference(file);
+	char *data = image ? strdup("") : read_file(file, &len);
 	if (!data) {
 		fprintf(stderr, "eunomia-agent ctl: %s: %s\n", file, strerror(errno));
 		cJSON_Delete(params);
@@ -224,7 +232,13 @@ static int cmd_load(struct ctl *c, int argc, char **argv)
 	}
 	char sig_path[4096];
 	snprintf(sig_path, sizeof(sig_path), "%s.sig", file);
-	char *sig = read_file(sig_path, &slen);
+	char *sig = sig_file || !image ? read_file(sig_file ? sig_file : sig_path, &slen) : NULL;
+	if (sig_file && !sig) {
+		fprintf(stderr, "eunomia-agent ctl: %s: %s\n", sig_file, strerror(errno));
+		free(data);
+		cJSON_Delete(params);
+		return CTL_FAIL;
+	}
 	char *sig64 = NULL;
 	if (sig) {
 		/* the header carries base64; a raw 64-byte signature is encoded here */
@@ -252,6 +266,11 @@ static int cmd_load(struct ctl *c, int argc, char **argv)
 	eu_buf path;
 	eu_buf_init(&path);
 	eu_buf_puts(&path, "/v1/programs?");
+	if (image) {
+		char *e = url_escape(h, file);
+		eu_buf_printf(&path, "image=%s&", e ? e : "");
+		free(e);
+	}
 	if (name) {
 		char *e = url_escape(h, name);
 		eu_buf_printf(&path, "name=%s&", e ? e : "");

@@ -81,6 +81,7 @@ struct eu_http_server {
 	struct listener **ls;
 	size_t n_ls;
 	struct eu_http_stream *streams;
+	struct eu_http_req *deferred; /* requests whose handler answers later */
 };
 
 struct eu_http_req {
@@ -94,6 +95,12 @@ struct eu_http_req {
 	const struct route *route;
 	eu_buf body;
 	bool answered;
+	/* eu_http_req_defer: the connection is suspended until the answer; the answer waits in
+	 * pending until MHD asks again; conn_gone when the client left meanwhile */
+	bool deferred, conn_gone;
+	struct eu_http_req *next_deferred;
+	struct MHD_Response *pending;
+	unsigned pending_status;
 	/* dispatched without a socket */
 	struct eu_http_result *res;
 	const char *const *headers;
@@ -114,6 +121,8 @@ static void req_free(struct eu_http_req *r)
 {
 	if (!r)
 		return;
+	if (r->pending)
+		MHD_destroy_response(r->pending);
 	free(r->method);
 	free(r->path);
 	eu_buf_free(&r->body);
@@ -194,6 +203,32 @@ const char *eu_http_req_header(struct eu_http_req *r, const char *name)
 
 /* --- answers --- */
 
+static void listener_kick(struct listener *l);
+
+static void deferred_unlink(struct eu_http_req *r)
+{
+	if (!r->s)
+		return;
+	for (struct eu_http_req **p = &r->s->deferred; *p; p = &(*p)->next_deferred) {
+		if (*p == r) {
+			*p = r->next_deferred;
+			break;
+		}
+	}
+	r->next_deferred = NULL;
+}
+
+int eu_http_req_defer(struct eu_http_req *r)
+{
+	if (!r->conn || r->answered || r->deferred)
+		return -EINVAL;
+	r->deferred = true;
+	r->next_deferred = r->s->deferred;
+	r->s->deferred = r;
+	MHD_suspend_connection(r->conn);
+	return 0;
+}
+
 static int queue(struct eu_http_req *r, unsigned status, struct MHD_Response *resp,
 		 const char *content_type)
 {
@@ -205,6 +240,15 @@ static int queue(struct eu_http_req *r, unsigned status, struct MHD_Response *re
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
 	if (status == 405 && r->route && r->route->method)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->route->method);
+	if (r->deferred) {
+		/* MHD takes a response only inside its access callback: resume, answer there */
+		deferred_unlink(r);
+		r->pending = resp;
+		r->pending_status = status;
+		MHD_resume_connection(r->conn);
+		listener_kick(r->l);
+		return 0;
+	}
 	enum MHD_Result ok = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	return ok == MHD_YES ? 0 : -EIO;
@@ -221,6 +265,10 @@ int eu_http_reply(struct eu_http_req *r, unsigned status, const char *content_ty
 {
 	if (r->answered)
 		return -EALREADY;
+	if (r->conn_gone) { /* a deferred answer for a client that left: nobody to tell */
+		req_free(r);
+		return -EPIPE;
+	}
 	r->answered = true;
 	if (!r->conn) {
 		r->res->status = status;
@@ -306,7 +354,6 @@ static void stream_free(void *cls)
 	free(st);
 }
 
-static void listener_kick(struct listener *l);
 
 void eu_http_stream_wake(struct eu_http_stream *st)
 {
@@ -429,7 +476,7 @@ static void route_fail(struct eu_http_req *r, unsigned status)
 static void run_handler(struct eu_http_req *r)
 {
 	r->route->fn(r->route->ctx, r);
-	if (!r->answered)
+	if (!r->answered && !r->deferred)
 		eu_http_reply_error(r, 500, "internal", "the handler of %s %s gave no answer",
 				    r->method, r->path);
 }
@@ -545,6 +592,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 			eu_http_guard_handled(r->gc);
 		return MHD_YES;
 	}
+	if (r->pending) { /* a deferred answer, back on the resumed connection */
+		enum MHD_Result ok = MHD_queue_response(conn, r->pending_status, r->pending);
+		MHD_destroy_response(r->pending);
+		r->pending = NULL;
+		r->deferred = false;
+		return ok;
+	}
+	if (r->deferred) /* resumed only to be closed (the server stops) */
+		return MHD_YES;
 	if (*upload_size) {
 		size_t n = *upload_size;
 		*upload_size = 0;
@@ -567,6 +623,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	struct eu_http_req *r = *con_cls;
+	if (r && r->deferred && !r->pending) {
+		/* its handler still answers later: the request lives on, detached, and is freed
+		 * then (the server may be gone by that time) */
+		deferred_unlink(r);
+		r->conn_gone = true;
+		r->conn = NULL;
+		r->s = NULL;
+		r->l = NULL;
+		r->gc = NULL;
+		*con_cls = NULL;
+		return;
+	}
 	/* the connection may carry another request: its head has a deadline again */
 	if (r && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		eu_http_guard_request_done(r->gc, mono_ms());
@@ -869,6 +937,9 @@ static void listener_close(struct listener *l)
 				MHD_resume_connection(st->conn);
 			}
 		}
+		for (struct eu_http_req *r = l->s->deferred; r; r = r->next_deferred)
+			if (r->l == l)
+				MHD_resume_connection(r->conn);
 		MHD_run(l->mhd);
 	}
 	if (l->open_handles) {

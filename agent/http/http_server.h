@@ -82,6 +82,12 @@ const void *eu_http_req_body(struct eu_http_req *r, size_t *len);
 /* The part of the path after the route's prefix ("" for an exact route). */
 const char *eu_http_req_rest(struct eu_http_req *r);
 
+/* Answers later: the handler returns without an answer and calls eu_http_reply* afterwards
+ * on the loop (when work on the thread pool is done). Until then the connection is
+ * suspended and the request stays valid; if the client leaves meanwhile, the late answer is
+ * dropped and frees the request. Read the query and headers before deferring: they are gone
+ * with the client. Only for requests on a socket: -EINVAL for dispatched ones. */
+int eu_http_req_defer(struct eu_http_req *r);
 int eu_http_reply(struct eu_http_req *r, unsigned status, const char *content_type,
 		  const void *body, size_t len);
 /* A JSON body; a buffer that ran out of memory becomes a 500. */

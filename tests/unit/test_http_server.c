@@ -33,6 +33,10 @@ struct srv {
 	struct eu_http_stream *st;
 	int produced, sent;
 	bool ended;
+	/* the deferred answer under test */
+	uv_timer_t later;
+	struct eu_http_req *deferred;
+	int late_answers;
 };
 
 static void on_stop(uv_async_t *a)
@@ -40,6 +44,12 @@ static void on_stop(uv_async_t *a)
 	struct srv *v = a->data;
 	eu_http_server_close(v->s);
 	v->s = NULL;
+	/* a deferred request outlives its server: the late answer only frees it */
+	if (v->deferred) {
+		cr_expect_eq(eu_http_reply(v->deferred, 200, "text/plain", "late", 4), -EPIPE);
+		v->deferred = NULL;
+	}
+	uv_close((uv_handle_t *)&v->later, NULL);
 	uv_close((uv_handle_t *)&v->stop, NULL);
 	uv_close((uv_handle_t *)&v->produce, NULL);
 	uv_close((uv_handle_t *)&v->tick, NULL);
@@ -136,6 +146,26 @@ static void h_forever(void *ctx, struct eu_http_req *r)
 	eu_http_reply_stream(r, 200, "text/plain", never_fill, s_done, v, "hb\n", &v->st);
 }
 
+static void on_later(uv_timer_t *t)
+{
+	struct srv *v = t->data;
+	if (!v->deferred)
+		return;
+	int ret = eu_http_reply(v->deferred, 200, "text/plain", "later", 5);
+	v->deferred = NULL;
+	if (!ret)
+		v->late_answers++;
+}
+
+/* answers 300 ms later, from a timer: as a pull on the thread pool would */
+static void h_later(void *ctx, struct eu_http_req *r)
+{
+	struct srv *v = ctx;
+	cr_assert_eq(eu_http_req_defer(r), 0);
+	v->deferred = r;
+	uv_timer_start(&v->later, on_later, 300, 0);
+}
+
 static void srv_start(struct srv *v, const struct eu_http_opts *o, const char *token)
 {
 	memset(v, 0, sizeof(*v));
@@ -146,7 +176,8 @@ static void srv_start(struct srv *v, const struct eu_http_opts *o, const char *t
 	uv_async_init(&v->loop, &v->stop, on_stop);
 	uv_async_init(&v->loop, &v->produce, NULL);
 	uv_timer_init(&v->loop, &v->tick);
-	v->stop.data = v->tick.data = v;
+	uv_timer_init(&v->loop, &v->later);
+	v->stop.data = v->tick.data = v->later.data = v;
 	eu_error err = {0};
 	cr_assert_eq(eu_http_server_new(&v->loop, o, &v->s, &err), 0);
 	cr_assert_eq(eu_http_server_route(v->s, "GET", "/hello", h_hello, v), 0);
@@ -156,6 +187,7 @@ static void srv_start(struct srv *v, const struct eu_http_opts *o, const char *t
 	cr_assert_eq(eu_http_server_route(v->s, "GET", "/stream", h_stream, v), 0);
 	cr_assert_eq(eu_http_server_route(v->s, "GET", "/slowstream", h_slow_stream, v), 0);
 	cr_assert_eq(eu_http_server_route(v->s, "GET", "/forever", h_forever, v), 0);
+	cr_assert_eq(eu_http_server_route(v->s, "GET", "/later", h_later, v), 0);
 	char spec[160];
 	snprintf(spec, sizeof(spec), "unix:%s", v->sock);
 	cr_assert_eq(eu_http_server_listen(v->s, spec, NULL, &err), 0, "%s", err.msg);
@@ -632,4 +664,66 @@ Test(http_server, slow_heads_are_shed_and_whole_requests_served)
 	}
 	cr_assert_eq(still, 0, "%d slow connections outlived the head deadline", still);
 	srv_stop(&v);
+}
+
+/* A raw TCP client that sends a request and reads nothing yet. */
+static int tcp_send(struct srv *v, const char *req)
+{
+	int port = atoi(strrchr(v->tcp, ':') + 1);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	return fd;
+}
+
+Test(http_server, deferred_answer_while_others_are_served)
+{
+	struct srv v;
+	struct eu_http_opts o = {.sz = sizeof(o)};
+	srv_start(&v, &o, NULL);
+	long long t0 = now_ms();
+	int fd = tcp_send(&v, "GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
+	/* the loop is free meanwhile */
+	usleep(50 * 1000);
+	struct resp r = request(&v, true, "GET", "/hello?who=you", NULL, 0, NULL);
+	cr_expect_eq(r.status, 200);
+	cr_expect_str_eq(r.body, "hello you");
+	cr_expect_lt(now_ms() - t0, 280, "a deferred answer held up another request");
+	free(r.body);
+	char buf[512] = "";
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	cr_assert_eq(poll(&p, 1, 5000), 1, "no deferred answer within 5 s");
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	cr_assert_gt(n, 0);
+	buf[n] = '\0';
+	cr_expect(strstr(buf, "HTTP/1.1 200") == buf, "%s", buf);
+	cr_expect(strstr(buf, "\r\n\r\nlater"), "%s", buf);
+	cr_expect_geq(now_ms() - t0, 250, "answered before the timer");
+	close(fd);
+	srv_stop(&v);
+	cr_expect_eq(v.late_answers, 1);
+}
+
+Test(http_server, deferred_answer_after_the_client_left_or_the_server_closed)
+{
+	struct srv v;
+	struct eu_http_opts o = {.sz = sizeof(o)};
+	srv_start(&v, &o, NULL);
+	/* the client leaves before the answer (a suspended connection is not watched, so the
+	 * answer goes to a closed socket): the server goes on */
+	int fd = tcp_send(&v, "GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
+	usleep(50 * 1000);
+	close(fd);
+	usleep(500 * 1000);
+	cr_expect_null(v.deferred, "the late answer was not given");
+	struct resp r = request(&v, true, "GET", "/hello", NULL, 0, NULL);
+	cr_expect_eq(r.status, 200);
+	free(r.body);
+	/* the server closes with an answer outstanding (on_stop answers it afterwards) */
+	fd = tcp_send(&v, "GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
+	usleep(50 * 1000);
+	srv_stop(&v);
+	close(fd);
 }

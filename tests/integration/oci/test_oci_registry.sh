@@ -184,3 +184,41 @@ EUNOMIA_REGISTRY_USER=bob:hunter2 "$A" pull "$T/team/bootstrap:v1" -o "$work/tok
 cmp -s "$PKG" "$work/token.json" || fail "bearer: the pulled package differs"
 echo "ok: Bearer tokens"
 echo "oci registry: all checks passed"
+
+# 7. the daemon's API loads an image (POST /v1/programs?image=REF, `ctl load REF`), pulled on
+# its thread pool, with the signature rule of files
+d=$work/daemon
+mkdir -p "$d/watch" "$d/keys"
+(cd "$d" && bash "$EU_SOURCE_DIR/scripts/sign-package.sh" genkey "$d/keys/team" >/dev/null)
+rm -f "$d/keys/team.key.pub"
+# other bytes than the package above, whose blob this test corrupted in the registry
+{ cat "$PKG"; echo; } >"$d/signed.json"
+(cd "$d" && bash "$EU_SOURCE_DIR/scripts/sign-package.sh" sign "$d/keys/team.key" "$d/signed.json" >/dev/null)
+mv "$d/keys/team.key" "$d/team.key"
+"$A" --watch "$d/watch" --api "unix:$d/sock" --sink "file:$d/events.jsonl" \
+	--require-signatures "$d/keys" >"$d/out" 2>"$d/err" &
+daemon_pid=$!
+pids+=("$daemon_pid")
+for _ in $(seq 1 100); do [ -S "$d/sock" ] && break; sleep 0.1; done
+[ -S "$d/sock" ] || fail "the daemon's API socket did not appear: $(cat "$d/err")"
+ctl() { "$A" ctl --api "unix:$d/sock" "$@"; }
+"$A" push "$d/signed.json" "$R/eunomia/signed:v1" >/dev/null 2>"$work/err" || fail "push signed: $(cat "$work/err")"
+expect_fail "signature" ctl load "$R/eunomia/signed:v1" --name img
+ctl load "$R/eunomia/signed:v1" --name img --sig "$d/signed.json.sig" >"$d/load.json" 2>"$work/err" ||
+	fail "ctl load REF: $(cat "$work/err")"
+grep -q '"name":"img".*"state":"loaded"' "$d/load.json" || fail "ctl load REF answered $(cat "$d/load.json")"
+expect_fail "no tag nope" ctl load "$R/eunomia/signed:nope" --name img2
+seen=
+for _ in $(seq 1 40); do
+	sleep 0.25
+	"$work/eu-oci-probe" || true
+	if grep -q "\"comm\":\"eu-oci-probe\",\"filename\":\"$work/eu-oci-probe\"" "$d/events.jsonl" 2>/dev/null; then
+		seen=1
+		break
+	fi
+done
+[ -n "$seen" ] || fail "the image loaded through the API recorded no exec of the probe: $(head -c 600 "$d/events.jsonl" 2>&1; tail -5 "$d/err")"
+kill -TERM "$daemon_pid"
+wait "$daemon_pid" || fail "the daemon exited non-zero: $(tail -5 "$d/err")"
+echo "ok: the API loads images (signature required, missing tag refused)"
+echo "oci registry: API checks passed"
