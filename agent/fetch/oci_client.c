@@ -36,6 +36,7 @@ struct session {
 	char *auth_header; /* the Authorization header that worked, or NULL */
 	bool push;
 	bool authing;      /* asking the token service: its 401 is an answer, not a challenge */
+	bool may_fall_back; /* a loopback registry: https first, then http (as docker does) */
 	eu_error *err;
 };
 
@@ -164,6 +165,17 @@ static int request(struct session *s, const char *method, const char *path,
 		CURLcode rc = curl_easy_perform(h);
 		curl_slist_free_all(hl);
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+		if ((rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_RECV_ERROR) && s->may_fall_back &&
+		    !strncmp(url, "https://", 8) && !strncmp(s->base, "https://", 8)) {
+			/* the loopback registry speaks plain HTTP */
+			s->may_fall_back = false;
+			snprintf(s->base, sizeof(s->base), "http://%s", s->ref.registry);
+			eu_log(EU_LOG_DEBUG, "%s: %s does not speak TLS: using http", s->ref_text,
+			       s->ref.registry);
+			attempt--;
+			continue;
+		}
+		s->may_fall_back = false;
 		if (rc != CURLE_OK) {
 			if (r->too_big)
 				return eu_error_set(s->err, -EFBIG, "%s: %s %s: the answer is larger than %zu bytes",
@@ -337,8 +349,8 @@ static int session_open(struct session *s, const char *ref, const struct eu_oci_
 	const char *env_plain = getenv("EUNOMIA_REGISTRY_PLAIN_HTTP");
 	if (!s->opts.ca_file)
 		s->opts.ca_file = getenv("EUNOMIA_REGISTRY_CA_FILE");
-	bool plain = s->opts.plain_http || loopback_host(s->ref.registry) ||
-		     (env_plain && !strcmp(env_plain, "1"));
+	bool plain = s->opts.plain_http || (env_plain && !strcmp(env_plain, "1"));
+	s->may_fall_back = !plain && loopback_host(s->ref.registry);
 	snprintf(s->base, sizeof(s->base), "%s://%s", plain ? "http" : "https", s->ref.registry);
 	find_credentials(s);
 	s->h = curl_easy_init();
