@@ -15,6 +15,8 @@ packages=(
   libsystemd-dev systemd dpkg-dev yamllint python3-yaml util-linux
   # issue 15: OCI registries for the pull/push/run REF tests (open, htpasswd and token auth)
   docker-registry apache2-utils openssl python3-jwt python3-cryptography
+  # the OTLP/gRPC tests: a real gRPC server (grpcio) with the official protos (python3-protobuf)
+  python3-grpcio python3-protobuf
 )
 
 missing=()

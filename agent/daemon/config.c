@@ -341,9 +341,10 @@ static int parse_otel_key(struct cfg_parse *p, const char *k, yaml_node_t *v, co
 		break;
 	case OTEL_PROTOCOL:
 		value = scalar(v);
-		if (!value || strcmp(value, "http/protobuf"))
-			ret = cfg_fail(p, v, kp, "only http/protobuf is supported, got %s",
-				       value ? value : node_kind(v));
+		/* the agent's own file is checked strictly (the environment only warns) */
+		if (!value || (strcasecmp(value, "http/protobuf") && strcasecmp(value, "grpc")))
+			ret = cfg_fail(p, v, kp, "expected http/protobuf or grpc (http/json is not "
+						 "supported), got %s", value ? value : node_kind(v));
 		break;
 	case OTEL_COMPRESSION:
 		value = scalar(v);

@@ -17,7 +17,7 @@
  *   pid -> process.pid                 ppid -> process.parent_pid
  *   tid -> thread.id                   comm -> process.executable.name
  *   exit_code -> process.exit.code     filename, fname, path -> file.path
- *   uid -> user.id                     cpu -> cpu.logical_number
+ *   uid -> process.user.id             cpu -> cpu.logical_number
  *   saddr -> source.address            daddr -> destination.address
  *   sport -> source.port               dport -> destination.port
  * Fields not in the table keep their own name. A caller's map (eu_otlp_attr_map) is looked
@@ -168,20 +168,35 @@ int eu_otlp_metrics_request(const void *resource, size_t resource_len, const cha
 
 /* ---- exporter configuration (the OTLP exporter specification's variables) ----
  * Per signal (logs, metrics), the first one set wins:
- *   URL:         OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT as is; else the base (the endpoint given
- *                to eu_otlp_config_from_env, else OTEL_EXPORTER_OTLP_ENDPOINT, else
- *                http://localhost:4318) with "/v1/<signal>" appended after its path
+ *   protocol:    _<SIGNAL>_PROTOCOL, _PROTOCOL: "http/protobuf" (the default) or "grpc", any
+ *                case; "http/json" and anything else are reported and http/protobuf is used
+ *   URL, http/protobuf: OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT as is; else the base (the
+ *                endpoint given to eu_otlp_config_from_env, else OTEL_EXPORTER_OTLP_ENDPOINT,
+ *                else http://localhost:4318) with "/v1/<signal>" appended after its path
+ *   URL, grpc:   the same endpoints (default http://localhost:4317) name the server: their
+ *                scheme and host:port are kept, the path becomes the service's Export method;
+ *                an endpoint without a scheme is https://, or http:// when _<SIGNAL>_INSECURE
+ *                or _INSECURE is true
  *   headers:     _<SIGNAL>_HEADERS, _HEADERS (key=value,... percent-decoded)
  *   compression: _<SIGNAL>_COMPRESSION, _COMPRESSION: "gzip" or "none" (default none)
  *   timeout:     _<SIGNAL>_TIMEOUT, _TIMEOUT: milliseconds per request (default 10000)
- *   protocol:    _<SIGNAL>_PROTOCOL, _PROTOCOL: only "http/protobuf" (the default) is built
  *   TLS:         _<SIGNAL>_CERTIFICATE, _CERTIFICATE (CA file); _CLIENT_CERTIFICATE and
  *                _CLIENT_KEY likewise (PEM files)
  * Batching from OTEL_BLRP_MAX_QUEUE_SIZE (2048), OTEL_BLRP_MAX_EXPORT_BATCH_SIZE (512),
  * OTEL_BLRP_SCHEDULE_DELAY (1000 ms) and OTEL_BLRP_EXPORT_TIMEOUT (30000 ms: the whole
- * export of one batch, retries included). */
+ * export of one batch, retries included).
+ * As the specification asks, a value that is invalid (a timeout that is not a number, an
+ * unknown enum value, a header list that does not parse) is logged as a warning naming the
+ * variable and the value, and the default is used; only an endpoint that is not an http(s)
+ * URL is an error (data must not silently go elsewhere). */
+enum eu_otlp_protocol {
+	EU_OTLP_HTTP_PROTOBUF = 0,
+	EU_OTLP_GRPC,
+};
+
 struct eu_otlp_signal_config {
-	char *url;
+	enum eu_otlp_protocol protocol;
+	char *url;      /* http/protobuf: the POST URL; grpc: scheme://host:port/<service>/Export */
 	char **headers; /* "Key: value", ready for an HTTP request */
 	size_t n_headers;
 	bool gzip;
@@ -223,6 +238,11 @@ void eu_otlp_config_free(struct eu_otlp_config *cfg);
 /* Builds a signal's URL per the specification: an explicit per-signal endpoint is used as
  * is; a base gets "v1/<signal>" appended after one '/'. Returns a malloc'd string or NULL. */
 char *eu_otlp_signal_url(const char *base, const char *signal);
+
+/* The gRPC URL of a service's Export method on endpoint (see above): malloc'd or NULL. */
+char *eu_otlp_grpc_url(const char *endpoint, bool insecure, const char *service);
+/* "http/protobuf", "grpc" */
+const char *eu_otlp_protocol_name(enum eu_otlp_protocol p);
 
 /* ---- exporter ---- */
 struct eu_otlp_signal_stats {

@@ -7,10 +7,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "eunomia/log.h"
 #include "otlp.h"
 #include "otlp_priv.h"
 
-#define DEFAULT_ENDPOINT "http://localhost:4318"
+#define DEFAULT_HTTP_ENDPOINT "http://localhost:4318"
+#define DEFAULT_GRPC_ENDPOINT "http://localhost:4317"
 
 char *eu_otlp_signal_url(const char *base, const char *signal)
 {
@@ -22,6 +24,32 @@ char *eu_otlp_signal_url(const char *base, const char *signal)
 	if (url)
 		snprintf(url, need, "%.*s/v1/%s", (int)bl, base, signal);
 	return url;
+}
+
+char *eu_otlp_grpc_url(const char *endpoint, bool insecure, const char *service)
+{
+	/* a gRPC endpoint names a server, not a path: scheme and authority are kept, any path
+	 * is replaced by the method's */
+	const char *scheme = insecure ? "http://" : "https://";
+	const char *auth = endpoint;
+	if (!strncasecmp(endpoint, "http://", 7)) {
+		scheme = "http://";
+		auth = endpoint + 7;
+	} else if (!strncasecmp(endpoint, "https://", 8)) {
+		scheme = "https://";
+		auth = endpoint + 8;
+	}
+	size_t al = strcspn(auth, "/?#");
+	size_t need = strlen(scheme) + al + strlen(service) + strlen("//Export") + 1;
+	char *url = malloc(need);
+	if (url)
+		snprintf(url, need, "%s%.*s/%s/Export", scheme, (int)al, auth, service);
+	return url;
+}
+
+const char *eu_otlp_protocol_name(enum eu_otlp_protocol p)
+{
+	return p == EU_OTLP_GRPC ? "grpc" : "http/protobuf";
 }
 
 struct env {
@@ -49,6 +77,8 @@ static int parse_u32(const char *s, uint32_t *out)
 {
 	char *end;
 	errno = 0;
+	while (*s == ' ' || *s == '\t')
+		s++;
 	unsigned long long v = strtoull(s, &end, 10);
 	while (*end == ' ' || *end == '\t')
 		end++;
@@ -66,73 +96,139 @@ static int dup_opt(char **dst, const char *v)
 	return *dst ? 0 : -ENOMEM;
 }
 
+/* The specification: an invalid value is reported and the default used, never fatal. */
+#define IGNORED(name, value, fmt, ...)                                                      \
+	eu_log(EU_LOG_WARN, "%s=%s ignored: " fmt, name, value, __VA_ARGS__)
+
+static enum eu_otlp_protocol protocol(struct env *e)
+{
+	const char *which;
+	const char *v = lookup(e, "PROTOCOL", &which);
+	if (!v || !strcasecmp(v, "http/protobuf"))
+		return EU_OTLP_HTTP_PROTOBUF;
+	if (!strcasecmp(v, "grpc"))
+		return EU_OTLP_GRPC;
+	if (!strcasecmp(v, "http/json"))
+		IGNORED(which, v, "%s", "http/json is not supported by this agent; using "
+					"http/protobuf");
+	else
+		IGNORED(which, v, "%s", "expected grpc, http/protobuf or http/json; using "
+					"http/protobuf");
+	return EU_OTLP_HTTP_PROTOBUF;
+}
+
+static bool parse_bool(const char *which, const char *v, bool def)
+{
+	if (!v)
+		return def;
+	if (!strcasecmp(v, "true"))
+		return true;
+	if (!strcasecmp(v, "false"))
+		return false;
+	IGNORED(which, v, "expected true or false; using %s", def ? "true" : "false");
+	return def;
+}
+
+static int signal_url(struct eu_otlp_signal_config *sc, struct env *e, const char *lower,
+		      const char *base, eu_error *err)
+{
+	char name[96];
+	snprintf(name, sizeof(name), "OTEL_EXPORTER_OTLP_%s_ENDPOINT", e->signal);
+	const char *own = eu_otlp_env(e->fn, e->ctx, name);
+	const char *b = base ? base : eu_otlp_env(e->fn, e->ctx, "OTEL_EXPORTER_OTLP_ENDPOINT");
+	const char *which;
+	const char *iv = lookup(e, "INSECURE", &which);
+	bool insecure = parse_bool(which, iv, false);
+	if (sc->protocol == EU_OTLP_GRPC) {
+		const char *svc = !strcmp(lower, "logs")
+					  ? "opentelemetry.proto.collector.logs.v1.LogsService"
+					  : "opentelemetry.proto.collector.metrics.v1.MetricsService";
+		sc->url = eu_otlp_grpc_url(own ? own : b ? b : DEFAULT_GRPC_ENDPOINT, insecure, svc);
+	} else if (own) {
+		sc->url = strdup(own);
+	} else {
+		sc->url = eu_otlp_signal_url(b ? b : DEFAULT_HTTP_ENDPOINT, lower);
+	}
+	if (!sc->url)
+		return -ENOMEM;
+	/* an endpoint is where the data goes: a wrong one is an error, not a default */
+	if (strncasecmp(sc->url, "http://", 7) && strncasecmp(sc->url, "https://", 8))
+		return eu_error_set(err, -EINVAL, "OTLP %s endpoint '%s': not an http:// or "
+						  "https:// URL", lower, sc->url);
+	return 0;
+}
+
+static int signal_headers(struct eu_otlp_signal_config *sc, struct env *e, eu_error *err)
+{
+	const char *which;
+	const char *hdrs = lookup(e, "HEADERS", &which);
+	if (!hdrs)
+		return 0;
+	struct eu_otlp_kvs kvs;
+	eu_error kerr = {0};
+	int ret = eu_otlp_kvs_parse(hdrs, &kvs, &kerr);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret) {
+		/* the specification: a list that does not parse is discarded whole */
+		eu_log(EU_LOG_WARN, "%s ignored: %s", which, kerr.msg);
+		return 0;
+	}
+	for (size_t i = 0; i < kvs.n; i++) {
+		/* a CR or LF would smuggle a header line into the request */
+		if (strpbrk(kvs.v[i].key, "\r\n:") || strpbrk(kvs.v[i].value, "\r\n")) {
+			eu_log(EU_LOG_WARN, "%s ignored: header %zu has a line break or a ':' in "
+					    "its name", which, i + 1);
+			eu_otlp_kvs_free(&kvs);
+			return 0;
+		}
+	}
+	sc->headers = calloc(kvs.n ? kvs.n : 1, sizeof(*sc->headers));
+	if (!sc->headers) {
+		eu_otlp_kvs_free(&kvs);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < kvs.n; i++) {
+		size_t n = strlen(kvs.v[i].key) + strlen(kvs.v[i].value) + 3;
+		sc->headers[i] = malloc(n);
+		if (!sc->headers[i]) {
+			eu_otlp_kvs_free(&kvs);
+			return -ENOMEM;
+		}
+		snprintf(sc->headers[i], n, "%s: %s", kvs.v[i].key, kvs.v[i].value);
+		sc->n_headers++;
+	}
+	eu_otlp_kvs_free(&kvs);
+	return 0;
+}
+
 static int signal_config(struct eu_otlp_signal_config *sc, const char *signal,
 			 const char *lower, const char *base, eu_otlp_getenv_fn fn, void *ctx,
 			 eu_error *err)
 {
 	struct env e = {.fn = fn, .ctx = ctx, .signal = signal};
 	const char *which;
-	char name[96];
 
-	snprintf(name, sizeof(name), "OTEL_EXPORTER_OTLP_%s_ENDPOINT", signal);
-	const char *own = eu_otlp_env(fn, ctx, name);
-	if (own) {
-		sc->url = strdup(own);
-	} else {
-		const char *b = base ? base : eu_otlp_env(fn, ctx, "OTEL_EXPORTER_OTLP_ENDPOINT");
-		sc->url = eu_otlp_signal_url(b ? b : DEFAULT_ENDPOINT, lower);
-	}
-	if (!sc->url)
-		return -ENOMEM;
-	if (strncmp(sc->url, "http://", 7) && strncmp(sc->url, "https://", 8))
-		return eu_error_set(err, -EINVAL, "OTLP %s endpoint '%s': not an http:// or "
-						  "https:// URL", lower, sc->url);
-
-	const char *proto = lookup(&e, "PROTOCOL", &which);
-	if (proto && strcmp(proto, "http/protobuf"))
-		return eu_error_set(err, -ENOTSUP, "%s=%s: only http/protobuf is supported", which,
-				    proto);
+	sc->protocol = protocol(&e);
+	int ret = signal_url(sc, &e, lower, base, err);
+	if (ret)
+		return ret;
 
 	const char *comp = lookup(&e, "COMPRESSION", &which);
 	if (comp && !strcasecmp(comp, "gzip"))
 		sc->gzip = true;
 	else if (comp && strcasecmp(comp, "none"))
-		return eu_error_set(err, -EINVAL, "%s=%s: expected gzip or none", which, comp);
+		IGNORED(which, comp, "%s", "expected gzip or none; using none");
 
 	sc->timeout_ms = 10000;
 	const char *to = lookup(&e, "TIMEOUT", &which);
-	if (to && parse_u32(to, &sc->timeout_ms))
-		return eu_error_set(err, -EINVAL, "%s=%s: expected milliseconds", which, to);
-
-	const char *hdrs = lookup(&e, "HEADERS", &which);
-	if (hdrs) {
-		struct eu_otlp_kvs kvs;
-		int ret = eu_otlp_kvs_parse(hdrs, &kvs, err);
-		if (ret)
-			return eu_error_prefix(err, "%s", which);
-		sc->headers = calloc(kvs.n ? kvs.n : 1, sizeof(*sc->headers));
-		if (!sc->headers) {
-			eu_otlp_kvs_free(&kvs);
-			return -ENOMEM;
-		}
-		for (size_t i = 0; i < kvs.n; i++) {
-			/* a CR or LF would smuggle a header line into the request */
-			if (strpbrk(kvs.v[i].key, "\r\n:") || strpbrk(kvs.v[i].value, "\r\n")) {
-				eu_otlp_kvs_free(&kvs);
-				return eu_error_set(err, -EINVAL, "%s: header %zu has a line break "
-								  "or a ':' in its name", which, i + 1);
-			}
-			size_t n = strlen(kvs.v[i].key) + strlen(kvs.v[i].value) + 3;
-			sc->headers[i] = malloc(n);
-			if (!sc->headers[i]) {
-				eu_otlp_kvs_free(&kvs);
-				return -ENOMEM;
-			}
-			snprintf(sc->headers[i], n, "%s: %s", kvs.v[i].key, kvs.v[i].value);
-			sc->n_headers++;
-		}
-		eu_otlp_kvs_free(&kvs);
+	if (to && parse_u32(to, &sc->timeout_ms)) {
+		sc->timeout_ms = 10000;
+		IGNORED(which, to, "%s", "expected milliseconds; using 10000");
 	}
+	ret = signal_headers(sc, &e, err);
+	if (ret)
+		return ret;
 	if (dup_opt(&sc->ca_file, lookup(&e, "CERTIFICATE", NULL)) ||
 	    dup_opt(&sc->client_cert, lookup(&e, "CLIENT_CERTIFICATE", NULL)) ||
 	    dup_opt(&sc->client_key, lookup(&e, "CLIENT_KEY", NULL)))
@@ -140,13 +236,14 @@ static int signal_config(struct eu_otlp_signal_config *sc, const char *signal,
 	return 0;
 }
 
-static int blrp(eu_otlp_getenv_fn fn, void *ctx, const char *name, uint32_t *out,
-		eu_error *err)
+static void blrp(eu_otlp_getenv_fn fn, void *ctx, const char *name, uint32_t *out)
 {
 	const char *v = eu_otlp_env(fn, ctx, name);
-	if (v && (parse_u32(v, out) || !*out))
-		return eu_error_set(err, -EINVAL, "%s=%s: expected a positive integer", name, v);
-	return 0;
+	uint32_t def = *out;
+	if (v && (parse_u32(v, out) || !*out)) {
+		*out = def;
+		IGNORED(name, v, "expected a positive integer; using %u", def);
+	}
 }
 
 int eu_otlp_config_from_env(struct eu_otlp_config *cfg, const char *base_endpoint,
@@ -158,20 +255,16 @@ int eu_otlp_config_from_env(struct eu_otlp_config *cfg, const char *base_endpoin
 	if (!ret)
 		ret = signal_config(&cfg->metrics, "METRICS", "metrics", base_endpoint, fn, ctx,
 				    err);
-	if (!ret)
-		ret = blrp(fn, ctx, "OTEL_BLRP_MAX_QUEUE_SIZE", &queue, err);
-	if (!ret)
-		ret = blrp(fn, ctx, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", &batch, err);
-	if (!ret)
-		ret = blrp(fn, ctx, "OTEL_BLRP_SCHEDULE_DELAY", &delay, err);
-	if (!ret)
-		ret = blrp(fn, ctx, "OTEL_BLRP_EXPORT_TIMEOUT", &timeout, err);
 	if (ret) {
 		if (ret == -ENOMEM)
 			eu_error_set(err, ret, "OTLP configuration: out of memory");
 		eu_otlp_config_free(cfg);
 		return ret;
 	}
+	blrp(fn, ctx, "OTEL_BLRP_MAX_QUEUE_SIZE", &queue);
+	blrp(fn, ctx, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", &batch);
+	blrp(fn, ctx, "OTEL_BLRP_SCHEDULE_DELAY", &delay);
+	blrp(fn, ctx, "OTEL_BLRP_EXPORT_TIMEOUT", &timeout);
 	/* the specification: a batch larger than the queue is clamped to it */
 	cfg->max_queue = queue;
 	cfg->max_batch = batch > queue ? queue : batch;

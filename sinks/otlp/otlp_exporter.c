@@ -1,8 +1,17 @@
-/* The OTLP/HTTP exporter: bounded queues of packed records, batches by count, bytes and time,
- * gzip, POSTs through libcurl on the libuv loop (otlp_http.c), retries with backoff and jitter,
- * the optional on-disk spool (otlp_spool.c). One request per signal is in flight at a time,
- * so records reach the receiver in the order they were queued, and curl keeps the connection
- * alive between requests. */
+/* The OTLP exporter: bounded queues of packed records, batches by count, bytes and time,
+ * gzip, requests through libcurl on the libuv loop (otlp_http.c), retries with backoff and
+ * jitter, the optional on-disk spool (otlp_spool.c). One request per signal is in flight at a
+ * time, so records reach the receiver in the order they were queued, and curl keeps the
+ * connection alive between requests.
+ *
+ * Two transports share everything but the request's framing and how its outcome is read:
+ * http/protobuf POSTs the message (HTTP status, Retry-After), grpc makes a unary call over
+ * HTTP/2 (h2c with prior knowledge for http://, ALPN for https://): the message behind gRPC's
+ * 5-byte prefix, grpc-status/grpc-message from the trailers (otlp_grpc.c).
+ *
+ * A receiver that cannot be reached is told at once: the first failed request logs a warning
+ * naming the URL and the reason, a reminder follows every FAILING_REMIND_MS while it lasts,
+ * and one line says when it works again. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +23,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
+#include "core/codec.h"
 #include "eunomia/log.h"
 #include "otlp.h"
 #include "otlp_priv.h"
@@ -23,6 +33,8 @@
 #endif
 
 #define MAX_RESPONSE (64u << 10)
+/* while a receiver keeps failing, a reminder this often (the first failure is told at once) */
+#define FAILING_REMIND_MS 30000u
 
 struct qitem {
 	uint32_t scope; /* logs: index into exp->scopes */
@@ -48,6 +60,13 @@ struct chan {
 	struct curl_slist *hdrs;
 	eu_buf resp;
 	char retry_after[64];
+	char curl_err[CURL_ERROR_SIZE];
+	bool grpc;
+	struct eu_otlp_grpc_status gst;
+	/* the receiver's health as the log tells it */
+	bool failing;
+	uint64_t fail_since_ms, fail_warned_ms;
+	uint64_t fail_requests; /* failed requests in this episode */
 	bool in_flight;
 	bool waiting_retry;
 	bool from_spool;    /* the batch is a spool file's: delete it once delivered */
@@ -143,6 +162,11 @@ static size_t on_header(char *ptr, size_t size, size_t n, void *userp)
 {
 	struct chan *c = userp;
 	size_t len = size * n;
+	if (c->grpc) {
+		/* libcurl hands trailers to this callback too */
+		eu_otlp_grpc_header(&c->gst, ptr, len);
+		return len;
+	}
 	static const char name[] = "retry-after:";
 	if (len > sizeof(name) - 1 && !strncasecmp(ptr, name, sizeof(name) - 1)) {
 		size_t vl = len - (sizeof(name) - 1);
@@ -332,6 +356,8 @@ static void send_batch(struct chan *c)
 	struct eu_otlp_exporter *exp = c->exp;
 	eu_buf_reset(&c->resp);
 	c->retry_after[0] = '\0';
+	c->curl_err[0] = '\0';
+	eu_otlp_grpc_status_reset(&c->gst);
 	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->body.data);
 	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body.len);
 	if (!eu_otlp_http_add(exp->http, c->easy)) {
@@ -377,11 +403,17 @@ static int build_body(struct chan *c)
 	}
 	if (c->raw.oom)
 		return -ENOMEM;
-	if (!c->sc->gzip) {
+	int at = c->grpc ? eu_otlp_grpc_frame_begin(&c->body) : 0;
+	int ret = at < 0 ? at : 0;
+	if (!ret && !c->sc->gzip) {
 		eu_buf_append(&c->body, c->raw.data, c->raw.len);
-		return c->body.oom ? -ENOMEM : 0;
+		ret = c->body.oom ? -ENOMEM : 0;
+	} else if (!ret) {
+		ret = eu_otlp_gzip(c->raw.data, c->raw.len, &c->body);
 	}
-	return eu_otlp_gzip(c->raw.data, c->raw.len, &c->body);
+	if (!ret && c->grpc)
+		eu_otlp_grpc_frame_end(&c->body, (size_t)at, c->sc->gzip);
+	return ret;
 }
 
 static void start_export(struct chan *c)
@@ -438,14 +470,59 @@ static void batch_done(struct chan *c)
 }
 
 
-static void retry_or_drop(struct chan *c, const char *why)
+static uint64_t dropped_total(const struct eu_otlp_signal_stats *st)
+{
+	return st->dropped_queue_full + st->dropped_non_retryable + st->dropped_retries_exhausted +
+	       st->dropped_spool_full + st->dropped_shutdown;
+}
+
+/* A request failed: the first failure of an episode is told at once, then a reminder every
+ * FAILING_REMIND_MS while it lasts. */
+static void note_failure(struct chan *c, const char *why)
+{
+	uint64_t now = uv_now(c->exp->loop);
+	c->fail_requests++;
+	if (!c->failing) {
+		c->failing = true;
+		c->fail_since_ms = now;
+		c->fail_warned_ms = now;
+		eu_log(EU_LOG_WARN, "otlp %s: export to %s failed: %s; %s", c->what, c->sc->url, why,
+		       spooling(c) ? "retrying with backoff, then spooling to disk"
+				   : "retrying with backoff while the records wait in the queue");
+		return;
+	}
+	if (now - c->fail_warned_ms < FAILING_REMIND_MS)
+		return;
+	c->fail_warned_ms = now;
+	eu_log(EU_LOG_WARN,
+	       "otlp %s: export to %s still failing after %llu s (%llu failed requests): %s; "
+	       "%zu records queued, %llu spooled, %llu dropped so far",
+	       c->what, c->sc->url, (unsigned long long)((now - c->fail_since_ms) / 1000),
+	       (unsigned long long)c->fail_requests, why, c->q_len + c->batch_n,
+	       (unsigned long long)c->st.spooled, (unsigned long long)dropped_total(&c->st));
+}
+
+static void note_success(struct chan *c)
+{
+	if (!c->failing)
+		return;
+	uint64_t now = uv_now(c->exp->loop);
+	eu_log(EU_LOG_INFO, "otlp %s: export to %s works again after %llu s (%llu failed requests)",
+	       c->what, c->sc->url, (unsigned long long)((now - c->fail_since_ms) / 1000),
+	       (unsigned long long)c->fail_requests);
+	c->failing = false;
+	c->fail_requests = 0;
+}
+
+/* delay_ms >= 0: the receiver said when (Retry-After, RetryInfo); else exponential backoff */
+static void retry_or_drop(struct chan *c, const char *why, int64_t delay_ms)
 {
 	struct eu_otlp_exporter *exp = c->exp;
 	const struct eu_otlp_config *cfg = &exp->cfg;
 	uint64_t delay;
-	int64_t ra = c->retry_after[0] ? eu_otlp_retry_after_ms(c->retry_after, time(NULL)) : -1;
-	if (ra >= 0) {
-		delay = (uint64_t)ra;
+	note_failure(c, why);
+	if (delay_ms >= 0) {
+		delay = (uint64_t)delay_ms;
 	} else {
 		/* exponential backoff, each step with jitter in [base/2, base] */
 		uint64_t base = cfg->retry_initial_ms;
@@ -481,45 +558,108 @@ static void retry_or_drop(struct chan *c, const char *why)
 	uv_timer_start(&c->retry_timer, on_retry_timer, delay, 0);
 }
 
-static void read_partial_success(struct chan *c)
+/* The Export response message (possibly empty): a partial success is logged and counted. */
+static void read_partial_success(struct chan *c, const uint8_t *msg, size_t len)
 {
-	if (!c->resp.len)
+	if (!len)
 		return;
 	int64_t rejected = 0;
-	char *msg = NULL;
+	char *text = NULL;
 	if (c->is_logs) {
 		Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse *r =
 			opentelemetry__proto__collector__logs__v1__export_logs_service_response__unpack(
-				NULL, c->resp.len, (const uint8_t *)c->resp.data);
+				NULL, len, msg);
 		if (!r)
 			return;
 		if (r->partial_success) {
 			rejected = r->partial_success->rejected_log_records;
 			if (r->partial_success->error_message && *r->partial_success->error_message)
-				msg = strdup(r->partial_success->error_message);
+				text = strdup(r->partial_success->error_message);
 		}
 		opentelemetry__proto__collector__logs__v1__export_logs_service_response__free_unpacked(
 			r, NULL);
 	} else {
 		Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse *r =
 			opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__unpack(
-				NULL, c->resp.len, (const uint8_t *)c->resp.data);
+				NULL, len, msg);
 		if (!r)
 			return;
 		if (r->partial_success) {
 			rejected = r->partial_success->rejected_data_points;
 			if (r->partial_success->error_message && *r->partial_success->error_message)
-				msg = strdup(r->partial_success->error_message);
+				text = strdup(r->partial_success->error_message);
 		}
 		opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__free_unpacked(
 			r, NULL);
 	}
-	if (rejected > 0 || msg)
+	if (rejected > 0 || text)
 		eu_log(EU_LOG_WARN, "otlp %s: partial success: %lld rejected: %s", c->what,
-		       (long long)rejected, msg ? msg : "(no message)");
+		       (long long)rejected, text ? text : "(no message)");
 	if (rejected > 0)
 		c->st.rejected += (uint64_t)rejected;
-	free(msg);
+	free(text);
+}
+
+enum verdict { DELIVERED, RETRY, DROP };
+
+struct outcome {
+	enum verdict verdict;
+	char why[384];
+	int64_t delay_ms; /* RETRY: when the receiver asked for it, else -1 */
+};
+
+static void http_outcome(struct chan *c, long status, struct outcome *o)
+{
+	if (status >= 200 && status < 300) {
+		o->verdict = DELIVERED;
+		read_partial_success(c, (const uint8_t *)c->resp.data, c->resp.len);
+		return;
+	}
+	snprintf(o->why, sizeof(o->why), "HTTP %ld", status);
+	if (status == 429 || status == 502 || status == 503 || status == 504) {
+		o->verdict = RETRY;
+		if (c->retry_after[0])
+			o->delay_ms = eu_otlp_retry_after_ms(c->retry_after, time(NULL));
+		return;
+	}
+	o->verdict = DROP;
+}
+
+static void grpc_outcome(struct chan *c, long status, struct outcome *o)
+{
+	struct eu_otlp_grpc_status *g = &c->gst;
+	if (g->code < 0) {
+		/* no grpc-status: a proxy or a server that is not gRPC answered */
+		g->code = status == 200 ? EU_GRPC_UNKNOWN : eu_otlp_grpc_code_from_http(status);
+		snprintf(g->message, sizeof(g->message), "HTTP %ld without a grpc-status", status);
+	}
+	if (g->code == EU_GRPC_OK) {
+		const uint8_t *msg;
+		size_t len;
+		bool compressed;
+		o->verdict = DELIVERED;
+		if (eu_otlp_grpc_unframe(c->resp.data, c->resp.len, &msg, &len, &compressed)) {
+			eu_log(EU_LOG_WARN, "otlp %s: %s: the response is not one gRPC message "
+					    "(%zu bytes); partial success not read", c->what,
+			       c->sc->url, c->resp.len);
+			return;
+		}
+		if (!compressed) {
+			read_partial_success(c, msg, len);
+			return;
+		}
+		void *plain = NULL;
+		size_t plen = 0;
+		if (!eu_zlib_inflate(msg, len, MAX_RESPONSE, 0, &plain, &plen, NULL))
+			read_partial_success(c, plain, plen);
+		free(plain);
+		return;
+	}
+	snprintf(o->why, sizeof(o->why), "gRPC %s%s%s", eu_otlp_grpc_code_name(g->code),
+		 g->message[0] ? ": " : "", g->message);
+	o->verdict = eu_otlp_grpc_retryable(g) ? RETRY : DROP;
+	if (g->retry_info)
+		o->delay_ms = g->retry_delay_ms;
 }
 
 static void on_done(struct chan *c, CURLcode code)
@@ -531,12 +671,18 @@ static void on_done(struct chan *c, CURLcode code)
 	c->st.last_status = status;
 	if (c->exp->closing)
 		return;
-	if (code != CURLE_OK) {
-		retry_or_drop(c, curl_easy_strerror(code));
-		return;
-	}
-	if (status >= 200 && status < 300) {
-		read_partial_success(c);
+	struct outcome o = {.verdict = RETRY, .delay_ms = -1};
+	if (code != CURLE_OK)
+		/* the error buffer names the host and the cause ("Connection refused") */
+		snprintf(o.why, sizeof(o.why), "%s", c->curl_err[0] ? c->curl_err
+								    : curl_easy_strerror(code));
+	else if (c->grpc)
+		grpc_outcome(c, status, &o);
+	else
+		http_outcome(c, status, &o);
+	switch (o.verdict) {
+	case DELIVERED:
+		note_success(c);
 		c->st.exported += c->batch_n;
 		if (c->from_spool) {
 			c->st.replayed += c->batch_n;
@@ -544,15 +690,15 @@ static void on_done(struct chan *c, CURLcode code)
 		}
 		batch_done(c);
 		return;
-	}
-	if (status == 429 || status == 502 || status == 503 || status == 504) {
-		char why[32];
-		snprintf(why, sizeof(why), "HTTP %ld", status);
-		retry_or_drop(c, why);
+	case RETRY:
+		retry_or_drop(c, o.why, o.delay_ms);
 		return;
+	case DROP:
+		break;
 	}
-	eu_log(EU_LOG_WARN, "otlp %s: HTTP %ld from %s: %zu records dropped (not retryable)",
-	       c->what, status, c->sc->url, c->batch_n);
+	char why[sizeof(o.why) + 64];
+	snprintf(why, sizeof(why), "%s (not retryable: %zu records dropped)", o.why, c->batch_n);
+	note_failure(c, why);
 	c->st.dropped_non_retryable += c->batch_n;
 	if (c->from_spool)
 		eu_otlp_spool_remove(c->exp->spool, c->batch_seq);
@@ -708,16 +854,31 @@ static int chan_init(struct eu_otlp_exporter *exp, struct chan *c,
 	eu_buf_init(&c->resp);
 	uv_timer_init(exp->loop, &c->retry_timer);
 	c->retry_timer.data = c;
+	c->grpc = sc->protocol == EU_OTLP_GRPC;
 	c->easy = curl_easy_init();
 	if (!c->easy)
 		return eu_error_set(err, -ENOMEM, "otlp %s: curl_easy_init failed", what);
-	static const char *const fixed[] = {"Content-Type: application/x-protobuf",
-					    /* no 100-continue round trip before large bodies */
-					    "Expect:"};
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+	static const char *const http_fixed[] = {"Content-Type: application/x-protobuf",
+						 /* no 100-continue round trip before large bodies */
+						 "Expect:"};
+	static const char *const grpc_fixed[] = {"Content-Type: application/grpc",
+						 /* gRPC requires it: the status comes as trailers */
+						 "TE: trailers", "grpc-accept-encoding: identity,gzip",
+						 "Expect:"};
+	const char *const *fixed = c->grpc ? grpc_fixed : http_fixed;
+	size_t n_fixed = c->grpc ? sizeof(grpc_fixed) / sizeof(grpc_fixed[0])
+				 : sizeof(http_fixed) / sizeof(http_fixed[0]);
+	for (size_t i = 0; i < n_fixed; i++)
 		c->hdrs = curl_slist_append(c->hdrs, fixed[i]);
 	if (sc->gzip)
-		c->hdrs = curl_slist_append(c->hdrs, "Content-Encoding: gzip");
+		c->hdrs = curl_slist_append(c->hdrs, c->grpc ? "grpc-encoding: gzip"
+							     : "Content-Encoding: gzip");
+	if (c->grpc && sc->timeout_ms) {
+		/* the server's deadline for the call: the same as ours */
+		char to[48];
+		snprintf(to, sizeof(to), "grpc-timeout: %um", sc->timeout_ms);
+		c->hdrs = curl_slist_append(c->hdrs, to);
+	}
 	for (size_t i = 0; i < sc->n_headers; i++)
 		c->hdrs = curl_slist_append(c->hdrs, sc->headers[i]);
 	if (!c->hdrs)
@@ -735,6 +896,18 @@ static int chan_init(struct eu_otlp_exporter *exp, struct chan *c,
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)sc->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->curl_err);
+	if (c->grpc)
+		/* gRPC is HTTP/2 only: cleartext with prior knowledge (h2c, no upgrade dance),
+		 * TLS with ALPN "h2" */
+		curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+				 strncasecmp(sc->url, "https://", 8)
+					 ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+					 : (long)CURL_HTTP_VERSION_2TLS);
+	if (c->grpc && strncasecmp(sc->url, "https://", 8))
+		/* libcurl 7.88 fails every request after the first on a reused h2c connection
+		 * ("Error in the HTTP2 framing layer", nothing sent): one connection per call */
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 	if (sc->ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, sc->ca_file);
 	if (sc->client_cert)
@@ -746,7 +919,8 @@ static int chan_init(struct eu_otlp_exporter *exp, struct chan *c,
 
 static int copy_signal(struct eu_otlp_signal_config *d, const struct eu_otlp_signal_config *s)
 {
-	*d = (struct eu_otlp_signal_config){.gzip = s->gzip, .timeout_ms = s->timeout_ms};
+	*d = (struct eu_otlp_signal_config){.protocol = s->protocol, .gzip = s->gzip,
+					    .timeout_ms = s->timeout_ms};
 	d->url = strdup(s->url ? s->url : "");
 	d->ca_file = s->ca_file ? strdup(s->ca_file) : NULL;
 	d->client_cert = s->client_cert ? strdup(s->client_cert) : NULL;
@@ -825,6 +999,17 @@ int eu_otlp_exporter_new(uv_loop_t *loop, const struct eu_otlp_config *cfg,
 		ret = chan_init(exp, &exp->metrics, &exp->cfg.metrics, "metrics", false, 1, err);
 	if (ret)
 		goto fail_handles;
+	for (int i = 0; i < 2; i++) {
+		const struct eu_otlp_signal_config *sc = i ? &exp->cfg.metrics : &exp->cfg.logs;
+		eu_log(EU_LOG_INFO, "otlp %s: exporting to %s (%s, %s, timeout %u ms)",
+		       i ? "metrics" : "logs", sc->url, eu_otlp_protocol_name(sc->protocol),
+		       sc->gzip ? "gzip" : "no compression", sc->timeout_ms);
+	}
+	if (exp->spool) {
+		eu_log(EU_LOG_INFO, "otlp logs: spool %s: %zu batch files (%llu bytes) from earlier "
+				    "runs to replay", exp->cfg.spool_dir, eu_otlp_spool_files(exp->spool),
+		       (unsigned long long)eu_otlp_spool_bytes(exp->spool));
+	}
 	if (exp->spool && eu_otlp_spool_files(exp->spool))
 		arm_batch_timer(exp); /* replay what an earlier run left */
 	*out = exp;

@@ -81,6 +81,52 @@ void eu_otlp_http_remove(struct eu_otlp_http *h, CURL *easy);
  * then closed(ctx) runs (the loop must run for that). Transfers must be removed first. */
 void eu_otlp_http_close(struct eu_otlp_http *h, void (*closed)(void *ctx));
 
+/* ---- OTLP/gRPC framing and status (otlp_grpc.c) ---- */
+enum {
+	EU_GRPC_OK = 0,
+	EU_GRPC_CANCELLED = 1,
+	EU_GRPC_UNKNOWN = 2,
+	EU_GRPC_INVALID_ARGUMENT = 3,
+	EU_GRPC_DEADLINE_EXCEEDED = 4,
+	EU_GRPC_PERMISSION_DENIED = 7,
+	EU_GRPC_RESOURCE_EXHAUSTED = 8,
+	EU_GRPC_ABORTED = 10,
+	EU_GRPC_OUT_OF_RANGE = 11,
+	EU_GRPC_UNIMPLEMENTED = 12,
+	EU_GRPC_INTERNAL = 13,
+	EU_GRPC_UNAVAILABLE = 14,
+	EU_GRPC_DATA_LOSS = 15,
+	EU_GRPC_UNAUTHENTICATED = 16,
+};
+
+/* What a response said about the call, gathered from its header and trailer lines. */
+struct eu_otlp_grpc_status {
+	int code;            /* grpc-status; -1 while none was seen */
+	char message[256];   /* grpc-message, percent-decoded */
+	bool retry_info;     /* grpc-status-details-bin carried a google.rpc.RetryInfo */
+	int64_t retry_delay_ms; /* its delay (-1: none) */
+};
+
+/* A message is framed as: the compressed flag (1 byte), its length (4 bytes, big-endian),
+ * the message. begin appends the prefix and returns where it is (or -ENOMEM); append the
+ * message, then end fills the prefix in. */
+int eu_otlp_grpc_frame_begin(eu_buf *out);
+void eu_otlp_grpc_frame_end(eu_buf *out, size_t at, bool compressed);
+/* The single message of a unary response body: 0 (msg NULL when the body is empty), or
+ * -EINVAL when the body is not exactly one frame. */
+int eu_otlp_grpc_unframe(const void *body, size_t len, const uint8_t **msg, size_t *msg_len,
+			 bool *compressed);
+void eu_otlp_grpc_status_reset(struct eu_otlp_grpc_status *st);
+/* Feeds one header or trailer line as libcurl hands it over ("name: value\r\n"). */
+void eu_otlp_grpc_header(struct eu_otlp_grpc_status *st, const char *line, size_t len);
+/* The RetryInfo delay in a packed google.rpc.Status: 0, -ENOENT (none) or -EINVAL. */
+int eu_otlp_grpc_retry_info(const void *status, size_t len, int64_t *delay_ms);
+/* The OTLP specification's retryable codes (RESOURCE_EXHAUSTED only with RetryInfo). */
+bool eu_otlp_grpc_retryable(const struct eu_otlp_grpc_status *st);
+/* The code an HTTP status stands for when no grpc-status came (a proxy answered). */
+int eu_otlp_grpc_code_from_http(long status);
+const char *eu_otlp_grpc_code_name(int code);
+
 /* ---- the on-disk spool (otlp_spool.c) ---- */
 struct eu_otlp_spool;
 

@@ -13,7 +13,7 @@ static const struct eu_otlp_attr_map semconv[] = {
 	{"filename", "file.path"},
 	{"fname", "file.path"},
 	{"path", "file.path"},
-	{"uid", "user.id"},
+	{"uid", "process.user.id"},
 	{"cpu", "cpu.logical_number"},
 	{"saddr", "source.address"},
 	{"daddr", "destination.address"},

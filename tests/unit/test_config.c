@@ -87,6 +87,7 @@ Test(config, otlp_sink_keys)
 			"    severity: 'bootstrap=ERROR'\n"
 			"    headers: {x-api-key: 'k,1'}\n"
 			"    compression: gzip\n"
+			"    protocol: GRPC\n"
 			"    timeout: 5s\n"
 			"    schedule_delay: 250ms\n"
 			"    export_timeout: 30000\n"
@@ -117,6 +118,7 @@ Test(config, otlp_sink_keys)
 	static const char *const vars[][2] = {
 		{"OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=k%2C1"},
 		{"OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"},
+		{"OTEL_EXPORTER_OTLP_PROTOCOL", "GRPC"},
 		{"OTEL_EXPORTER_OTLP_TIMEOUT", "5000"},
 		{"OTEL_BLRP_SCHEDULE_DELAY", "250"},
 		{"OTEL_BLRP_EXPORT_TIMEOUT", "30000"},
@@ -166,8 +168,9 @@ Test(config, otlp_sink_keys)
 		 "sinks[0].schedule_delay: expected 1 ms to 49 days"},
 		{"sinks:\n  - type: otlp\n    timeout: 99999999999999999999999\n",
 		 "sinks[0].timeout: expected 1 ms to 49 days"},
-		{"sinks:\n  - type: otlp\n    protocol: grpc\n",
-		 "sinks[0].protocol: only http/protobuf is supported, got grpc"},
+		{"sinks:\n  - type: otlp\n    protocol: http/json\n",
+		 "sinks[0].protocol: expected http/protobuf or grpc (http/json is not supported), "
+		 "got http/json"},
 		{"sinks:\n  - type: otlp\n    max_queue_size: 0\n",
 		 "sinks[0].max_queue_size: expected a positive integer"},
 		{"sinks:\n  - type: otlp\n    headers: {a: b\n", "YAML syntax"},
