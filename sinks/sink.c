@@ -34,6 +34,7 @@ struct eu_sink {
 	bool busy;       /* the writer holds chunks outside the queue */
 	bool stop;
 	bool reopen;
+	bool abandoned;  /* eu_sink_abandon: everything unwritten is counted dropped already */
 	bool failing;    /* in an error episode: log once */
 	uint64_t episode_drops;
 	uint64_t last_failure_ms;
@@ -201,6 +202,12 @@ void eu_sink_config_free(struct eu_sink_config *cfg)
 static void count_result(struct eu_sink *s, struct chunk *c, int ret, uint64_t retries)
 {
 	pthread_mutex_lock(&s->mu);
+	if (s->abandoned) {
+		/* a write that outlived the close: already counted dropped, and the final
+		 * counters have been logged */
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
 	s->st.retried += retries;
 	if (ret == 0) {
 		s->st.written += c->n_records;
@@ -259,8 +266,10 @@ static void *writer_main(void *arg)
 				uint64_t retries = 0;
 				int ret = s->ops->write(s->backend, c->data, c->len, &retries);
 				pthread_mutex_lock(&s->mu);
-				s->q_records -= c->n_records;
-				s->q_bytes -= c->len;
+				if (!s->abandoned) {
+					s->q_records -= c->n_records;
+					s->q_bytes -= c->len;
+				}
 				pthread_mutex_unlock(&s->mu);
 				count_result(s, c, ret, retries);
 				free(c);
@@ -406,6 +415,31 @@ void eu_sink_reopen(struct eu_sink *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
+void eu_sink_abandon(struct eu_sink *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	if (!s->abandoned) {
+		/* what is still queued will not be written: count it now */
+		for (struct chunk *c = s->head; c;) {
+			struct chunk *n = c->next;
+			s->q_records -= c->n_records;
+			s->q_bytes -= c->len;
+			s->st.dropped += c->n_records;
+			free(c);
+			c = n;
+		}
+		s->head = s->tail = NULL;
+		/* nor, from now on, what the writer holds (a write blocked on a stuck reader):
+		 * counted now, so the final counters say it; its late result is ignored */
+		s->st.dropped += s->q_records;
+		s->q_records = s->q_bytes = 0;
+		s->abandoned = true;
+	}
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->mu);
+}
+
 void eu_sink_close(struct eu_sink *s, int timeout_ms)
 {
 	if (!s)
@@ -413,18 +447,8 @@ void eu_sink_close(struct eu_sink *s, int timeout_ms)
 	if (eu_sink_flush(s, timeout_ms))
 		eu_log(EU_LOG_WARN, "sink %s: not drained within %d ms at close; dropping the rest",
 		       s->name, timeout_ms);
+	eu_sink_abandon(s);
 	pthread_mutex_lock(&s->mu);
-	s->stop = true;
-	/* what is still queued will not be written: count it now */
-	for (struct chunk *c = s->head; c;) {
-		struct chunk *n = c->next;
-		s->st.dropped += c->n_records;
-		s->q_records -= c->n_records;
-		s->q_bytes -= c->len;
-		free(c);
-		c = n;
-	}
-	s->head = s->tail = NULL;
 	bool busy = s->busy;
 	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->mu);

@@ -108,8 +108,13 @@ int eu_sink_flush(struct eu_sink *s, int timeout_ms);
  * Returns at once. */
 void eu_sink_reopen(struct eu_sink *s);
 
-/* Flushes for up to timeout_ms, then stops the writer; records still queued are dropped
- * (and counted). NULL is fine. */
+/* Stops the sink taking or writing records: what is queued, and a batch the writer is still
+ * stuck on (a blocked reader), is counted dropped at once, so counters read afterwards are
+ * final (count first, log last). Returns at once. */
+void eu_sink_abandon(struct eu_sink *s);
+
+/* Flushes for up to timeout_ms, then abandons the rest (counted dropped) and stops the
+ * writer. NULL is fine. */
 void eu_sink_close(struct eu_sink *s, int timeout_ms);
 
 void eu_sink_get_stats(struct eu_sink *s, struct eu_sink_stats *out);

@@ -146,3 +146,57 @@ Test(daemon_sinks, sighup_rotation_loses_and_splits_nothing)
 	cr_assert_eq(w, all_lines);
 	cr_assert_eq(stat_of(eu_agent_stderr(F.a), sinkarg, "dropped "), 0);
 }
+
+/* SIGTERM while stdout's reader has stopped reading (a pipe into a process that never
+ * reads): what the sink will never write is counted dropped BEFORE the final counters are
+ * logged — queued = written + dropped from the queue, nothing left "in queue". */
+Test(daemon_sinks, final_counters_count_what_a_blocked_stdout_never_took)
+{
+	dfix_sh("cp %s %s/boot.json", BOOTSTRAP_PKG, F.watch);
+	char err[200], pidf[200], sleepf[200];
+	snprintf(err, sizeof(err), "%s/agent.err", F.root);
+	snprintf(pidf, sizeof(pidf), "%s/agent.pid", F.root);
+	snprintf(sleepf, sizeof(sleepf), "%s/reader.pid", F.root);
+	/* the reader: sleep, which never reads its stdin */
+	dfix_sh("sh -c 'echo $$ > %s; exec %s --watch %s --api none --queue-size 100000' 2>%s "
+		"| sleep 120 & echo $! > %s",
+		pidf, dfix_daemon_bin(), F.watch, err, sleepf);
+	int64_t deadline = dfix_now_ms() + 20000;
+	char *log = NULL;
+	size_t size;
+	while (dfix_now_ms() < deadline) {
+		free(log);
+		log = eu_test_read_file(err, &size);
+		if (log && strstr(log, "programs attached"))
+			break;
+		usleep(100 * 1000);
+	}
+	cr_assert(log && strstr(log, "programs attached"), "%s", log ? log : "");
+	free(log);
+	/* ~2,000 records: far more than the 64 KiB pipe takes */
+	for (int i = 0; i < 1000; i++)
+		dfix_exec(&F);
+	usleep(500 * 1000);
+	char *pids = eu_test_read_file(pidf, &size), *rpids = eu_test_read_file(sleepf, &size);
+	cr_assert(pids && rpids);
+	pid_t pid = atoi(pids), reader = atoi(rpids);
+	free(pids);
+	free(rpids);
+	cr_assert_eq(kill(pid, SIGTERM), 0);
+	deadline = dfix_now_ms() + 20000;
+	while (kill(pid, 0) == 0 && dfix_now_ms() < deadline)
+		usleep(100 * 1000);
+	bool exited = kill(pid, 0) != 0;
+	kill(reader, SIGKILL);
+	log = eu_test_read_file(err, &size);
+	cr_assert(exited, "the daemon did not exit: %s", log);
+	uint64_t queued = stat_of(log, "stdout", "queued "), written = stat_of(log, "stdout", "written "),
+		 dropped = stat_of(log, "stdout", "dropped "), inq = stat_of(log, "stdout", "in queue ");
+	cr_assert_gt(queued, 1000, "%s", log);
+	cr_assert_eq(inq, 0, "records left uncounted in the queue: %s", log);
+	cr_assert_geq(written + dropped, queued, "queued %llu but written %llu + dropped %llu: %s",
+		      (unsigned long long)queued, (unsigned long long)written,
+		      (unsigned long long)dropped, log);
+	cr_assert_gt(dropped, 0, "%s", log);
+	free(log);
+}
