@@ -35,6 +35,7 @@ struct eu_sink {
 	bool stop;
 	bool reopen;
 	bool abandoned;  /* eu_sink_abandon: everything unwritten is counted dropped already */
+	bool reader_gone; /* a write failed with EPIPE: nobody reads the other end any more */
 	bool failing;    /* in an error episode: log once */
 	uint64_t episode_drops;
 	uint64_t last_failure_ms;
@@ -214,6 +215,7 @@ static void count_result(struct eu_sink *s, struct chunk *c, int ret, uint64_t r
 		s->st.bytes += c->len;
 	} else {
 		s->st.dropped += c->n_records;
+		s->reader_gone = s->reader_gone || ret == -EPIPE;
 	}
 	/* An episode starts at the first failure and ends at the first success at least
 	 * EPISODE_QUIET_MS after the last failure: a nearly full disk that takes a small batch now
@@ -465,6 +467,14 @@ void eu_sink_close(struct eu_sink *s, int timeout_ms)
 	pthread_cond_destroy(&s->drained);
 	free(s->name);
 	free(s);
+}
+
+bool eu_sink_reader_gone(struct eu_sink *s)
+{
+	pthread_mutex_lock(&s->mu);
+	bool gone = s->reader_gone;
+	pthread_mutex_unlock(&s->mu);
+	return gone;
 }
 
 void eu_sink_get_stats(struct eu_sink *s, struct eu_sink_stats *out)

@@ -118,6 +118,8 @@ void eu_sink_abandon(struct eu_sink *s);
 void eu_sink_close(struct eu_sink *s, int timeout_ms);
 
 void eu_sink_get_stats(struct eu_sink *s, struct eu_sink_stats *out);
+/* Whether a write failed with EPIPE: the reading end of a pipe (`| head`) is closed. */
+bool eu_sink_reader_gone(struct eu_sink *s);
 /* "stdout", "file:/var/log/x.jsonl". */
 const char *eu_sink_name(const struct eu_sink *s);
 

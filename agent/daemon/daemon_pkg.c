@@ -38,6 +38,17 @@ void daemon_flush(struct eu_daemon *d)
 	eu_buf_reset(&d->batch);
 	d->batch.oom = false;
 	d->batch_n = 0;
+	/* `--watch W | head -1`: with stdout the only output and nobody reading it, every
+	 * record would be dropped from now on; stop, as `run` does (with other sinks, stdout's
+	 * drops are counted and the others go on) */
+	if (d->n_sinks == 1 && d->cfg.n_sinks == 1 && d->cfg.sinks[0].type == EU_SINK_STDOUT &&
+	    !d->stdout_gone && !d->stopping && d->signals_init &&
+	    eu_sink_reader_gone(d->sinks[0])) {
+		d->stdout_gone = true;
+		eu_log(EU_LOG_INFO, "stdout: its reader went away (EPIPE) and it is the only sink: "
+		       "stopping");
+		daemon_stop_soon(d);
+	}
 }
 
 static size_t export_index(struct pkg_inst *inst, const struct eu_export *exp)

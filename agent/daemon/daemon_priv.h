@@ -79,7 +79,9 @@ struct eu_daemon {
 	size_t retiring;            /* instances being detached on the thread pool */
 
 	uv_signal_t sig_int, sig_term, sig_hup, sig_usr1;
+	uv_timer_t stop_soon;  /* stops the daemon off the current callback */
 	bool signals_init;
+	bool stdout_gone;      /* the only sink is stdout and its reader went away */
 	bool stopping;
 	bool name_clash;  /* a watched file was refused: an API package has its name */
 	struct daemon_ctl *ctl;     /* daemon_ctl.c */
@@ -90,6 +92,8 @@ extern const struct eu_watcher_ops eu_daemon_watch_ops;
 
 /* daemon_pkg.c */
 void daemon_flush(struct eu_daemon *d);
+/* (daemon.c) Stops the daemon from the loop's next turn (safe inside any callback). */
+void daemon_stop_soon(struct eu_daemon *d);
 /* Offers every watched file again (unchanged ones stay as they are): after a config reload,
  * or when an API package that a watched file's name clashed with is gone. */
 void daemon_rescan_watched(struct eu_daemon *d);

@@ -200,3 +200,53 @@ Test(daemon_sinks, final_counters_count_what_a_blocked_stdout_never_took)
 	cr_assert_gt(dropped, 0, "%s", log);
 	free(log);
 }
+
+/* `eunomia-agent --watch W | head -1`: stdout, the only sink, loses its reader: the daemon
+ * says why and exits 0, as `run` does. */
+Test(daemon_sinks, only_stdout_gone_stops_the_daemon)
+{
+	dfix_sh("cp %s %s/boot.json", BOOTSTRAP_PKG, F.watch);
+	dfix_start(&F, (const char *const[]){"--api", "none", NULL});
+	cr_assert(dfix_wait_log(&F, "programs attached", 1, 15000), "%s", eu_agent_stderr(F.a));
+	struct dfix_match m = {.package = "bootstrap", .filename = F.bin, .exit_event = 0};
+	cr_assert(dfix_exec_until(&F, &m, 0, 10000), "%s", eu_agent_stderr(F.a));
+	eu_agent_close_stdout(F.a); /* head -1 got its line */
+	int rc = -2;
+	for (int i = 0; i < 50 && rc == -2; i++) {
+		dfix_exec(&F);
+		rc = eu_agent_wait_exit(F.a, 200);
+	}
+	cr_assert_eq(rc, 0, "the daemon did not exit 0 (%d): %s", rc, eu_agent_stderr(F.a));
+	cr_assert(strstr(eu_agent_stderr(F.a), "reader went away (EPIPE) and it is the only sink"),
+		  "%s", eu_agent_stderr(F.a));
+}
+
+/* With another sink beside stdout, losing stdout's reader stops nothing: the file sink keeps
+ * getting records, and stdout's are counted dropped. */
+Test(daemon_sinks, stdout_gone_with_other_sinks_keeps_going)
+{
+	char out[200], spec[220];
+	snprintf(out, sizeof(out), "%s/events.jsonl", F.root);
+	snprintf(spec, sizeof(spec), "file:%s", out);
+	dfix_sh("cp %s %s/boot.json", BOOTSTRAP_PKG, F.watch);
+	dfix_start(&F, (const char *const[]){"--api", "none", "--sink", "stdout", "--sink", spec,
+					      NULL});
+	cr_assert(dfix_wait_log(&F, "programs attached", 1, 15000), "%s", eu_agent_stderr(F.a));
+	struct dfix_match m = {.package = "bootstrap", .filename = F.bin, .exit_event = 0};
+	cr_assert(dfix_exec_until(&F, &m, 0, 10000), "%s", eu_agent_stderr(F.a));
+	eu_agent_close_stdout(F.a);
+	for (int i = 0; i < 10; i++)
+		dfix_exec(&F);
+	cr_assert_eq(eu_agent_wait_exit(F.a, 2000), -2, "the daemon exited: %s",
+		     eu_agent_stderr(F.a));
+	size_t lines, bad = 0, before = file_records(out, &m, &lines, &bad);
+	for (int i = 0; i < 10; i++)
+		dfix_exec(&F);
+	int64_t deadline = dfix_now_ms() + 10000;
+	while (file_records(out, &m, &lines, &bad) < before + 10 && dfix_now_ms() < deadline)
+		usleep(100 * 1000);
+	cr_assert_geq(file_records(out, &m, &lines, &bad), before + 10, "the file sink stopped");
+	cr_assert_eq(eu_agent_stop(F.a, 10000), 0, "%s", eu_agent_stderr(F.a));
+	cr_assert_gt(stat_of(eu_agent_stderr(F.a), "stdout", "dropped "), 0, "%s",
+		     eu_agent_stderr(F.a));
+}
