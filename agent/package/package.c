@@ -15,6 +15,7 @@
 
 #include "core/codec.h"
 #include "core/file.h"
+#include "tar_reader.h"
 
 static const char eu_dummy_prefix[] = "__eunomia_dummy";
 
@@ -643,14 +644,14 @@ static int parse_object(struct eu_package *pkg, const void *elf, size_t size, eu
 
 /* ---- entry points ---- */
 
-/* Detects the format and parses; *meta_path is where the meta sits in the document, for BTF
- * messages (NULL when there are no export type ids to check). */
-static int parse_buffer(struct eu_package *pkg, const void *data, size_t size,
+int eu_pkg_parse_buffer(struct eu_package *pkg, const void *data, size_t size,
 			const char **meta_path, eu_error *err)
 {
 	const char *p = data;
 	size_t n = size;
 	*meta_path = NULL;
+	if (eu_tar_looks_like(data, size))
+		return eu_pkg_parse_tar(pkg, data, size, meta_path, err);
 	if (n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
 		p += 3;
 		n -= 3;
@@ -667,8 +668,8 @@ static int parse_buffer(struct eu_package *pkg, const void *data, size_t size,
 		char start[40];
 		describe_start((const uint8_t *)p, n, start, sizeof(start));
 		return eu_error_set(err, -EINVAL,
-				    "%s: not a package: expected a JSON object or a BPF ELF object, "
-				    "but it starts %s",
+				    "%s: not a package: expected a JSON object, a BPF ELF object or a "
+				    "tar archive, but it starts %s",
 				    pkg->origin, start);
 	}
 	return parse_json(pkg, p, n, meta_path, err);
@@ -713,7 +714,7 @@ int eu_package_parse(const void *data, size_t size, const char *origin, struct e
 	if (rc)
 		rc = eu_error_set(err, rc, "%s: cannot hash the package", name);
 	if (!rc)
-		rc = parse_buffer(pkg, data ? data : "", size, &meta_path, err);
+		rc = eu_pkg_parse_buffer(pkg, data ? data : "", size, &meta_path, err);
 	if (!rc)
 		rc = finish(pkg, meta_path, err);
 	if (rc) {
@@ -820,7 +821,7 @@ int eu_package_read_file(const char *path, struct eu_package **out, eu_error *er
 	if (rc)
 		rc = eu_error_set(err, rc, "%s: cannot hash the package", path);
 	if (!rc)
-		rc = parse_buffer(pkg, data, len, &meta_path, err);
+		rc = eu_pkg_parse_buffer(pkg, data, len, &meta_path, err);
 	if (!rc && pkg->format == EU_PKG_META_ONLY && ends_with(path, ".skel.json"))
 		rc = attach_pair_object(pkg, path, data, len, err); /* checks the pair's BTF */
 	else if (!rc)
@@ -901,5 +902,10 @@ void eu_package_free(struct eu_package *pkg)
 		free(t->name);
 	}
 	free(pkg->export_types);
+	for (size_t i = 0; i < pkg->n_btf_files; i++) {
+		free(pkg->btf_files[i].name);
+		free(pkg->btf_files[i].data);
+	}
+	free(pkg->btf_files);
 	free(pkg);
 }

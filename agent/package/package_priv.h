@@ -95,4 +95,14 @@ int eu_pkg_parse_legacy(struct eu_pj *c, const cJSON *root, struct eu_package *p
  * the JSON path of the meta object ("meta", or "" for a bare skeleton) for messages. */
 int eu_pkg_check_btf(const struct eu_package *pkg, const char *meta_path, eu_error *err);
 
+/* Detects the format of data and parses it into pkg (a tar too); *meta_path is where the meta
+ * sits in the document for BTF messages, NULL when there is nothing to check. */
+int eu_pkg_parse_buffer(struct eu_package *pkg, const void *data, size_t size,
+			const char **meta_path, eu_error *err);
+
+/* A .tar package (package_tar.c): its package.json through eu_pkg_parse_buffer, its
+ * btfhub-archive/ files into pkg->btf_files. */
+int eu_pkg_parse_tar(struct eu_package *pkg, const void *data, size_t size,
+		     const char **meta_path, eu_error *err);
+
 #endif

@@ -125,6 +125,13 @@ struct eu_export_type {
 	size_t n_members;
 };
 
+/* A CO-RE target BTF shipped in a .tar package's btfhub-archive/ (see kbtf.h). */
+struct eu_btf_file {
+	char *name;   /* relative to btfhub-archive/: "<ID>/<VERSION_ID>/<machine>/<release>.btf" */
+	void *data;
+	size_t size;
+};
+
 struct eu_doc {
 	char *version, *brief, *details, *description;  /* each may be NULL */
 };
@@ -162,10 +169,18 @@ struct eu_package {
 	bool debug_verbose;
 
 	uint8_t sha256[32];  /* of the bytes the package was read from: a version identity */
+
+	/* a .tar package's btfhub-archive/<...>.btf members, in archive order */
+	struct eu_btf_file *btf_files;
+	size_t n_btf_files;
 };
 
 /* Parses a package from memory. Detects the format: JSON envelope, bare skeleton meta
- * (EU_PKG_META_ONLY), legacy, or an ELF object (EU_PKG_BPF_OBJECT). origin names the
+ * (EU_PKG_META_ONLY), legacy, an ELF object (EU_PKG_BPF_OBJECT), or an uncompressed tar (as
+ * upstream's `ecc --btfgen` writes: package.json at its root and, optionally,
+ * btfhub-archive/<ID>/<VERSION_ID>/<machine>/<release>.btf files, kept in btf_files; the
+ * format is that of the package.json inside; hostile archives are refused, see
+ * tar_reader.h). origin names the
  * source in messages. When an object is present, export type ids are checked against its
  * BTF (a struct of that name with that member count). */
 int eu_package_parse(const void *data, size_t size, const char *origin,
