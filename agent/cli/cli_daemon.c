@@ -45,6 +45,8 @@ const char *eu_cli_daemon_usage(void)
 	       "  --exporter-config FILE  upstream's exporter YAML: its programs are loaded and\n"
 	       "                        their metrics: rules apply\n"
 	       "  --log-level LEVEL     error, warn, info (default), debug or trace\n"
+	       "  --btf-archive DIR     a btfhub-archive directory: on a kernel without BTF, the\n"
+	       "                        CO-RE target is DIR/<ID>/<VERSION_ID>/<machine>/<release>.btf\n"
 	       "  --api SPEC            control API: unix:PATH (default unix:/run/eunomia/agent.sock),\n"
 	       "                        tcp:ADDR:PORT (repeatable; needs --api-token-file)\n"
 	       "                        or none\n"
@@ -70,6 +72,7 @@ struct daemon_args {
 	struct cli_api_args api;     /* --api, --require-signatures, ... (cli_api.c) */
 	const char *prometheus;      /* --prometheus ADDR:PORT */
 	const char *exporter_config; /* --exporter-config FILE */
+	const char *btf_archive;     /* --btf-archive DIR */
 };
 
 static int parse_args(struct daemon_args *a, int argc, char **argv)
@@ -121,6 +124,12 @@ static int parse_args(struct daemon_args *a, int argc, char **argv)
 				return -EINVAL;
 			}
 			a->exporter_config = v;
+		} else if ((v = cli_option_value(argc, argv, &i, "--btf-archive", &opt)) || opt) {
+			if (!v || !*v) {
+				fprintf(stderr, "eunomia-agent: --btf-archive needs a directory\n");
+				return -EINVAL;
+			}
+			a->btf_archive = v;
 		} else if ((v = cli_option_value(argc, argv, &i, "--config", &opt)) || opt) {
 			if (!v || !*v) {
 				fprintf(stderr, "eunomia-agent: --config needs a file\n");
@@ -234,7 +243,8 @@ int eu_cli_daemon(int argc, char **argv)
 		eu_log_set_level(a.cli.log_level);
 	ensure_tracefs();
 	struct eu_daemon_opts o = {.sz = sizeof(o), .config_path = a.config, .cli = &a.cli,
-				   .prometheus = a.prometheus, .exporter_config = a.exporter_config};
+				   .prometheus = a.prometheus, .exporter_config = a.exporter_config,
+				   .btf_archive_dir = a.btf_archive};
 	cli_api_daemon_opts(&a.api, &o);
 	struct eu_daemon *d = NULL;
 	eu_error err = {0};

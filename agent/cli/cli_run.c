@@ -36,6 +36,7 @@ struct run_ctx {
 	uint32_t sample_freq; /* --sample-freq: perf_event programs, Hz (0: 49) */
 	struct eu_map_size *map_sizes; /* --map-size NAME=N (names malloc'd) */
 	size_t n_map_sizes;
+	const char *btf_archive; /* --btf-archive DIR: CO-RE targets for kernels without BTF */
 	char **pkg_argv;
 	int pkg_argc;
 
@@ -62,9 +63,10 @@ void cli_run_usage(eu_buf *out)
 		    "\n"
 		    "Loads one eBPF package, attaches its programs and prints its events until\n"
 		    "interrupted. PKG is a package.json, a NAME.skel.json beside NAME.bpf.o, a bare\n"
-		    "libbpf .bpf.o, a 2022-format package, or an http(s) URL of one of those. REF\n"
-		    "is an OCI image (registry/repo:tag or @sha256:DIGEST) pushed by `push` or\n"
-		    "upstream's ecli; its login: $EUNOMIA_REGISTRY_USER or ~/.docker/config.json.\n"
+		    "libbpf .bpf.o, a 2022-format package, a .tar package (package.json with a\n"
+		    "btfhub-archive/ beside it), or an http(s) URL of one of those. REF is an OCI\n"
+		    "image (registry/repo:tag or @sha256:DIGEST) pushed by `push` or upstream's\n"
+		    "ecli; its login: $EUNOMIA_REGISTRY_USER or ~/.docker/config.json.\n"
 		    "\n"
 		    "Options:\n"
 		    "  -j, --json            one JSON object per event instead of a text table\n"
@@ -72,6 +74,8 @@ void cli_run_usage(eu_buf *out)
 		    "  --sample-freq HZ      sampling frequency of perf_event programs (default 49)\n"
 		    "  --map-size MAP=N      max_entries of a map (repeatable); maps the object leaves\n"
 		    "                        at 0 get defaults (hash 10240, stack traces 16384)\n"
+		    "  --btf-archive DIR     a btfhub-archive directory: on a kernel without BTF, the\n"
+		    "                        CO-RE target is DIR/<ID>/<VERSION_ID>/<machine>/<release>.btf\n"
 		    "  -v, --verbose         debug logging, libbpf's included; counters at exit\n"
 		    "  --log-level LEVEL     error, warn, info (default), debug or trace\n"
 		    "  -h, --help            this help; after PKG, the package's options too\n"
@@ -143,6 +147,12 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 			}
 			r->map_sizes = ms;
 			ms[r->n_map_sizes++] = (struct eu_map_size){.map = copy, .max_entries = entries};
+		} else if ((v = cli_option_value(argc, argv, &i, "--btf-archive", &opt)) || opt) {
+			if (!v || !*v) {
+				fprintf(stderr, CLI_NAME ": --btf-archive needs a directory\n");
+				return -EINVAL;
+			}
+			r->btf_archive = v;
 		} else if ((v = cli_option_value(argc, argv, &i, "--log-level", &opt)) || opt) {
 			if (!v || eu_log_level_parse(v, &r->level)) {
 				fprintf(stderr, CLI_NAME ": --log-level takes error, warn, info, debug or trace\n");
@@ -411,7 +421,7 @@ int cli_run(int argc, char **argv)
 	r.out.print_header = r.pkg->print_header;
 	struct eu_program_opts po = {.sz = sizeof(po), .features = &r.features,
 				     .perf_sample_freq = r.sample_freq, .map_sizes = r.map_sizes,
-				     .n_map_sizes = r.n_map_sizes};
+				     .n_map_sizes = r.n_map_sizes, .btf_archive_dir = r.btf_archive};
 	if (eu_program_open(r.pkg, &po, &r.prog, &r.err)) {
 		if (r.help) {
 			/* still show what we know */

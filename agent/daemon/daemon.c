@@ -368,10 +368,28 @@ static int swap_sinks(struct eu_daemon *d, struct eu_config *next, eu_error *err
 	return 0;
 }
 
+static void log_kbtf(struct eu_daemon *d)
+{
+	struct eu_kbtf_stats s;
+	eu_kbtf_cache_stats(d->kbtf, &s);
+	eu_log(EU_LOG_INFO,
+	       "kernel BTF: parsed %llu time(s) (last %.1f ms), %llu trimmed, %llu cache hit(s), "
+	       "fallbacks to libbpf: kernel_btf=%llu object=%llu module_type=%llu unsupported=%llu "
+	       "other=%llu",
+	       (unsigned long long)s.kernel_parses, s.kernel_parse_ms, (unsigned long long)s.trims,
+	       (unsigned long long)s.hits,
+	       (unsigned long long)s.fallbacks[EU_KBTF_FB_KERNEL_BTF],
+	       (unsigned long long)s.fallbacks[EU_KBTF_FB_OBJECT],
+	       (unsigned long long)s.fallbacks[EU_KBTF_FB_MODULE],
+	       (unsigned long long)s.fallbacks[EU_KBTF_FB_UNSUPPORTED],
+	       (unsigned long long)s.fallbacks[EU_KBTF_FB_OTHER]);
+}
+
 void eu_daemon_log_counters(struct eu_daemon *d)
 {
 	eu_daemon_foreach_package(d, log_pkg, NULL);
 	log_sinks(d);
+	log_kbtf(d);
 }
 
 /* SIGHUP: the config's watch dirs, params, log level and sinks; a package whose params
@@ -527,10 +545,13 @@ int eu_daemon_new(const struct eu_daemon_opts *opts, struct eu_daemon **out, eu_
 		strcpy(d->host, "unknown");
 	int ret;
 	if ((opts->config_path && !(d->config_path = strdup(opts->config_path))) ||
+	    (opts->btf_archive_dir && !(d->btf_archive_dir = strdup(opts->btf_archive_dir))) ||
 	    copy_config(&d->cli, opts->cli)) {
 		ret = eu_error_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
+	if ((ret = eu_kbtf_cache_new(&d->kbtf, err)))
+		goto fail;
 	if ((ret = daemon_metrics_new(d, opts, err)))
 		goto fail;
 	if ((ret = build_config(d, &d->cfg, err)) || (ret = config_check(d, &d->cfg, err)))
@@ -610,5 +631,7 @@ void eu_daemon_free(struct eu_daemon *d)
 	daemon_metrics_free(d);
 	daemon_ctl_free(d);
 	free(d->config_path);
+	eu_kbtf_cache_free(d->kbtf);
+	free(d->btf_archive_dir);
 	free(d);
 }

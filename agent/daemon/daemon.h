@@ -61,6 +61,8 @@ struct eu_daemon_opts {
 	const char *trusted_keys_dir;
 	size_t max_programs;          /* packages loaded through the API; 0: 256 */
 	size_t events_ring;           /* recent records kept per package for the API; 0: 256 */
+	/* a btfhub-archive directory: CO-RE targets for a kernel without BTF (kbtf.h) */
+	const char *btf_archive_dir;
 };
 
 enum eu_pkg_state {

@@ -269,7 +269,8 @@ static void inst_free(struct pkg_inst *inst)
 static int inst_start(struct eu_daemon *d, struct pkg_inst *inst, const struct param_list *params,
 		      eu_error *err)
 {
-	struct eu_program_opts po = {.sz = sizeof(po), .features = &d->features};
+	struct eu_program_opts po = {.sz = sizeof(po), .features = &d->features,
+				     .kbtf_cache = d->kbtf, .btf_archive_dir = d->btf_archive_dir};
 	const struct eu_config_package *cp =
 		eu_config_find_package(&d->cfg, inst->start_stem, inst->pkg->name);
 	if (cp) {

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "eunomia/features.h"
+#include "kbtf/kbtf_cache.h"
 #include "eunomia/record.h"
 #include "sinks/sink.h"
 #include "watcher.h"
@@ -67,6 +68,9 @@ struct eu_daemon {
 	uint32_t debounce_ms, settle_ms, shutdown_ms;
 	char host[256];
 	struct eu_features features;
+	/* the kernel BTF parsed once, a trimmed BTF per package (kbtf_cache.h) */
+	struct eu_kbtf_cache *kbtf;
+	char *btf_archive_dir;
 
 	struct eu_sink **sinks;
 	size_t n_sinks;

@@ -95,7 +95,8 @@ bool eu_watch_name_is_package(const char *name)
 			return false;
 	if (strstr(name, ".dpkg-"))
 		return false;
-	return (has_suffix(name, ".json") && n > 5) || (has_suffix(name, ".bpf.o") && n > 6);
+	return (has_suffix(name, ".json") && n > 5) || (has_suffix(name, ".bpf.o") && n > 6) ||
+	       (has_suffix(name, ".tar") && n > 4);
 }
 
 bool eu_watch_name_stem(const char *name, char *out, size_t size)
@@ -107,6 +108,8 @@ bool eu_watch_name_stem(const char *name, char *out, size_t size)
 		n -= 10;
 	else if (has_suffix(name, ".bpf.o"))
 		n -= 6;
+	else if (has_suffix(name, ".tar"))
+		n -= 4;
 	else
 		n -= 5;
 	if (n + 1 > size)

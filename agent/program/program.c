@@ -160,14 +160,17 @@ int eu_program_open(const struct eu_package *pkg, const struct eu_program_opts *
 	/* libbpf must never print on its own: route it before the first call */
 	eu_log_route_libbpf();
 
-	const char *btf_path = opts.btf_custom_path;
-	if (!btf_path) {
-		const char *env = getenv("BTF_FILE_PATH");
-		if (env && *env)
-			btf_path = env;
+	struct eu_kbtf_request kreq = {.explicit_path = opts.btf_custom_path,
+				       .archive_dir = opts.btf_archive_dir, .cache = opts.kbtf_cache};
+	int kret = eu_kbtf_choose(pkg, &kreq, &p->btf_target, err);
+	if (kret) {
+		eu_error_prefix(err, "%s", pname);
+		free_map_sizes(p);
+		free(p);
+		return kret;
 	}
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = pkg->obj_name ? pkg->obj_name : pkg->name,
-		    .btf_custom_path = btf_path);
+		    .btf_custom_path = p->btf_target.path);
 	char tail[1024];
 	struct eu_log_capture cap;
 	eu_log_capture_begin(&cap, tail, sizeof(tail));
@@ -181,6 +184,7 @@ int eu_program_open(const struct eu_package *pkg, const struct eu_program_opts *
 			     program_errno_text(e ? e : EINVAL, why, sizeof(why)), *line ? ": " : "",
 			     line);
 		free_map_sizes(p);
+		eu_kbtf_choice_release(&p->btf_target);
 		free(p);
 		return err ? err->code : -EINVAL;
 	}
@@ -193,6 +197,7 @@ int eu_program_open(const struct eu_package *pkg, const struct eu_program_opts *
 		eu_error_prefix(err, "%s", pname);
 		bpf_object__close(p->obj);
 		free_map_sizes(p);
+		eu_kbtf_choice_release(&p->btf_target);
 		free(p);
 		return ret;
 	}
@@ -411,6 +416,7 @@ int eu_program_load(struct eu_program *p, eu_error *err)
 		return err ? err->code : ret;
 	}
 	free(tail);
+	eu_kbtf_choice_release(&p->btf_target);
 	p->loaded = true;
 	return 0;
 }
@@ -449,6 +455,7 @@ void eu_program_close(struct eu_program *prog)
 	free(prog->att);
 	eu_params_free(prog->params);
 	bpf_object__close(prog->obj);
+	eu_kbtf_choice_release(&prog->btf_target);
 	free(prog->load_log);
 	clear_choices(prog);
 	free(prog->choices);

@@ -11,6 +11,7 @@
 #include "eunomia/features.h"
 #include "eunomia/log.h"
 #include "eunomia/program.h"
+#include "kbtf/kbtf.h"
 
 enum attachment_kind {
 	ATTACH_LINK = 1, /* a bpf_link: auto-attach and perf_event */
@@ -60,6 +61,8 @@ struct eu_program {
 	int kbtf_err;
 	struct eu_ksyms *ksyms;
 	int ksyms_err;
+
+	struct eu_kbtf_choice btf_target; /* libbpf reads it at load: held until then */
 };
 
 /* Chooses one program of every `<base>__alt<N>` group (program_alt.c). */

@@ -45,10 +45,12 @@ struct bpf_object;
 struct eu_package;
 struct eu_params;
 struct eu_features;
+struct eu_kbtf_cache;
 
 struct eu_program_opts {
 	size_t sz;                    /* sizeof(struct eu_program_opts) */
-	/* CO-RE BTF; NULL: $BTF_FILE_PATH when set, else the kernel's (libbpf's default) */
+	/* CO-RE target BTF; NULL: chosen as agent/kbtf/kbtf.h says ($BTF_FILE_PATH, the kernel's,
+	 * or for a kernel without BTF the package's btfhub-archive or btf_archive_dir) */
 	const char *btf_custom_path;
 	/* shared feature cache; NULL: the program keeps its own */
 	struct eu_features *features;
@@ -58,6 +60,12 @@ struct eu_program_opts {
 	 * run-time defaults; a name the package has no map of fails the load */
 	const struct eu_map_size *map_sizes;
 	size_t n_map_sizes;
+	/* a btfhub-archive directory (<ID>/<VERSION_ID>/<machine>/<release>.btf) for kernels
+	 * without BTF; NULL: none */
+	const char *btf_archive_dir;
+	/* the kernel BTF parsed once and trimmed per package (kbtf_cache.h); NULL: libbpf
+	 * parses the kernel BTF on every load */
+	struct eu_kbtf_cache *kbtf_cache;
 };
 
 struct eu_map_size {

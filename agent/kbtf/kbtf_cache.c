@@ -1,0 +1,224 @@
+/* The daemon's kernel BTF, parsed once, and the trimmed BTF per package (kbtf_cache.h). */
+#include "kbtf_cache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include <bpf/btf.h>
+
+#include "eunomia/log.h"
+#include "eunomia/package.h"
+#include "kbtf.h"
+#include "kbtf_trim.h"
+
+/* Trimmed BTFs kept; the oldest goes first beyond this. */
+#define CACHE_MAX 256
+
+struct entry {
+	uint8_t sha256[32];
+	void *btf;
+	size_t size;
+	uint64_t used;  /* tick of the last use, for eviction */
+};
+
+struct eu_kbtf_cache {
+	pthread_mutex_t lock;
+	struct btf *kernel;
+	struct eu_kbtf_index *index;
+	char build[512];  /* uname release + version + the BTF file's identity */
+	struct entry *entries;
+	size_t n;
+	uint64_t tick;
+	struct eu_kbtf_stats stats;
+};
+
+static const char *const fallback_names[EU_KBTF_FB_COUNT] = {
+	[EU_KBTF_FB_KERNEL_BTF] = "kernel_btf",   [EU_KBTF_FB_OBJECT] = "object",
+	[EU_KBTF_FB_MODULE] = "module_type",      [EU_KBTF_FB_UNSUPPORTED] = "unsupported",
+	[EU_KBTF_FB_OTHER] = "other",
+};
+
+const char *eu_kbtf_fallback_name(enum eu_kbtf_fallback f)
+{
+	return f < EU_KBTF_FB_COUNT ? fallback_names[f] : "?";
+}
+
+int eu_kbtf_cache_new(struct eu_kbtf_cache **out, eu_error *err)
+{
+	struct eu_kbtf_cache *c = calloc(1, sizeof(*c));
+	if (!c)
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	pthread_mutex_init(&c->lock, NULL);
+	*out = c;
+	return 0;
+}
+
+static void drop_kernel(struct eu_kbtf_cache *c)
+{
+	eu_kbtf_index_free(c->index);
+	btf__free(c->kernel);
+	c->index = NULL;
+	c->kernel = NULL;
+	for (size_t i = 0; i < c->n; i++)
+		free(c->entries[i].btf);
+	free(c->entries);
+	c->entries = NULL;
+	c->n = 0;
+	c->build[0] = '\0';
+}
+
+void eu_kbtf_cache_free(struct eu_kbtf_cache *c)
+{
+	if (!c)
+		return;
+	drop_kernel(c);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* What identifies the kernel build: a reboot into another kernel changes it. */
+static int kernel_build(const char *path, char *out, size_t size)
+{
+	struct utsname u;
+	struct stat st;
+	if (uname(&u) || stat(path, &st))
+		return -errno;
+	snprintf(out, size, "%s %s %s %llu %llu %lld", path, u.release, u.version,
+		 (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
+		 (long long)st.st_mtim.tv_sec);
+	return 0;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Parses the kernel BTF unless the one held is of this build. Called locked. */
+static int ensure_kernel(struct eu_kbtf_cache *c, eu_error *err)
+{
+	const char *path = eu_kbtf_kernel_path();
+	char build[sizeof(c->build)];
+	int rc = kernel_build(path, build, sizeof(build));
+	if (rc)
+		return eu_error_set(err, rc, "%s: %s", path, strerror(-rc));
+	if (c->kernel && !strcmp(build, c->build))
+		return 0;
+	drop_kernel(c);
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct btf *k = btf__parse(path, NULL);
+	if (!k)
+		return eu_error_set(err, -errno ? -errno : -EINVAL, "%s: cannot parse: %s", path,
+				    strerror(errno ? errno : EINVAL));
+	rc = eu_kbtf_index_new(k, &c->index, err);
+	if (rc) {
+		btf__free(k);
+		return rc;
+	}
+	c->kernel = k;
+	snprintf(c->build, sizeof(c->build), "%s", build);
+	c->stats.kernel_parses++;
+	c->stats.kernel_parse_ms = ms_since(&t0);
+	eu_log(EU_LOG_DEBUG, "kernel BTF %s parsed and indexed in %.1f ms (%u types)", path,
+	       c->stats.kernel_parse_ms, btf__type_cnt(k) - 1);
+	return 0;
+}
+
+static struct entry *find(struct eu_kbtf_cache *c, const uint8_t *sha)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (!memcmp(c->entries[i].sha256, sha, 32))
+			return &c->entries[i];
+	return NULL;
+}
+
+static struct entry *insert(struct eu_kbtf_cache *c, const uint8_t *sha, void *btf, size_t size)
+{
+	if (c->n == CACHE_MAX) {
+		size_t old = 0;
+		for (size_t i = 1; i < c->n; i++)
+			if (c->entries[i].used < c->entries[old].used)
+				old = i;
+		free(c->entries[old].btf);
+		c->entries[old] = c->entries[--c->n];
+	}
+	struct entry *v = realloc(c->entries, (c->n + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	c->entries = v;
+	struct entry *e = &v[c->n++];
+	memcpy(e->sha256, sha, 32);
+	e->btf = btf;
+	e->size = size;
+	return e;
+}
+
+static int fall_back(struct eu_kbtf_cache *c, const struct eu_package *pkg,
+		     enum eu_kbtf_fallback why, const eu_error *err)
+{
+	c->stats.fallbacks[why]++;
+	eu_log(EU_LOG_INFO, "%s: CO-RE against the whole kernel BTF (libbpf's own lookup): %s",
+	       pkg->name ? pkg->name : pkg->origin, err->msg);
+	return -1;
+}
+
+int eu_kbtf_cache_trimmed(struct eu_kbtf_cache *c, const struct eu_package *pkg,
+			  struct eu_kbtf_choice *out)
+{
+	eu_error err = {0};
+	pthread_mutex_lock(&c->lock);
+	int rc = ensure_kernel(c, &err);
+	if (rc) {
+		rc = fall_back(c, pkg, EU_KBTF_FB_KERNEL_BTF, &err);
+		goto out;
+	}
+	struct entry *e = find(c, pkg->sha256);
+	if (e) {
+		c->stats.hits++;
+	} else {
+		void *btf;
+		size_t size;
+		rc = eu_kbtf_trim_object(c->kernel, c->index, pkg->object, pkg->object_size, true, &btf,
+					 &size, &err);
+		if (rc) {
+			rc = fall_back(c, pkg, rc == -ENOENT ? EU_KBTF_FB_MODULE :
+					       rc == -EOPNOTSUPP ? EU_KBTF_FB_UNSUPPORTED :
+					       rc == -ENOMEM ? EU_KBTF_FB_OTHER : EU_KBTF_FB_OBJECT,
+				       &err);
+			goto out;
+		}
+		if (!(e = insert(c, pkg->sha256, btf, size))) {
+			free(btf);
+			eu_error_set(&err, -ENOMEM, "out of memory");
+			rc = fall_back(c, pkg, EU_KBTF_FB_OTHER, &err);
+			goto out;
+		}
+		c->stats.trims++;
+	}
+	e->used = ++c->tick;
+	rc = eu_kbtf_memfd(e->btf, e->size, &out->fd, &out->path, &err);
+	if (rc) {
+		rc = fall_back(c, pkg, EU_KBTF_FB_OTHER, &err);
+		goto out;
+	}
+	out->source = "trimmed";
+out:
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+void eu_kbtf_cache_stats(struct eu_kbtf_cache *c, struct eu_kbtf_stats *out)
+{
+	pthread_mutex_lock(&c->lock);
+	*out = c->stats;
+	pthread_mutex_unlock(&c->lock);
+}
