@@ -1,8 +1,9 @@
 /* ecc: compiles a libbpf-style x.bpf.c (+ x.h) into an eunomia package.
  *
- *	ecc x.bpf.c [x.h] [-o DIR] [-I DIR]... [--vmlinux-h FILE] [-v]
+ *	ecc x.bpf.c [x.h] [-o DIR] [-I DIR]... [--vmlinux-h FILE] [--btfgen [--btfhub-archive DIR]] [-v]
  *
- * writes DIR/x.bpf.o, DIR/x.skel.json and DIR/package.json in upstream eunomia-bpf's format.
+ * writes DIR/x.bpf.o, DIR/x.skel.json and DIR/package.json in upstream eunomia-bpf's format
+ * (and DIR/x.tar with minimal BTFs for kernels without BTF under --btfgen, see btfgen.c).
  * The meta is derived from the compiled object by eu_meta_from_object, the same code the
  * runtime uses for bare .bpf.o files, then annotated from the source's `///` comments. */
 #include <errno.h>
@@ -36,6 +37,8 @@ struct opts {
 	const char *header;
 	const char *out_dir;
 	const char *vmlinux_h;
+	bool btfgen;                /* --btfgen: also write DIR/x.tar with minimal BTFs */
+	const char *btfhub_archive; /* --btfhub-archive DIR: the kernels for --btfgen */
 	const char *includes[MAX_INCLUDES];
 	size_t n_includes;
 	bool verbose;
@@ -80,7 +83,8 @@ static int libbpf_print_cb(enum libbpf_print_level level, const char *fmt, va_li
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ecc SOURCE.bpf.c [HEADER.h] [-o DIR] [-I DIR]... [--vmlinux-h FILE] [-v]\n"
+		"usage: ecc SOURCE.bpf.c [HEADER.h] [-o DIR] [-I DIR]... [--vmlinux-h FILE]\n"
+		"           [--btfgen [--btfhub-archive DIR]] [-v]\n"
 		"\n"
 		"Compiles a libbpf-style BPF program into an eunomia package: writes DIR/NAME.bpf.o,\n"
 		"DIR/NAME.skel.json and DIR/package.json (DIR defaults to the source's directory).\n"
@@ -91,6 +95,11 @@ static void usage(FILE *f)
 		"  -I, --include DIR     extra include directory for clang (repeatable)\n"
 		"      --vmlinux-h FILE  use this vmlinux.h instead of generating one with bpftool\n"
 		"                        from /sys/kernel/btf/vmlinux\n"
+		"      --btfgen          also write DIR/x.tar: package.json and, for kernels without\n"
+		"                        BTF, btfhub-archive/<ID>/<VERSION_ID>/<machine>/<release>.btf\n"
+		"                        minimal BTFs (this machine's kernel unless --btfhub-archive)\n"
+		"      --btfhub-archive DIR  with --btfgen: a minimal BTF for every kernel under DIR\n"
+		"                        (.btf or btfhub's .btf.tar.xz files)\n"
 		"  -v, --verbose         show the commands run and libbpf's messages\n"
 		"  -h, --help            this text\n"
 		"      --version         print the version\n"
@@ -106,11 +115,13 @@ static bool has_suffix(const char *s, const char *sfx)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_VMLINUX = 256, OPT_VERSION };
+	enum { OPT_VMLINUX = 256, OPT_VERSION, OPT_BTFGEN, OPT_BTFHUB };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"include", required_argument, NULL, 'I'},
 		{"vmlinux-h", required_argument, NULL, OPT_VMLINUX},
+		{"btfgen", no_argument, NULL, OPT_BTFGEN},
+		{"btfhub-archive", required_argument, NULL, OPT_BTFHUB},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
@@ -129,6 +140,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_VMLINUX:
 			o->vmlinux_h = optarg;
+			break;
+		case OPT_BTFGEN:
+			o->btfgen = true;
+			break;
+		case OPT_BTFHUB:
+			o->btfhub_archive = optarg;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -157,6 +174,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			return 2;
 		}
 	}
+	if (o->btfhub_archive && !o->btfgen)
+		return fail("--btfhub-archive needs --btfgen");
 	if (!o->source) {
 		fail("no source file given");
 		usage(stderr);
@@ -463,6 +482,12 @@ static int write_outputs(const struct opts *o, const struct names *n, struct eu_
 		rc = fail("%s", err.msg);
 	else if (o->verbose)
 		fprintf(stderr, "ecc: wrote %s, %s, %s\n", p_obj, p_skel, p_pkg);
+	if (!rc && o->btfgen) {
+		char p_tar[PATH_MAX + NAME_MAX + 16];
+		snprintf(p_tar, sizeof(p_tar), "%s/%s.tar", out_dir, n->base);
+		rc = ecc_btfgen(p_tar, env, pkg->object, pkg->object_size, o->btfhub_archive,
+				o->verbose);
+	}
 	free(meta);
 	free(env);
 	return rc;

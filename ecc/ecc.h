@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "eunomia/buf.h"
 #include "eunomia/error.h"
 #include "eunomia/package.h"
 
@@ -37,5 +38,16 @@ void ecc_free_names(char **names, size_t n);
 typedef void (*ecc_warn_fn)(void *ctx, const char *msg);
 int ecc_apply_comments(struct eu_package *pkg, const char *src, const char *path, ecc_warn_fn warn,
 		       void *warn_ctx, eu_error *err);
+
+/* An uncompressed tar in memory (tar_write.c): one regular file per call, then the end. */
+void ecc_tar_add(eu_buf *out, const char *name, const void *data, size_t size);
+void ecc_tar_finish(eu_buf *out);
+
+/* `ecc --btfgen` (btfgen.c): writes tar_path holding package_json as package.json and, per
+ * kernel BTF under archive_dir (btfhub-archive layout, .btf or .btf.tar.xz files; NULL: this
+ * machine's own BTF), the minimal BTF for obj as btfhub-archive/<ID>/<VERSION_ID>/<machine>/
+ * <release>.btf. Prints how many kernels and the sizes. 0 or 1 (the message printed). */
+int ecc_btfgen(const char *tar_path, const char *package_json, const void *obj, size_t obj_size,
+	       const char *archive_dir, bool verbose);
 
 #endif

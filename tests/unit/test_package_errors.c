@@ -47,8 +47,8 @@ Test(package_errors, empty)
 
 Test(package_errors, not_a_package)
 {
-	expect_fail_str("hello", "x.txt", "x.txt: not a package: expected a JSON object or a BPF "
-					  "ELF object, but it starts 0x68 0x65 0x6c 0x6c");
+	expect_fail_str("hello", "x.txt", "x.txt: not a package: expected a JSON object, a BPF ELF "
+					  "object or a tar archive, but it starts 0x68 0x65 0x6c 0x6c");
 	expect_fail_str("[1, 2]", "a.json", "a.json: not a package");
 	expect_fail_str("{\"foo\": 1}", "b.json",
 			"b.json: not a package: no \"bpf_object\", \"meta\" or \"bpf_skel\" key");
