@@ -370,6 +370,11 @@ static int swap_sinks(struct eu_daemon *d, struct eu_config *next, eu_error *err
 
 static void log_kbtf(struct eu_daemon *d)
 {
+	if (!d->kbtf) {
+		eu_log(EU_LOG_INFO, "kernel BTF: not cached (EUNOMIA_BTF_TRIM=0): libbpf parses it "
+		       "on every load");
+		return;
+	}
 	struct eu_kbtf_stats s;
 	eu_kbtf_cache_stats(d->kbtf, &s);
 	eu_log(EU_LOG_INFO,
@@ -550,7 +555,9 @@ int eu_daemon_new(const struct eu_daemon_opts *opts, struct eu_daemon **out, eu_
 		ret = eu_error_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	if ((ret = eu_kbtf_cache_new(&d->kbtf, err)))
+	/* EUNOMIA_BTF_TRIM=0: libbpf parses the kernel BTF on every load (benches, a way out) */
+	const char *trim = getenv("EUNOMIA_BTF_TRIM");
+	if ((!trim || strcmp(trim, "0")) && (ret = eu_kbtf_cache_new(&d->kbtf, err)))
 		goto fail;
 	if ((ret = daemon_metrics_new(d, opts, err)))
 		goto fail;
