@@ -69,8 +69,16 @@ struct chan {
 	uint64_t fail_requests; /* failed requests in this episode */
 	bool in_flight;
 	bool waiting_retry;
-	bool from_spool;    /* the batch is a spool file's: delete it once delivered */
+	bool from_spool;    /* the batch is a slice of a spool file */
 	uint64_t batch_seq; /* its place in the spool's order */
+	/* A spool file may hold more records than a batch takes now (written with a larger
+	 * batch size, before a restart or a SIGHUP): it is sent in slices, and removed only
+	 * once its last slice is delivered (or dropped, counted). */
+	uint64_t slice_seq;   /* the file being sliced */
+	size_t slice_done;    /* its records delivered or dropped so far */
+	size_t slice_end;     /* where the batch in flight ends */
+	size_t slice_total;   /* records in the file */
+	bool spool_full_told; /* the current spool-full episode was logged */
 	unsigned attempts;
 	uint64_t first_ms;
 	uv_timer_t retry_timer;
@@ -233,29 +241,49 @@ static bool spooling(const struct chan *c)
 	return c->is_logs && c->exp->spool;
 }
 
-/* Writes items to the spool as batch seq: true when they are safe there. Counts either way. */
-static bool spool_items(struct chan *c, uint64_t seq, struct qitem **items, size_t n)
+/* Records that could not be spooled are dropped as spool_full; said once per episode (until
+ * a write to the spool works again), with the reason (the cap, ENOSPC, EIO ...). */
+static void spool_failed(struct chan *c, size_t n, const char *why)
+{
+	c->st.dropped_spool_full += n;
+	if (c->spool_full_told)
+		return;
+	c->spool_full_told = true;
+	eu_log(EU_LOG_WARN, "otlp %s: cannot spool %zu records: %s; records that neither the "
+			    "receiver nor the spool takes are dropped (counted as spool_full) until the "
+			    "spool has room again", c->what, n, why);
+}
+
+/* Writes items to the spool as batch seq: 0, or a negative errno with err saying why. */
+static int spool_write_items(struct chan *c, uint64_t seq, struct qitem **items, size_t n,
+			     eu_error *err)
 {
 	struct eu_otlp_exporter *exp = c->exp;
 	struct eu_otlp_scoped_record *recs = malloc((n ? n : 1) * sizeof(*recs));
-	eu_error err = {0};
-	int ret = -ENOMEM;
-	if (recs) {
-		for (size_t i = 0; i < n; i++) {
-			const struct scope *sc = &exp->scopes[items[i]->scope];
-			recs[i] = (struct eu_otlp_scoped_record){sc->name, sc->version, items[i]->data,
-								 items[i]->len};
-		}
-		ret = eu_otlp_spool_write(exp->spool, seq, recs, n, &err);
-		free(recs);
+	if (!recs)
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const struct scope *sc = &exp->scopes[items[i]->scope];
+		recs[i] = (struct eu_otlp_scoped_record){sc->name, sc->version, items[i]->data,
+							 items[i]->len};
 	}
+	int ret = eu_otlp_spool_write(exp->spool, seq, recs, n, err);
+	free(recs);
 	if (!ret) {
 		c->st.spooled += n;
-		return true;
+		c->spool_full_told = false;
 	}
-	eu_log(EU_LOG_WARN, "otlp %s: %zu records dropped: %s", c->what, n,
-	       err.msg[0] ? err.msg : "out of memory");
-	c->st.dropped_spool_full += n;
+	return ret;
+}
+
+/* Writes items to the spool as batch seq: true when they are safe there; dropped and counted
+ * as spool_full when not. */
+static bool spool_items(struct chan *c, uint64_t seq, struct qitem **items, size_t n)
+{
+	eu_error err = {0};
+	if (!spool_write_items(c, seq, items, n, &err))
+		return true;
+	spool_failed(c, n, err.msg);
 	return false;
 }
 
@@ -277,8 +305,15 @@ static bool batch_from_spool(struct chan *c)
 		if (sb.damaged)
 			eu_log(EU_LOG_WARN, "otlp %s: spool file %016llx is damaged: %zu records "
 					    "recovered from it", c->what, (unsigned long long)seq, sb.n);
-		size_t n = sb.n < c->max_items ? sb.n : c->max_items;
-		for (size_t i = 0; i < n; i++) {
+		if (seq != c->slice_seq || c->slice_done > sb.n) {
+			c->slice_seq = seq;
+			c->slice_done = 0;
+		}
+		size_t from = c->slice_done;
+		size_t n = sb.n - from < c->max_items ? sb.n - from : c->max_items;
+		c->slice_total = sb.n;
+		c->slice_end = from + n;
+		for (size_t i = from; i < from + n; i++) {
 			const struct eu_otlp_spool_rec *r = &sb.recs[i];
 			uint32_t scope;
 			struct qitem *it = NULL;
@@ -298,6 +333,7 @@ static bool batch_from_spool(struct chan *c)
 		eu_otlp_spool_batch_free(&sb);
 		if (!c->batch_n) {
 			eu_otlp_spool_remove(exp->spool, seq);
+			c->slice_done = 0;
 			continue;
 		}
 		c->from_spool = true;
@@ -307,37 +343,25 @@ static bool batch_from_spool(struct chan *c)
 	return false;
 }
 
-/* Queue full: the oldest batch's worth of the queue goes to disk to make room. */
-static bool spill_queue(struct chan *c)
+/* Queue full: the oldest batch's worth of the queue goes to disk to make room. 0, or the
+ * spool's error (the records stay queued). */
+static int spill_queue(struct chan *c, eu_error *err)
 {
 	size_t n = c->q_len < c->max_items ? c->q_len : c->max_items;
 	if (!n)
-		return false;
+		return eu_error_set(err, -ENOENT, "nothing queued");
 	struct qitem **items = malloc(n * sizeof(*items));
 	if (!items)
-		return false;
+		return eu_error_set(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		items[i] = c->q[(c->q_head + i) % c->q_cap];
-	uint64_t seq = eu_otlp_spool_reserve(c->exp->spool);
-	eu_error err = {0};
-	struct eu_otlp_scoped_record *recs = malloc(n * sizeof(*recs));
-	int ret = -ENOMEM;
-	if (recs) {
-		for (size_t i = 0; i < n; i++) {
-			const struct scope *sc = &c->exp->scopes[items[i]->scope];
-			recs[i] = (struct eu_otlp_scoped_record){sc->name, sc->version, items[i]->data,
-								 items[i]->len};
-		}
-		ret = eu_otlp_spool_write(c->exp->spool, seq, recs, n, &err);
-		free(recs);
-	}
+	int ret = spool_write_items(c, eu_otlp_spool_reserve(c->exp->spool), items, n, err);
 	free(items);
 	if (ret)
-		return false;
-	c->st.spooled += n;
+		return ret;
 	for (size_t i = 0; i < n; i++)
 		free(q_pop(c));
-	return true;
+	return 0;
 }
 
 /* ---- export ---- */
@@ -600,6 +624,18 @@ static void read_partial_success(struct chan *c, const uint8_t *msg, size_t len)
 	free(text);
 }
 
+/* The spool slice in flight is settled (delivered, or dropped and counted): the file goes
+ * when this was its last slice. */
+static void slice_done(struct chan *c)
+{
+	if (c->slice_end < c->slice_total) {
+		c->slice_done = c->slice_end;
+		return;
+	}
+	eu_otlp_spool_remove(c->exp->spool, c->batch_seq);
+	c->slice_done = 0;
+}
+
 enum verdict { DELIVERED, RETRY, DROP };
 
 struct outcome {
@@ -686,7 +722,7 @@ static void on_done(struct chan *c, CURLcode code)
 		c->st.exported += c->batch_n;
 		if (c->from_spool) {
 			c->st.replayed += c->batch_n;
-			eu_otlp_spool_remove(c->exp->spool, c->batch_seq);
+			slice_done(c);
 		}
 		batch_done(c);
 		return;
@@ -701,7 +737,7 @@ static void on_done(struct chan *c, CURLcode code)
 	note_failure(c, why);
 	c->st.dropped_non_retryable += c->batch_n;
 	if (c->from_spool)
-		eu_otlp_spool_remove(c->exp->spool, c->batch_seq);
+		slice_done(c);
 	batch_done(c);
 }
 
@@ -734,11 +770,22 @@ static int enqueue(struct chan *c, size_t max_items, uint32_t scope, const void 
 		c->st.dropped_shutdown++;
 		return -ENOBUFS;
 	}
-	while (c->q_len && (c->q_len >= max_items || c->q_bytes + len > exp->cfg.max_queue_bytes))
-		if (!spooling(c) || !spill_queue(c))
+	eu_error err = {0};
+	bool spill_failed = false;
+	while (c->q_len && (c->q_len >= max_items || c->q_bytes + len > exp->cfg.max_queue_bytes)) {
+		if (!spooling(c))
 			break;
+		if (spill_queue(c, &err)) {
+			spill_failed = true;
+			break;
+		}
+	}
 	if (c->q_len >= max_items || c->q_bytes + len > exp->cfg.max_queue_bytes) {
-		c->st.dropped_queue_full++;
+		/* with a spool, a full queue drops only because the spool did not take it */
+		if (spill_failed)
+			spool_failed(c, 1, err.msg);
+		else
+			c->st.dropped_queue_full++;
 		return -ENOBUFS;
 	}
 	struct qitem *it = malloc(sizeof(*it) + len);
@@ -1080,13 +1127,11 @@ static void chan_shutdown(struct chan *c)
 		if (c->batch_n && !c->from_spool)
 			spool_items(c, c->batch_seq, c->batch, c->batch_n);
 		while (c->q_len) {
-			size_t before = c->q_len;
-			if (!spill_queue(c)) {
-				c->st.dropped_spool_full += c->q_len;
+			eu_error err = {0};
+			if (spill_queue(c, &err)) {
+				spool_failed(c, c->q_len, err.msg);
 				break;
 			}
-			if (c->q_len == before)
-				break;
 		}
 	} else {
 		c->st.dropped_shutdown += c->batch_n + c->q_len;

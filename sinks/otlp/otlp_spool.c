@@ -103,7 +103,9 @@ int eu_otlp_spool_open(const char *dir, uint64_t max_bytes, bool fsync_on,
 		eu_otlp_spool_close(s);
 		return eu_error_set(err, ret, "OTLP spool: out of memory");
 	}
-	qsort(s->files, s->n_files, sizeof(*s->files), cmp_files);
+	/* qsort's pointer must be valid even for 0 elements: an empty directory has none */
+	if (s->n_files > 1)
+		qsort(s->files, s->n_files, sizeof(*s->files), cmp_files);
 	*out = s;
 	return 0;
 }
@@ -227,7 +229,8 @@ int eu_otlp_spool_write(struct eu_otlp_spool *s, uint64_t seq,
 	ret = add_file(s, seq, len);
 	if (ret)
 		return eu_error_set(err, ret, "OTLP spool: out of memory");
-	qsort(s->files, s->n_files, sizeof(*s->files), cmp_files);
+	if (s->n_files > 1)
+		qsort(s->files, s->n_files, sizeof(*s->files), cmp_files);
 	return 0;
 }
 
