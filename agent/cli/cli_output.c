@@ -69,8 +69,9 @@ static const char *local_time(struct cli_output *o)
 
 void cli_output_header(struct cli_output *o, const struct eu_export *exp)
 {
+	/* no plan yet: the first record's size chooses the struct (consumer.h) */
 	if (o->json || !o->print_header || o->header_for == exp ||
-	    eu_export_kind(exp) == EU_EXPORT_SAMPLE)
+	    eu_export_kind(exp) == EU_EXPORT_SAMPLE || !eu_export_plan(exp))
 		return;
 	o->header_for = exp;
 	eu_plan_text_header(eu_export_plan(exp), &o->buf);

@@ -4,7 +4,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
+#include <uv.h>
 
 #include "eunomia/buf.h"
 #include "eunomia/log.h"
@@ -55,6 +57,22 @@ void cli_output_sample(struct cli_output *o, const struct eu_export *exp, const 
 		       size_t key_size, const void *value, size_t value_size);
 /* Writes the buffer out; false once stdout is broken. */
 bool cli_output_flush(struct cli_output *o);
+
+/* `run --trace-pipe` (cli_trace.c): the trace pipe's lines on stdout ({"trace_pipe": LINE} in
+ * JSON) until stopped; stop prints what is still in the pipe and releases everything. */
+struct cli_trace {
+	uv_poll_t poll;
+	int fd;
+	bool active;
+	struct cli_output *out;
+	char *line;   /* the current line, up to its cap */
+	size_t len;
+	bool cut;
+	uint64_t lines_cut;
+};
+
+int cli_trace_start(struct cli_trace *t, uv_loop_t *loop, struct cli_output *out);
+void cli_trace_stop(struct cli_trace *t);
 
 /* The stderr log sink main installs. */
 void cli_log_sink(void *ctx, enum eu_log_level level, const char *msg);

@@ -29,7 +29,7 @@
 struct run_ctx {
 	/* command line */
 	const char *pkg_arg;
-	bool json, verbose, help;
+	bool json, verbose, help, trace_pipe;
 	bool level_set;
 	enum eu_log_level level;
 	double duration;
@@ -37,6 +37,7 @@ struct run_ctx {
 	struct eu_map_size *map_sizes; /* --map-size NAME=N (names malloc'd) */
 	size_t n_map_sizes;
 	const char *btf_archive; /* --btf-archive DIR: CO-RE targets for kernels without BTF */
+	const char *export_type; /* --export-type: the struct records are decoded as */
 	char **pkg_argv;
 	int pkg_argc;
 
@@ -53,6 +54,7 @@ struct run_ctx {
 	bool handles_init, duration_init;
 	bool stopping;
 	struct cli_output out;
+	struct cli_trace trace;
 	eu_error err;
 };
 
@@ -76,6 +78,9 @@ void cli_run_usage(eu_buf *out)
 		    "                        at 0 get defaults (hash 10240, stack traces 16384)\n"
 		    "  --btf-archive DIR     a btfhub-archive directory: on a kernel without BTF, the\n"
 		    "                        CO-RE target is DIR/<ID>/<VERSION_ID>/<machine>/<release>.btf\n"
+		    "  --trace-pipe          also print the kernel's trace pipe (bpf_printk output)\n"
+		    "  --export-type NAME    decode events as this exported struct (default: the one\n"
+		    "                        the programs send; -v says which and why)\n"
 		    "  -v, --verbose         debug logging, libbpf's included; counters at exit\n"
 		    "  --log-level LEVEL     error, warn, info (default), debug or trace\n"
 		    "  -h, --help            this help; after PKG, the package's options too\n"
@@ -109,6 +114,8 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 			r->json = true;
 		} else if (!strcmp(arg, "--verbose") || !strcmp(arg, "-v")) {
 			r->verbose = true;
+		} else if (!strcmp(arg, "--trace-pipe")) {
+			r->trace_pipe = true;
 		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			r->help = true;
 		} else if ((v = cli_option_value(argc, argv, &i, "--duration", &opt)) || opt) {
@@ -153,6 +160,12 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 				return -EINVAL;
 			}
 			r->btf_archive = v;
+		} else if ((v = cli_option_value(argc, argv, &i, "--export-type", &opt)) || opt) {
+			if (!v || !*v) {
+				fprintf(stderr, CLI_NAME ": --export-type needs a struct name\n");
+				return -EINVAL;
+			}
+			r->export_type = v;
 		} else if ((v = cli_option_value(argc, argv, &i, "--log-level", &opt)) || opt) {
 			if (!v || eu_log_level_parse(v, &r->level)) {
 				fprintf(stderr, CLI_NAME ": --log-level takes error, warn, info, debug or trace\n");
@@ -268,6 +281,7 @@ static void run_stop(struct run_ctx *r)
 	if (r->stopping)
 		return;
 	r->stopping = true;
+	cli_trace_stop(&r->trace);
 	if (r->consumer) {
 		eu_consumer_stop(r->consumer);
 		if (!r->out.broken)
@@ -355,7 +369,7 @@ static int run_prepare(struct run_ctx *r)
 	}
 	r->loop_init = true;
 	struct eu_consumer_opts co = {.sz = sizeof(co), .on_event = on_event, .on_sample = on_sample,
-				      .on_batch = on_batch, .ctx = r};
+				      .on_batch = on_batch, .ctx = r, .export_type = r->export_type};
 	if (eu_consumer_new(&r->loop, r->prog, &co, &r->consumer, &r->err))
 		return fail(r);
 	uv_signal_init(&r->loop, &r->sigint);
@@ -369,6 +383,26 @@ static int run_prepare(struct run_ctx *r)
 	cli_output_flush(&r->out);
 	if (eu_consumer_start(r->consumer, &r->err))
 		return fail(r);
+	return CLI_EXIT_OK;
+}
+
+/* Silence is an error: a package that would print nothing fails here (after attach, so a
+ * program that cannot attach reports that first), unless it prints with bpf_printk, whose
+ * lines go to the trace pipe (--trace-pipe prints them). */
+static int check_output(struct run_ctx *r)
+{
+	const char *silence = eu_consumer_silence(r->consumer);
+	bool printk = eu_consumer_uses_printk(r->consumer);
+	if (silence && !printk && !r->trace_pipe) {
+		eu_log(EU_LOG_ERROR, "%s", silence);
+		return CLI_EXIT_FAIL;
+	}
+	if (silence && printk && !r->trace_pipe)
+		eu_log(EU_LOG_INFO, "%s: the programs print with bpf_printk: their lines go to the "
+		       "kernel's trace pipe (" TRACEFS_DIR "/trace_pipe), not here; run with "
+		       "--trace-pipe to print them", eu_program_name(r->prog));
+	if (r->trace_pipe && cli_trace_start(&r->trace, &r->loop, &r->out))
+		return CLI_EXIT_FAIL;
 	return CLI_EXIT_OK;
 }
 
@@ -458,6 +492,8 @@ int cli_run(int argc, char **argv)
 		goto out;
 	}
 	size_t n = eu_program_attached_count(r.prog);
+	if ((code = check_output(&r)) != CLI_EXIT_OK)
+		goto out;
 	eu_log(EU_LOG_INFO, "%s: attached %zu program%s in %.1f ms", eu_program_name(r.prog), n,
 	       n == 1 ? "" : "s", elapsed_ms(&r.t0));
 	code = run_loop(&r);

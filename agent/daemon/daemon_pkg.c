@@ -299,6 +299,11 @@ static int inst_start(struct eu_daemon *d, struct pkg_inst *inst, const struct p
 	if ((ret = eu_consumer_new(&d->loop, inst->prog, &co, &inst->cons, err)))
 		return ret;
 	inst->n_exports = eu_consumer_export_count(inst->cons);
+	if (eu_consumer_silence(inst->cons) && eu_consumer_uses_printk(inst->cons))
+		eu_log(EU_LOG_INFO, "%s: prints only with bpf_printk: its lines go to the kernel's "
+		       "trace pipe", inst->pkg->name ? inst->pkg->name : "package");
+	else if (eu_consumer_silence(inst->cons))
+		eu_log(EU_LOG_WARN, "%s", eu_consumer_silence(inst->cons));
 	inst->ts_fields = calloc(inst->n_exports ? inst->n_exports : 1, sizeof(int));
 	if (!inst->ts_fields)
 		return eu_error_set(err, -ENOMEM, "out of memory");

@@ -59,24 +59,27 @@ int eu_wr_end(struct eu_wr *w)
 
 int eu_plan_format_json(const struct eu_plan *plan, const void *data, size_t size, eu_buf *out)
 {
-	if (size < plan->size || (!data && plan->size))
+	if (size < plan->min_size || (!data && plan->size))
 		return -EINVAL;
 	struct eu_wr w;
 	if (eu_wr_begin(&w, out, plan->json_hint))
 		return -ENOMEM;
-	eu_wr_value(&w, plan, &plan->ops[0], data ? data : no_data, false);
+	eu_wr_root(&w, plan, data ? data : no_data, size);
 	return eu_wr_end(&w);
 }
 
 int eu_plan_format_field(const struct eu_plan *plan, size_t i, const void *data, size_t size,
 			 eu_buf *out, bool text)
 {
-	if (i >= plan->ops[0].count || size < plan->size || (!data && plan->size))
+	struct eu_plan_op tmp;
+	const struct eu_plan_op *op;
+	if (i >= plan->ops[0].count || (!data && plan->size) ||
+	    !(op = eu_plan_field_op(plan, i, size, &tmp)))
 		return -EINVAL;
 	struct eu_wr w;
 	if (eu_wr_begin(&w, out, 64))
 		return -ENOMEM;
-	eu_wr_value(&w, plan, &plan->ops[plan->ops[0].first + i], data ? data : no_data, text);
+	eu_wr_value(&w, plan, op, data ? data : no_data, text);
 	return eu_wr_end(&w);
 }
 

@@ -268,6 +268,32 @@ static uint64_t json_estimate(const struct eu_plan *plan, const struct eu_plan_o
 	return n > cap ? cap : n;
 }
 
+/* A struct whose last member (by offset, all others ending before it) is an array or char
+ * array may arrive cut inside that array. Unions and custom plans with overlaps have none. */
+static void find_tail(struct eu_plan *plan)
+{
+	const struct eu_plan_op *root = &plan->ops[0];
+	plan->min_size = plan->size;
+	plan->tail = -1;
+	if (root->kind != EU_OP_STRUCT || root->count == 0)
+		return;
+	uint32_t last = 0;
+	for (uint32_t i = 1; i < root->count; i++)
+		if (plan->ops[root->first + i].offset >= plan->ops[root->first + last].offset)
+			last = i;
+	const struct eu_plan_op *t = &plan->ops[root->first + last];
+	if ((t->kind != EU_OP_ARRAY && t->kind != EU_OP_CHARS) || t->count == 0 ||
+	    t->offset >= plan->size)
+		return;
+	for (uint32_t i = 0; i < root->count; i++) {
+		const struct eu_plan_op *o = &plan->ops[root->first + i];
+		if (i != last && (uint64_t)o->offset + o->size > t->offset)
+			return;
+	}
+	plan->min_size = t->offset;
+	plan->tail = (int32_t)last;
+}
+
 int eu_pb_finish(struct eu_plan_builder *pb, const char *name, size_t size, struct eu_plan **out)
 {
 	*out = NULL;
@@ -322,6 +348,7 @@ int eu_pb_finish(struct eu_plan_builder *pb, const char *name, size_t size, stru
 		plan->widths[i] = (uint16_t)w;
 		text += w + 1;
 	}
+	find_tail(plan);
 	plan->json_hint = json_estimate(plan, root, 0);
 	plan->text_hint = text + 64;
 	*out = plan;
@@ -349,6 +376,11 @@ const char *eu_plan_name(const struct eu_plan *plan)
 size_t eu_plan_size(const struct eu_plan *plan)
 {
 	return plan->size;
+}
+
+size_t eu_plan_min_size(const struct eu_plan *plan)
+{
+	return plan->min_size;
 }
 
 size_t eu_plan_field_count(const struct eu_plan *plan)

@@ -87,6 +87,11 @@ struct eu_plan {
 	size_t pool_len;
 	struct eu_field_info *fields;  /* top-level fields: fields[i] <-> ops[ops[0].first + i] */
 	uint16_t *widths;              /* text column width of each top-level field */
+	/* a record may stop inside its trailing array or char array (a variable-length tail,
+	 * `offsetof(struct event, buf) + len` bytes): min_size is where that array starts and
+	 * tail its top-level field index; without such a tail min_size == size and tail == -1 */
+	size_t min_size;
+	int32_t tail;
 	size_t json_hint;              /* bytes reserved up front per JSON record */
 	size_t text_hint;
 };
@@ -151,6 +156,29 @@ int64_t eu_op_sign_extend(const struct eu_plan_op *op, uint64_t bits);
 /* Index of the enum entry whose value is bits, or -1. */
 int eu_plan_enum_find(const struct eu_plan *plan, const struct eu_plan_op *op, uint64_t bits);
 
+/* The op of top-level field i for a record of size bytes: the plan's own op, or, for a short
+ * record, the trailing array cut to the whole elements present (written into *tmp). NULL when
+ * the record does not reach the field. */
+static inline const struct eu_plan_op *eu_plan_field_op(const struct eu_plan *plan, size_t i,
+							size_t size, struct eu_plan_op *tmp)
+{
+	const struct eu_plan_op *op = &plan->ops[plan->ops[0].first + i];
+	if (size >= plan->size)
+		return op;
+	if (size < plan->min_size)
+		return NULL;
+	if ((int32_t)i != plan->tail)
+		return op;
+	*tmp = *op;
+	size_t have = size - op->offset;
+	if (op->kind == EU_OP_CHARS)
+		tmp->count = (uint32_t)have;
+	else
+		tmp->count = op->stride ? (uint32_t)(have / op->stride) : 0;
+	tmp->size = op->kind == EU_OP_CHARS ? tmp->count : tmp->count * op->stride;
+	return tmp;
+}
+
 /* ---- writing (decoder_json.c) ----
  * A cursor straight into an eu_buf's storage: each write checks room once, and the buffer
  * grows only when the per-record reservation was too small. On allocation failure writes
@@ -199,6 +227,9 @@ void eu_wr_resync(struct eu_wr *w);
  * for terminals; nested values are JSON in both modes. */
 void eu_wr_value(struct eu_wr *w, const struct eu_plan *plan, const struct eu_plan_op *op,
 		 const uint8_t *base, bool text);
+/* The whole record as a JSON object; a record shorter than the plan (but not than its
+ * min_size) gets its trailing array cut to what arrived. */
+void eu_wr_root(struct eu_wr *w, const struct eu_plan *plan, const uint8_t *base, size_t size);
 void eu_wr_u64(struct eu_wr *w, uint64_t v);
 void eu_wr_i64(struct eu_wr *w, int64_t v);
 

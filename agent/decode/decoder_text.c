@@ -53,7 +53,7 @@ void eu_plan_text_header(const struct eu_plan *plan, eu_buf *out)
 int eu_plan_text_row(const struct eu_plan *plan, const char *time_str, const void *data,
 		     size_t size, eu_buf *out)
 {
-	if (size < plan->size || (!data && plan->size))
+	if (size < plan->min_size || (!data && plan->size))
 		return -EINVAL;
 	const uint8_t *base = data ? data : no_data;
 	struct eu_wr w;
@@ -66,7 +66,11 @@ int eu_plan_text_row(const struct eu_plan *plan, const char *time_str, const voi
 	uint32_t n = root->count;
 	for (uint32_t i = 0; i < n; i++) {
 		size_t start = (size_t)(w.p - w.b->data);
-		eu_wr_value(&w, plan, &plan->ops[root->first + i], base, true);
+		struct eu_plan_op tmp;
+		const struct eu_plan_op *op = eu_plan_field_op(plan, i, size, &tmp);
+		if (!op)
+			break;
+		eu_wr_value(&w, plan, op, base, true);
 		if (i + 1 == n)
 			break;
 		size_t used = columns(w.b->data + start, (size_t)(w.p - w.b->data) - start);
@@ -89,9 +93,10 @@ int eu_plan_format_field_text(const struct eu_plan *plan, size_t i, const void *
 int eu_plan_field_i64(const struct eu_plan *plan, size_t i, const void *data, size_t size,
 		      int64_t *out)
 {
-	if (i >= plan->ops[0].count || size < plan->size || !data)
+	struct eu_plan_op tmp;
+	const struct eu_plan_op *op;
+	if (i >= plan->ops[0].count || !data || !(op = eu_plan_field_op(plan, i, size, &tmp)))
 		return -EINVAL;
-	const struct eu_plan_op *op = &plan->ops[plan->ops[0].first + i];
 	const uint8_t *p = (const uint8_t *)data + op->offset;
 	switch ((enum eu_op_kind)op->kind) {
 	case EU_OP_U8:

@@ -348,6 +348,26 @@ static bool any_nonzero(const uint8_t *p, uint32_t n)
 	return false;
 }
 
+/* `"name":value` of struct member c (its key), valued by op v (c itself, or c cut short). */
+static inline bool wr_member(struct eu_wr *w, const struct eu_plan *plan,
+			     const struct eu_plan_op *c, const struct eu_plan_op *v,
+			     const uint8_t *base, bool first)
+{
+	/* keys are short: one fixed-size copy (the pool is padded for it) */
+	size_t need = c->key_len > EU_KEY_COPY ? c->key_len : EU_KEY_COPY;
+	if (!eu_wr_room(w, need + 1))
+		return false;
+	if (!first)
+		*w->p++ = ',';
+	if (c->key_len <= EU_KEY_COPY)
+		memcpy(w->p, plan->pool + c->key_off, EU_KEY_COPY);
+	else
+		memcpy(w->p, plan->pool + c->key_off, c->key_len);
+	w->p += c->key_len;
+	eu_wr_value(w, plan, v, base, false);
+	return true;
+}
+
 void eu_wr_value(struct eu_wr *w, const struct eu_plan *plan, const struct eu_plan_op *op,
 		 const uint8_t *base, bool text)
 {
@@ -451,22 +471,30 @@ void eu_wr_value(struct eu_wr *w, const struct eu_plan *plan, const struct eu_pl
 	case EU_OP_UNION: {
 		eu_wr_char(w, '{');
 		const struct eu_plan_op *c = &plan->ops[op->first];
-		for (uint32_t i = 0; i < op->count; i++, c++) {
-			/* keys are short: one fixed-size copy (the pool is padded for it) */
-			size_t need = c->key_len > EU_KEY_COPY ? c->key_len : EU_KEY_COPY;
-			if (!eu_wr_room(w, need + 1))
+		for (uint32_t i = 0; i < op->count; i++, c++)
+			if (!wr_member(w, plan, c, c, p, i == 0))
 				break;
-			if (i)
-				*w->p++ = ',';
-			if (c->key_len <= EU_KEY_COPY)
-				memcpy(w->p, plan->pool + c->key_off, EU_KEY_COPY);
-			else
-				memcpy(w->p, plan->pool + c->key_off, c->key_len);
-			w->p += c->key_len;
-			eu_wr_value(w, plan, c, p, false);
-		}
 		eu_wr_char(w, '}');
 		break;
 	}
 	}
+}
+
+void eu_wr_root(struct eu_wr *w, const struct eu_plan *plan, const uint8_t *base, size_t size)
+{
+	const struct eu_plan_op *root = &plan->ops[0];
+	if (size >= plan->size) {
+		eu_wr_value(w, plan, root, base, false);
+		return;
+	}
+	/* a short record (size >= min_size, checked by the caller): the tail is cut */
+	eu_wr_char(w, '{');
+	for (uint32_t i = 0; i < root->count; i++) {
+		struct eu_plan_op tmp;
+		const struct eu_plan_op *c = &plan->ops[root->first + i];
+		const struct eu_plan_op *v = eu_plan_field_op(plan, i, size, &tmp);
+		if (!v || !wr_member(w, plan, c, v, base, i == 0))
+			break;
+	}
+	eu_wr_char(w, '}');
 }

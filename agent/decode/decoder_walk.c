@@ -152,11 +152,13 @@ int eu_plan_walk_field(const struct eu_plan *plan, size_t i, const void *data, s
 		       eu_value_fn fn, void *ctx)
 {
 	static const uint8_t no_data[1];
-	if (i >= plan->ops[0].count || size < plan->size || (!data && plan->size))
+	struct eu_plan_op tmp;
+	const struct eu_plan_op *op;
+	if (i >= plan->ops[0].count || (!data && plan->size) ||
+	    !(op = eu_plan_field_op(plan, i, size, &tmp)))
 		return -EINVAL;
 	struct walk wk = {.plan = plan, .fn = fn, .ctx = ctx};
 	eu_buf_init(&wk.text);
-	const struct eu_plan_op *op = &plan->ops[plan->ops[0].first + i];
 	int ret = walk_op(&wk, op, data ? data : no_data, plan->pool + op->name_off);
 	eu_buf_free(&wk.text);
 	return ret;

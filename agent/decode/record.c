@@ -122,7 +122,7 @@ int eu_record_format_event(eu_buf *out, const struct eu_record_meta *m,
 			   const struct eu_plan *plan, int ts_field, const void *data, size_t size,
 			   const struct eu_record_clock *c)
 {
-	if (size < eu_plan_size(plan))
+	if (size < eu_plan_min_size(plan))
 		return -EINVAL;
 	size_t mark = out->len;
 	eu_record_begin(out, m, eu_record_event_time(plan, ts_field, data, size, c));

@@ -12,6 +12,8 @@
 
 #include "core/btf_util.h"
 #include "eunomia/buf.h"
+#include "export_pick.h"
+#include "insn_scan.h"
 
 #define EU_META_VERSION "0.3.4"
 #define DUMMY_PREFIX "__eunomia_dummy_"
@@ -446,13 +448,36 @@ static char *short_name(const char *obj_name)
 	return strndup(obj_name, n);
 }
 
-static int derive(struct eu_package *p, struct bpf_object *obj, eu_error *err)
+/* Upstream's runtimes decode with export_types[0]: put first the struct the programs send
+ * (export_pick.h), so the package reads right there too. The others stay, in order. */
+static void order_exports(struct eu_package *p, const struct btf *btf, const void *elf,
+			  size_t size)
+{
+	if (p->n_export_types < 2)
+		return;
+	struct eu_scan scan;
+	if (eu_scan_object(elf, size, &scan, NULL))
+		return;
+	const char *map = scan.n_outputs && scan.outputs[0].map[0] ? scan.outputs[0].map : NULL;
+	struct eu_export_pick pick;
+	if (!eu_export_pick(p, btf, &scan, map, NULL, &pick, NULL) && pick.index > 0) {
+		struct eu_export_type t = p->export_types[pick.index];
+		memmove(&p->export_types[1], &p->export_types[0],
+			(size_t)pick.index * sizeof(t));
+		p->export_types[0] = t;
+	}
+	eu_scan_free(&scan);
+}
+
+static int derive(struct eu_package *p, struct bpf_object *obj, const void *elf, size_t size,
+		  eu_error *err)
 {
 	const struct btf *btf = bpf_object__btf(obj);
 	int r;
 	if ((r = fill_maps(p, obj, err)) || (r = fill_progs(p, obj, err)) ||
 	    (r = fill_sections(p, obj, btf, err)) || (r = fill_exports(p, btf, err)))
 		return r;
+	order_exports(p, btf, elf, size);
 	return 0;
 }
 
@@ -490,7 +515,7 @@ int eu_meta_from_object(struct eu_package *pkg, const void *elf, size_t size, co
 
 	struct eu_package tmp;
 	memset(&tmp, 0, sizeof(tmp));
-	int r = derive(&tmp, obj, err);
+	int r = derive(&tmp, obj, elf, size, err);
 	bpf_object__close(obj);
 	if (!r) {
 		tmp.obj_name = strdup(obj_name);

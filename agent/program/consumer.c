@@ -11,6 +11,7 @@
 #include "eunomia/log.h"
 #include "eunomia/package.h"
 #include "eunomia/program.h"
+#include "package/export_pick.h"
 
 /* The map a plugin's BPF side counts failed ring buffer reserves in (per-CPU array of u64,
  * every slot summed). */
@@ -58,6 +59,62 @@ size_t eu_consumer_export_count(const struct eu_consumer *c)
 	return c->n_exports;
 }
 
+const char *eu_consumer_silence(const struct eu_consumer *c)
+{
+	return c->n_exports ? NULL : c->silence;
+}
+
+bool eu_consumer_uses_printk(const struct eu_consumer *c)
+{
+	return c->scan.printk;
+}
+
+/* Why a consumer with no export prints nothing, naming what the package has and what to do. */
+static int explain_silence(struct eu_consumer *c, const struct eu_package *pkg,
+			   struct bpf_object *obj)
+{
+	struct bpf_map *map, *out = NULL;
+	eu_buf maps;
+	eu_buf_init(&maps);
+	bpf_object__for_each_map(map, obj) {
+		enum bpf_map_type t = bpf_map__type(map);
+		if ((t == BPF_MAP_TYPE_RINGBUF || t == BPF_MAP_TYPE_PERF_EVENT_ARRAY) && !out)
+			out = map;
+		if (bpf_map__is_internal(map) || t == BPF_MAP_TYPE_RINGBUF ||
+		    t == BPF_MAP_TYPE_PERF_EVENT_ARRAY)
+			continue;
+		eu_buf_printf(&maps, "%s%s", maps.len ? ", " : "", bpf_map__name(map));
+	}
+	eu_buf b;
+	eu_buf_init(&b);
+	eu_buf_printf(&b, "%s: nothing will be printed: ", eu_program_name(c->prog));
+	if (pkg->multiple_export) {
+		eu_buf_puts(&b, "enable_multiple_export_types is set but no map has an export_config "
+				"that exports it: give the ring buffer or map an @export_config");
+	} else if (out) {
+		eu_buf_printf(&b, "the programs send records through %s, but the package names no "
+			      "struct for them: give ecc the header that declares the event struct "
+			      "(ecc x.bpf.c x.h), or declare one in the source "
+			      "(`struct event *unused_event __attribute__((unused));`)",
+			      bpf_map__name(out));
+	} else if (maps.len) {
+		eu_buf_printf(&b, "there is no ring buffer or perf event array, and no map the "
+			      "programs fill (%s) was recognised as a result: annotate the map to "
+			      "print with `/// @sample {\"interval\": 1000, \"type\": \"default_kv\"}`",
+			      maps.data);
+	} else {
+		eu_buf_puts(&b, "there is no ring buffer, perf event array or map to read, and the "
+				"programs do not call bpf_printk");
+	}
+	eu_buf_free(&maps);
+	if (b.oom) {
+		eu_buf_free(&b);
+		return -ENOMEM;
+	}
+	c->silence = b.data;
+	return 0;
+}
+
 const struct eu_export *eu_consumer_export(const struct eu_consumer *c, size_t i)
 {
 	return i < c->n_exports ? &c->exports[i] : NULL;
@@ -103,12 +160,84 @@ void eu_export_get_stats(const struct eu_export *exp, struct eu_export_stats *ou
 
 /* ---- delivery ------------------------------------------------------------------------- */
 
+static const char *cons_name(const struct eu_export *exp)
+{
+	return eu_program_name(exp->owner->prog);
+}
+
+/* Rule 5 of export_pick.h: the first record's size decides among the candidates. */
+static void choose_by_record(struct eu_export *exp, size_t size)
+{
+	bool perf = exp->kind == EU_EXPORT_PERF;
+	size_t fit = exp->n_cands, n_fit = 0;
+	for (size_t i = 0; i < exp->n_cands; i++) {
+		const struct eu_plan *p = exp->cands[i];
+		if (p && eu_export_size_fits(size, eu_plan_size(p), eu_plan_min_size(p), perf)) {
+			n_fit++;
+			if (fit == exp->n_cands || eu_plan_size(p) == size)
+				fit = i;
+		}
+	}
+	if (fit == exp->n_cands) {
+		for (fit = 0; fit < exp->n_cands && !exp->cands[fit]; fit++)
+			;
+		if (fit == exp->n_cands)
+			return;
+		eu_log(EU_LOG_WARN, "%s: map %s: the first record (%zu bytes) matches no exported "
+		       "struct; decoding as struct %s (%zu bytes): choose one with --export-type NAME",
+		       cons_name(exp), exp->map_name, size, eu_plan_name(exp->cands[fit]),
+		       eu_plan_size(exp->cands[fit]));
+	} else {
+		eu_log(n_fit > 1 ? EU_LOG_WARN : EU_LOG_DEBUG,
+		       "%s: map %s: exported struct %s: the first record's size (%zu bytes) "
+		       "matches it%s", cons_name(exp), exp->map_name, eu_plan_name(exp->cands[fit]),
+		       size, n_fit > 1 ? " and others: choose with --export-type NAME" : "");
+	}
+	exp->plan = exp->cands[fit];
+	exp->cands[fit] = NULL;
+	exp->min_size = eu_plan_min_size(exp->plan);
+	for (size_t i = 0; i < exp->n_cands; i++)
+		eu_plan_free(exp->cands[i]);
+	free(exp->cands);
+	exp->cands = NULL;
+	exp->n_cands = 0;
+}
+
+/* A record whose size fits no layout of the struct: counted, and reported once, with the
+ * sizes, at the default level (a wrong struct would otherwise print garbage quietly). */
+static void wrong_size(struct eu_export *exp, size_t size)
+{
+	exp->stats.wrong_size++;
+	if (exp->warned_size)
+		return;
+	exp->warned_size = true;
+	size_t ps = eu_plan_size(exp->plan), ms = eu_plan_min_size(exp->plan);
+	char range[96] = "";
+	if (ms < ps)
+		snprintf(range, sizeof(range), ", or %zu..%zu with its trailing array cut", ms, ps);
+	eu_log(EU_LOG_WARN, "%s: map %s: a record of %zu bytes does not fit struct %s (%zu bytes%s): "
+	       "%s (counted; reported once). The exported struct may be the wrong one: see run -v, "
+	       "or choose it with --export-type NAME", cons_name(exp), exp->map_name, size,
+	       eu_plan_name(exp->plan), ps, range,
+	       size < ms ? "not decoded" : "decoded up to the struct's size");
+}
+
 static void deliver(struct eu_export *exp, const void *data, size_t size)
 {
 	exp->stats.received++;
-	if (size < exp->min_size) {
+	if (!exp->plan && exp->n_cands)
+		choose_by_record(exp, size);
+	if (!exp->plan) {
 		exp->stats.decode_errors++;
 		return;
+	}
+	if (!eu_export_size_fits(size, eu_plan_size(exp->plan), exp->min_size,
+				 exp->kind == EU_EXPORT_PERF)) {
+		wrong_size(exp, size);
+		if (size < exp->min_size) {
+			exp->stats.decode_errors++;
+			return;
+		}
 	}
 	exp->stats.decoded++;
 	struct eu_consumer *c = exp->owner;
@@ -275,23 +404,55 @@ static struct eu_export *export_add(struct eu_consumer *c, struct bpf_map *map,
 	return exp;
 }
 
-static int event_plan_single(const struct eu_package *pkg, const struct btf *btf,
-			     struct eu_export *exp, eu_error *err)
+static int export_type_plan(const struct eu_package *pkg, const struct btf *btf, size_t i,
+			    struct eu_plan **plan, eu_error *err)
 {
-	const struct eu_export_type *et = &pkg->export_types[0];
+	const struct eu_export_type *et = &pkg->export_types[i];
 	if (pkg->format == EU_PKG_LEGACY || (!et->type_id && et->n_members &&
 					     et->members[0].has_offset))
-		return eu_plan_new_legacy(et, &exp->plan, err);
+		return eu_plan_new_legacy(et, plan, err);
 	if (!btf)
 		return eu_error_set(err, -ENOENT, "export type %s: the object has no BTF", et->name);
-	return eu_plan_new(btf, et->type_id, &exp->plan, err);
+	return eu_plan_new(btf, et->type_id, plan, err);
+}
+
+static int event_plan_single(struct eu_consumer *c, const struct eu_package *pkg,
+			     const struct btf *btf, struct eu_export *exp, eu_error *err)
+{
+	struct eu_export_pick pick;
+	int ret = eu_export_pick(pkg, btf, &c->scan, exp->map_name, c->opts.export_type, &pick,
+				 err);
+	if (ret)
+		return ret;
+	const char *prog = eu_program_name(c->prog);
+	if (pick.index >= 0) {
+		const struct eu_export_type *et = &pkg->export_types[pick.index];
+		if (pick.certain)
+			eu_log(EU_LOG_DEBUG, "%s: map %s: exported struct %s: %s", prog, exp->map_name,
+			       et->name, pick.why);
+		else
+			eu_log(EU_LOG_WARN, "%s: map %s: decoding records as struct %s, a guess: %s; "
+			       "choose another with --export-type NAME", prog, exp->map_name, et->name,
+			       pick.why);
+		return export_type_plan(pkg, btf, (size_t)pick.index, &exp->plan, err);
+	}
+	eu_log(EU_LOG_DEBUG, "%s: map %s: %zu exported structs: %s", prog, exp->map_name,
+	       pkg->n_export_types, pick.why);
+	exp->cands = calloc(pkg->n_export_types, sizeof(*exp->cands));
+	if (!exp->cands)
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	exp->n_cands = pkg->n_export_types;
+	for (size_t i = 0; i < exp->n_cands; i++)
+		if ((ret = export_type_plan(pkg, btf, i, &exp->cands[i], err)))
+			return ret;
+	return 0;
 }
 
 static int setup_event_export(struct eu_export *exp, const struct eu_package *pkg,
 			      uint32_t perf_wakeup, eu_error *err)
 {
 	int fd = bpf_map__fd(exp->map);
-	exp->min_size = eu_plan_size(exp->plan);
+	exp->min_size = exp->plan ? eu_plan_min_size(exp->plan) : 0;
 	if (exp->kind == EU_EXPORT_RINGBUF) {
 		exp->rb = ring_buffer__new(fd, ring_record, exp, NULL);
 		if (!exp->rb)
@@ -363,18 +524,13 @@ static int choose_single(struct eu_consumer *c, const struct eu_package *pkg,
 			perf = map;
 	}
 	map = ring ? ring : perf;
-	if (!map)
+	if (!map || !pkg->n_export_types)
 		return 0;
-	if (!pkg->n_export_types) {
-		eu_log(EU_LOG_INFO, "%s: no exported struct: %s is not read",
-		       eu_program_name(c->prog), bpf_map__name(map));
-		return 0;
-	}
 	struct eu_export *exp = export_add(c, map, eu_package_find_map(pkg, bpf_map__name(map)),
 					   ring ? EU_EXPORT_RINGBUF : EU_EXPORT_PERF, err);
 	if (!exp)
 		return err ? err->code : -ENOMEM;
-	if ((ret = event_plan_single(pkg, btf, exp, err)))
+	if ((ret = event_plan_single(c, pkg, btf, exp, err)))
 		return eu_error_prefix(err, "map %s", exp->map_name);
 	return setup_event_export(exp, pkg, c->opts.perf_wakeup_events, err);
 }
@@ -440,6 +596,11 @@ static void export_free_resources(struct eu_export *exp)
 	perf_buffer__free(exp->pb);
 	exp->pb = NULL;
 	sampler_free(exp);
+	for (size_t i = 0; i < exp->n_cands; i++)
+		eu_plan_free(exp->cands[i]);
+	free(exp->cands);
+	exp->cands = NULL;
+	exp->n_cands = 0;
 	eu_plan_free(exp->plan);
 	eu_plan_free(exp->key_plan);
 	exp->plan = exp->key_plan = NULL;
@@ -452,6 +613,8 @@ static void consumer_free(struct eu_consumer *c)
 	for (size_t i = 0; i < c->n_exports; i++)
 		export_free_resources(&c->exports[i]);
 	free(c->exports);
+	eu_scan_free(&c->scan);
+	free(c->silence);
 	free(c);
 }
 
@@ -478,6 +641,12 @@ int eu_consumer_new(uv_loop_t *loop, struct eu_program *prog,
 	bpf_object__for_each_map(map, obj)
 		n_maps++;
 	c->cap_exports = n_maps;
+	if (pkg->object) {
+		eu_error serr;
+		if (eu_scan_object(pkg->object, pkg->object_size, &c->scan, &serr))
+			eu_log(EU_LOG_DEBUG, "%s: the programs' instructions were not scanned: %s",
+			       eu_program_name(prog), serr.msg);
+	}
 	c->exports = calloc(n_maps ? n_maps : 1, sizeof(*c->exports));
 	if (!c->exports) {
 		free(c);
@@ -489,6 +658,10 @@ int eu_consumer_new(uv_loop_t *loop, struct eu_program *prog,
 		eu_error_prefix(err, "%s", eu_program_name(prog));
 		consumer_free(c);
 		return ret;
+	}
+	if (!c->n_exports && explain_silence(c, pkg, obj)) {
+		consumer_free(c);
+		return eu_error_set(err, -ENOMEM, "out of memory");
 	}
 	struct bpf_map *drops = bpf_object__find_map_by_name(obj, RB_DROPS_MAP);
 	for (size_t i = 0; drops && i < c->n_exports; i++) {

@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "eunomia/consumer.h"
+#include "package/insn_scan.h"
 
 struct bpf_map;
 struct ring_buffer;
@@ -22,6 +23,11 @@ struct eu_export {
 	struct eu_plan *key_plan; /* samples */
 	bool key_scalar, value_scalar;
 	size_t min_size;          /* records shorter than this are decode errors */
+	/* events whose struct is decided by the first record's size: the candidate plans
+	 * (plan stays NULL until then), indexed like pkg->export_types */
+	struct eu_plan **cands;
+	size_t n_cands;
+	bool warned_size;         /* a wrong-sized record was reported */
 	struct eu_export_stats stats;
 	struct bpf_map *drops_map; /* eu_rb_drops, for the first ring buffer only */
 
@@ -53,6 +59,8 @@ struct eu_consumer {
 	struct eu_export *exports;
 	size_t n_exports, cap_exports;
 	bool started;
+	struct eu_scan scan;      /* what the programs do with the maps (empty without an object) */
+	char *silence;            /* no exports: why nothing will be printed and what to do */
 	int closing_handles;
 	void (*on_closed)(void *arg);
 	void *on_closed_arg;

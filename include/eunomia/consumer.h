@@ -14,7 +14,11 @@
  * the traced processes one wakeup per batch, not per event). Perf buffers are opened with a
  * wakeup watermark and also drained on a timer (meta perf_buffer_time_ms, at least 10 ms).
  *
- * Records shorter than their plan are counted as decode errors and not delivered. */
+ * Which export type decodes a ring/perf map's records: package/export_pick.h (the size the
+ * programs send, a struct named `event`, the first record's size), logged at debug level with
+ * the reason, at warning level when it is a guess. Records may stop inside the struct's
+ * trailing array (decoder.h, eu_plan_min_size); shorter ones are counted as decode errors and
+ * not delivered, and the first record of a size that fits no layout is reported once. */
 #ifndef EUNOMIA_CONSUMER_H
 #define EUNOMIA_CONSUMER_H
 
@@ -42,6 +46,8 @@ struct eu_export_stats {
 	uint64_t decode_errors;    /* records shorter than the plan */
 	uint64_t reserve_failures; /* ring buffers: failed bpf_ringbuf_reserve (map eu_rb_drops) */
 	uint64_t drains;           /* non-empty drains (samples: intervals) */
+	uint64_t wrong_size;       /* records whose size fits no layout of the struct (shorter
+				    * ones are decode errors too; longer ones are decoded up to it) */
 };
 
 struct eu_export;
@@ -77,6 +83,9 @@ struct eu_consumer_opts {
 	void *ctx;
 	uint32_t ring_pace_ms;       /* 0: 1 ms */
 	uint32_t perf_wakeup_events; /* 0: 32 */
+	/* the exported struct to decode events with, by name (`run --export-type`); NULL: chosen
+	 * as package/export_pick.h says, and logged */
+	const char *export_type;
 };
 
 struct eu_consumer;
@@ -95,6 +104,11 @@ void eu_consumer_drain(struct eu_consumer *c);
 void eu_consumer_close(struct eu_consumer *c, void (*on_closed)(void *arg), void *arg);
 
 size_t eu_consumer_export_count(const struct eu_consumer *c);
+/* With no export: why nothing will be printed and how to fix it (the map to annotate, the
+ * header to pass), one sentence for the user; NULL when something is exported. */
+const char *eu_consumer_silence(const struct eu_consumer *c);
+/* Whether the programs print with bpf_printk (their lines go to the kernel's trace pipe). */
+bool eu_consumer_uses_printk(const struct eu_consumer *c);
 const struct eu_export *eu_consumer_export(const struct eu_consumer *c, size_t i);
 
 #endif

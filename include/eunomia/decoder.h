@@ -84,15 +84,20 @@ int eu_plan_new_legacy(const struct eu_export_type *type, struct eu_plan **out, 
 void eu_plan_free(struct eu_plan *plan);
 
 const char *eu_plan_name(const struct eu_plan *plan);
-size_t eu_plan_size(const struct eu_plan *plan);   /* bytes a record must have */
+size_t eu_plan_size(const struct eu_plan *plan);   /* bytes of a whole record */
+/* The shortest record that decodes: where a trailing array or char array starts (records of
+ * `offsetof(struct event, buf) + len` bytes decode with the array cut to what arrived: a
+ * char array is the string up to there, other arrays their whole elements present), else the
+ * plan size. */
+size_t eu_plan_min_size(const struct eu_plan *plan);
 size_t eu_plan_field_count(const struct eu_plan *plan);
 const struct eu_field_info *eu_plan_field(const struct eu_plan *plan, size_t i);
 /* Index of a top-level field by name, or -1. */
 int eu_plan_find_field(const struct eu_plan *plan, const char *name);
 
 /* Appends one JSON object {"field": value, ...} for the record, compact, no newline. Records
- * shorter than the plan are refused (-EINVAL) with nothing appended; longer ones are decoded
- * up to the plan size. 64-bit integers are JSON numbers; 128-bit ones are decimal strings.
+ * shorter than eu_plan_min_size are refused (-EINVAL) with nothing appended; longer ones are
+ * decoded up to the plan size. 64-bit integers are JSON numbers; 128-bit ones are decimal strings.
  * -ENOMEM (nothing appended) when the buffer cannot grow. */
 int eu_plan_format_json(const struct eu_plan *plan, const void *data, size_t size, eu_buf *out);
 

@@ -132,7 +132,7 @@ static void format_all(const struct eu_plan *plan, const uint8_t *rec, size_t n)
 	eu_buf out;
 	eu_buf_init(&out);
 	int ret = eu_plan_format_json(plan, rec, n, &out);
-	if (n < eu_plan_size(plan)) {
+	if (n < eu_plan_min_size(plan)) {
 		if (ret != -22 || out.len)
 			abort();
 		eu_buf_free(&out);
@@ -183,6 +183,13 @@ static void fuzz_btf(const uint8_t *data, size_t size)
 		if (ps <= REC_MAX) {
 			fill_record(data, size, ps);
 			format_all(plan, record, ps);
+			/* cut inside the trailing array, and just before it */
+			size_t ms = eu_plan_min_size(plan);
+			if (ms < ps) {
+				format_all(plan, record, ms + (size ? data[0] : 0) % (ps - ms));
+				if (ms)
+					format_all(plan, record, ms - 1);
+			}
 		}
 		eu_plan_free(plan);
 	}
