@@ -4,7 +4,12 @@
  * daemon's loop.
  *
  * A batch that cannot be written whole (ENOSPC, EIO, ...) is cut back off the file with
- * ftruncate, so the file holds only whole lines; the core counts the batch as dropped. */
+ * ftruncate, so the file holds only whole lines; the core counts the batch as dropped.
+ *
+ * The file may be truncated under us (logrotate's copytruncate, `: > file` to free space):
+ * writes append (O_APPEND), the size is taken from the file before each batch, and a batch
+ * cut back is cut from the file's real end, never extending it (a stale size there would
+ * fill the file with a hole of NUL bytes). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -94,6 +99,35 @@ done:
 	return ret;
 }
 
+/* Generation i gzipped into i.gz, unless that exists already; logged when it fails (the
+ * plain file stays, and is tried again at the next rotation). */
+static void compress_generation(const char *path, uint32_t i)
+{
+	char *plain = rotated_name(path, i, false), *gz = rotated_name(path, i, true);
+	struct stat st;
+	if (plain && gz && stat(plain, &st) == 0 && stat(gz, &st) != 0) {
+		int ret = gzip_file(plain, gz);
+		if (ret)
+			eu_log(EU_LOG_WARN, "file sink %s: cannot compress %s: %s (kept as is; "
+			       "tried again at the next rotation)", path, plain, strerror(-ret));
+	}
+	free(plain);
+	free(gz);
+}
+
+/* Moves generation i (plain and compressed alike: a file whose compression failed is
+ * still a generation) to i + 1. */
+static void shift_generation(const char *path, uint32_t i)
+{
+	for (int z = 0; z < 2; z++) {
+		char *from = rotated_name(path, i, z), *to = rotated_name(path, i + 1, z);
+		if (from && to)
+			rename(from, to);
+		free(from);
+		free(to);
+	}
+}
+
 static void file_rotate(struct eu_sink_backend *b)
 {
 	const char *path = b->cfg.path;
@@ -104,27 +138,18 @@ static void file_rotate(struct eu_sink_backend *b)
 	if (keep == 0) {
 		unlink(path);
 	} else {
-		char *last = rotated_name(path, keep, gz);
-		if (last) {
-			unlink(last);
+		for (int z = 0; z < 2; z++) {
+			char *last = rotated_name(path, keep, z);
+			if (last)
+				unlink(last);
 			free(last);
 		}
-		for (uint32_t i = keep - 1; i >= 1; i--) {
-			char *from = rotated_name(path, i, gz), *to = rotated_name(path, i + 1, gz);
-			if (from && to)
-				rename(from, to);
-			free(from);
-			free(to);
-		}
+		for (uint32_t i = keep - 1; i >= 1; i--)
+			shift_generation(path, i);
 		char *first = rotated_name(path, 1, false);
-		if (first && rename(path, first) == 0 && gz) {
-			char *first_gz = rotated_name(path, 1, true);
-			int ret = first_gz ? gzip_file(first, first_gz) : -ENOMEM;
-			if (ret)
-				eu_log(EU_LOG_WARN, "file sink %s: cannot compress %s: %s (kept as is)",
-				       path, first, strerror(-ret));
-			free(first_gz);
-		}
+		if (first && rename(path, first) == 0 && gz)
+			for (uint32_t i = 1; i <= keep; i++)
+				compress_generation(path, i);
 		free(first);
 	}
 	eu_error err = {0};
@@ -144,9 +169,18 @@ static bool rotation_due(struct eu_sink_backend *b, size_t incoming, uint64_t no
 	       now_ms - b->opened_ms >= (uint64_t)b->cfg.rotate_interval_s * 1000u;
 }
 
+/* The live file's size as it is now: someone may have truncated it (copytruncate). */
+static void file_refresh_size(struct eu_sink_backend *b)
+{
+	struct stat st;
+	if (b->fd >= 0 && fstat(b->fd, &st) == 0 && S_ISREG(st.st_mode))
+		b->size = (uint64_t)st.st_size;
+}
+
 static int file_write(struct eu_sink_backend *b, const char *data, size_t len, uint64_t *retries)
 {
 	uint64_t now = eu_sink_now_ms();
+	file_refresh_size(b);
 	if (rotation_due(b, len, now))
 		file_rotate(b);
 	if (b->fd < 0) {
@@ -162,10 +196,15 @@ static int file_write(struct eu_sink_backend *b, const char *data, size_t len, u
 	size_t off;
 	int ret = eu_sink_write_all(b->fd, data, len, false, retries, &off);
 	if (ret) {
-		/* a batch is all or nothing: take the partial line back off */
-		if (off && ftruncate(b->fd, (off_t)start) == 0)
-			off = 0;
-		b->size = start + off;
+		/* a batch is all or nothing: take the partial line back off the file's real end
+		 * (appended there, whatever happened to the file meanwhile); never extend it */
+		struct stat st;
+		if (off && fstat(b->fd, &st) == 0) {
+			off_t end = st.st_size, cut = end >= (off_t)off ? end - (off_t)off : 0;
+			if (ftruncate(b->fd, cut) == 0)
+				off = 0;
+			b->size = (uint64_t)cut + off;
+		}
 		return ret;
 	}
 	b->size += len;

@@ -250,3 +250,138 @@ Test(daemon_sinks, stdout_gone_with_other_sinks_keeps_going)
 	cr_assert_gt(stat_of(eu_agent_stderr(F.a), "stdout", "dropped "), 0, "%s",
 		     eu_agent_stderr(F.a));
 }
+
+/* The file is truncated under the sink (`: > file`, logrotate's copytruncate) and the disk is
+ * then nearly full: a batch cut back after a short write is cut from the file's real end,
+ * never extending it with a hole of NUL bytes; writing resumes at the end of the truncated
+ * file. */
+Test(daemon_sinks, truncated_file_and_full_disk_leave_no_nul_bytes)
+{
+	char mnt[160], out[200], sinkarg[220], filler[200];
+	snprintf(mnt, sizeof(mnt), "%s/tmpfs", F.root);
+	dfix_sh("mkdir -p %s", mnt);
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=512k"))
+		cr_assert_fail("cannot mount a tmpfs on %s: %s", mnt, strerror(errno));
+	snprintf(out, sizeof(out), "%s/events.jsonl", mnt);
+	snprintf(sinkarg, sizeof(sinkarg), "file:%s", out);
+	snprintf(filler, sizeof(filler), "%s/filler", mnt);
+	dfix_sh("cp %s %s/boot.json", BOOTSTRAP_PKG, F.watch);
+	dfix_start(&F, (const char *[]){"--sink", sinkarg, "--api", "none", NULL});
+	cr_assert(dfix_wait_log(&F, "programs attached", 1, 15000), "%s", eu_agent_stderr(F.a));
+	/* ~100 KiB of records */
+	struct stat st = {0};
+	int64_t deadline = dfix_now_ms() + 30000;
+	while ((stat(out, &st) || st.st_size < 100 * 1024) && dfix_now_ms() < deadline) {
+		for (int i = 0; i < 20; i++)
+			dfix_exec(&F);
+		dfix_pump(&F, 50);
+	}
+	cr_assert_geq(st.st_size, 100 * 1024);
+	/* truncated by someone else, then the disk fills but a couple of pages */
+	dfix_sh(": > %s", out);
+	dfix_sh("dd if=/dev/zero of=%s bs=4k 2>/dev/null; truncate -s -8K %s", filler, filler);
+	for (int i = 0; i < 300; i++)
+		dfix_exec(&F);
+	dfix_pump(&F, 500);
+	cr_assert(dfix_wait_log(&F, "No space left on device", 1, 5000), "%s", eu_agent_stderr(F.a));
+	dfix_sh("rm %s", filler);
+	struct dfix_match m = {.package = "bootstrap", .filename = F.bin, .exit_event = 0};
+	size_t lines, bad = 0, before = file_records(out, &m, &lines, &bad);
+	deadline = dfix_now_ms() + 10000;
+	while (file_records(out, &m, &lines, &bad) <= before && dfix_now_ms() < deadline) {
+		dfix_exec(&F);
+		dfix_pump(&F, 200);
+	}
+	cr_assert_eq(eu_agent_stop(F.a, 15000), 0, "%s", eu_agent_stderr(F.a));
+	size_t size;
+	char *text = eu_test_read_file(out, &size);
+	cr_assert(text && size > 0);
+	cr_assert_null(memchr(text, '\0', size), "NUL bytes in the file (%zu bytes, first at %td)",
+		       size, (char *)memchr(text, '\0', size) - text);
+	free(text);
+	bad = 0;
+	size_t after = file_records(out, &m, &lines, &bad);
+	cr_assert_gt(after, before, "no records after space was freed: %s", eu_agent_stderr(F.a));
+	cr_assert_eq(bad, 0, "every line whole JSON");
+	umount2(mnt, MNT_DETACH);
+}
+
+/* The lines of every generation of path (path, path.N, path.N.gz) that are exec records of
+ * our binary. */
+static size_t records_in_generations(const char *path, size_t *bad)
+{
+	char cmd[512], *text = NULL;
+	snprintf(cmd, sizeof(cmd), "zcat -f %s %s.* 2>/dev/null; true", path, path);
+	cr_assert_eq(eu_run_capture((const char *const[]){"/bin/sh", "-c", cmd, NULL}, 30000, &text),
+		     0);
+	struct dfix_match m = {.package = "bootstrap", .filename = F.bin, .exit_event = 0};
+	size_t n = dfix_count_records_in(text ? text : "", &m, 0, NULL, bad);
+	free(text);
+	return n;
+}
+
+/* compress: true and rotated files that cannot be compressed (their .N.gz.tmp is in the
+ * way): they stay plain generations, shifted like compressed ones (not overwritten at the
+ * next rotation), and are compressed once that works again. Every record written is in some
+ * generation. */
+Test(daemon_sinks, failed_compression_keeps_the_generation)
+{
+	char out[200], cfg[200], text[600], blocker[260];
+	snprintf(out, sizeof(out), "%s/events.jsonl", F.root);
+	snprintf(cfg, sizeof(cfg), "%s/agent.yaml", F.root);
+	snprintf(blocker, sizeof(blocker), "%s.{1,2,3,4,5,6,7,8}.gz.tmp", out);
+	snprintf(text, sizeof(text),
+		 "sinks:\n  - type: file\n    path: %s\n    max_size: 16k\n    keep: 8\n"
+		 "    compress: true\n", out);
+	FILE *f = fopen(cfg, "w");
+	cr_assert(f);
+	fputs(text, f);
+	fclose(f);
+	/* gzip cannot create its temporary files */
+	dfix_sh("bash -c 'mkdir -p %s'", blocker);
+	dfix_sh("cp %s %s/boot.json", BOOTSTRAP_PKG, F.watch);
+	dfix_start(&F, (const char *[]){"--config", cfg, "--api", "none", NULL});
+	cr_assert(dfix_wait_log(&F, "programs attached", 1, 15000), "%s", eu_agent_stderr(F.a));
+	int64_t deadline = dfix_now_ms() + 30000;
+	char gen3[220];
+	snprintf(gen3, sizeof(gen3), "%s.3", out);
+	while (access(gen3, F_OK) && dfix_now_ms() < deadline) {
+		for (int i = 0; i < 10; i++)
+			dfix_exec(&F);
+		dfix_pump(&F, 100);
+	}
+	cr_assert_eq(access(gen3, F_OK), 0, "no third plain generation: %s", eu_agent_stderr(F.a));
+	cr_assert(strstr(eu_agent_stderr(F.a), "cannot compress"), "%s", eu_agent_stderr(F.a));
+	/* compression works again: the plain generations are compressed at the next rotation */
+	dfix_sh("bash -c 'rmdir %s'", blocker);
+	char gz3[230];
+	snprintf(gz3, sizeof(gz3), "%s.4.gz", out);
+	deadline = dfix_now_ms() + 30000;
+	while (access(gz3, F_OK) && dfix_now_ms() < deadline) {
+		for (int i = 0; i < 10; i++)
+			dfix_exec(&F);
+		dfix_pump(&F, 100);
+	}
+	cr_assert_eq(access(gz3, F_OK), 0, "the old plain generations were not compressed");
+	cr_assert_eq(eu_agent_stop(F.a, 15000), 0, "%s", eu_agent_stderr(F.a));
+	char plain_left[220];
+	snprintf(plain_left, sizeof(plain_left), "%s.2", out);
+	cr_assert_neq(access(plain_left, F_OK), 0, "%s is still plain", plain_left);
+	char sink[220];
+	snprintf(sink, sizeof(sink), "file:%s", out);
+	uint64_t written = stat_of(eu_agent_stderr(F.a), sink, "written ");
+	uint64_t rotations = stat_of(eu_agent_stderr(F.a), sink, "rotations ");
+	cr_assert_leq(rotations, 8, "more rotations than kept files: the test must not lose "
+		      "generations by design");
+	size_t bad = 0, have = records_in_generations(out, &bad);
+	cr_assert_eq(bad, 0);
+	/* every line written is an exec or exit record of some process; ours must all be there:
+	 * compare every line instead */
+	char cmd[512], *all = NULL;
+	snprintf(cmd, sizeof(cmd), "zcat -f %s %s.* 2>/dev/null | wc -l", out, out);
+	cr_assert_eq(eu_run_capture((const char *const[]){"/bin/sh", "-c", cmd, NULL}, 30000, &all),
+		     0);
+	cr_assert_eq(strtoull(all, NULL, 10), written, "written %llu, lines in all generations %s "
+		     "(ours %zu)", (unsigned long long)written, all, have);
+	free(all);
+}
