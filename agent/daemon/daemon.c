@@ -499,6 +499,7 @@ void eu_daemon_stop(struct eu_daemon *d)
 	}
 	daemon_flush(d);
 	eu_daemon_foreach_package(d, log_pkg, NULL);
+	log_kbtf(d);
 	daemon_metrics_stop(d);
 	while (d->slots)
 		daemon_slot_free(d, d->slots);
