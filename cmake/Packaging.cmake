@@ -17,29 +17,67 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME eunomia-agent)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR "eunomia-agent")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
-    "eBPF package runtime: hot-plugged eBPF programs, decoded events to files and OTLP")
-set(CPACK_PACKAGE_DESCRIPTION
-    "eunomia-agent runs eBPF packages (eunomia-bpf's package.json format, or bare CO-RE \
-objects) from a watched directory, hot-plugging them as files appear, change and go, and \
-turns their events into structured records for stdout, rotated JSON-lines files or an \
-OpenTelemetry collector. It ships ecc (the package compiler), the bundled plugins and a \
-hardened systemd unit.")
 set(CPACK_SET_DESTDIR OFF)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+# Three packages, as Debian splits a program with a library: eunomia-agent (the programs,
+# plugins, config, unit), libeunomia0 (the shared library) and libeunomia-dev (headers, static
+# library, pkg-config file).
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_ALL agent lib dev)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
-set(CPACK_DEBIAN_PACKAGE_MAINTAINER "eunomia-agent maintainers <eunomia-agent@localhost>")
-set(CPACK_DEBIAN_PACKAGE_SECTION admin)
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${EU_DEB_MAINTAINER}")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# binaries stripped, with a debug link to their debug information kept in build/debug
+# (cmake/DebStrip.cmake)
+set(CPACK_PRE_BUILD_SCRIPTS ${CMAKE_SOURCE_DIR}/cmake/DebStrip.cmake)
+set(CPACK_EU_DEBUG_DIR ${CMAKE_BINARY_DIR}/debug)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
+
+set(CPACK_DEBIAN_AGENT_PACKAGE_NAME eunomia-agent)
+set(CPACK_DEBIAN_AGENT_PACKAGE_SECTION admin)
+set(CPACK_COMPONENT_AGENT_DESCRIPTION
+    "eBPF package runtime with hot-plugging and OTLP export
+eunomia-agent runs eBPF packages (eunomia-bpf's package.json format, or bare
+CO-RE objects) from a watched directory, hot-plugging them as files appear,
+change and go, and turns their events into structured records for stdout,
+rotated JSON-lines files or an OpenTelemetry collector. It ships ecc (the
+package compiler), the bundled plugins and a hardened systemd unit.")
 # ecc needs a BPF compiler to build packages; the agent itself does not
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "clang, llvm, bpftool")
-set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+set(CPACK_DEBIAN_AGENT_PACKAGE_SUGGESTS "clang, llvm, bpftool")
+# the maintainer scripts call deb-systemd-helper and deb-systemd-invoke
+set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS "init-system-helpers (>= 1.54~)")
+set(CPACK_DEBIAN_AGENT_PACKAGE_CONTROL_EXTRA
     ${CMAKE_SOURCE_DIR}/deploy/debian/postinst
     ${CMAKE_SOURCE_DIR}/deploy/debian/prerm
     ${CMAKE_SOURCE_DIR}/deploy/debian/postrm
     ${CMAKE_SOURCE_DIR}/deploy/debian/conffiles)
-set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
+
+set(CPACK_DEBIAN_LIB_PACKAGE_NAME libeunomia${PROJECT_VERSION_MAJOR})
+set(CPACK_DEBIAN_LIB_PACKAGE_SECTION libs)
+set(CPACK_COMPONENT_LIB_DESCRIPTION
+    "eBPF package runtime library
+libeunomia reads eunomia-bpf packages, sets their parameters, loads and
+attaches their programs and decodes their events from BTF; the runtime of
+eunomia-agent, for programs that embed it.")
+# a shlibs file (CPack writes it for packages with shared objects) and the ldconfig trigger
+# (our postinst/postrm keep CPack from writing ones that call ldconfig directly)
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
+set(CPACK_DEBIAN_LIB_PACKAGE_CONTROL_EXTRA
+    ${CMAKE_SOURCE_DIR}/deploy/debian/libeunomia/triggers
+    ${CMAKE_SOURCE_DIR}/deploy/debian/libeunomia/postinst
+    ${CMAKE_SOURCE_DIR}/deploy/debian/libeunomia/postrm)
+
+set(CPACK_DEBIAN_DEV_PACKAGE_NAME libeunomia-dev)
+set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
+set(CPACK_COMPONENT_DEV_DESCRIPTION
+    "eBPF package runtime library (development files)
+Headers, the static library and the pkg-config file of libeunomia, the
+runtime of eunomia-agent: read eunomia-bpf packages, load and attach their
+programs and decode their events from BTF.")
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
+    "libeunomia${PROJECT_VERSION_MAJOR} (= ${PROJECT_VERSION}), libbpf-dev, libelf-dev, zlib1g-dev, libuv1-dev, libcjson-dev, libssl-dev")
 include(CPack)
 
 if(EU_BUILD_TESTS AND EXISTS ${CMAKE_SOURCE_DIR}/tests/ship/CMakeLists.txt)

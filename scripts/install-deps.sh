@@ -13,6 +13,8 @@ packages=(
   # issue 5: promtool (check metrics) and a real Prometheus server for the metrics tests
   prometheus
   libsystemd-dev systemd dpkg-dev yamllint python3-yaml util-linux
+  # the .debs: manual pages from --help, and lintian in the tests
+  help2man lintian
   # issue 15: OCI registries for the pull/push/run REF tests (open, htpasswd and token auth)
   docker-registry apache2-utils openssl python3-jwt python3-cryptography
   # the OTLP/gRPC tests: a real gRPC server (grpcio) with the official protos (python3-protobuf)

@@ -7,7 +7,7 @@
 set -euo pipefail
 : "${EU_BINARY_DIR:?}" "${EU_SOURCE_DIR:?}"
 fail() { echo "FAIL: $*" >&2; exit 1; }
-for tool in cpack dpkg-deb dpkg-shlibdeps dpkg; do
+for tool in cpack dpkg-deb dpkg-shlibdeps dpkg lintian; do
 	command -v "$tool" >/dev/null || fail "$tool is missing (scripts/install-deps.sh installs it)"
 done
 
@@ -23,7 +23,17 @@ trap cleanup EXIT
 (cd "$EU_BINARY_DIR" && cpack -G DEB -B "$work/out") >"$work/cpack.log" 2>&1 ||
 	{ cat "$work/cpack.log"; fail "cpack -G DEB failed"; }
 deb=$(ls "$work"/out/eunomia-agent_*.deb)
-echo "built $(basename "$deb")"
+echo "built $(basename "$deb") and $(cd "$work/out" && ls libeunomia*.deb | tr '\n' ' ')"
+
+# lintian, as a distribution would run it: no errors or warnings in any of the packages
+# (informational tags such as hardening flags are printed, not failed on)
+lintian --fail-on error,warning --tag-display-limit 0 "$work"/out/*.deb >"$work/lintian.log" 2>&1 ||
+	{ cat "$work/lintian.log"; fail "lintian"; }
+grep -v 'running with root privileges' "$work/lintian.log" || true
+for pkg in eunomia-agent libeunomia0 libeunomia-dev; do
+	[ -f "$work/out/${pkg}_$(dpkg-deb -f "$deb" Version)_$(dpkg-deb -f "$deb" Architecture).deb" ] ||
+		fail "package $pkg was not built"
+done
 
 # the Debian package owning a library (merged /usr: dpkg knows one of /lib and /usr/lib)
 pkg_of() {
@@ -64,7 +74,10 @@ done
 # 3. the file list
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's#^\./#/#; s#/$##' >"$work/files"
 want=(/usr/bin/eunomia-agent /usr/bin/ecli /usr/bin/ecc /etc/eunomia/eunomia.yaml /etc/eunomia.d
-      /usr/lib/systemd/system/eunomia-agent.service /usr/share/doc/eunomia-agent/README.md)
+      /usr/lib/systemd/system/eunomia-agent.service /usr/share/doc/eunomia-agent/README.md
+      /usr/share/doc/eunomia-agent/copyright /usr/share/doc/eunomia-agent/changelog.gz
+      /usr/share/man/man1/eunomia-agent.1.gz /usr/share/man/man1/ecc.1.gz
+      /usr/share/man/man1/ecli.1.gz)
 for p in bootstrap opensnoop runqlat sigsnoop tcpstates bashreadline unlinksnoop; do
 	want+=("/usr/share/eunomia/plugins/$p/package.json")
 done
@@ -72,6 +85,16 @@ for f in "${want[@]}"; do
 	grep -qx "$f" "$work/files" || fail "$f is not in the package: $(cat "$work/files")"
 done
 if grep -q "/usr/local\|$EU_BINARY_DIR" "$work/files"; then fail "build paths in the package"; fi
+# the library is in its own packages, not in the agent's
+if grep -q "libeunomia\|/usr/include" "$work/files"; then fail "library files in eunomia-agent"; fi
+# stripped, with a debug link to the debug information kept in the build tree
+for bin in eunomia-agent ecc; do
+	readelf -S "$work/x/usr/bin/$bin" >"$work/sections"
+	if grep -q '\.symtab\|\.debug_info' "$work/sections"; then fail "$bin is not stripped"; fi
+	grep -q '\.gnu_debuglink' "$work/sections" || fail "$bin has no debug link"
+done
+zcat "$work/x/usr/share/man/man1/eunomia-agent.1.gz" | grep -q 'Usage: eunomia.-agent' ||
+	fail "the eunomia-agent manual page lacks the --watch usage"
 
 # 4. install into a scratch root with dpkg itself (scripts chrootless: DPKG_ROOT is set)
 root=$work/root
