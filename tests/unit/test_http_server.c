@@ -157,13 +157,13 @@ static void on_later(uv_timer_t *t)
 		v->late_answers++;
 }
 
-/* answers 300 ms later, from a timer: as a pull on the thread pool would */
+/* answers 2 s later, from a timer: as a pull on the thread pool would */
 static void h_later(void *ctx, struct eu_http_req *r)
 {
 	struct srv *v = ctx;
 	cr_assert_eq(eu_http_req_defer(r), 0);
 	v->deferred = r;
-	uv_timer_start(&v->later, on_later, 300, 0);
+	uv_timer_start(&v->later, on_later, 2000, 0);
 }
 
 static void srv_start(struct srv *v, const struct eu_http_opts *o, const char *token)
@@ -690,17 +690,18 @@ Test(http_server, deferred_answer_while_others_are_served)
 	struct resp r = request(&v, true, "GET", "/hello?who=you", NULL, 0, NULL);
 	cr_expect_eq(r.status, 200);
 	cr_expect_str_eq(r.body, "hello you");
-	cr_expect_lt(now_ms() - t0, 280, "a deferred answer held up another request");
 	free(r.body);
-	char buf[512] = "";
+	/* served while the deferred request still waits for its answer */
 	struct pollfd p = {.fd = fd, .events = POLLIN};
-	cr_assert_eq(poll(&p, 1, 5000), 1, "no deferred answer within 5 s");
+	cr_expect_eq(poll(&p, 1, 0), 0, "the deferred answer came before another request's");
+	char buf[512] = "";
+	cr_assert_eq(poll(&p, 1, 10000), 1, "no deferred answer within 10 s");
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	cr_assert_gt(n, 0);
 	buf[n] = '\0';
 	cr_expect(strstr(buf, "HTTP/1.1 200") == buf, "%s", buf);
 	cr_expect(strstr(buf, "\r\n\r\nlater"), "%s", buf);
-	cr_expect_geq(now_ms() - t0, 250, "answered before the timer");
+	cr_expect_geq(now_ms() - t0, 1900, "answered before the timer");
 	close(fd);
 	srv_stop(&v);
 	cr_expect_eq(v.late_answers, 1);
@@ -716,8 +717,9 @@ Test(http_server, deferred_answer_after_the_client_left_or_the_server_closed)
 	int fd = tcp_send(&v, "GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
 	usleep(50 * 1000);
 	close(fd);
-	usleep(500 * 1000);
-	cr_expect_null(v.deferred, "the late answer was not given");
+	for (int i = 0; i < 100 && v.deferred; i++)
+		usleep(100 * 1000);
+	cr_expect_null(v.deferred, "the late answer was not given within 10 s");
 	struct resp r = request(&v, true, "GET", "/hello", NULL, 0, NULL);
 	cr_expect_eq(r.status, 200);
 	free(r.body);
