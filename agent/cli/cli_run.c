@@ -38,6 +38,7 @@ struct run_ctx {
 	size_t n_map_sizes;
 	const char *btf_archive; /* --btf-archive DIR: CO-RE targets for kernels without BTF */
 	const char *export_type; /* --export-type: the struct records are decoded as */
+	uint32_t interval_ms;    /* --interval: maps printed without @sample (0: 1 s) */
 	char **pkg_argv;
 	int pkg_argc;
 
@@ -79,6 +80,8 @@ void cli_run_usage(eu_buf *out)
 		    "  --btf-archive DIR     a btfhub-archive directory: on a kernel without BTF, the\n"
 		    "                        CO-RE target is DIR/<ID>/<VERSION_ID>/<machine>/<release>.btf\n"
 		    "  --trace-pipe          also print the kernel's trace pipe (bpf_printk output)\n"
+		    "  --interval SECONDS    how often maps the programs fill are printed (default 1;\n"
+		    "                        also at exit; @sample maps keep their own interval)\n"
 		    "  --export-type NAME    decode events as this exported struct (default: the one\n"
 		    "                        the programs send; -v says which and why)\n"
 		    "  -v, --verbose         debug logging, libbpf's included; counters at exit\n"
@@ -160,6 +163,14 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 				return -EINVAL;
 			}
 			r->btf_archive = v;
+		} else if ((v = cli_option_value(argc, argv, &i, "--interval", &opt)) || opt) {
+			char *end = NULL;
+			double d = v ? strtod(v, &end) : 0;
+			if (!v || !*v || *end || !isfinite(d) || d < 0.01 || d > 86400) {
+				fprintf(stderr, CLI_NAME ": --interval takes 0.01..86400 seconds\n");
+				return -EINVAL;
+			}
+			r->interval_ms = (uint32_t)(d * 1000.0);
 		} else if ((v = cli_option_value(argc, argv, &i, "--export-type", &opt)) || opt) {
 			if (!v || !*v) {
 				fprintf(stderr, CLI_NAME ": --export-type needs a struct name\n");
@@ -369,7 +380,8 @@ static int run_prepare(struct run_ctx *r)
 	}
 	r->loop_init = true;
 	struct eu_consumer_opts co = {.sz = sizeof(co), .on_event = on_event, .on_sample = on_sample,
-				      .on_batch = on_batch, .ctx = r, .export_type = r->export_type};
+				      .on_batch = on_batch, .ctx = r, .export_type = r->export_type,
+				      .sample_interval_ms = r->interval_ms};
 	if (eu_consumer_new(&r->loop, r->prog, &co, &r->consumer, &r->err))
 		return fail(r);
 	uv_signal_init(&r->loop, &r->sigint);

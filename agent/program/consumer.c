@@ -497,7 +497,99 @@ static int setup_sample_export(struct eu_export *exp, const struct btf *btf, eu_
 	return sampler_setup(exp, err);
 }
 
-/* single-export packages: samples, else the first ring buffer, else the first perf array */
+static bool name_has(const char *n, const char *const *words)
+{
+	for (; *words; words++)
+		if (strstr(n, *words))
+			return true;
+	return false;
+}
+
+/* The unit of a histogram from the map's name and its value's field names. */
+static const char *unit_from_names(const char *map, const struct eu_plan *value)
+{
+	static const char *const us[] = {"_us", "usec", "micro", NULL};
+	static const char *const ns[] = {"_ns", "nsec", "nano", NULL};
+	static const char *const ms[] = {"_ms", "msec", "milli", NULL};
+	size_t n = value ? eu_plan_field_count(value) : 0;
+	for (size_t i = 0; i <= n; i++) {
+		const char *name = i < n ? eu_plan_field(value, i)->name : map;
+		if (name_has(name, us))
+			return "usecs";
+		if (name_has(name, ns))
+			return "nsecs";
+		if (name_has(name, ms))
+			return "msecs";
+	}
+	return "(unit)";
+}
+
+/* Maps whose results the programs leave for user space: filled (updated, or written through
+ * a looked-up value) and never deleted from by the programs (those are their own state). */
+static bool filled_map(const struct eu_consumer *c, struct bpf_map *map)
+{
+	switch (bpf_map__type(map)) {
+	case BPF_MAP_TYPE_HASH:
+	case BPF_MAP_TYPE_ARRAY:
+	case BPF_MAP_TYPE_PERCPU_HASH:
+	case BPF_MAP_TYPE_PERCPU_ARRAY:
+	case BPF_MAP_TYPE_LRU_HASH:
+	case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+		break;
+	default:
+		return false;
+	}
+	if (bpf_map__is_internal(map) || !strcmp(bpf_map__name(map), RB_DROPS_MAP) ||
+	    !bpf_map__btf_key_type_id(map) || !bpf_map__btf_value_type_id(map))
+		return false;
+	const struct eu_scan_map *u = eu_scan_find_map(&c->scan, bpf_map__name(map));
+	return u && !u->deletes && !u->outputs && (u->updates || u->value_writes);
+}
+
+static int choose_filled_maps(struct eu_consumer *c, struct bpf_object *obj,
+			      const struct btf *btf, eu_error *err)
+{
+	struct bpf_map *map;
+	bpf_object__for_each_map(map, obj) {
+		if (!filled_map(c, map))
+			continue;
+		struct eu_export *exp = export_add(c, map, NULL, EU_EXPORT_SAMPLE, err);
+		if (!exp)
+			return err ? err->code : -ENOMEM;
+		exp->auto_map = true;
+		exp->own_meta = calloc(1, sizeof(*exp->own_meta));
+		if (!exp->own_meta)
+			return eu_error_set(err, -ENOMEM, "out of memory");
+		exp->meta = exp->own_meta;
+		struct eu_map_meta *m = exp->own_meta;
+		m->sample.type = EU_SAMPLE_DEFAULT_KV;
+		m->sample.interval_ms = c->opts.sample_interval_ms ? c->opts.sample_interval_ms : 1000;
+		int ret = setup_sample_export(exp, btf, err);
+		if (ret)
+			return ret;
+		int slots = exp->value_scalar ? -1 : eu_plan_find_field(exp->plan, "slots");
+		const struct eu_field_info *f = slots >= 0 ? eu_plan_field(exp->plan, (size_t)slots)
+							   : NULL;
+		if (f && f->kind == EU_FIELD_ARRAY && f->elems) {
+			/* bcc's `struct hist { __u32 slots[N]; char comm[16]; }` */
+			m->sample.type = EU_SAMPLE_LOG2_HIST;
+			m->sample.unit = strdup(unit_from_names(exp->map_name, exp->plan));
+			if (!m->sample.unit)
+				return eu_error_set(err, -ENOMEM, "out of memory");
+			sampler_free(exp);
+			if ((ret = sampler_setup(exp, err)))
+				return ret;
+		}
+		eu_log(EU_LOG_DEBUG, "%s: map %s: printed every %u ms and at exit as %s: the programs "
+		       "fill it and never delete from it", eu_program_name(c->prog), exp->map_name,
+		       m->sample.interval_ms, m->sample.type == EU_SAMPLE_LOG2_HIST
+						      ? "log2 histograms per key" : "a key/value table");
+	}
+	return 0;
+}
+
+/* single-export packages: samples, else the first ring buffer, else the first perf array,
+ * else the maps the programs fill */
 static int choose_single(struct eu_consumer *c, const struct eu_package *pkg,
 			 struct bpf_object *obj, const struct btf *btf, eu_error *err)
 {
@@ -525,7 +617,7 @@ static int choose_single(struct eu_consumer *c, const struct eu_package *pkg,
 	}
 	map = ring ? ring : perf;
 	if (!map || !pkg->n_export_types)
-		return 0;
+		return choose_filled_maps(c, obj, btf, err);
 	struct eu_export *exp = export_add(c, map, eu_package_find_map(pkg, bpf_map__name(map)),
 					   ring ? EU_EXPORT_RINGBUF : EU_EXPORT_PERF, err);
 	if (!exp)
@@ -596,6 +688,10 @@ static void export_free_resources(struct eu_export *exp)
 	perf_buffer__free(exp->pb);
 	exp->pb = NULL;
 	sampler_free(exp);
+	if (exp->own_meta)
+		free(exp->own_meta->sample.unit);
+	free(exp->own_meta);
+	exp->own_meta = NULL;
 	for (size_t i = 0; i < exp->n_cands; i++)
 		eu_plan_free(exp->cands[i]);
 	free(exp->cands);
@@ -746,6 +842,8 @@ void eu_consumer_drain(struct eu_consumer *c)
 				;
 		if (exp->pb)
 			perf_drain(exp);
+		if (exp->auto_map && exp->kind == EU_EXPORT_SAMPLE)
+			sampler_tick_now(exp);
 	}
 }
 

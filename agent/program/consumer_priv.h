@@ -50,6 +50,9 @@ struct eu_export {
 	/* histograms: value fields found once at setup (-1: none), so formatting a key does
 	 * no name lookups; hist_field >= 0 only for a well-formed integer `slots` array */
 	int hist_field, base_field, step_field;
+	/* a map found by its use (no @sample): the meta made for it, printed at exit too */
+	struct eu_map_meta *own_meta;
+	bool auto_map;
 };
 
 struct eu_consumer {
@@ -69,6 +72,8 @@ struct eu_consumer {
 /* sampler.c */
 int sampler_setup(struct eu_export *exp, eu_error *err);
 int sampler_start(struct eu_export *exp);
+/* Reads and delivers the map now (the last interval at exit). */
+void sampler_tick_now(struct eu_export *exp);
 void sampler_free(struct eu_export *exp);
 
 #endif

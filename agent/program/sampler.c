@@ -162,9 +162,21 @@ static void clear_keys(struct eu_export *exp, int fd, size_t n)
 	free(zero);
 }
 
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 static void sampler_tick(uv_timer_t *t)
 {
-	struct eu_export *exp = t->data;
+	sampler_tick_now(t->data);
+}
+
+void sampler_tick_now(struct eu_export *exp)
+{
 	struct eu_consumer *c = exp->owner;
 	int fd = bpf_map__fd(exp->map);
 	size_t n = 0;
@@ -180,6 +192,8 @@ static void sampler_tick(uv_timer_t *t)
 		const void *key = exp->keys + i * exp->key_size;
 		if (lookup_value(exp, fd, key))
 			continue; /* deleted meanwhile */
+		if (exp->auto_map && all_zero(exp->value, exp->value_size))
+			continue; /* array slots nobody wrote */
 		exp->stats.received++;
 		exp->stats.decoded++;
 		if (c->opts.on_sample)

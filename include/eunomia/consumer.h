@@ -14,6 +14,12 @@
  * the traced processes one wakeup per batch, not per event). Perf buffers are opened with a
  * wakeup watermark and also drained on a timer (meta perf_buffer_time_ms, at least 10 ms).
  *
+ * Without @sample maps and without events, maps the programs fill and never delete from
+ * (hash, array, per-CPU and LRU kinds, seen by the instruction scan: updated or written
+ * through a looked-up value) are sampled too: a value with an integer `slots` array as a
+ * bcc log2 histogram, others as key/value tables; the unit comes from the map's or fields'
+ * names (_us/usecs, _ns/nsecs, _ms/msecs); all-zero entries are skipped.
+ *
  * Which export type decodes a ring/perf map's records: package/export_pick.h (the size the
  * programs send, a struct named `event`, the first record's size), logged at debug level with
  * the reason, at warning level when it is a guess. Records may stop inside the struct's
@@ -86,6 +92,9 @@ struct eu_consumer_opts {
 	/* the exported struct to decode events with, by name (`run --export-type`); NULL: chosen
 	 * as package/export_pick.h says, and logged */
 	const char *export_type;
+	/* maps printed because the programs fill them (no @sample): every this many ms
+	 * (0: 1000), and once more at eu_consumer_drain */
+	uint32_t sample_interval_ms;
 };
 
 struct eu_consumer;
