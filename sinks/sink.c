@@ -484,6 +484,8 @@ void eu_sink_get_stats(struct eu_sink *s, struct eu_sink_stats *out)
 	out->queue_len = s->q_records;
 	pthread_mutex_unlock(&s->mu);
 	out->rotations = s->ops->rotations ? s->ops->rotations(s->backend) : 0;
+	if (s->ops->stats)
+		s->ops->stats(s->backend, out);
 }
 
 const char *eu_sink_name(const struct eu_sink *s)

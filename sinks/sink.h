@@ -89,6 +89,16 @@ struct eu_sink_stats {
 	uint64_t bytes;    /* bytes written */
 	uint64_t rotations; /* file: rotations done */
 	size_t queue_len;  /* records waiting now */
+	/* A sink that delivers on its own after the core hands records over (otlp): `written`
+	 * then only counts what was handed to it, and these say what became of it so far. */
+	bool delivers;
+	uint64_t exported;       /* acknowledged by the receiver */
+	uint64_t export_retries; /* requests that were retries */
+	uint64_t spooled;        /* written to the on-disk spool */
+	uint64_t replayed;       /* delivered from the spool */
+	uint64_t export_dropped; /* lost after the hand-over (every reason; the sink logs them
+				  * by reason at close) */
+	uint64_t spool_full;     /* of those: neither the receiver nor the spool took them */
 };
 
 struct eu_sink;

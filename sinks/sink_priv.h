@@ -22,6 +22,9 @@ struct eu_sink_ops {
 	int (*reopen)(struct eu_sink_backend *b, eu_error *err);
 	void (*close)(struct eu_sink_backend *b);
 	uint64_t (*rotations)(struct eu_sink_backend *b);
+	/* Fills the delivery counters of a sink that delivers after the hand-over (any thread;
+	 * optional). */
+	void (*stats)(struct eu_sink_backend *b, struct eu_sink_stats *st);
 };
 
 int eu_sink_stdout_open(const struct eu_sink_config *cfg, struct eu_sink_backend **out,

@@ -236,6 +236,22 @@ static void log_sink_set(struct eu_sink **sinks, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct eu_sink_stats st;
 		eu_sink_get_stats(sinks[i], &st);
+		if (st.delivers) {
+			/* handed over is not delivered: say what the receiver acknowledged */
+			eu_log(EU_LOG_INFO,
+			       "counters: sink %s: queued %llu, handed to the exporter %llu, exported "
+			       "%llu, retried %llu, spooled %llu, replayed %llu, dropped %llu (in the "
+			       "sink queue %llu, after the hand-over %llu, of which spool_full %llu), "
+			       "in queue %zu",
+			       eu_sink_name(sinks[i]), (unsigned long long)st.queued,
+			       (unsigned long long)st.written, (unsigned long long)st.exported,
+			       (unsigned long long)st.export_retries, (unsigned long long)st.spooled,
+			       (unsigned long long)st.replayed,
+			       (unsigned long long)(st.dropped + st.export_dropped),
+			       (unsigned long long)st.dropped, (unsigned long long)st.export_dropped,
+			       (unsigned long long)st.spool_full, st.queue_len);
+			continue;
+		}
 		eu_log(EU_LOG_INFO,
 		       "counters: sink %s: queued %llu, written %llu, dropped %llu, retried %llu, "
 		       "bytes %llu, rotations %llu, in queue %zu",

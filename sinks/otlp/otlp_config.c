@@ -52,7 +52,25 @@ const char *eu_otlp_protocol_name(enum eu_otlp_protocol p)
 	return p == EU_OTLP_GRPC ? "grpc" : "http/protobuf";
 }
 
+/* Variables already reported in this resolution: a generic one (OTEL_EXPORTER_OTLP_TIMEOUT)
+ * is read for both signals but is told once. */
+struct warned {
+	char names[16][64];
+	size_t n;
+};
+
+static bool first_warning(struct warned *w, const char *name)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (!strcmp(w->names[i], name))
+			return false;
+	if (w->n < sizeof(w->names) / sizeof(w->names[0]))
+		snprintf(w->names[w->n++], sizeof(w->names[0]), "%s", name);
+	return true;
+}
+
 struct env {
+	struct warned *w;
 	eu_otlp_getenv_fn fn;
 	void *ctx;
 	const char *signal; /* "LOGS" */
@@ -97,8 +115,11 @@ static int dup_opt(char **dst, const char *v)
 }
 
 /* The specification: an invalid value is reported and the default used, never fatal. */
-#define IGNORED(name, value, fmt, ...)                                                      \
-	eu_log(EU_LOG_WARN, "%s=%s ignored: " fmt, name, value, __VA_ARGS__)
+#define IGNORED(e, name, value, fmt, ...)                                                   \
+	do {                                                                                \
+		if (first_warning((e)->w, name))                                            \
+			eu_log(EU_LOG_WARN, "%s=%s ignored: " fmt, name, value, __VA_ARGS__); \
+	} while (0)
 
 static enum eu_otlp_protocol protocol(struct env *e)
 {
@@ -109,15 +130,15 @@ static enum eu_otlp_protocol protocol(struct env *e)
 	if (!strcasecmp(v, "grpc"))
 		return EU_OTLP_GRPC;
 	if (!strcasecmp(v, "http/json"))
-		IGNORED(which, v, "%s", "http/json is not supported by this agent; using "
+		IGNORED(e, which, v, "%s", "http/json is not supported by this agent; using "
 					"http/protobuf");
 	else
-		IGNORED(which, v, "%s", "expected grpc, http/protobuf or http/json; using "
+		IGNORED(e, which, v, "%s", "expected grpc, http/protobuf or http/json; using "
 					"http/protobuf");
 	return EU_OTLP_HTTP_PROTOBUF;
 }
 
-static bool parse_bool(const char *which, const char *v, bool def)
+static bool parse_bool(struct env *e, const char *which, const char *v, bool def)
 {
 	if (!v)
 		return def;
@@ -125,7 +146,7 @@ static bool parse_bool(const char *which, const char *v, bool def)
 		return true;
 	if (!strcasecmp(v, "false"))
 		return false;
-	IGNORED(which, v, "expected true or false; using %s", def ? "true" : "false");
+	IGNORED(e, which, v, "expected true or false; using %s", def ? "true" : "false");
 	return def;
 }
 
@@ -138,7 +159,7 @@ static int signal_url(struct eu_otlp_signal_config *sc, struct env *e, const cha
 	const char *b = base ? base : eu_otlp_env(e->fn, e->ctx, "OTEL_EXPORTER_OTLP_ENDPOINT");
 	const char *which;
 	const char *iv = lookup(e, "INSECURE", &which);
-	bool insecure = parse_bool(which, iv, false);
+	bool insecure = parse_bool(e, which, iv, false);
 	if (sc->protocol == EU_OTLP_GRPC) {
 		const char *svc = !strcmp(lower, "logs")
 					  ? "opentelemetry.proto.collector.logs.v1.LogsService"
@@ -171,14 +192,16 @@ static int signal_headers(struct eu_otlp_signal_config *sc, struct env *e, eu_er
 		return ret;
 	if (ret) {
 		/* the specification: a list that does not parse is discarded whole */
-		eu_log(EU_LOG_WARN, "%s ignored: %s", which, kerr.msg);
+		if (first_warning(e->w, which))
+			eu_log(EU_LOG_WARN, "%s ignored: %s", which, kerr.msg);
 		return 0;
 	}
 	for (size_t i = 0; i < kvs.n; i++) {
 		/* a CR or LF would smuggle a header line into the request */
 		if (strpbrk(kvs.v[i].key, "\r\n:") || strpbrk(kvs.v[i].value, "\r\n")) {
-			eu_log(EU_LOG_WARN, "%s ignored: header %zu has a line break or a ':' in "
-					    "its name", which, i + 1);
+			if (first_warning(e->w, which))
+				eu_log(EU_LOG_WARN, "%s ignored: header %zu has a line break or a "
+						    "':' in its name", which, i + 1);
 			eu_otlp_kvs_free(&kvs);
 			return 0;
 		}
@@ -204,9 +227,9 @@ static int signal_headers(struct eu_otlp_signal_config *sc, struct env *e, eu_er
 
 static int signal_config(struct eu_otlp_signal_config *sc, const char *signal,
 			 const char *lower, const char *base, eu_otlp_getenv_fn fn, void *ctx,
-			 eu_error *err)
+			 struct warned *w, eu_error *err)
 {
-	struct env e = {.fn = fn, .ctx = ctx, .signal = signal};
+	struct env e = {.w = w, .fn = fn, .ctx = ctx, .signal = signal};
 	const char *which;
 
 	sc->protocol = protocol(&e);
@@ -218,13 +241,13 @@ static int signal_config(struct eu_otlp_signal_config *sc, const char *signal,
 	if (comp && !strcasecmp(comp, "gzip"))
 		sc->gzip = true;
 	else if (comp && strcasecmp(comp, "none"))
-		IGNORED(which, comp, "%s", "expected gzip or none; using none");
+		IGNORED(&e, which, comp, "%s", "expected gzip or none; using none");
 
 	sc->timeout_ms = 10000;
 	const char *to = lookup(&e, "TIMEOUT", &which);
 	if (to && parse_u32(to, &sc->timeout_ms)) {
 		sc->timeout_ms = 10000;
-		IGNORED(which, to, "%s", "expected milliseconds; using 10000");
+		IGNORED(&e, which, to, "%s", "expected milliseconds; using 10000");
 	}
 	ret = signal_headers(sc, &e, err);
 	if (ret)
@@ -242,7 +265,8 @@ static void blrp(eu_otlp_getenv_fn fn, void *ctx, const char *name, uint32_t *ou
 	uint32_t def = *out;
 	if (v && (parse_u32(v, out) || !*out)) {
 		*out = def;
-		IGNORED(name, v, "expected a positive integer; using %u", def);
+		eu_log(EU_LOG_WARN, "%s=%s ignored: expected a positive integer; using %u", name, v,
+		       def);
 	}
 }
 
@@ -251,9 +275,10 @@ int eu_otlp_config_from_env(struct eu_otlp_config *cfg, const char *base_endpoin
 {
 	memset(cfg, 0, sizeof(*cfg));
 	uint32_t queue = 2048, batch = 512, delay = 1000, timeout = 30000;
-	int ret = signal_config(&cfg->logs, "LOGS", "logs", base_endpoint, fn, ctx, err);
+	struct warned w = {0};
+	int ret = signal_config(&cfg->logs, "LOGS", "logs", base_endpoint, fn, ctx, &w, err);
 	if (!ret)
-		ret = signal_config(&cfg->metrics, "METRICS", "metrics", base_endpoint, fn, ctx,
+		ret = signal_config(&cfg->metrics, "METRICS", "metrics", base_endpoint, fn, ctx, &w,
 				    err);
 	if (ret) {
 		if (ret == -ENOMEM)

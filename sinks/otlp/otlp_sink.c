@@ -4,8 +4,11 @@
  * backend and driven from the sink's writer thread: a non-blocking pass after every batch and
  * every few milliseconds while anything is queued or in flight (no wake-ups when idle).
  * Records the exporter drops (queue full, not retryable, retries exhausted) are counted by
- * reason in its stats and logged at close; the sink core counts a batch written once its
- * records are in the exporter's queue.
+ * reason in its stats and logged at close. The sink core counts a batch "written" once its
+ * records are in the exporter's queue; what became of them (exported, retried, spooled,
+ * replayed, dropped) is published to the core's stats from a snapshot taken on the writer
+ * thread after every pass of the loop, so the daemon's counters never call "written" what
+ * was only queued.
  *
  * The sink's own counters go out as OTLP metrics (monotonic cumulative Sums) every
  * OTEL_METRIC_EXPORT_INTERVAL ms (default 60000) and once more at close:
@@ -29,6 +32,7 @@
  *                                                           overriding the semantic-convention
  *                                                           table; an empty name drops it */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,6 +51,8 @@
 struct eu_sink_backend {
 	uv_loop_t loop;
 	struct eu_otlp_exporter *exp;
+	pthread_mutex_t snap_mu; /* the exporter's counters for readers on other threads */
+	struct eu_otlp_stats snap;
 	eu_buf rec;
 	uint64_t bad_lines;
 	bool bad_logged;
@@ -112,6 +118,37 @@ static void queue_metrics(struct eu_sink_backend *b)
 		eu_otlp_exporter_metrics(b->exp, b->metrics.data, b->metrics.len);
 }
 
+/* Runs the exporter's loop once without waiting, then publishes its counters. */
+static void run_loop(struct eu_sink_backend *b)
+{
+	uv_run(&b->loop, UV_RUN_NOWAIT);
+	struct eu_otlp_stats st;
+	eu_otlp_exporter_get_stats(b->exp, &st);
+	pthread_mutex_lock(&b->snap_mu);
+	b->snap = st;
+	pthread_mutex_unlock(&b->snap_mu);
+}
+
+static uint64_t log_drops(const struct eu_otlp_signal_stats *l)
+{
+	return l->dropped_queue_full + l->dropped_non_retryable + l->dropped_retries_exhausted +
+	       l->dropped_spool_full + l->dropped_shutdown;
+}
+
+static void otlp_stats(struct eu_sink_backend *b, struct eu_sink_stats *out)
+{
+	pthread_mutex_lock(&b->snap_mu);
+	const struct eu_otlp_signal_stats *l = &b->snap.logs;
+	out->delivers = true;
+	out->exported = l->exported;
+	out->export_retries = l->retries;
+	out->spooled = l->spooled;
+	out->replayed = l->replayed;
+	out->export_dropped = log_drops(l) + b->bad_lines;
+	out->spool_full = l->dropped_spool_full;
+	pthread_mutex_unlock(&b->snap_mu);
+}
+
 static void maybe_metrics(struct eu_sink_backend *b, uint64_t now_ms)
 {
 	if (now_ms < b->next_metrics_ms)
@@ -147,14 +184,14 @@ static int otlp_write(struct eu_sink_backend *b, const char *data, size_t len,
 		p += ll + 1;
 	}
 	maybe_metrics(b, eu_sink_now_ms());
-	uv_run(&b->loop, UV_RUN_NOWAIT);
+	run_loop(b);
 	return 0;
 }
 
 static void otlp_tick(struct eu_sink_backend *b, uint64_t now_ms)
 {
 	maybe_metrics(b, eu_sink_now_ms());
-	uv_run(&b->loop, UV_RUN_NOWAIT);
+	run_loop(b);
 }
 
 static uint32_t otlp_tick_period(struct eu_sink_backend *b)
@@ -170,14 +207,18 @@ static uint32_t otlp_tick_period(struct eu_sink_backend *b)
 static void log_stats(const struct eu_otlp_signal_stats *s, const char *what)
 {
 	eu_log(EU_LOG_INFO,
-	       "sink otlp %s: %llu queued, %llu exported, %llu rejected, %llu requests, %llu "
-	       "retries; dropped: %llu queue full, %llu not retryable, %llu retries exhausted, "
-	       "%llu at shutdown",
+	       "counters: sink otlp %s (final): %llu queued, %llu exported, %llu rejected, %llu "
+	       "requests, %llu retried, %llu spooled, %llu replayed; dropped %llu: %llu "
+	       "queue_full, %llu not_retryable, %llu retries_exhausted, %llu spool_full, %llu "
+	       "shutdown",
 	       what, (unsigned long long)s->queued, (unsigned long long)s->exported,
 	       (unsigned long long)s->rejected, (unsigned long long)s->requests,
-	       (unsigned long long)s->retries, (unsigned long long)s->dropped_queue_full,
+	       (unsigned long long)s->retries, (unsigned long long)s->spooled,
+	       (unsigned long long)s->replayed, (unsigned long long)log_drops(s),
+	       (unsigned long long)s->dropped_queue_full,
 	       (unsigned long long)s->dropped_non_retryable,
 	       (unsigned long long)s->dropped_retries_exhausted,
+	       (unsigned long long)s->dropped_spool_full,
 	       (unsigned long long)s->dropped_shutdown);
 }
 
@@ -214,6 +255,7 @@ static void otlp_close(struct eu_sink_backend *b)
 	free(b->map);
 	eu_otlp_kvs_free(&b->severity);
 	eu_otlp_kvs_free(&b->attr_env);
+	pthread_mutex_destroy(&b->snap_mu);
 	free(b);
 }
 
@@ -253,6 +295,7 @@ static const struct eu_sink_ops otlp_ops = {
 	.tick = otlp_tick,
 	.tick_period_ms = otlp_tick_period,
 	.close = otlp_close,
+	.stats = otlp_stats,
 };
 
 int eu_sink_otlp_open(const struct eu_sink_config *cfg, struct eu_sink_backend **out,
@@ -304,6 +347,7 @@ int eu_sink_otlp_open(const struct eu_sink_config *cfg, struct eu_sink_backend *
 	}
 	eu_buf_init(&b->rec);
 	eu_buf_init(&b->metrics);
+	pthread_mutex_init(&b->snap_mu, NULL);
 	ret = naming_setup(b, cfg, err);
 	if (ret) {
 		eu_otlp_kvs_free(&b->severity);

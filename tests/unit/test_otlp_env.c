@@ -193,6 +193,9 @@ Test(otlp_env, invalid_values_warn_and_use_the_default)
 	struct fake_env t = {{{"OTEL_EXPORTER_OTLP_TIMEOUT", "abc"}}};
 	ignored(&cfg, &t, "OTEL_EXPORTER_OTLP_TIMEOUT=abc ignored: expected milliseconds; "
 			  "using 10000");
+	/* read for logs and for metrics, told once */
+	cr_assert_eq(strstr(strstr(logged(), "TIMEOUT=abc") + 1, "TIMEOUT=abc"), NULL, "%s",
+		     logged());
 	cr_assert_eq(cfg.logs.timeout_ms, 10000);
 	cr_assert_eq(cfg.metrics.timeout_ms, 10000);
 	eu_otlp_config_free(&cfg);
