@@ -42,6 +42,7 @@ struct opts {
 	const char *includes[MAX_INCLUDES];
 	size_t n_includes;
 	bool verbose;
+	bool wasm_header; /* --wasm-header (wasm_header.c) */
 };
 
 /* Paths and names derived from the source file name. */
@@ -100,6 +101,9 @@ static void usage(FILE *f)
 		"                        minimal BTFs (this machine's kernel unless --btfhub-archive)\n"
 		"      --btfhub-archive DIR  with --btfgen: a minimal BTF for every kernel under DIR\n"
 		"                        (.btf or btfhub's .btf.tar.xz files)\n"
+		"      --wasm-header     also write DIR/NAME.wasm.h: the export and map structs laid\n"
+		"                        out for a wasm32 module; given a compiled NAME.bpf.o instead\n"
+		"                        of a source, only that header is written\n"
 		"  -v, --verbose         show the commands run and libbpf's messages\n"
 		"  -h, --help            this text\n"
 		"      --version         print the version\n"
@@ -115,7 +119,7 @@ static bool has_suffix(const char *s, const char *sfx)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_VMLINUX = 256, OPT_VERSION, OPT_BTFGEN, OPT_BTFHUB };
+	enum { OPT_VMLINUX = 256, OPT_VERSION, OPT_BTFGEN, OPT_BTFHUB, OPT_WASM_HEADER };
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"include", required_argument, NULL, 'I'},
@@ -125,6 +129,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
+		{"wasm-header", no_argument, NULL, OPT_WASM_HEADER},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -146,6 +151,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_BTFHUB:
 			o->btfhub_archive = optarg;
+			break;
+		case OPT_WASM_HEADER:
+			o->wasm_header = true;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -544,6 +552,8 @@ static int build(const struct opts *o)
 	}
 	if (!rc)
 		rc = write_outputs(o, &n, pkg, out_dir);
+	if (!rc && o->wasm_header)
+		rc = ecc_write_wasm_header(pkg->object, pkg->object_size, o->source, out_dir);
 	if (!rc)
 		printf("ecc: %s -> %s/package.json (%s: %zu program(s), %zu map(s)%s%s)\n", o->source,
 		       out_dir, pkg->obj_name, pkg->n_progs, pkg->n_maps,
@@ -564,5 +574,14 @@ int main(int argc, char **argv)
 		return r;
 	g_verbose = o.verbose;
 	libbpf_set_print(libbpf_print_cb);
+	if (o.wasm_header && has_suffix(o.source, ".o")) {
+		size_t size = 0;
+		void *elf = ecc_read_file(o.source, &size);
+		if (!elf)
+			return fail("cannot read %s: %s", o.source, strerror(errno));
+		r = ecc_write_wasm_header(elf, size, o.source, o.out_dir);
+		free(elf);
+		return r;
+	}
 	return build(&o);
 }

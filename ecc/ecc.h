@@ -49,5 +49,13 @@ void ecc_tar_finish(eu_buf *out);
  * <release>.btf. Prints how many kernels and the sizes. 0 or 1 (the message printed). */
 int ecc_btfgen(const char *tar_path, const char *package_json, const void *obj, size_t obj_size,
 	       const char *archive_dir, bool verbose);
+struct eu_buf;
+/* ecc --wasm-header: appends to out the C header (guard macro `guard`) with the object's
+ * export structs and map key/value structs laid out for a wasm32 module (wasm_header.c). */
+int ecc_wasm_header(const void *elf, size_t size, const char *guard, struct eu_buf *out,
+		    eu_error *err);
+/* Writes that header as DIR/NAME.wasm.h (DIR: out_dir, else the source's directory) for the
+ * object or source named source; prints what it wrote or why not. 0 or 1. */
+int ecc_write_wasm_header(const void *elf, size_t size, const char *source, const char *out_dir);
 
 #endif

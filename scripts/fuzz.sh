@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
-CC=clang cmake -S . -B build-fuzz -DEU_WERROR=ON -DEU_BUILD_FUZZ=ON -DEU_BUILD_TESTS=OFF -DEU_BUILD_PLUGINS=OFF \
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DEU_WERROR=ON -DEU_BUILD_FUZZ=ON -DEU_BUILD_TESTS=OFF -DEU_BUILD_PLUGINS=OFF \
   -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-fuzz -j"$(nproc)"
 for bin in build-fuzz/tests/fuzz/fuzz_*; do

@@ -9,6 +9,8 @@ packages=(
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler openssl libcjson-dev libcriterion-dev libssl-dev libyaml-dev
   libmicrohttpd-dev
   clang llvm bpftool libclang-rt-14-dev
+  # issue 15: the Wasm runtime (wabt's interpreter) and building wasm32-wasi test modules
+  wabt wasi-libc lld libclang-rt-14-dev-wasm32 xxd
   iproute2 procps bash python3
   # issue 5: promtool (check metrics) and a real Prometheus server for the metrics tests
   prometheus

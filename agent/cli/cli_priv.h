@@ -34,6 +34,18 @@ int cli_push(int argc, char **argv);
 /* `run`: argv excludes the command word. */
 int cli_run(int argc, char **argv);
 void cli_run_usage(eu_buf *out);
+struct eu_features;
+/* Mounts tracefs when it is missing (tracepoints need it); says so either way. */
+void cli_ensure_tracefs(struct eu_features *features);
+
+/* `run` of a WebAssembly module (cli_wasm.c). cli_wasm_wanted tells whether the run line
+ * names one (by -p/--prog-type, the .wasm name or the file's magic) and where its argument
+ * is; cli_wasm_run runs it. */
+bool cli_wasm_wanted(int argc, char **argv, int *target);
+int cli_wasm_run(int argc, char **argv, int target);
+/* upstream's program types: 0 a package (JsonEunomia, json, Tar, tar), 1 a Wasm module
+ * (WasmModule, wasm), -1 unknown */
+int cli_prog_type(const char *name);
 
 /* Event output to stdout: one buffer, written after each batch (not per event). */
 struct cli_output {

@@ -70,6 +70,8 @@ void cli_run_usage(eu_buf *out)
 		    "btfhub-archive/ beside it), or an http(s) URL of one of those. REF is an OCI\n"
 		    "image (registry/repo:tag or @sha256:DIGEST) pushed by `push` or upstream's\n"
 		    "ecli; its login: $EUNOMIA_REGISTRY_USER or ~/.docker/config.json.\n"
+		    "A WebAssembly module (wasm-bpf) runs with `" CLI_NAME " run [OPTIONS] MODULE.wasm\n"
+		    "[MODULE ARGS]`: every argument after the module is the module's.\n"
 		    "\n"
 		    "Options:\n"
 		    "  -j, --json            one JSON object per event instead of a text table\n"
@@ -86,6 +88,8 @@ void cli_run_usage(eu_buf *out)
 		    "                        the programs send; -v says which and why)\n"
 		    "  -v, --verbose         debug logging, libbpf's included; counters at exit\n"
 		    "  --log-level LEVEL     error, warn, info (default), debug or trace\n"
+		    "  -p, --prog-type TYPE  JsonEunomia or WasmModule (default: from the name or\n"
+		    "                        the content; a .wasm module runs as in `run x.wasm`)\n"
 		    "  -h, --help            this help; after PKG, the package's options too\n"
 		    "  --                    everything after it is a package option\n");
 }
@@ -121,6 +125,14 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 			r->trace_pipe = true;
 		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			r->help = true;
+		} else if ((v = cli_option_value(argc, argv, &i, "--prog-type", &opt)) || opt ||
+			   (v = cli_option_value(argc, argv, &i, "-p", &opt)) || opt) {
+			/* a Wasm type never gets here (cli_wasm_wanted); the others are packages */
+			if (!v || cli_prog_type(v) < 0) {
+				fprintf(stderr, CLI_NAME ": -p/--prog-type takes JsonEunomia (json), "
+					"WasmModule (wasm) or Tar\n");
+				return -EINVAL;
+			}
 		} else if ((v = cli_option_value(argc, argv, &i, "--duration", &opt)) || opt) {
 			char *end = NULL;
 			double d = v ? strtod(v, &end) : 0;
@@ -252,9 +264,9 @@ static void print_help(struct run_ctx *r)
 }
 
 /* Tracepoints need tracefs; mount it if nobody has (the build and tests mount nothing). */
-static void ensure_tracefs(struct run_ctx *r)
+void cli_ensure_tracefs(struct eu_features *features)
 {
-	if (eu_features_has(&r->features, EU_FEATURE_TRACEFS))
+	if (eu_features_has(features, EU_FEATURE_TRACEFS))
 		return;
 	if (mount("tracefs", TRACEFS_DIR, "tracefs", 0, NULL) == 0) {
 		eu_log(EU_LOG_INFO, "tracefs was not mounted: mounted it on " TRACEFS_DIR);
@@ -264,9 +276,9 @@ static void ensure_tracefs(struct run_ctx *r)
 		       "tracepoint programs will not attach; as root: mount -t tracefs tracefs "
 		       TRACEFS_DIR, strerror(errno));
 	}
-	eu_features_forget(&r->features, EU_FEATURE_TRACEFS);
-	eu_features_forget(&r->features, EU_FEATURE_KPROBES);
-	eu_features_forget(&r->features, EU_FEATURE_UPROBES);
+	eu_features_forget(features, EU_FEATURE_TRACEFS);
+	eu_features_forget(features, EU_FEATURE_KPROBES);
+	eu_features_forget(features, EU_FEATURE_UPROBES);
 }
 
 static void print_counters(struct run_ctx *r)
@@ -433,6 +445,9 @@ static int run_loop(struct run_ctx *r)
 
 int cli_run(int argc, char **argv)
 {
+	int target = -1;
+	if (cli_wasm_wanted(argc, argv, &target))
+		return cli_wasm_run(argc, argv, target);
 	struct run_ctx r;
 	memset(&r, 0, sizeof(r));
 	clock_gettime(CLOCK_MONOTONIC, &r.t0);
@@ -487,7 +502,7 @@ int cli_run(int argc, char **argv)
 		code = CLI_EXIT_USAGE;
 		goto out;
 	}
-	ensure_tracefs(&r);
+	cli_ensure_tracefs(&r.features);
 	if (eu_program_load(r.prog, &r.err)) {
 		eu_error_prefix(&r.err, "%s", eu_program_name(r.prog));
 		code = fail(&r);
