@@ -42,7 +42,11 @@ void cli_ensure_tracefs(struct eu_features *features);
  * names one (by -p/--prog-type, the .wasm name or the file's magic) and where its argument
  * is; cli_wasm_run runs it. */
 bool cli_wasm_wanted(int argc, char **argv, int *target);
-int cli_wasm_run(int argc, char **argv, int target);
+struct eu_oci_blob;
+/* pulled: the module when argv[target] is an image already pulled (taken), else NULL */
+int cli_wasm_run(int argc, char **argv, int target, struct eu_oci_blob *pulled);
+/* Whether a run argument names an OCI image (a reference that is no file here). */
+bool cli_arg_is_image(const char *arg);
 /* upstream's program types: 0 a package (JsonEunomia, json, Tar, tar), 1 a Wasm module
  * (WasmModule, wasm), -1 unknown */
 int cli_prog_type(const char *name);

@@ -29,6 +29,7 @@
 struct run_ctx {
 	/* command line */
 	const char *pkg_arg;
+	struct eu_oci_blob *image; /* pkg_arg's image, pulled once (cli_run) */
 	bool json, verbose, help, trace_pipe;
 	bool level_set;
 	enum eu_log_level level;
@@ -211,20 +212,22 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 /* An image reference that is not a file here: pulled from its registry (fetch/oci.h). */
 static int read_package_image(struct run_ctx *r)
 {
-	struct eu_oci_blob b;
-	int ret = eu_oci_pull(r->pkg_arg, NULL, &b, &r->err);
-	if (ret)
-		return ret;
-	eu_log(EU_LOG_DEBUG, "pulled %s: %zu bytes, %s, manifest %s", r->pkg_arg, b.size,
-	       b.media_type, b.digest);
-	ret = eu_package_parse(b.data, b.size, r->pkg_arg, &r->pkg, &r->err);
-	eu_oci_blob_free(&b);
-	return ret;
+	struct eu_oci_blob *b = r->image;
+	if (!b || !b->data)
+		return eu_error_set(&r->err, -EINVAL, "%s: the image was not pulled", r->pkg_arg);
+	eu_log(EU_LOG_DEBUG, "pulled %s: %zu bytes, %s, manifest %s", r->pkg_arg, b->size,
+	       b->media_type, b->digest);
+	return eu_package_parse(b->data, b->size, r->pkg_arg, &r->pkg, &r->err);
+}
+
+bool cli_arg_is_image(const char *arg)
+{
+	return eu_oci_is_reference(arg) && access(arg, F_OK) != 0;
 }
 
 static int read_package(struct run_ctx *r)
 {
-	if (eu_oci_is_reference(r->pkg_arg) && access(r->pkg_arg, F_OK) != 0)
+	if (r->image)
 		return read_package_image(r);
 	if (!eu_fetch_is_url(r->pkg_arg))
 		return eu_package_read_file(r->pkg_arg, &r->pkg, &r->err);
@@ -447,9 +450,25 @@ int cli_run(int argc, char **argv)
 {
 	int target = -1;
 	if (cli_wasm_wanted(argc, argv, &target))
-		return cli_wasm_run(argc, argv, target);
+		return cli_wasm_run(argc, argv, target, NULL);
+	/* an image is pulled once, here: its bytes say whether it is a module or a package */
+	struct eu_oci_blob image = {0};
+	if (target >= 0 && cli_arg_is_image(argv[target])) {
+		eu_error err = {0};
+		if (eu_oci_pull(argv[target], NULL, &image, &err)) {
+			eu_log(EU_LOG_ERROR, "%s", err.msg);
+			return CLI_EXIT_FAIL;
+		}
+		const char *type = eu_oci_media_type_of(image.data, image.size);
+		if (type && !strcmp(type, EU_OCI_TYPE_WASM)) {
+			int code = cli_wasm_run(argc, argv, target, &image);
+			eu_oci_blob_free(&image);
+			return code;
+		}
+	}
 	struct run_ctx r;
 	memset(&r, 0, sizeof(r));
+	r.image = image.data ? &image : NULL;
 	clock_gettime(CLOCK_MONOTONIC, &r.t0);
 	eu_features_init(&r.features);
 	cli_output_init(&r.out, 1, false, true);
@@ -542,5 +561,6 @@ out:
 	for (size_t i = 0; i < r.n_map_sizes; i++)
 		free((char *)r.map_sizes[i].map);
 	free(r.map_sizes);
+	eu_oci_blob_free(&image);
 	return code;
 }

@@ -17,6 +17,7 @@
 #include "eunomia/log.h"
 #include "eunomia/package.h"
 #include "fetch/fetch.h"
+#include "fetch/oci.h"
 #include "wasm/wasm_module.h"
 
 int cli_prog_type(const char *name)
@@ -185,14 +186,31 @@ static int parse_options(int argc, char **argv, int target, struct wasm_args *w)
 	return 0;
 }
 
-static int read_module(const char *arg, void **data, size_t *size, eu_error *err)
+static int read_module(const char *arg, struct eu_oci_blob *pulled, void **data, size_t *size,
+		       eu_error *err)
 {
+	struct eu_oci_blob b = {0};
+	if (pulled || cli_arg_is_image(arg)) {
+		if (pulled) {
+			b = *pulled;
+			memset(pulled, 0, sizeof(*pulled));
+		} else {
+			int ret = eu_oci_pull(arg, NULL, &b, err);
+			if (ret)
+				return ret;
+		}
+		*data = b.data;
+		*size = b.size;
+		b.data = NULL;
+		eu_oci_blob_free(&b);
+		return 0;
+	}
 	if (eu_fetch_is_url(arg))
 		return eu_fetch_url(arg, NULL, data, size, err);
 	return eu_file_read(arg, EU_PACKAGE_MAX_BYTES, data, size, err);
 }
 
-int cli_wasm_run(int argc, char **argv, int target)
+int cli_wasm_run(int argc, char **argv, int target, struct eu_oci_blob *pulled)
 {
 	struct wasm_args w = {0};
 	if (parse_options(argc, argv, target, &w))
@@ -202,7 +220,7 @@ int cli_wasm_run(int argc, char **argv, int target)
 	eu_error_clear(&err);
 	void *data = NULL;
 	size_t size = 0;
-	if (read_module(path, &data, &size, &err)) {
+	if (read_module(path, pulled, &data, &size, &err)) {
 		eu_log(EU_LOG_ERROR, "%s", err.msg);
 		return CLI_EXIT_FAIL;
 	}

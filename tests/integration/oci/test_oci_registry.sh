@@ -141,6 +141,29 @@ curl -sf -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
 cmp -s "$up" "$work/up-pulled.wasm" || fail "upstream's module came back different"
 echo "ok: Wasm modules, ours and upstream's manifests"
 
+# 4b. run REF of a Wasm module (one of our wasm-bpf test modules): the image's bytes say it is
+# a module, which then runs and prints the bootstrap rows, the probe's exec among them
+module=$EU_PLUGIN_BUILD_DIR/../tests/wasm/bootstrap.wasm
+[ -f "$module" ] || fail "the test module $module is not built"
+"$A" push "$module" "$R/eunomia/wasmboot:v1" >/dev/null 2>"$work/err" || fail "push module: $(cat "$work/err")"
+"$A" run "$R/eunomia/wasmboot:v1" >"$work/wrun.out" 2>"$work/wrun.err" &
+wrun_pid=$!
+pids+=("$wrun_pid")
+seen=
+for _ in $(seq 1 40); do
+	sleep 0.25
+	"$work/eu-oci-probe" || true
+	if grep -q "EXEC  eu-oci-probe .*$work/eu-oci-probe" "$work/wrun.out"; then
+		seen=1
+		break
+	fi
+done
+[ -n "$seen" ] || fail "run REF of a module printed no exec row of the probe: $(head -3 "$work/wrun.out"; cat "$work/wrun.err")"
+head -1 "$work/wrun.out" | grep -q '^TIME     EVENT COMM' || fail "the module's header row is missing"
+kill -INT "$wrun_pid"
+wait "$wrun_pid" || true
+echo "ok: run REF of a Wasm module"
+
 # 5. HTTP Basic (htpasswd): no login, a wrong one, --user, the docker config
 basic_port=$(free_port)
 htpasswd -Bbn alice s3cret >"$work/htpasswd" 2>/dev/null
