@@ -17,6 +17,8 @@ for bin in build-fuzz/tests/fuzz/fuzz_*; do
   dirs=("$corpus")
   [ -d "$seeds" ] && dirs+=("$seeds")
   case "$name" in
+    fuzz_wasm*)
+      [ -d build/tests/wasm ] && dirs+=(build/tests/wasm) ;;
     fuzz_package*)
       compat=${EU_COMPAT_DIR:-../shared/compat}
       [ -d "$compat/meta-only" ] && dirs+=("$compat" "$compat/meta-only")
