@@ -1,6 +1,6 @@
 /* Module loading: wabt's binary reader and validator, our import check and the
  * instantiation with our limits, through the bridge (agent/wasm/wasm_vm.cc). Nothing runs:
- * _start is never called. Seeds: the test modules (build/tests/wasm/*.wasm). */
+ * _start is never called. Seeds: the test modules (the .wasm files in build/tests/wasm). */
 #include <stddef.h>
 #include <stdint.h>
 
