@@ -159,8 +159,8 @@ wait "${agent_pids[0]}" || rc=$?
 [ "$rc" -eq 0 ] || fail "agent 1 exit $rc on SIGTERM: $(tail -5 "$work/node1/err")"
 spooled=$(ls "$work/node1/spool" | wc -l)
 [ "$spooled" -gt 0 ] || fail "agent 1 stopped during the outage with an empty spool: $(tail -5 "$work/node1/err")"
-grep "sink otlp logs:" "$work/node1/err" | tail -1 | grep -q " 0 at shutdown" ||
-	fail "agent 1 dropped records at shutdown: $(grep 'sink otlp logs:' "$work/node1/err")"
+grep "sink otlp logs (final):" "$work/node1/err" | tail -1 | grep -q " 0 shutdown$" ||
+	fail "agent 1 dropped records at shutdown: $(grep 'sink otlp logs (final):' "$work/node1/err")"
 start_agent 1 err2
 wait_ready 1 err2
 start_receiver
@@ -176,14 +176,14 @@ for i in $(seq 1 "$n"); do
 	[ "$rc" -eq 0 ] || fail "agent $i exit $rc: $(tail -5 "$work/node$i/$log")"
 	# the outage was felt (retries) and cost nothing (no drop)
 	line=$(grep "counters: sink otlp" "$work/node$i/$log" | tail -1)
-	grep -q "dropped 0," <<<"$line" || fail "agent $i dropped records: $line"
-	exp=$(cat "$work/node$i"/err* | grep "sink otlp logs:")
-	[ "$(grep -c . <<<"$exp")" -eq "$(grep -c " dropped: 0 queue full, 0 not retryable, 0 retries exhausted, 0 at shutdown" <<<"$exp")" ] ||
+	grep -Eq "dropped 0[,: ]" <<<"$line" || fail "agent $i dropped records: $line"
+	exp=$(cat "$work/node$i"/err* | grep "sink otlp logs (final):")
+	[ "$(grep -c . <<<"$exp")" -eq "$(grep -c "dropped 0: 0 queue_full, 0 not_retryable, 0 retries_exhausted, 0 spool_full, 0 shutdown" <<<"$exp")" ] ||
 		fail "agent $i dropped records: $exp"
-	grep -Eq " [1-9][0-9]* retries;" <<<"$exp" || fail "agent $i never retried (no outage?): $exp"
+	grep -Eq " [1-9][0-9]* retried," <<<"$exp" || fail "agent $i never retried (no outage?): $exp"
 	echo "fleet: agent $i: $(tail -1 <<<"$exp" | sed 's/^[^:]*: //')"
 	# queued and exported over every run of this agent (agent 1 ran twice)
-	cat "$work/node$i"/err* | grep "sink otlp logs:" |
+	cat "$work/node$i"/err* | grep "sink otlp logs (final):" |
 		sed -E 's/.*: ([0-9]+) queued, ([0-9]+) exported.*/\1 \2/' |
 		awk '{q += $1; e += $2} END {print q, e}' >"$work/node$i/exported"
 done

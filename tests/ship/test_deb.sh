@@ -60,7 +60,8 @@ for bin in eunomia-agent ecc; do
 		[ -n "$path" ] || fail "$bin: $lib not found by ldconfig"
 		pkg=$(pkg_of "$path")
 		[ -n "$pkg" ] || fail "$lib: no Debian package owns $path"
-		grep -Eq "(^|, )$pkg( |,|$)" <<<"$depends" ||
+		# the name as a literal (libstdc++6 has regex characters)
+		grep -Eq "(^|, )$(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$pkg")( |,|$)" <<<"$depends" ||
 			fail "$bin links $lib (package $pkg) but Depends lacks it: $depends"
 	done
 done
