@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli_api.h"
+#include "core/codec.h"
 #include "fetch/oci.h"
 #include "eunomia/buf.h"
 
@@ -243,18 +244,7 @@ static int cmd_load(struct ctl *c, int argc, char **argv)
 	if (sig) {
 		/* the header carries base64; a raw 64-byte signature is encoded here */
 		if (slen == 64) {
-			static const char tb[] =
-				"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-			sig64 = calloc(1, 89);
-			const unsigned char *s = (const unsigned char *)sig;
-			for (size_t i = 0, o = 0; sig64 && i < 64; i += 3) {
-				unsigned v = (unsigned)s[i] << 16 | (i + 1 < 64 ? s[i + 1] << 8 : 0) |
-					     (i + 2 < 64 ? s[i + 2] : 0);
-				sig64[o++] = tb[v >> 18 & 63];
-				sig64[o++] = tb[v >> 12 & 63];
-				sig64[o++] = i + 1 < 64 ? tb[v >> 6 & 63] : '=';
-				sig64[o++] = i + 2 < 64 ? tb[v & 63] : '=';
-			}
+			sig64 = eu_base64_encode(sig, slen, 0, NULL);
 		} else {
 			sig64 = strdup(sig);
 			size_t n = sig64 ? strlen(sig64) : 0;

@@ -49,6 +49,14 @@ YAML
 	pids+=($!)
 	wait_port "$2" "registry $1"
 }
+probe_seen() { # probe_seen PATTERN FILE: run the probe until FILE shows PATTERN (10 s at most)
+	for _ in $(seq 1 40); do
+		sleep 0.25
+		"$work/eu-oci-probe" || true
+		grep -q -- "$1" "$2" 2>/dev/null && return 0
+	done
+	return 1
+}
 expect_fail() { # expect_fail PATTERN CMD...: exit 1 and PATTERN in stderr
 	local pat=$1
 	shift
@@ -83,16 +91,7 @@ cp /bin/false "$work/eu-oci-probe"
 "$A" run "$R/eunomia/bootstrap:v1" --json --duration 8 >"$work/run.out" 2>"$work/run.err" &
 run_pid=$!
 pids+=("$run_pid")
-seen=
-for _ in $(seq 1 40); do
-	sleep 0.25
-	"$work/eu-oci-probe" || true
-	if grep -q "\"comm\":\"eu-oci-probe\",\"filename\":\"$work/eu-oci-probe\"" "$work/run.out"; then
-		seen=1
-		break
-	fi
-done
-[ -n "$seen" ] || fail "run REF decoded no exec of the probe: $(cat "$work/run.err")"
+probe_seen "\"comm\":\"eu-oci-probe\",\"filename\":\"$work/eu-oci-probe\"" "$work/run.out" || fail "run REF decoded no exec of the probe: $(cat "$work/run.err")"
 kill -INT "$run_pid"
 wait "$run_pid" || fail "run REF exited non-zero after SIGINT: $(cat "$work/run.err")"
 echo "ok: run REF decoded the probe's exec"
@@ -149,16 +148,7 @@ module=$EU_PLUGIN_BUILD_DIR/../tests/wasm/bootstrap.wasm
 "$A" run "$R/eunomia/wasmboot:v1" >"$work/wrun.out" 2>"$work/wrun.err" &
 wrun_pid=$!
 pids+=("$wrun_pid")
-seen=
-for _ in $(seq 1 40); do
-	sleep 0.25
-	"$work/eu-oci-probe" || true
-	if grep -q "EXEC  eu-oci-probe .*$work/eu-oci-probe" "$work/wrun.out"; then
-		seen=1
-		break
-	fi
-done
-[ -n "$seen" ] || fail "run REF of a module printed no exec row of the probe: $(head -3 "$work/wrun.out"; cat "$work/wrun.err")"
+probe_seen "EXEC  eu-oci-probe .*$work/eu-oci-probe" "$work/wrun.out" || fail "run REF of a module printed no exec row of the probe: $(head -3 "$work/wrun.out"; cat "$work/wrun.err")"
 head -1 "$work/wrun.out" | grep -q '^TIME     EVENT COMM' || fail "the module's header row is missing"
 kill -INT "$wrun_pid"
 wait "$wrun_pid" || true
@@ -261,16 +251,7 @@ ctl load "$R/eunomia/signed:v1" --name img --sig "$d/signed.json.sig" >"$d/load.
 	fail "ctl load REF: $(cat "$work/err")"
 grep -q '"name":"img".*"state":"loaded"' "$d/load.json" || fail "ctl load REF answered $(cat "$d/load.json")"
 expect_fail "no tag nope" ctl load "$R/eunomia/signed:nope" --name img2
-seen=
-for _ in $(seq 1 40); do
-	sleep 0.25
-	"$work/eu-oci-probe" || true
-	if grep -q "\"comm\":\"eu-oci-probe\",\"filename\":\"$work/eu-oci-probe\"" "$d/events.jsonl" 2>/dev/null; then
-		seen=1
-		break
-	fi
-done
-[ -n "$seen" ] || fail "the image loaded through the API recorded no exec of the probe: $(head -c 600 "$d/events.jsonl" 2>&1; tail -5 "$d/err")"
+probe_seen "\"comm\":\"eu-oci-probe\",\"filename\":\"$work/eu-oci-probe\"" "$d/events.jsonl" || fail "the image loaded through the API recorded no exec of the probe: $(head -c 600 "$d/events.jsonl" 2>&1; tail -5 "$d/err")"
 kill -TERM "$daemon_pid"
 wait "$daemon_pid" || fail "the daemon exited non-zero: $(tail -5 "$d/err")"
 echo "ok: the API loads images (signature required, missing tag refused)"
