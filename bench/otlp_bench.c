@@ -4,6 +4,8 @@
  *      process (its own thread), batches of 512: records/s end to end, CPU of the exporting
  *      thread (encode excluded: records are pre-encoded) per record, wire bytes per record
  *      (gzip) beside the raw protobuf bytes per record.
+ *   3. the same over OTLP/gRPC (h2c) to grpcio's server (tests/lib/otlp_grpc_receiver.py,
+ *      N/4 records), and the ratio of the two CPU figures.
  *
  * usage: otlp_bench [RECORDS]   (default 200000) */
 #include <bpf/btf.h>
@@ -13,6 +15,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "eu_grpc_receiver.h"
 #include "eu_http_receiver.h"
 #include "eunomia/decoder.h"
 #include "sinks/otlp/otlp.h"
@@ -22,6 +25,83 @@
 static void on_tick(uv_timer_t *t)
 {
 	uv_stop(t->loop);
+}
+
+struct export_result {
+	long n;
+	double records_per_s;
+	double cpu_ns_per_record;
+	struct eu_otlp_signal_stats st;
+};
+
+/* Queues n pre-encoded records to endpoint over protocol and runs the exporter until all are
+ * delivered: throughput, and CPU of this (the exporting) thread per record. 0 when every
+ * record was exported. */
+static int export_run(eu_buf *enc, long n, const char *endpoint, const char *protocol,
+		      struct export_result *r)
+{
+	eu_error err = {0};
+	struct eu_otlp_config cfg;
+	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", 1);
+	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol, 1);
+	if (eu_otlp_config_from_env(&cfg, endpoint, NULL, NULL, &err)) {
+		fprintf(stderr, "config: %s\n", err.msg);
+		return 1;
+	}
+	cfg.schedule_delay_ms = 5;
+	eu_buf res;
+	eu_buf_init(&res);
+	eu_otlp_resource_encode(NULL, &res, NULL);
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	struct eu_otlp_exporter *exp;
+	if (eu_otlp_exporter_new(&loop, &cfg, res.data, res.len, &exp, &err)) {
+		fprintf(stderr, "exporter: %s\n", err.msg);
+		return 1;
+	}
+	eu_otlp_config_free(&cfg);
+	uv_timer_t tick;
+	uv_timer_init(&loop, &tick);
+	uv_timer_start(&tick, on_tick, 1, 1);
+	double t0 = clock_ns(CLOCK_MONOTONIC);
+	double c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	long queued = 0;
+	struct eu_otlp_stats st;
+	while (queued < n || !eu_otlp_exporter_idle(exp)) {
+		/* keep the queue fed without overflowing it: the producer is the event source */
+		eu_otlp_exporter_get_stats(exp, &st);
+		for (size_t room = 2048 - st.logs.queue_len; queued < n && room; room--, queued++)
+			eu_otlp_exporter_log(exp, "bootstrap", "1.0", enc[queued % NREC].data,
+					     enc[queued % NREC].len);
+		uv_run(&loop, UV_RUN_DEFAULT);
+	}
+	double wall = clock_ns(CLOCK_MONOTONIC) - t0;
+	double cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
+	eu_otlp_exporter_get_stats(exp, &st);
+	uv_close((uv_handle_t *)&tick, NULL);
+	eu_otlp_exporter_close(exp);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	eu_buf_free(&res);
+	r->n = n;
+	r->st = st.logs;
+	double done = st.logs.exported ? (double)st.logs.exported : 1;
+	r->records_per_s = (double)st.logs.exported / (wall / 1e9);
+	r->cpu_ns_per_record = cpu / done;
+	return st.logs.exported == (uint64_t)n ? 0 : 1;
+}
+
+static void print_result(const char *protocol, const struct export_result *r)
+{
+	double done = r->st.exported ? (double)r->st.exported : 1;
+	printf("  %s: %ld records, %.0f records/s, exporter thread CPU %.0f ns/record (queue, "
+	       "batch, gzip, transport)\n", protocol, r->n, r->records_per_s, r->cpu_ns_per_record);
+	printf("    wire: %.1f bytes/record gzip, %.1f bytes/record raw protobuf (%.1fx); "
+	       "requests %llu, retries %llu, dropped (queue full) %llu\n",
+	       (double)r->st.bytes_sent / done, (double)r->st.bytes_raw / done,
+	       (double)r->st.bytes_raw / (double)(r->st.bytes_sent ? r->st.bytes_sent : 1),
+	       (unsigned long long)r->st.requests, (unsigned long long)r->st.retries,
+	       (unsigned long long)r->st.dropped_queue_full);
 }
 
 int main(int argc, char **argv)
@@ -59,7 +139,10 @@ int main(int argc, char **argv)
 	}
 	double enc_ns = (clock_ns(CLOCK_MONOTONIC) - t0) / (double)n;
 
-	/* 2. export over loopback */
+	printf("otlp_bench: bootstrap exec events, gzip, batches of 512, loopback receivers\n");
+	printf("  encode (plan -> LogRecord protobuf): %.0f ns/record\n", enc_ns);
+	/* 2. export over loopback, http/protobuf then grpc, in the same run */
+	struct export_result http = {0}, grpc = {0};
 	struct eu_http_receiver *rx = eu_http_receiver_start(0);
 	if (!rx) {
 		fprintf(stderr, "receiver: cannot listen\n");
@@ -67,65 +150,30 @@ int main(int argc, char **argv)
 	}
 	char url[64];
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u", eu_http_receiver_port(rx));
-	struct eu_otlp_config cfg;
-	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", 1);
-	if (eu_otlp_config_from_env(&cfg, url, NULL, NULL, &err)) {
-		fprintf(stderr, "config: %s\n", err.msg);
-		return 1;
-	}
-	cfg.schedule_delay_ms = 5;
-	eu_buf res;
-	eu_buf_init(&res);
-	eu_otlp_resource_encode(NULL, &res, NULL);
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	struct eu_otlp_exporter *exp;
-	if (eu_otlp_exporter_new(&loop, &cfg, res.data, res.len, &exp, &err)) {
-		fprintf(stderr, "exporter: %s\n", err.msg);
-		return 1;
-	}
-	eu_otlp_config_free(&cfg);
-	uv_timer_t tick;
-	uv_timer_init(&loop, &tick);
-	uv_timer_start(&tick, on_tick, 1, 1);
-	t0 = clock_ns(CLOCK_MONOTONIC);
-	double c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-	long queued = 0;
-	struct eu_otlp_stats st;
-	while (queued < n || !eu_otlp_exporter_idle(exp)) {
-		/* keep the queue fed without overflowing it: the producer is the event source */
-		eu_otlp_exporter_get_stats(exp, &st);
-		for (size_t room = 2048 - st.logs.queue_len; queued < n && room; room--, queued++)
-			eu_otlp_exporter_log(exp, "bootstrap", "1.0", enc[queued % NREC].data,
-					     enc[queued % NREC].len);
-		uv_run(&loop, UV_RUN_DEFAULT);
-	}
-	double wall = clock_ns(CLOCK_MONOTONIC) - t0;
-	double cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
-	eu_otlp_exporter_get_stats(exp, &st);
-	uv_close((uv_handle_t *)&tick, NULL);
-	eu_otlp_exporter_close(exp);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	uv_loop_close(&loop);
+	int rc = export_run(enc, n, url, "http/protobuf", &http);
 	eu_http_receiver_stop(rx);
-
-	printf("otlp_bench: %ld bootstrap exec events, gzip, batches of 512, loopback receiver\n", n);
-	printf("  encode (plan -> LogRecord protobuf): %.0f ns/record\n", enc_ns);
-	printf("  export: %.0f records/s, exporter thread CPU %.0f ns/record (queue, batch, gzip, "
-	       "HTTP)\n", (double)st.logs.exported / (wall / 1e9), cpu / (double)st.logs.exported);
-	printf("  wire: %.1f bytes/record gzip, %.1f bytes/record raw protobuf (%.1fx)\n",
-	       (double)st.logs.bytes_sent / (double)st.logs.exported,
-	       (double)st.logs.bytes_raw / (double)st.logs.exported,
-	       (double)st.logs.bytes_raw / (double)st.logs.bytes_sent);
-	printf("  requests %llu, retries %llu, dropped (queue full) %llu\n",
-	       (unsigned long long)st.logs.requests, (unsigned long long)st.logs.retries,
-	       (unsigned long long)st.logs.dropped_queue_full);
+	print_result("http/protobuf", &http);
+	/* grpcio's Python server decodes every call: fewer records keep the run short */
+	long gn = n / 4 ? n / 4 : 1;
+	const char *why = NULL;
+	struct eu_grpc_receiver_opts go = {.no_record = true};
+	struct eu_grpc_receiver *grx = eu_grpc_receiver_start(&go, &why);
+	if (!grx) {
+		fprintf(stderr, "grpc receiver: %s\n", why);
+		return 1;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", eu_grpc_receiver_port(grx));
+	rc |= export_run(enc, gn, url, "grpc", &grpc);
+	eu_grpc_receiver_stop(grx);
+	print_result("grpc", &grpc);
+	if (http.cpu_ns_per_record > 0)
+		printf("  grpc / http/protobuf exporter CPU per record: %.2fx\n",
+		       grpc.cpu_ns_per_record / http.cpu_ns_per_record);
 	for (int i = 0; i < NREC; i++)
 		eu_buf_free(&enc[i]);
 	free(enc);
 	eu_buf_free(&scratch);
-	eu_buf_free(&res);
 	eu_plan_free(plan);
 	btf__free(btf);
-	return st.logs.exported == (uint64_t)n ? 0 : 1;
+	return rc;
 }

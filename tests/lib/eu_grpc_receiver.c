@@ -55,6 +55,8 @@ struct eu_grpc_receiver *eu_grpc_receiver_start(const struct eu_grpc_receiver_op
 		argv[n++] = "--script";
 		argv[n++] = o->script;
 	}
+	if (o->no_record)
+		argv[n++] = "--no-record";
 	if (o->cert) {
 		argv[n++] = "--tls";
 		argv[n++] = o->cert;

@@ -19,6 +19,7 @@ struct eu_grpc_receiver_opts {
 	const char *script; /* comma-separated steps, or NULL */
 	const char *cert;   /* TLS: server certificate and key (PEM), or NULL for cleartext h2c */
 	const char *key;
+	bool no_record;     /* decode the calls but keep nothing (benchmarks) */
 };
 
 /* Starts the receiver and waits until it listens: NULL with *why set on failure. */

@@ -12,6 +12,7 @@ and is answered from the script (--script, comma-separated, one step per call, t
   CODE                that status code by name (unavailable, resource_exhausted, ...)
   CODE/retry:MS       the same with google.rpc.RetryInfo(retry_delay=MS) in
                       grpc-status-details-bin
+With --no-record the calls are decoded but not written (a benchmark's receiver).
 Prints "PORT <n>" on stdout once listening; runs until killed.
 """
 import argparse
@@ -63,7 +64,8 @@ def status_with_retry_info(code, message, delay_ms):
 
 
 class Receiver:
-    def __init__(self, work, script):
+    def __init__(self, work, script, record=True):
+        self.record = record
         self.lock = threading.Lock()
         self.out = open(os.path.join(work, "calls.jsonl"), "a", buffering=1)
         self.script = [s for s in script.split(",") if s] if script else []
@@ -93,6 +95,8 @@ class Receiver:
                     status_with_retry_info(code.value[0], details, delay))])
             context.set_code(code)
             context.set_details(details)
+        if not self.record:
+            return response
         line = {
             "service": service,
             "answer": answer,
@@ -112,12 +116,13 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--script", default="")
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    ap.add_argument("--no-record", action="store_true")
     a = ap.parse_args()
     compile_protos(a.proto_dir, os.path.join(a.work, "py"))
     from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs
     from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics
 
-    rx = Receiver(a.work, a.script)
+    rx = Receiver(a.work, a.script, not a.no_record)
 
     def export_logs(req, ctx):
         return rx.handle("logs", req, ctx, logs.ExportLogsServiceResponse,

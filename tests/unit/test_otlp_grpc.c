@@ -79,7 +79,7 @@ static const char *fake_getenv(void *ctx, const char *name)
 static void start_rx(uint16_t port, const char *script, const char *cert, const char *key)
 {
 	const char *why = NULL;
-	struct eu_grpc_receiver_opts o = {port, script, cert, key};
+	struct eu_grpc_receiver_opts o = {port, script, cert, key, false};
 	F.rx = eu_grpc_receiver_start(&o, &why);
 	cr_assert_not_null(F.rx, "%s", why);
 }
