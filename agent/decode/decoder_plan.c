@@ -316,6 +316,7 @@ int eu_pb_finish(struct eu_plan_builder *pb, const char *name, size_t size, stru
 		free(plan);
 		return pb_nomem(pb);
 	}
+	atomic_init(&plan->refs, 1);
 	plan->size = size;
 	plan->ops = pb->ops;
 	plan->n_ops = pb->n_ops;
@@ -355,9 +356,16 @@ int eu_pb_finish(struct eu_plan_builder *pb, const char *name, size_t size, stru
 	return 0;
 }
 
+struct eu_plan *eu_plan_ref(struct eu_plan *plan)
+{
+	if (plan)
+		atomic_fetch_add_explicit(&plan->refs, 1, memory_order_relaxed);
+	return plan;
+}
+
 void eu_plan_free(struct eu_plan *plan)
 {
-	if (!plan)
+	if (!plan || atomic_fetch_sub_explicit(&plan->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	free(plan->name);
 	free(plan->ops);

@@ -3,6 +3,7 @@
 #ifndef EUNOMIA_DECODER_PRIV_H
 #define EUNOMIA_DECODER_PRIV_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -77,6 +78,7 @@ struct eu_plan_enum {
 };
 
 struct eu_plan {
+	atomic_uint refs; /* eu_plan_ref / eu_plan_free */
 	char *name;
 	size_t size;
 	struct eu_plan_op *ops;  /* ops[0] is the root struct/union */

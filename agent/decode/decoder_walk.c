@@ -8,7 +8,7 @@ struct walk {
 	const struct eu_plan *plan;
 	eu_value_fn fn;
 	void *ctx;
-	eu_buf text; /* scratch for values that only have a text form */
+	eu_buf *text; /* scratch for values that only have a text form */
 };
 
 static int walk_op(struct walk *wk, const struct eu_plan_op *op, const uint8_t *base,
@@ -18,15 +18,15 @@ static int emit_text(struct walk *wk, const struct eu_plan_op *op, const uint8_t
 		     struct eu_value *v)
 {
 	struct eu_wr w;
-	eu_buf_reset(&wk->text);
-	if (eu_wr_begin(&w, &wk->text, 64))
+	eu_buf_reset(wk->text);
+	if (eu_wr_begin(&w, wk->text, 64))
 		return -ENOMEM;
 	eu_wr_value(&w, wk->plan, op, base, true);
 	if (eu_wr_end(&w))
 		return -ENOMEM;
 	v->kind = EU_VALUE_TEXT;
-	v->s = wk->text.data ? wk->text.data : "";
-	v->len = wk->text.len;
+	v->s = wk->text->data ? wk->text->data : "";
+	v->len = wk->text->len;
 	return wk->fn(wk->ctx, v);
 }
 
@@ -120,7 +120,8 @@ static int walk_op(struct walk *wk, const struct eu_plan_op *op, const uint8_t *
 		return emit_text(wk, op, base, &v);
 	case EU_OP_ARRAY: {
 		const struct eu_plan_op *elem = &wk->plan->ops[op->first];
-		if (elem->kind == EU_OP_U8 && elem->size == 1 && op->stride == 1) {
+		/* byte arrays that are not `char` strings: the bytes themselves */
+		if ((elem->kind == EU_OP_U8 || elem->kind == EU_OP_S8) && op->stride == 1) {
 			v.kind = EU_VALUE_BYTES;
 			v.s = (const char *)p;
 			v.len = op->count;
@@ -149,7 +150,7 @@ nested: {
 }
 
 int eu_plan_walk_field(const struct eu_plan *plan, size_t i, const void *data, size_t size,
-		       eu_value_fn fn, void *ctx)
+		       eu_buf *scratch, eu_value_fn fn, void *ctx)
 {
 	static const uint8_t no_data[1];
 	struct eu_plan_op tmp;
@@ -157,9 +158,10 @@ int eu_plan_walk_field(const struct eu_plan *plan, size_t i, const void *data, s
 	if (i >= plan->ops[0].count || (!data && plan->size) ||
 	    !(op = eu_plan_field_op(plan, i, size, &tmp)))
 		return -EINVAL;
-	struct walk wk = {.plan = plan, .fn = fn, .ctx = ctx};
-	eu_buf_init(&wk.text);
+	eu_buf own;
+	eu_buf_init(&own);
+	struct walk wk = {.plan = plan, .fn = fn, .ctx = ctx, .text = scratch ? scratch : &own};
 	int ret = walk_op(&wk, op, data ? data : no_data, plan->pool + op->name_off);
-	eu_buf_free(&wk.text);
+	eu_buf_free(&own);
 	return ret;
 }

@@ -3,6 +3,7 @@
 #include "eunomia/record.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -71,11 +72,20 @@ void eu_record_version(const uint8_t sha256[32], char out[13])
 
 static void put_time(eu_buf *out, uint64_t ns)
 {
+	/* records come in bursts within one second: its text is made once per thread */
+	static _Thread_local time_t last_sec = -1;
+	static _Thread_local char last[32];
+	static _Thread_local size_t last_n;
 	time_t sec = (time_t)(ns / 1000000000u);
-	struct tm tm;
-	gmtime_r(&sec, &tm);
+	if (sec != last_sec) {
+		struct tm tm;
+		gmtime_r(&sec, &tm);
+		last_n = strftime(last, sizeof(last), "%Y-%m-%dT%H:%M:%S", &tm);
+		last_sec = sec;
+	}
 	char s[48];
-	size_t n = strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	size_t n = last_n;
+	memcpy(s, last, n);
 	unsigned frac = (unsigned)(ns % 1000000000u);
 	/* nine digits, written by hand: printf is the slow part of a record otherwise */
 	s[n++] = '.';
@@ -138,4 +148,94 @@ int eu_record_format_event(eu_buf *out, const struct eu_record_meta *m,
 			out->data[mark] = '\0';
 	}
 	return ret;
+}
+
+/* ---- typed records ---- */
+
+int eu_record_format(eu_buf *out, const struct eu_record *r)
+{
+	const struct eu_record_source *src = r->src;
+	struct eu_record_meta m = {src->package, src->version, src->event, src->host};
+	size_t mark = out->len;
+	int ret = 0;
+	if (src->kind == EU_RECORD_EVENT) {
+		if (r->size < eu_plan_min_size(src->plan))
+			return -EINVAL;
+		eu_record_begin(out, &m, r->time_ns);
+		ret = eu_plan_format_json(src->plan, r->data, r->size, out);
+	} else {
+		const struct eu_plan *kp = src->key_plan, *vp = src->plan;
+		if (r->key_size < (kp ? eu_plan_size(kp) : 0) || r->size < eu_plan_size(vp))
+			return -EINVAL;
+		eu_record_begin(out, &m, r->time_ns);
+		eu_buf_puts(out, "{\"key\":");
+		if (!kp)
+			eu_buf_puts(out, "null");
+		else if (src->key_scalar)
+			ret = eu_plan_format_field_json(kp, 0, r->key, r->key_size, out);
+		else
+			ret = eu_plan_format_json(kp, r->key, r->key_size, out);
+		eu_buf_puts(out, ",\"value\":");
+		if (!ret && src->value_scalar)
+			ret = eu_plan_format_field_json(vp, 0, r->data, r->size, out);
+		else if (!ret)
+			ret = eu_plan_format_json(vp, r->data, r->size, out);
+		eu_buf_putc(out, '}');
+	}
+	if (!ret) {
+		eu_record_end(out);
+		if (out->oom)
+			ret = -ENOMEM;
+	}
+	if (ret) {
+		out->len = mark;
+		if (out->data)
+			out->data[mark] = '\0';
+	}
+	return ret;
+}
+
+int eu_record_source_new(const struct eu_record_source *tmpl, struct eu_record_source **out)
+{
+	static uint64_t next_id;
+	*out = NULL;
+	const char *strs[4] = {tmpl->package, tmpl->version, tmpl->event, tmpl->host};
+	size_t need = 0;
+	for (int i = 0; i < 4; i++)
+		need += strlen(strs[i] ? strs[i] : "") + 1;
+	/* one allocation: the struct, then its strings */
+	struct eu_record_source *s = malloc(sizeof(*s) + need);
+	if (!s)
+		return -ENOMEM;
+	*s = *tmpl;
+	char *p = (char *)(s + 1);
+	const char **dst[4] = {&s->package, &s->version, &s->event, &s->host};
+	for (int i = 0; i < 4; i++) {
+		size_t n = strlen(strs[i] ? strs[i] : "") + 1;
+		memcpy(p, strs[i] ? strs[i] : "", n);
+		*dst[i] = p;
+		p += n;
+	}
+	s->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
+	s->plan = eu_plan_ref(tmpl->plan);
+	s->key_plan = eu_plan_ref(tmpl->key_plan);
+	s->refs_ = 1;
+	*out = s;
+	return 0;
+}
+
+struct eu_record_source *eu_record_source_ref(struct eu_record_source *src)
+{
+	if (src)
+		__atomic_add_fetch(&src->refs_, 1, __ATOMIC_RELAXED);
+	return src;
+}
+
+void eu_record_source_unref(struct eu_record_source *src)
+{
+	if (!src || __atomic_sub_fetch(&src->refs_, 1, __ATOMIC_ACQ_REL))
+		return;
+	eu_plan_free(src->plan);
+	eu_plan_free(src->key_plan);
+	free(src);
 }

@@ -81,6 +81,10 @@ int eu_plan_new_custom(const struct btf *btf, const char *name,
  * integer types, bool, char[N] and fixed arrays of those. */
 int eu_plan_new_legacy(const struct eu_export_type *type, struct eu_plan **out, eu_error *err);
 
+/* Plans are reference-counted: records in flight to sinks keep the plan of a package version
+ * that was already replaced. eu_plan_ref takes a reference (thread-safe); eu_plan_free drops
+ * one and frees the plan with the last. */
+struct eu_plan *eu_plan_ref(struct eu_plan *plan);
 void eu_plan_free(struct eu_plan *plan);
 
 const char *eu_plan_name(const struct eu_plan *plan);
@@ -134,7 +138,8 @@ unsigned eu_plan_text_width(const struct eu_plan *plan, size_t i);
  * elements or members), their children, then an END call. Struct members carry their name.
  * Values with no natural scalar type (enum names, pointers, addresses, 128-bit integers,
  * odd-sized floats) arrive as EU_VALUE_TEXT, formatted as the text formatter prints them.
- * Arrays of unsigned 8-bit integers (__u8[N], unsigned char[N]) arrive as EU_VALUE_BYTES.
+ * Arrays of 8-bit integers that are not plain `char` (__u8[N], unsigned char[N], signed
+ * char[N], __s8[N]) arrive as EU_VALUE_BYTES.
  * The callback returns 0 to go on, anything else stops the walk and is returned. */
 enum eu_value_kind {
 	EU_VALUE_INT,     /* i */
@@ -164,8 +169,10 @@ struct eu_value {
 typedef int (*eu_value_fn)(void *ctx, const struct eu_value *v);
 
 /* Walks top-level field i of the record; -EINVAL for a bad index or short record, -ENOMEM,
- * else whatever the callback stopped with (0 when it never did). */
+ * else whatever the callback stopped with (0 when it never did). scratch holds the text of
+ * EU_VALUE_TEXT values (valid until the next callback): a caller that keeps one across
+ * walks allocates nothing once it has grown; NULL uses a temporary one. */
 int eu_plan_walk_field(const struct eu_plan *plan, size_t i, const void *data, size_t size,
-		       eu_value_fn fn, void *ctx);
+		       eu_buf *scratch, eu_value_fn fn, void *ctx);
 
 #endif

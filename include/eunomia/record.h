@@ -21,6 +21,7 @@
 #ifndef EUNOMIA_RECORD_H
 #define EUNOMIA_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,5 +65,82 @@ void eu_record_end(eu_buf *out);
 int eu_record_format_event(eu_buf *out, const struct eu_record_meta *m,
 			   const struct eu_plan *plan, int ts_field, const void *data, size_t size,
 			   const struct eu_record_clock *c);
+
+/* ---- typed records ----
+ * A record is not text: it is its source (shared by every record of one export of one
+ * running package version), its time and its raw bytes, copied out of the ring buffer once
+ * into a batch. Each consumer encodes it in its own format: JSON lines (eu_record_format,
+ * or once per batch for every text sink with eu_record_batch_json), OTLP protobuf, ... */
+enum eu_record_kind {
+	EU_RECORD_EVENT = 1,  /* an exported struct: data is the event */
+	EU_RECORD_SAMPLE,     /* a sampled map entry: key and value */
+};
+
+/* What the records of one export of one package version share. Reference-counted and
+ * immutable once made: a package version that is replaced (hot swap) stays described, its
+ * plans alive, while records of it wait in a sink's queue. */
+struct eu_record_source {
+	uint64_t id;              /* unique in the process: caches key on it, not on addresses */
+	enum eu_record_kind kind;
+	const char *package;
+	const char *version;      /* 12 hex digits */
+	const char *event;        /* the struct's name; samples: the map's name */
+	const char *host;
+	struct eu_plan *plan;     /* the event's plan; samples: the value's */
+	struct eu_plan *key_plan; /* samples: the key's, or NULL (printed as null) */
+	bool key_scalar;          /* samples: key/value print as their only field's value */
+	bool value_scalar;
+	int ts_field;             /* events: eu_record_time_field, or -1 */
+	unsigned refs_;           /* private */
+};
+
+/* A source from a template: strings are copied, plans referenced (eu_plan_ref). */
+int eu_record_source_new(const struct eu_record_source *tmpl, struct eu_record_source **out);
+struct eu_record_source *eu_record_source_ref(struct eu_record_source *src);
+/* Drops a reference; the last frees the source and drops its plan references. NULL is fine. */
+void eu_record_source_unref(struct eu_record_source *src);
+
+struct eu_record {
+	struct eu_record_source *src;
+	uint64_t time_ns;    /* when it happened, ns since the epoch */
+	const void *data;    /* the event; samples: the value */
+	uint32_t size;
+	uint32_t key_size;   /* samples: the key */
+	const void *key;
+};
+
+/* The JSON line of a record (the schema above) with its newline. -EINVAL (a record shorter
+ * than its plan) or -ENOMEM, with nothing appended. */
+int eu_record_format(eu_buf *out, const struct eu_record *r);
+
+/* A batch of records: filled by one thread, then sealed and shared read-only by any number
+ * of consumers (each holds a reference). It holds a reference to each record's source. */
+struct eu_record_batch;
+
+struct eu_record_batch *eu_record_batch_new(void);
+/* Appends a record, copying key and data. -EINVAL when data is shorter than the plan needs
+ * (the record is not added; the caller counts it), -ENOMEM, -EBUSY once sealed. */
+int eu_record_batch_add(struct eu_record_batch *b, struct eu_record_source *src,
+			uint64_t time_ns, const void *key, size_t key_size, const void *data,
+			size_t size);
+/* A sealed batch of n_records lines that are already JSON text (text[0..len), each ending in
+ * '\n'): for producers that have no plan. It has no typed records (eu_record_batch_count is
+ * 0): encoders other than text count its lines as records they cannot encode. */
+struct eu_record_batch *eu_record_batch_text(const char *text, size_t len, size_t n_records);
+/* Records in the batch, typed or text lines. */
+size_t eu_record_batch_lines(const struct eu_record_batch *b);
+/* Ends filling: observed_ns is when the records were read. Records are readable from now on. */
+void eu_record_batch_seal(struct eu_record_batch *b, uint64_t observed_ns);
+size_t eu_record_batch_count(const struct eu_record_batch *b);
+/* Record i of a sealed batch. */
+const struct eu_record *eu_record_batch_at(const struct eu_record_batch *b, size_t i);
+uint64_t eu_record_batch_observed(const struct eu_record_batch *b);
+/* Bytes the batch holds (records and their data): what a queue bound counts. */
+size_t eu_record_batch_bytes(const struct eu_record_batch *b);
+/* The batch as JSON lines, formatted by the first caller and shared by every later one (any
+ * thread): 0, or -ENOMEM. The text lives as long as the batch. */
+int eu_record_batch_json(struct eu_record_batch *b, const char **text, size_t *len);
+struct eu_record_batch *eu_record_batch_ref(struct eu_record_batch *b);
+void eu_record_batch_unref(struct eu_record_batch *b);
 
 #endif

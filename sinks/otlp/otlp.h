@@ -101,14 +101,37 @@ struct eu_otlp_log_event {
 	const char *severity_text;        /* NULL: the text for severity_number's range */
 	const struct eu_otlp_attr_map *map;
 	size_t n_map;
+	/* the attribute name of each top-level field (NULL: dropped), from eu_otlp_attr_names;
+	 * when NULL, resolved from map for this record */
+	const char *const *attr_names;
+	eu_buf *scratch; /* kept across calls: no allocation per record (NULL: a temporary) */
 };
 
-/* Appends one packed LogRecord: times, severity, body "<package>.<event_type>", event_name
- * the same, and every top-level field as an attribute keeping its type (integers as int,
- * unsigned values above INT64_MAX as their decimal string, floats as double, bool, char[N]
- * as strings with invalid UTF-8 bytes replaced by U+FFFD, __u8[N] as bytes, other arrays as
- * arrays, structs/unions as kvlists, enums/addresses/pointers as their text). */
+/* Appends one packed LogRecord, written as protobuf straight from the plan: times, severity,
+ * body "<package>.<event_type>", event_name the same, and every top-level field as an
+ * attribute keeping its type:
+ *   signed integers, unsigned ones up to INT64_MAX  int_value
+ *   unsigned 64-bit values above INT64_MAX           string_value, decimal
+ *   128-bit integers (__int128, unsigned __int128)   string_value, decimal with a '-' when
+ *                                                    negative (exact; what JSON prints)
+ *   float, double                                    double_value
+ *   bool                                             bool_value
+ *   char[N]                                          string_value up to the first NUL, invalid
+ *                                                    UTF-8 bytes replaced by U+FFFD
+ *   other 8-bit arrays (__u8[N], unsigned/signed char[N])  bytes_value, every byte
+ *   other arrays                                     array_value
+ *   structs, unions                                  kvlist_value (members by name)
+ *   enums                                            string_value: the name (the number as
+ *                                                    text when no name matches)
+ *   pointers, eu_ipv4_t/eu_ip_t, odd floats          string_value: their text
+ * A record shorter than the plan's minimum is refused (-EINVAL, nothing appended). */
 int eu_otlp_log_encode(const struct eu_otlp_log_event *ev, eu_buf *out, eu_error *err);
+
+/* The attribute name of each top-level field of plan (NULL: dropped by the map), as
+ * eu_otlp_attr_name gives them; a name two fields map to goes to the first, the later keeps
+ * its field name. *out is malloc'd; its strings point into map, the built-in table and plan. */
+int eu_otlp_attr_names(const struct eu_plan *plan, const struct eu_otlp_attr_map *map,
+		       size_t n_map, const char ***out);
 
 /* Severity by name ("TRACE".."FATAL4", any case, as in SeverityNumber) or number 1..24:
  * 0 and the number, or -EINVAL. */

@@ -1,5 +1,6 @@
-/* Decoded events as OTLP LogRecords, and ExportLogsServiceRequest assembly around packed
- * records. */
+/* Severity names, the LogRecord packer of the JSON reader (otlp_json.c), and
+ * ExportLogsServiceRequest assembly around packed records (the records themselves are
+ * written by otlp_encoder.c). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,29 +10,11 @@
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 
-#include "eunomia/decoder.h"
 #include "otlp.h"
 #include "otlp_priv.h"
 
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
-
-/* ---- the value tree, built from the decoder's walk ---- */
-#define MAX_DEPTH 40
-
-struct frame {
-	AnyValue *av;
-	const char *name;
-	void **items;
-	size_t n, cap;
-};
-
-struct builder {
-	struct eu_otlp_arena *a;
-	AnyValue *result;
-	struct frame stack[MAX_DEPTH];
-	int depth;
-};
 
 AnyValue *eu_otlp_new_value(struct eu_otlp_arena *a)
 {
@@ -39,129 +22,6 @@ AnyValue *eu_otlp_new_value(struct eu_otlp_arena *a)
 	if (av)
 		opentelemetry__proto__common__v1__any_value__init(av);
 	return av;
-}
-
-static int push_item(struct eu_otlp_arena *a, struct frame *f, void *item)
-{
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 8;
-		void **items = eu_otlp_arena_alloc(a, cap * sizeof(*items));
-		if (!items)
-			return -ENOMEM;
-		if (f->n)
-			memcpy(items, f->items, f->n * sizeof(*items));
-		f->items = items;
-		f->cap = cap;
-	}
-	f->items[f->n++] = item;
-	return 0;
-}
-
-static int attach(struct builder *b, const char *name, AnyValue *av)
-{
-	if (!b->depth) {
-		b->result = av;
-		return 0;
-	}
-	struct frame *f = &b->stack[b->depth - 1];
-	if (f->av->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE)
-		return push_item(b->a, f, av);
-	KeyValue *kv = eu_otlp_arena_alloc(b->a, sizeof(*kv));
-	char *key = eu_otlp_arena_str(b->a, name ? name : "", name ? strlen(name) : 0);
-	if (!kv || !key)
-		return -ENOMEM;
-	opentelemetry__proto__common__v1__key_value__init(kv);
-	kv->key = key;
-	kv->value = av;
-	return push_item(b->a, f, kv);
-}
-
-static int on_value(void *ctx, const struct eu_value *v)
-{
-	struct builder *b = ctx;
-	if (v->kind == EU_VALUE_END) {
-		struct frame *f = &b->stack[--b->depth];
-		AnyValue *av = f->av;
-		if (av->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE) {
-			av->array_value->n_values = f->n;
-			av->array_value->values = (AnyValue **)f->items;
-		} else {
-			av->kvlist_value->n_values = f->n;
-			av->kvlist_value->values = (KeyValue **)f->items;
-		}
-		return attach(b, f->name, av);
-	}
-	AnyValue *av = eu_otlp_new_value(b->a);
-	if (!av)
-		return -ENOMEM;
-	switch (v->kind) {
-	case EU_VALUE_INT:
-		av->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
-		av->int_value = v->i;
-		break;
-	case EU_VALUE_UINT:
-		if (v->u <= INT64_MAX) {
-			av->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
-			av->int_value = (int64_t)v->u;
-		} else {
-			/* OTLP has no unsigned type: keep the exact value as text */
-			char tmp[24];
-			snprintf(tmp, sizeof(tmp), "%" PRIu64, v->u);
-			av->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-			av->string_value = eu_otlp_arena_str(b->a, tmp, strlen(tmp));
-			if (!av->string_value)
-				return -ENOMEM;
-		}
-		break;
-	case EU_VALUE_DOUBLE:
-		av->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
-		av->double_value = v->d;
-		break;
-	case EU_VALUE_BOOL:
-		av->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
-		av->bool_value = v->b;
-		break;
-	case EU_VALUE_STRING:
-	case EU_VALUE_TEXT:
-		av->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-		av->string_value = eu_otlp_arena_str(b->a, v->s, v->len);
-		if (!av->string_value)
-			return -ENOMEM;
-		break;
-	case EU_VALUE_BYTES: {
-		uint8_t *copy = eu_otlp_arena_alloc(b->a, v->len ? v->len : 1);
-		if (!copy)
-			return -ENOMEM;
-		memcpy(copy, v->s, v->len);
-		av->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE;
-		av->bytes_value.data = copy;
-		av->bytes_value.len = v->len;
-		break;
-	}
-	case EU_VALUE_ARRAY_BEGIN:
-	case EU_VALUE_MAP_BEGIN: {
-		if (b->depth == MAX_DEPTH)
-			return -E2BIG;
-		if (v->kind == EU_VALUE_ARRAY_BEGIN) {
-			av->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
-			av->array_value = eu_otlp_arena_alloc(b->a, sizeof(*av->array_value));
-			if (!av->array_value)
-				return -ENOMEM;
-			opentelemetry__proto__common__v1__array_value__init(av->array_value);
-		} else {
-			av->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE;
-			av->kvlist_value = eu_otlp_arena_alloc(b->a, sizeof(*av->kvlist_value));
-			if (!av->kvlist_value)
-				return -ENOMEM;
-			opentelemetry__proto__common__v1__key_value_list__init(av->kvlist_value);
-		}
-		b->stack[b->depth++] = (struct frame){.av = av, .name = v->name};
-		return 0;
-	}
-	case EU_VALUE_END:
-		break;
-	}
-	return attach(b, v->name, av);
 }
 
 int eu_otlp_severity_parse(const char *text, int *number)
@@ -234,68 +94,6 @@ int eu_otlp_log_pack(struct eu_otlp_arena *a, const struct eu_otlp_log_head *h,
 	out->len += len;
 	out->data[out->len] = '\0';
 	return 0;
-}
-
-int eu_otlp_log_encode(const struct eu_otlp_log_event *ev, eu_buf *out, eu_error *err)
-{
-	struct eu_otlp_arena a = {0};
-	int ret = 0;
-	size_t nf = ev->plan ? eu_plan_field_count(ev->plan) : 0;
-	char name[160];
-	snprintf(name, sizeof(name), "%s.%s", ev->package ? ev->package : "",
-		 ev->event_type ? ev->event_type : "");
-	KeyValue **attrs = eu_otlp_arena_alloc(&a, (nf ? nf : 1) * sizeof(*attrs));
-	size_t n_attrs = 0;
-	if (!attrs) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < nf; i++) {
-		const struct eu_field_info *fi = eu_plan_field(ev->plan, i);
-		const char *key = eu_otlp_attr_name(fi->name, ev->map, ev->n_map);
-		if (!key)
-			continue;
-		/* two fields mapping to one name (path and filename): the later keeps its own */
-		for (size_t k = 0; k < n_attrs; k++)
-			if (!strcmp(attrs[k]->key, key)) {
-				key = fi->name;
-				break;
-			}
-		struct builder b = {.a = &a};
-		ret = eu_plan_walk_field(ev->plan, i, ev->data, ev->size, on_value, &b);
-		if (ret || !b.result) {
-			if (ret == -EINVAL)
-				eu_error_set(err, ret, "OTLP log %s: record of %zu bytes is shorter "
-						       "than the %zu the plan needs",
-					     name, ev->size, eu_plan_size(ev->plan));
-			else
-				eu_error_set(err, ret ? ret : -EINVAL, "OTLP log %s: field %s: %s",
-					     name, fi->name, ret == -E2BIG ? "nested too deep"
-									 : "out of memory");
-			ret = ret ? ret : -EINVAL;
-			goto out_err;
-		}
-		KeyValue *kv = eu_otlp_arena_alloc(&a, sizeof(*kv));
-		char *k = eu_otlp_arena_str(&a, key, strlen(key));
-		if (!kv || !k) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		opentelemetry__proto__common__v1__key_value__init(kv);
-		kv->key = k;
-		kv->value = b.result;
-		attrs[n_attrs++] = kv;
-	}
-	struct eu_otlp_log_head h = {ev->package, ev->event_type, ev->time_unix_nano,
-				     ev->observed_time_unix_nano, ev->severity_number,
-				     ev->severity_text};
-	ret = eu_otlp_log_pack(&a, &h, attrs, n_attrs, out);
-out:
-	if (ret == -ENOMEM)
-		eu_error_set(err, ret, "OTLP log %s: out of memory", name);
-out_err:
-	eu_otlp_arena_free(&a);
-	return ret;
 }
 
 /* ---- request assembly ---- */

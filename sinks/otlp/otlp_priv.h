@@ -20,6 +20,8 @@ const char *eu_otlp_env(eu_otlp_getenv_fn fn, void *ctx, const char *name);
 /* Protobuf wire helpers for assembling requests around already-packed messages. */
 size_t eu_pb_varint_len(uint64_t v);
 void eu_pb_put_varint(eu_buf *b, uint64_t v);
+/* s[0..n) with every byte that is not part of valid UTF-8 replaced by U+FFFD. */
+void eu_pb_put_utf8(eu_buf *b, const char *s, size_t n);
 /* A length-delimited field header: tag (field << 3 | 2) and the length. */
 void eu_pb_put_len_field(eu_buf *b, uint32_t field, size_t len);
 static inline size_t eu_pb_len_field_size(uint32_t field, size_t len)

@@ -26,6 +26,21 @@ void eu_pb_put_varint(eu_buf *b, uint64_t v)
 	eu_buf_append(b, tmp, n);
 }
 
+void eu_pb_put_utf8(eu_buf *b, const char *s, size_t n)
+{
+	while (n) {
+		size_t ok = eu_utf8_valid_prefix(s, n);
+		eu_buf_append(b, s, ok);
+		s += ok;
+		n -= ok;
+		if (n) {
+			eu_buf_append(b, "\xEF\xBF\xBD", 3);
+			s++;
+			n--;
+		}
+	}
+}
+
 void eu_pb_put_len_field(eu_buf *b, uint32_t field, size_t len)
 {
 	eu_pb_put_varint(b, (uint64_t)field << 3 | 2);

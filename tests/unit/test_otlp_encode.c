@@ -236,6 +236,71 @@ Test(otlp_logs, exec_event_is_a_typed_log_record)
 	exec_fixture_free(&f);
 }
 
+/* Nested values of 128 bytes and more get a multi-byte length written after their body (the
+ * body moves up): a long array of structs inside a struct, and a signed byte array as bytes,
+ * encoded twice into one reused buffer with names resolved once. */
+Test(otlp_logs, long_nested_values_and_reused_buffers)
+{
+	struct btf *b = btf__new_empty();
+	int i32 = btf__add_int(b, "int", 4, BTF_INT_SIGNED);
+	int s8 = btf__add_int(b, "signed char", 1, BTF_INT_SIGNED);
+	int idx = btf__add_int(b, "__ARRAY_SIZE_TYPE__", 4, 0);
+	int pt = btf__add_struct(b, "pt", 8);
+	cr_assert_eq(btf__add_field(b, "x", i32, 0, 0), 0);
+	cr_assert_eq(btf__add_field(b, "y", i32, 32, 0), 0);
+	int pts = btf__add_array(b, idx, pt, 40);
+	int sb = btf__add_array(b, idx, s8, 3);
+	int wrap = btf__add_struct(b, "wrap", 320);
+	cr_assert_eq(btf__add_field(b, "pts", pts, 0, 0), 0);
+	int ev = btf__add_struct(b, "ev", 324);
+	cr_assert_eq(btf__add_field(b, "w", wrap, 0, 0), 0);
+	cr_assert_eq(btf__add_field(b, "sb", sb, 2560, 0), 0);
+	struct eu_plan *plan;
+	eu_error err = {0};
+	cr_assert_eq(eu_plan_new(b, (uint32_t)ev, &plan, &err), 0, "%s", err.msg);
+	int32_t rec[81] = {0};
+	for (int i = 0; i < 80; i++)
+		rec[i] = i % 2 ? -i * 1000 : i * 100000;
+	memcpy(&rec[80], "\xff\x01\x80", 3);
+	const char **names;
+	cr_assert_eq(eu_otlp_attr_names(plan, NULL, 0, &names), 0);
+	eu_buf scratch, out;
+	eu_buf_init(&scratch);
+	eu_buf_init(&out);
+	struct eu_otlp_log_event e = {.package = "p", .event_type = "ev", .plan = plan,
+				      .data = rec, .size = sizeof(rec), .attr_names = names,
+				      .scratch = &scratch};
+	for (int round = 0; round < 2; round++) {
+		eu_buf_reset(&out);
+		cr_assert_eq(eu_otlp_log_encode(&e, &out, &err), 0, "%s", err.msg);
+		LogRecord *lr = opentelemetry__proto__logs__v1__log_record__unpack(
+			NULL, out.len, (uint8_t *)out.data);
+		cr_assert_not_null(lr, "round %d: not protobuf", round);
+		cr_assert_eq(lr->n_attributes, 2);
+		const AnyValue *w = attr(lr->attributes, 2, "w");
+		cr_assert_eq(w->value_case, AV(KVLIST_VALUE));
+		const AnyValue *a = attr(w->kvlist_value->values, w->kvlist_value->n_values, "pts");
+		cr_assert_eq(a->value_case, AV(ARRAY_VALUE));
+		cr_assert_eq(a->array_value->n_values, 40);
+		for (size_t i = 0; i < 40; i++) {
+			const AnyValue *p = a->array_value->values[i];
+			cr_assert_eq(p->value_case, AV(KVLIST_VALUE));
+			cr_assert_eq(attr_int(p->kvlist_value->values, 2, "x"), rec[2 * i]);
+			cr_assert_eq(attr_int(p->kvlist_value->values, 2, "y"), rec[2 * i + 1]);
+		}
+		const AnyValue *v = attr(lr->attributes, 2, "sb");
+		cr_assert_eq(v->value_case, AV(BYTES_VALUE));
+		cr_assert_eq(v->bytes_value.len, 3);
+		cr_assert_eq(memcmp(v->bytes_value.data, "\xff\x01\x80", 3), 0);
+		opentelemetry__proto__logs__v1__log_record__free_unpacked(lr, NULL);
+	}
+	free(names);
+	eu_buf_free(&scratch);
+	eu_buf_free(&out);
+	eu_plan_free(plan);
+	btf__free(b);
+}
+
 Test(otlp_logs, request_groups_records_by_scope_in_order)
 {
 	eu_buf res, recs[3], req;

@@ -122,3 +122,68 @@ Test(record, version_is_first_12_hex_digits)
 	eu_record_version(sha, v);
 	cr_assert_str_eq(v, "a0a1a2a3a4a5");
 }
+
+/* Typed records: a batch copies the bytes once, keeps its sources (and their plans) alive
+ * after their owner let go, and formats its JSON once for every reader. */
+Test(record_batch, holds_sources_and_formats_once)
+{
+	struct btf *b;
+	struct eu_plan *plan = make_plan(&b, "unrelated");
+	struct eu_record_source tmpl = {.kind = EU_RECORD_EVENT, .package = "boot\"strap",
+					.version = "0123456789ab", .event = "ev", .host = "node-1",
+					.plan = plan, .ts_field = -1};
+	struct eu_record_source *src;
+	cr_assert_eq(eu_record_source_new(&tmpl, &src), 0);
+	struct eu_record_batch *batch = eu_record_batch_new();
+	cr_assert_not_null(batch);
+	struct ev e = {.pid = 42, .comm = "bash"};
+	cr_assert_eq(eu_record_batch_add(batch, src, 1795570140123456789ull, NULL, 0, &e,
+					 sizeof(e)), 0);
+	e.pid = 43;
+	cr_assert_eq(eu_record_batch_add(batch, src, 1795570140123456790ull, NULL, 0, &e,
+					 sizeof(e)), 0);
+	/* shorter than the plan's minimum: refused, not added */
+	cr_assert_eq(eu_record_batch_add(batch, src, 1, NULL, 0, &e, 3), -EINVAL);
+	e.pid = 99; /* the batch has its own copy */
+	eu_record_batch_seal(batch, 7);
+	cr_assert_eq(eu_record_batch_add(batch, src, 1, NULL, 0, &e, sizeof(e)), -EBUSY);
+	/* the owners let go (a replaced package version): the batch keeps what it needs */
+	eu_record_source_unref(src);
+	eu_plan_free(plan);
+	btf__free(b);
+	cr_assert_eq(eu_record_batch_count(batch), 2);
+	cr_assert_eq(eu_record_batch_lines(batch), 2);
+	cr_assert_eq(eu_record_batch_observed(batch), 7);
+	const struct eu_record *r = eu_record_batch_at(batch, 1);
+	cr_assert_not_null(r);
+	uint32_t pid;
+	memcpy(&pid, r->data, 4);
+	cr_assert_eq(pid, 43);
+	cr_assert_str_eq(r->src->package, "boot\"strap");
+	const char *t1, *t2;
+	size_t l1, l2;
+	cr_assert_eq(eu_record_batch_json(batch, &t1, &l1), 0);
+	cr_assert_eq(eu_record_batch_json(batch, &t2, &l2), 0);
+	cr_assert_eq(t1, t2, "formatted twice");
+	cr_assert_eq(l1, l2);
+	cr_assert(strstr(t1, "\"fields\":{\"pid\":42,\"pad\":0,\"unrelated\":0,\"comm\":\"bash\"}}\n"
+			     "{\"time\":\"2026-11-25T01:29:00.123456790Z\""), "%s", t1);
+	cr_assert(strstr(t1, "\"pid\":43"), "%s", t1);
+	cr_assert_eq(t1[l1 - 1], '\n');
+	eu_record_batch_unref(batch);
+}
+
+Test(record_batch, text_lines)
+{
+	struct eu_record_batch *batch = eu_record_batch_text("{\"a\":1}\n{\"a\":2}\n", 16, 2);
+	cr_assert_not_null(batch);
+	cr_assert_eq(eu_record_batch_count(batch), 0);
+	cr_assert_eq(eu_record_batch_lines(batch), 2);
+	const char *t;
+	size_t l;
+	cr_assert_eq(eu_record_batch_json(batch, &t, &l), 0);
+	cr_assert_eq(l, 16);
+	cr_assert_str_eq(t, "{\"a\":1}\n{\"a\":2}\n");
+	eu_record_batch_unref(eu_record_batch_ref(batch));
+	eu_record_batch_unref(batch);
+}

@@ -1,0 +1,333 @@
+/* Events as OTLP LogRecords, written as protobuf straight from the decoding plan into the
+ * caller's buffer: no message tree, no allocation per record or field (the buffer and the
+ * walk's text scratch grow once and are reused).
+ *
+ * Length-delimited messages are written before their length is known: one byte is reserved
+ * for the length, and when the message turns out to be 128 bytes or longer the body is moved
+ * up to make room for the longer varint (rare below the LogRecord itself). The encoding is
+ * canonical protobuf (minimal varints), which the protoc tests check.
+ *
+ * Field numbers (opentelemetry/proto/common/v1/common.proto, logs/v1/logs.proto):
+ *   AnyValue: string 1, bool 2, int 3, double 4, array 5, kvlist 6, bytes 7
+ *   ArrayValue.values 1, KeyValueList.values 1, KeyValue: key 1, value 2
+ *   LogRecord: time 1 (fixed64), severity_number 2, severity_text 3, body 5, attributes 6,
+ *              observed_time 11 (fixed64), event_name 12 */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eunomia/decoder.h"
+#include "otlp.h"
+#include "otlp_priv.h"
+
+enum {
+	AV_STRING = 1,
+	AV_BOOL = 2,
+	AV_INT = 3,
+	AV_DOUBLE = 4,
+	AV_ARRAY = 5,
+	AV_KVLIST = 6,
+	AV_BYTES = 7,
+};
+
+#define WT_VARINT 0
+#define WT_FIXED64 1
+#define WT_LEN 2
+
+/* plan nesting is bounded at 32 (decoder.h); one more for the attribute itself */
+#define MAX_DEPTH 40
+
+static inline void put_byte(eu_buf *b, uint8_t c)
+{
+	if (!eu_buf_reserve(b, 1))
+		return;
+	b->data[b->len++] = (char)c;
+}
+
+static inline void put_varint(eu_buf *b, uint64_t v)
+{
+	if (!eu_buf_reserve(b, 10))
+		return;
+	uint8_t *p = (uint8_t *)b->data + b->len;
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	b->len = (size_t)((char *)p - b->data);
+}
+
+static inline void put_tag(eu_buf *b, uint32_t field, unsigned wt)
+{
+	put_varint(b, (uint64_t)field << 3 | wt);
+}
+
+static void put_fixed64(eu_buf *b, uint32_t field, uint64_t v)
+{
+	put_tag(b, field, WT_FIXED64);
+	uint8_t le[8];
+	for (int i = 0; i < 8; i++)
+		le[i] = (uint8_t)(v >> (8 * i));
+	eu_buf_append(b, le, 8);
+}
+
+/* Opens a length-delimited field; returns where its body starts (for close_len). */
+static inline size_t open_len(eu_buf *b, uint32_t field)
+{
+	put_tag(b, field, WT_LEN);
+	put_byte(b, 0);
+	return b->len;
+}
+
+static void close_len(eu_buf *b, size_t at)
+{
+	if (b->oom)
+		return;
+	size_t n = b->len - at;
+	if (n < 0x80) {
+		b->data[at - 1] = (char)n;
+		return;
+	}
+	size_t extra = eu_pb_varint_len(n) - 1;
+	if (!eu_buf_reserve(b, extra))
+		return;
+	memmove(b->data + at + extra, b->data + at, n);
+	b->len += extra;
+	uint8_t *p = (uint8_t *)b->data + at - 1;
+	uint64_t v = n;
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p = (uint8_t)v;
+}
+
+static void put_bytes(eu_buf *b, uint32_t field, const void *s, size_t n)
+{
+	put_tag(b, field, WT_LEN);
+	put_varint(b, n);
+	eu_buf_append(b, s, n);
+}
+
+/* A string field: protobuf strings must be UTF-8, so invalid bytes become U+FFFD. */
+static void put_string(eu_buf *b, uint32_t field, const char *s, size_t n)
+{
+	size_t ok = eu_utf8_valid_prefix(s, n);
+	if (ok == n) {
+		put_bytes(b, field, s, n);
+		return;
+	}
+	size_t at = open_len(b, field);
+	eu_pb_put_utf8(b, s, n);
+	close_len(b, at);
+}
+
+struct frame {
+	size_t kv_at;    /* the enclosing KeyValue's body, or SIZE_MAX inside an array */
+	size_t av_at;    /* the AnyValue's body */
+	size_t inner_at; /* the ArrayValue's / KeyValueList's body */
+	bool array;
+};
+
+struct enc {
+	eu_buf *b;
+	const char *top_key; /* the attribute name of the walked field */
+	size_t top_len;
+	struct frame st[MAX_DEPTH];
+	int depth;
+};
+
+/* Opens the AnyValue for v: as a KeyValue's value (top level: a LogRecord attribute; inside a
+ * struct: a KeyValueList member) or as an ArrayValue element. */
+static void open_value(struct enc *e, const struct eu_value *v, struct frame *f)
+{
+	eu_buf *b = e->b;
+	bool in_array = e->depth && e->st[e->depth - 1].array;
+	if (in_array) {
+		f->kv_at = SIZE_MAX;
+		f->av_at = open_len(b, 1);
+		return;
+	}
+	f->kv_at = open_len(b, e->depth ? 1 : 6);
+	if (e->depth) {
+		const char *name = v->name ? v->name : "";
+		put_string(b, 1, name, strlen(name));
+	} else {
+		put_string(b, 1, e->top_key, e->top_len);
+	}
+	f->av_at = open_len(b, 2);
+}
+
+static void close_value(struct enc *e, const struct frame *f)
+{
+	close_len(e->b, f->av_at);
+	if (f->kv_at != SIZE_MAX)
+		close_len(e->b, f->kv_at);
+}
+
+static int on_value(void *ctx, const struct eu_value *v)
+{
+	struct enc *e = ctx;
+	eu_buf *b = e->b;
+	if (v->kind == EU_VALUE_END) {
+		struct frame *f = &e->st[--e->depth];
+		close_len(b, f->inner_at);
+		close_value(e, f);
+		return b->oom ? -ENOMEM : 0;
+	}
+	struct frame f;
+	open_value(e, v, &f);
+	switch (v->kind) {
+	case EU_VALUE_INT:
+		put_tag(b, AV_INT, WT_VARINT);
+		put_varint(b, (uint64_t)v->i);
+		break;
+	case EU_VALUE_UINT:
+		if (v->u <= INT64_MAX) {
+			put_tag(b, AV_INT, WT_VARINT);
+			put_varint(b, v->u);
+		} else {
+			/* OTLP has no unsigned type: the exact value as decimal text */
+			char tmp[24];
+			int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v->u);
+			put_bytes(b, AV_STRING, tmp, (size_t)n);
+		}
+		break;
+	case EU_VALUE_DOUBLE: {
+		uint64_t bits;
+		memcpy(&bits, &v->d, 8);
+		put_fixed64(b, AV_DOUBLE, bits);
+		break;
+	}
+	case EU_VALUE_BOOL:
+		put_tag(b, AV_BOOL, WT_VARINT);
+		put_byte(b, v->b ? 1 : 0);
+		break;
+	case EU_VALUE_STRING:
+		put_string(b, AV_STRING, v->s, v->len);
+		break;
+	case EU_VALUE_TEXT:
+		put_bytes(b, AV_STRING, v->s, v->len); /* the formatter's text is UTF-8 */
+		break;
+	case EU_VALUE_BYTES:
+		put_bytes(b, AV_BYTES, v->s, v->len);
+		break;
+	case EU_VALUE_ARRAY_BEGIN:
+	case EU_VALUE_MAP_BEGIN:
+		if (e->depth == MAX_DEPTH)
+			return -E2BIG;
+		f.array = v->kind == EU_VALUE_ARRAY_BEGIN;
+		f.inner_at = open_len(b, f.array ? AV_ARRAY : AV_KVLIST);
+		e->st[e->depth++] = f;
+		return b->oom ? -ENOMEM : 0;
+	case EU_VALUE_END:
+		break;
+	}
+	close_value(e, &f);
+	return b->oom ? -ENOMEM : 0;
+}
+
+int eu_otlp_attr_names(const struct eu_plan *plan, const struct eu_otlp_attr_map *map,
+		       size_t n_map, const char ***out)
+{
+	size_t nf = eu_plan_field_count(plan);
+	const char **names = calloc(nf ? nf : 1, sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < nf; i++) {
+		const char *field = eu_plan_field(plan, i)->name;
+		const char *key = eu_otlp_attr_name(field ? field : "", map, n_map);
+		/* two fields mapping to one name (path and filename): the later keeps its own */
+		for (size_t k = 0; key && k < i; k++)
+			if (names[k] && !strcmp(names[k], key)) {
+				key = field;
+				break;
+			}
+		names[i] = key;
+	}
+	*out = names;
+	return 0;
+}
+
+static const char *severity_text(int n)
+{
+	static const char *const names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
+	return n >= 1 && n <= 24 ? names[(n - 1) / 4] : "";
+}
+
+/* "<package>.<event_type>" as a string field. */
+static void put_event_name(eu_buf *b, uint32_t field, const char *pkg, const char *type)
+{
+	size_t at = open_len(b, field);
+	eu_pb_put_utf8(b, pkg, strlen(pkg));
+	put_byte(b, '.');
+	eu_pb_put_utf8(b, type, strlen(type));
+	close_len(b, at);
+}
+
+int eu_otlp_log_encode(const struct eu_otlp_log_event *ev, eu_buf *out, eu_error *err)
+{
+	const char *pkg = ev->package ? ev->package : "";
+	const char *type = ev->event_type ? ev->event_type : "";
+	const struct eu_plan *plan = ev->plan;
+	if (plan && ev->size < eu_plan_min_size(plan))
+		return eu_error_set(err, -EINVAL, "OTLP log %s.%s: record of %zu bytes is shorter "
+						  "than the %zu the plan needs",
+				    pkg, type, ev->size, eu_plan_min_size(plan));
+	size_t mark = out->len;
+	eu_buf *b = out;
+	if (ev->time_unix_nano)
+		put_fixed64(b, 1, ev->time_unix_nano);
+	int sev = ev->severity_number > 0 && ev->severity_number <= 24 ? ev->severity_number
+								       : EU_OTLP_SEVERITY_INFO;
+	put_tag(b, 2, WT_VARINT);
+	put_varint(b, (uint64_t)sev);
+	const char *st = ev->severity_text ? ev->severity_text : severity_text(sev);
+	put_string(b, 3, st, strlen(st));
+	size_t body_at = open_len(b, 5);
+	put_event_name(b, AV_STRING, pkg, type);
+	close_len(b, body_at);
+	eu_buf own;
+	eu_buf_init(&own);
+	eu_buf *scratch = ev->scratch ? ev->scratch : &own;
+	size_t nf = plan ? eu_plan_field_count(plan) : 0;
+	int ret = 0;
+	/* callers that encode many records resolve the names once (eu_otlp_attr_names) */
+	const char **resolved = NULL;
+	const char *const *names = ev->attr_names;
+	if (nf && !names) {
+		ret = eu_otlp_attr_names(plan, ev->map, ev->n_map, &resolved);
+		names = resolved;
+	}
+	for (size_t i = 0; i < nf && !ret; i++) {
+		const char *key = names[i];
+		if (!key)
+			continue;
+		struct enc e = {.b = b, .top_key = key, .top_len = strlen(key)};
+		ret = eu_plan_walk_field(plan, i, ev->data, ev->size, scratch, on_value, &e);
+		if (ret == -E2BIG)
+			eu_error_set(err, ret, "OTLP log %s.%s: field %s: nested too deep", pkg, type,
+				     eu_plan_field(plan, i)->name);
+	}
+	eu_buf_free(&own);
+	free(resolved);
+	if (!ret) {
+		if (ev->observed_time_unix_nano)
+			put_fixed64(b, 11, ev->observed_time_unix_nano);
+		put_event_name(b, 12, pkg, type);
+		if (b->oom)
+			ret = -ENOMEM;
+	}
+	if (ret) {
+		if (ret == -ENOMEM)
+			eu_error_set(err, ret, "OTLP log %s.%s: out of memory", pkg, type);
+		else if (ret != -E2BIG)
+			eu_error_set(err, ret, "OTLP log %s.%s: the record does not decode", pkg,
+				     type);
+		out->len = mark;
+	}
+	if (out->data && !out->oom)
+		out->data[out->len] = '\0';
+	return ret;
+}
