@@ -12,6 +12,8 @@ packages=(
   # issue 15: the Wasm runtime (wabt's interpreter) and building wasm32-wasi test modules
   wabt wasi-libc lld libclang-rt-14-dev-wasm32 xxd
   iproute2 procps bash python3
+  # issue 11: <sys/sdt.h> for the USDT attach test
+  systemtap-sdt-dev
   # issue 5: promtool (check metrics) and a real Prometheus server for the metrics tests
   prometheus
   libsystemd-dev systemd dpkg-dev yamllint python3-yaml util-linux

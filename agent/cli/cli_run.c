@@ -1,4 +1,4 @@
-/* `eunomia-agent run PKG|URL [--json] [--duration S] [--sample-freq HZ] [--map-size MAP=N]... [-v] [--log-level L] [PACKAGE OPTIONS]`:
+/* `eunomia-agent run PKG|URL [--json] [--duration S] [--sample-freq HZ] [--map-size MAP=N]... [--attach PROG=BIN:FUNC[@PID]]... [-v] [--log-level L] [PACKAGE OPTIONS]`:
  * one package in the foreground, events on stdout, logs on stderr.
  *
  * Run options are recognised anywhere on the line; everything else (and everything after
@@ -40,6 +40,8 @@ struct run_ctx {
 	const char *btf_archive; /* --btf-archive DIR: CO-RE targets for kernels without BTF */
 	const char *export_type; /* --export-type: the struct records are decoded as */
 	uint32_t interval_ms;    /* --interval: maps printed without @sample (0: 1 s) */
+	const char **attach_specs; /* --attach PROGRAM=BINARY:FUNCTION[@PID] (argv strings) */
+	size_t n_attach_specs;
 	char **pkg_argv;
 	int pkg_argc;
 
@@ -87,6 +89,9 @@ void cli_run_usage(eu_buf *out)
 		    "                        also at exit; @sample maps keep their own interval)\n"
 		    "  --export-type NAME    decode events as this exported struct (default: the one\n"
 		    "                        the programs send; -v says which and why)\n"
+		    "  --attach PROG=BINARY:FUNCTION[@PID]\n"
+		    "                        where a uprobe/uretprobe program attaches (usdt:\n"
+		    "                        BINARY:PROVIDER:PROBE); needed for SEC(\"uprobe\")\n"
 		    "  -v, --verbose         debug logging, libbpf's included; counters at exit\n"
 		    "  --log-level LEVEL     error, warn, info (default), debug or trace\n"
 		    "  -p, --prog-type TYPE  JsonEunomia or WasmModule (default: from the name or\n"
@@ -190,6 +195,17 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 				return -EINVAL;
 			}
 			r->export_type = v;
+		} else if ((v = cli_option_value(argc, argv, &i, "--attach", &opt)) || opt) {
+			if (!v || !strchr(v, '=')) {
+				fprintf(stderr, CLI_NAME ": --attach takes PROGRAM=BINARY:FUNCTION[@PID]\n");
+				return -EINVAL;
+			}
+			const char **as = realloc(r->attach_specs,
+						  (r->n_attach_specs + 1) * sizeof(*as));
+			if (!as)
+				return -ENOMEM;
+			r->attach_specs = as;
+			as[r->n_attach_specs++] = v;
 		} else if ((v = cli_option_value(argc, argv, &i, "--log-level", &opt)) || opt) {
 			if (!v || eu_log_level_parse(v, &r->level)) {
 				fprintf(stderr, CLI_NAME ": --log-level takes error, warn, info, debug or trace\n");
@@ -501,7 +517,9 @@ int cli_run(int argc, char **argv)
 	r.out.print_header = r.pkg->print_header;
 	struct eu_program_opts po = {.sz = sizeof(po), .features = &r.features,
 				     .perf_sample_freq = r.sample_freq, .map_sizes = r.map_sizes,
-				     .n_map_sizes = r.n_map_sizes, .btf_archive_dir = r.btf_archive};
+				     .n_map_sizes = r.n_map_sizes, .btf_archive_dir = r.btf_archive,
+				     .attach_specs = r.attach_specs,
+				     .n_attach_specs = r.n_attach_specs};
 	if (eu_program_open(r.pkg, &po, &r.prog, &r.err)) {
 		if (r.help) {
 			/* still show what we know */
@@ -562,5 +580,6 @@ out:
 		free((char *)r.map_sizes[i].map);
 	free(r.map_sizes);
 	eu_oci_blob_free(&image);
+	free(r.attach_specs);
 	return code;
 }

@@ -604,6 +604,35 @@ static int parse_map_sizes(struct cfg_parse *p, struct eu_config_package *pkg, y
 	return 0;
 }
 
+/* `attach: {PROG: BINARY:FUNCTION[@PID]}`: as `run --attach PROG=...` (checked at load). */
+static int parse_attach(struct cfg_parse *p, struct eu_config_package *pkg, yaml_node_t *n,
+			const char *path)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return cfg_fail(p, n, path, "expected a mapping PROGRAM: BINARY:FUNCTION[@PID], got %s",
+				node_kind(n));
+	for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < n->data.mapping.pairs.top; q++) {
+		yaml_node_t *kn = yaml_document_get_node(p->doc, q->key);
+		yaml_node_t *vn = yaml_document_get_node(p->doc, q->value);
+		const char *prog = scalar(kn), *target = scalar(vn);
+		char ep[300];
+		snprintf(ep, sizeof(ep), "%s.%s", path, prog ? prog : "?");
+		if (!prog || !*prog)
+			return cfg_fail(p, kn, path, "program names must be strings%s", NULL);
+		if (!target || !strchr(target, ':'))
+			return cfg_fail(p, vn, ep, "expected BINARY:FUNCTION[@PID], got %s",
+					target ? target : node_kind(vn));
+		char **a = realloc(pkg->attach, (pkg->n_attach + 1) * sizeof(*a));
+		if (!a)
+			return eu_error_set(p->err, -ENOMEM, "out of memory");
+		pkg->attach = a;
+		if (asprintf(&a[pkg->n_attach], "%s=%s", prog, target) < 0)
+			return eu_error_set(p->err, -ENOMEM, "out of memory");
+		pkg->n_attach++;
+	}
+	return 0;
+}
+
 static int parse_packages(struct cfg_parse *p, struct eu_config *cfg, yaml_node_t *n)
 {
 	if (n->type != YAML_MAPPING_NODE)
@@ -667,10 +696,19 @@ static int parse_packages(struct cfg_parse *p, struct eu_config *cfg, yaml_node_
 					return ret;
 				continue;
 			}
+			if (k && !strcmp(k, "attach")) {
+				char ap[200];
+				snprintf(ap, sizeof(ap), "%s.attach", path);
+				int ret = parse_attach(p, pkg, yaml_document_get_node(p->doc, q->value),
+						       ap);
+				if (ret)
+					return ret;
+				continue;
+			}
 			if (!k || strcmp(k, "params"))
 				return cfg_fail(p, qk, path,
 						"unknown key '%s' (expected params, metrics, sample_freq, "
-						"map_sizes)", k ? k : "?");
+						"map_sizes, attach)", k ? k : "?");
 			char pp[200];
 			snprintf(pp, sizeof(pp), "%s.params", path);
 			int ret = parse_params(p, pkg, yaml_document_get_node(p->doc, q->value), pp);
@@ -800,6 +838,9 @@ void eu_config_free(struct eu_config *cfg)
 		for (size_t j = 0; j < cfg->packages[i].n_map_sizes; j++)
 			free((char *)cfg->packages[i].map_sizes[j].map);
 		free(cfg->packages[i].map_sizes);
+		for (size_t j = 0; j < cfg->packages[i].n_attach; j++)
+			free(cfg->packages[i].attach[j]);
+		free(cfg->packages[i].attach);
 		free(cfg->packages[i].name);
 	}
 	free(cfg->packages);

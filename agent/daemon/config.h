@@ -52,6 +52,9 @@ struct eu_config_package {
 	uint32_t sample_freq;            /* `sample_freq:` Hz for perf_event programs; 0: 49 */
 	struct eu_map_size *map_sizes;   /* `map_sizes: {MAP: N}` (names malloc'd) */
 	size_t n_map_sizes;
+	char **attach;                   /* `attach: {PROG: BINARY:FUNCTION[@PID]}` as
+					  * "PROG=BINARY:FUNCTION[@PID]" (eu_program_opts) */
+	size_t n_attach;
 };
 
 struct eu_config {

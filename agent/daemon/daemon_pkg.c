@@ -277,6 +277,8 @@ static int inst_start(struct eu_daemon *d, struct pkg_inst *inst, const struct p
 		po.perf_sample_freq = cp->sample_freq;
 		po.map_sizes = cp->map_sizes;
 		po.n_map_sizes = cp->n_map_sizes;
+		po.attach_specs = (const char *const *)cp->attach;
+		po.n_attach_specs = cp->n_attach;
 	}
 	int ret = eu_program_open(inst->pkg, &po, &inst->prog, err);
 	if (ret)
@@ -508,11 +510,18 @@ static int on_file_changed(void *ctx, const char *path, bool settled)
 		free(key);
 		key = with;
 	}
-	/* and so do changed map sizes */
+	/* and so do changed map sizes and attach targets */
 	for (size_t i = 0; key && cp && i < cp->n_map_sizes; i++) {
 		char *with = NULL;
 		if (asprintf(&with, "%smap_size %s=%u\n", key, cp->map_sizes[i].map,
 			     cp->map_sizes[i].max_entries) < 0)
+			with = NULL;
+		free(key);
+		key = with;
+	}
+	for (size_t i = 0; key && cp && i < cp->n_attach; i++) {
+		char *with = NULL;
+		if (asprintf(&with, "%sattach %s\n", key, cp->attach[i]) < 0)
 			with = NULL;
 		free(key);
 		key = with;

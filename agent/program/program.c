@@ -123,8 +123,26 @@ static int copy_map_sizes(struct eu_program *p, const struct eu_program_opts *o)
 	return 0;
 }
 
-static void free_map_sizes(struct eu_program *p)
+static int copy_attach_specs(struct eu_program *p, const struct eu_program_opts *o)
 {
+	if (!o->n_attach_specs)
+		return 0;
+	p->attach_specs = calloc(o->n_attach_specs, sizeof(char *));
+	if (!p->attach_specs)
+		return -ENOMEM;
+	for (size_t i = 0; i < o->n_attach_specs; i++)
+		if (!(p->attach_specs[p->n_attach_specs++] = strdup(o->attach_specs[i])))
+			return -ENOMEM;
+	return 0;
+}
+
+static void free_specs(struct eu_program *p)
+{
+	for (size_t i = 0; i < p->n_attach_specs; i++)
+		free(p->attach_specs[i]);
+	free(p->attach_specs);
+	p->attach_specs = NULL;
+	p->n_attach_specs = 0;
 	for (size_t i = 0; i < p->n_map_sizes; i++)
 		free((char *)p->map_sizes[i].map);
 	free(p->map_sizes);
@@ -151,8 +169,8 @@ int eu_program_open(const struct eu_package *pkg, const struct eu_program_opts *
 	eu_features_init(&p->own_features);
 	p->features = opts.features ? opts.features : &p->own_features;
 	p->perf_freq = opts.perf_sample_freq ? opts.perf_sample_freq : 49;
-	if (copy_map_sizes(p, &opts)) {
-		free_map_sizes(p);
+	if (copy_map_sizes(p, &opts) || copy_attach_specs(p, &opts)) {
+		free_specs(p);
 		free(p);
 		return eu_error_set(err, -ENOMEM, "out of memory");
 	}
@@ -165,7 +183,7 @@ int eu_program_open(const struct eu_package *pkg, const struct eu_program_opts *
 	int kret = eu_kbtf_choose(pkg, &kreq, &p->btf_target, err);
 	if (kret) {
 		eu_error_prefix(err, "%s", pname);
-		free_map_sizes(p);
+		free_specs(p);
 		free(p);
 		return kret;
 	}
@@ -183,20 +201,29 @@ int eu_program_open(const struct eu_package *pkg, const struct eu_program_opts *
 		eu_error_set(err, e ? e : -EINVAL, "%s: cannot open the BPF object: %s%s%s", pname,
 			     program_errno_text(e ? e : EINVAL, why, sizeof(why)), *line ? ": " : "",
 			     line);
-		free_map_sizes(p);
+		free_specs(p);
 		eu_kbtf_choice_release(&p->btf_target);
 		free(p);
 		return err ? err->code : -EINVAL;
 	}
 
-	const struct btf *btf = bpf_object__btf(p->obj);
-	struct eu_params_opts po = {.sz = sizeof(po), .section_data = section_initial_data,
-				    .ctx = p->obj};
-	int ret = eu_params_new(pkg, btf, &po, &p->params, err);
+	int ret = program_check_attach_specs(p, err);
 	if (ret) {
 		eu_error_prefix(err, "%s", pname);
 		bpf_object__close(p->obj);
-		free_map_sizes(p);
+		free_specs(p);
+		eu_kbtf_choice_release(&p->btf_target);
+		free(p);
+		return ret;
+	}
+	const struct btf *btf = bpf_object__btf(p->obj);
+	struct eu_params_opts po = {.sz = sizeof(po), .section_data = section_initial_data,
+				    .ctx = p->obj};
+	ret = eu_params_new(pkg, btf, &po, &p->params, err);
+	if (ret) {
+		eu_error_prefix(err, "%s", pname);
+		bpf_object__close(p->obj);
+		free_specs(p);
 		eu_kbtf_choice_release(&p->btf_target);
 		free(p);
 		return ret;
@@ -459,7 +486,7 @@ void eu_program_close(struct eu_program *prog)
 	free(prog->load_log);
 	clear_choices(prog);
 	free(prog->choices);
-	free_map_sizes(prog);
+	free_specs(prog);
 	program_target_release(prog);
 	free(prog);
 }

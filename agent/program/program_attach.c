@@ -99,7 +99,15 @@ static int attach_auto(struct eu_program *p, struct bpf_program *prog, eu_error 
 {
 	const char *name = bpf_program__name(prog);
 	const char *sec = bpf_program__section_name(prog);
-	struct bpf_link *link = bpf_program__attach(prog);
+	int handled = 0;
+	struct bpf_link *link = NULL;
+	if (program_is_user_probe(sec)) {
+		link = program_attach_user(p, prog, err, &handled);
+		if (handled && !link)
+			return err ? err->code : -EINVAL;
+	}
+	if (!handled)
+		link = bpf_program__attach(prog);
 	int e = link ? 0 : -errno;
 	if (!link)
 		return attach_error(p, name, sec, e ? e : -EINVAL, err);

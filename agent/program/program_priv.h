@@ -51,6 +51,8 @@ struct eu_program {
 	char *load_log; /* malloc'd; "" equivalent when NULL */
 	struct eu_map_size *map_sizes; /* copies of the opts' (names malloc'd) */
 	size_t n_map_sizes;
+	char **attach_specs; /* copies of the opts' "PROGRAM=BINARY:FUNCTION[@PID]" */
+	size_t n_attach_specs;
 
 	/* program selection (program_hooks.c, program_alt.c): what was kept or left out */
 	struct eu_program_choice *choices; /* reasons malloc'd */
@@ -77,6 +79,16 @@ int program_choose_hooks(struct eu_program *p, eu_error *err);
 int program_size_maps(struct eu_program *p, eu_error *err);
 /* When libbpf's log says a map failed to create: sets err naming it and returns e; else 0. */
 int program_map_error(struct eu_program *p, int e, const char *log, eu_error *err);
+
+/* uprobe/uretprobe/usdt programs (program_uprobe.c). */
+bool program_is_user_probe(const char *sec);
+/* Checks every --attach spec names a user-space probe program and parses. */
+int program_check_attach_specs(struct eu_program *p, eu_error *err);
+/* Attaches a user-space probe whose target comes from --attach or a bare function's lookup.
+ * *handled 0: the section is complete, use libbpf's auto-attach; else the link, or NULL with
+ * err set. */
+struct bpf_link *program_attach_user(struct eu_program *p, struct bpf_program *prog,
+				     eu_error *err, int *handled);
 
 /* Records that prog was kept or left out, and why; logs "<package>: <why>" at level. */
 void program_note_choice(struct eu_program *p, struct bpf_program *prog, bool loaded,

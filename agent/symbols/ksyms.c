@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "symbols.h"
+#include "symbols_priv.h"
 
 struct ksym {
 	uint64_t addr;
@@ -15,33 +16,8 @@ struct ksym {
 struct eu_ksyms {
 	struct ksym *syms;
 	size_t n, cap;
-	char **pool; /* chunks of names */
-	size_t n_pool;
-	size_t pool_used, pool_cap;
+	struct sym_pool pool;
 };
-
-#define POOL_CHUNK (256 * 1024)
-
-static const char *pool_dup(struct eu_ksyms *k, const char *s, size_t len)
-{
-	if (!k->n_pool || k->pool_used + len + 1 > k->pool_cap) {
-		size_t cap = len + 1 > POOL_CHUNK ? len + 1 : POOL_CHUNK;
-		char **pool = realloc(k->pool, (k->n_pool + 1) * sizeof(*pool));
-		if (!pool)
-			return NULL;
-		k->pool = pool;
-		if (!(pool[k->n_pool] = malloc(cap)))
-			return NULL;
-		k->n_pool++;
-		k->pool_used = 0;
-		k->pool_cap = cap;
-	}
-	char *d = k->pool[k->n_pool - 1] + k->pool_used;
-	memcpy(d, s, len);
-	d[len] = '\0';
-	k->pool_used += len + 1;
-	return d;
-}
 
 static int add_sym(struct eu_ksyms *k, uint64_t addr, const char *name, size_t nl,
 		   const char *module, size_t ml)
@@ -54,8 +30,8 @@ static int add_sym(struct eu_ksyms *k, uint64_t addr, const char *name, size_t n
 		k->syms = s;
 		k->cap = cap;
 	}
-	const char *n = pool_dup(k, name, nl);
-	const char *m = ml ? pool_dup(k, module, ml) : "";
+	const char *n = sym_pool_dup(&k->pool, name, nl);
+	const char *m = ml ? sym_pool_dup(&k->pool, module, ml) : "";
 	if (!n || !m)
 		return -ENOMEM;
 	k->syms[k->n++] = (struct ksym){.addr = addr, .name = n, .module = m};
@@ -137,9 +113,7 @@ void eu_ksyms_free(struct eu_ksyms *k)
 {
 	if (!k)
 		return;
-	for (size_t i = 0; i < k->n_pool; i++)
-		free(k->pool[i]);
-	free(k->pool);
+	sym_pool_free(&k->pool);
 	free(k->syms);
 	free(k);
 }

@@ -27,4 +27,22 @@ const char *eu_ksyms_lookup(const struct eu_ksyms *k, uint64_t addr, uint64_t *o
 bool eu_ksyms_find(const struct eu_ksyms *k, const char *name, const char **module);
 size_t eu_ksyms_count(const struct eu_ksyms *k);
 
+/* --- ELF files --- */
+struct eu_elf_syms;
+
+/* The function symbols of an ELF file (.symtab and .dynsym; a stripped file's .symtab from
+ * /usr/lib/debug/.build-id/xx/yyyy.debug when installed), its executable PT_LOAD segments
+ * and its GNU build-id. */
+int eu_elf_syms_load(const char *path, struct eu_elf_syms **out, eu_error *err);
+void eu_elf_syms_free(struct eu_elf_syms *e);
+/* The function containing vaddr (an address as the ELF file lays it out), or NULL. */
+const char *eu_elf_syms_lookup(const struct eu_elf_syms *e, uint64_t vaddr, uint64_t *offset);
+/* A file offset (from /proc/PID/maps) as the ELF virtual address; false outside the
+ * executable segments. */
+bool eu_elf_syms_vaddr(const struct eu_elf_syms *e, uint64_t file_offset, uint64_t *vaddr);
+/* Whether path defines a function of this name (a scan without building a table). */
+bool eu_elf_defines_function(const char *path, const char *func);
+/* The build-id as hex, "" when the file has none. */
+const char *eu_elf_syms_build_id(const struct eu_elf_syms *e);
+
 #endif

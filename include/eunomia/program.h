@@ -30,6 +30,11 @@
  * kernel lacks is left out (with a warning) while other programs remain. eu_program_choice_at
  * lists every such decision.
  *
+ * User-space probes: SEC("uprobe") and SEC("usdt") name no target, SEC("uretprobe/readline")
+ * only a function. Their target comes from opts.attach_specs, or a bare function is looked up
+ * in bash, libc, the usual libraries and then every library in the system library
+ * directories; the file used is logged and listed as a choice.
+ *
  * The program borrows the package: it must outlive the program. Detaching may block for tens
  * of milliseconds (perf-event tracepoint links); the daemon calls it off the loop thread. */
 #ifndef EUNOMIA_PROGRAM_H
@@ -66,6 +71,11 @@ struct eu_program_opts {
 	/* the kernel BTF parsed once and trimmed per package (kbtf_cache.h); NULL: libbpf
 	 * parses the kernel BTF on every load */
 	struct eu_kbtf_cache *kbtf_cache;
+	/* targets of user-space probes: "PROGRAM=BINARY:FUNCTION[@PID]" (usdt programs:
+	 * "PROGRAM=BINARY:PROVIDER:PROBE[@PID]"); BINARY a path, an executable on PATH or a
+	 * library name ("libc.so.6"). Wins over the section; needed for SEC("uprobe"). */
+	const char *const *attach_specs;
+	size_t n_attach_specs;
 };
 
 struct eu_map_size {

@@ -31,7 +31,8 @@ Test(config, full_example)
 			"  bootstrap:\n"
 			"    params: {min_duration_ns: 1000000, comm: bash, ports: [80, 443]}\n"
 			"    sample_freq: 99\n"
-			"    map_sizes: {counts: 4096, stackmap: 1024}\n";
+			"    map_sizes: {counts: 4096, stackmap: 1024}\n"
+			"    attach: {probe: '/usr/bin/bash:readline@42'}\n";
 	struct eu_config c;
 	eu_error err = {0};
 	cr_assert_eq(parse(y, &c, &err), 0, "%s", err.msg);
@@ -65,6 +66,8 @@ Test(config, full_example)
 	cr_assert_eq(p->map_sizes[0].max_entries, 4096);
 	cr_assert_str_eq(p->map_sizes[1].map, "stackmap");
 	cr_assert_eq(p->map_sizes[1].max_entries, 1024);
+	cr_assert_eq(p->n_attach, 1);
+	cr_assert_str_eq(p->attach[0], "probe=/usr/bin/bash:readline@42");
 	cr_assert_null(eu_config_find_package(&c, "other", "other"));
 	eu_config_free(&c);
 }
@@ -236,6 +239,8 @@ Test(config, errors_name_line_and_key)
 		 "packages.boot.params.a: list elements must be numbers or names without commas"},
 		{"packages:\n  boot:\n    map_sizes: {counts: 0}\n",
 		 "agent.yaml:3: packages.boot.map_sizes.counts: expected 1..2147483648 entries"},
+		{"packages:\n  boot:\n    attach: {p: readline}\n",
+		 "agent.yaml:3: packages.boot.attach.p: expected BINARY:FUNCTION[@PID], got readline"},
 		{"packages:\n  boot:\n    map_sizes: [1]\n",
 		 "packages.boot.map_sizes: expected a mapping MAP: ENTRIES"},
 		{"packages:\n  boot:\n    parms: {}\n", "agent.yaml:3: packages.boot: unknown key 'parms'"},
