@@ -17,6 +17,14 @@ int eu_file_read(const char *path, size_t max, void **out, size_t *out_len, eu_e
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return eu_error_set(err, -errno, "%s: cannot open: %s", path, strerror(errno));
+	return eu_file_read_fd(fd, path, max, out, out_len, err);
+}
+
+int eu_file_read_fd(int fd, const char *path, size_t max, void **out, size_t *out_len,
+		    eu_error *err)
+{
+	*out = NULL;
+	*out_len = 0;
 	struct stat st;
 	if (fstat(fd, &st)) {
 		int e = errno;

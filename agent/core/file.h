@@ -13,5 +13,9 @@
  * max bytes is refused (-EFBIG) without being read. Every error names the path and the
  * reason; a missing file is -ENOENT. */
 int eu_file_read(const char *path, size_t max, void **out, size_t *len, eu_error *err);
+/* The same from an open descriptor (opened O_NONBLOCK), which it closes; path is for the
+ * messages. For a caller that checked the inode it opened before reading it. */
+int eu_file_read_fd(int fd, const char *path, size_t max, void **out, size_t *len,
+		    eu_error *err);
 
 #endif

@@ -123,18 +123,19 @@ struct eu_features *eu_daemon_features(struct eu_daemon *d)
 
 /* --- watched files --- */
 
-static int check_dir_of(const char *path, eu_error *err)
+/* The bytes of a watched file, after the ownership rule (unless --insecure-watch-dir) and,
+ * when signatures are required, its path.sig. */
+static int read_checked(struct daemon_ctl *c, const char *path, size_t max, void **data,
+			size_t *len, eu_error *err)
 {
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	return eu_security_check_owner(dir, err);
+	int ret = c->insecure ? eu_file_read(path, max, data, len, err)
+			      : eu_security_read_watched(path, max, data, len, err);
+	if (!ret && c->trust && (ret = eu_trust_verify_sig_of(c->trust, path, *data, *len, err))) {
+		free(*data);
+		*data = NULL;
+		*len = 0;
+	}
+	return ret;
 }
 
 int daemon_ctl_read_companion(struct eu_daemon *d, const char *path, size_t max, void **data,
@@ -145,15 +146,9 @@ int daemon_ctl_read_companion(struct eu_daemon *d, const char *path, size_t max,
 	struct stat st;
 	if (stat(path, &st) && errno == ENOENT)
 		return -ENOENT;
-	struct daemon_ctl *c = d->ctl;
-	if (c && !c->insecure) {
-		int ret = eu_security_check_owner(path, err);
-		if (ret)
-			return ret;
-	}
-	if (c && c->trust)
-		return eu_trust_verify_file(c->trust, path, max, data, len, err);
-	return eu_file_read(path, max, data, len, err);
+	if (!d->ctl)
+		return eu_file_read(path, max, data, len, err);
+	return read_checked(d->ctl, path, max, data, len, err);
 }
 
 int daemon_ctl_read_package(struct eu_daemon *d, const char *path, struct eu_package **out,
@@ -161,21 +156,13 @@ int daemon_ctl_read_package(struct eu_daemon *d, const char *path, struct eu_pac
 {
 	*out = NULL;
 	struct daemon_ctl *c = d->ctl;
-	if (c && !c->insecure) {
-		int ret = check_dir_of(path, err);
-		if (!ret)
-			ret = eu_security_check_owner(path, err);
-		if (ret)
-			return ret;
-	}
 	if (!c || (!c->trust && c->insecure))
 		return eu_package_read_file(path, out, err);
-	/* parse exactly the bytes that were verified; a skeleton's object beside it passes the
+	/* parse exactly the bytes that were checked; a skeleton's object beside it passes the
 	 * same checks (its own NAME.bpf.o.sig) */
 	void *data;
 	size_t len;
-	int ret = c->trust ? eu_trust_verify_file(c->trust, path, SIGNED_FILE_MAX, &data, &len, err)
-			   : eu_file_read(path, SIGNED_FILE_MAX, &data, &len, err);
+	int ret = read_checked(c, path, SIGNED_FILE_MAX, &data, &len, err);
 	if (ret)
 		return ret;
 	ret = eu_package_parse(data, len, path, out, err);

@@ -14,6 +14,7 @@
 
 #include "core/codec.h"
 #include "core/file.h"
+#include "kubelet_volume.h"
 
 #define ED25519_SIG_LEN 64
 #define SIG_FILE_MAX 4096
@@ -23,10 +24,24 @@ struct eu_trust {
 	size_t n;
 };
 
+static int check_fd_owner(int fd, const char *path, eu_error *err);
+
 int eu_security_check_owner(const char *path, eu_error *err)
 {
+	/* O_PATH: a directory or a file we may not read still has an owner and a mode */
+	int fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return eu_error_set(err, -errno, "%s: %s", path, strerror(errno));
+	int ret = check_fd_owner(fd, path, err);
+	close(fd);
+	return ret;
+}
+
+/* The ordinary rule on an open file: owned by root or us, writable by nobody else. */
+static int check_fd_owner(int fd, const char *path, eu_error *err)
+{
 	struct stat st;
-	if (stat(path, &st))
+	if (fstat(fd, &st))
 		return eu_error_set(err, -errno, "%s: %s", path, strerror(errno));
 	uid_t me = geteuid();
 	if (st.st_uid != 0 && st.st_uid != me)
@@ -41,6 +56,39 @@ int eu_security_check_owner(const char *path, eu_error *err)
 				    path, (st.st_mode & S_IWOTH) ? "world" : "group",
 				    (unsigned)(st.st_mode & 07777));
 	return 0;
+}
+
+int eu_security_read_watched(const char *path, size_t max, void **data, size_t *len,
+			     eu_error *err)
+{
+	*data = NULL;
+	*len = 0;
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	const char *name = slash ? slash + 1 : path;
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	int fd = -1;
+	int ret = eu_security_check_owner(dir, err);
+	if (ret == -EPERM && eu_kubelet_volume_is(dir)) {
+		ret = eu_kubelet_volume_open(dir, name, &fd, err);
+	} else if (!ret) {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			return eu_error_set(err, -errno, "%s: cannot open: %s", path, strerror(errno));
+		ret = check_fd_owner(fd, path, err);
+	}
+	if (ret) {
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	return eu_file_read_fd(fd, path, max, data, len, err);
 }
 
 static bool key_file_name(const char *n)
@@ -140,30 +188,36 @@ int eu_trust_verify(const struct eu_trust *t, const void *data, size_t len, cons
 	return eu_error_set(err, -EKEYREJECTED, "bad signature: no trusted key signed these bytes");
 }
 
+int eu_trust_verify_sig_of(const struct eu_trust *t, const char *path, const void *data,
+			   size_t len, eu_error *err)
+{
+	void *sig;
+	size_t sn;
+	char sig_path[4096];
+	snprintf(sig_path, sizeof(sig_path), "%s.sig", path);
+	eu_error sig_err = {0};
+	int ret = eu_file_read(sig_path, SIG_FILE_MAX, &sig, &sn, &sig_err);
+	if (ret)
+		return eu_error_set(err, -EKEYREJECTED, "%s: refused: no signature (%s)", path,
+				    sig_err.msg);
+	ret = eu_trust_verify(t, data, len, sig, sn, err);
+	free(sig);
+	return ret ? eu_error_prefix(err, "%s: refused", path) : 0;
+}
+
 int eu_trust_verify_file(const struct eu_trust *t, const char *path, size_t max, void **data,
 			 size_t *len, eu_error *err)
 {
 	*data = NULL;
 	*len = 0;
-	void *bytes, *sig;
-	size_t n, sn;
+	void *bytes;
+	size_t n;
 	int ret = eu_file_read(path, max, &bytes, &n, err);
-	if (ret)
+	if (!ret)
+		ret = eu_trust_verify_sig_of(t, path, bytes, n, err);
+	if (ret) {
+		free(bytes);
 		return ret;
-	char sig_path[4096];
-	snprintf(sig_path, sizeof(sig_path), "%s.sig", path);
-	eu_error sig_err = {0};
-	ret = eu_file_read(sig_path, SIG_FILE_MAX, &sig, &sn, &sig_err);
-	if (ret) {
-		free(bytes);
-		return eu_error_set(err, -EKEYREJECTED, "%s: refused: no signature (%s)", path,
-				    sig_err.msg);
-	}
-	ret = eu_trust_verify(t, bytes, n, sig, sn, err);
-	free(sig);
-	if (ret) {
-		free(bytes);
-		return eu_error_prefix(err, "%s: refused", path);
 	}
 	*data = bytes;
 	*len = n;

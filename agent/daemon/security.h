@@ -17,6 +17,11 @@
 
 /* 0, or -EPERM with a message saying who else may write it. */
 int eu_security_check_owner(const char *path, eu_error *err);
+/* Reads a watched file (a package, or a file belonging to one) when its directory and the
+ * file pass the rule above, or when the directory is a kubelet volume and the file passes
+ * kubelet_volume.h's rule; the bytes are those of the inode checked. */
+int eu_security_read_watched(const char *path, size_t max, void **data, size_t *len,
+			     eu_error *err);
 
 struct eu_trust;
 /* Every PEM public key (NAME.pem, NAME.pub) in dir, all ed25519; -ENOKEY when none. */
@@ -29,6 +34,9 @@ int eu_trust_verify(const struct eu_trust *t, const void *data, size_t len, cons
  * the verified bytes (malloc'd) so they are parsed exactly as checked. */
 int eu_trust_verify_file(const struct eu_trust *t, const char *path, size_t max, void **data,
 			 size_t *len, eu_error *err);
+/* Verifies data (the bytes read from path) against path.sig. */
+int eu_trust_verify_sig_of(const struct eu_trust *t, const char *path, const void *data,
+			   size_t len, eu_error *err);
 void eu_trust_free(struct eu_trust *t);
 
 #endif
