@@ -2,9 +2,14 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cli_api.h"
@@ -73,6 +78,61 @@ static char *url_escape(CURL *h, const char *s)
 	return r;
 }
 
+static void describe_owner(char *out, size_t size, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st)) {
+		snprintf(out, size, "%s", strerror(errno));
+		return;
+	}
+	struct passwd *pw = getpwuid(st.st_uid);
+	snprintf(out, size, "mode %04o, owned by %s (uid %u)", (unsigned)(st.st_mode & 07777),
+		 pw ? pw->pw_name : "?", (unsigned)st.st_uid);
+}
+
+/* Why curl could not connect to a unix socket, said the way a person can act on it: the
+ * connect() again, for its errno, and the owner of whatever stopped us. */
+static bool explain_unix(const char *path)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path)) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? errno : 0;
+	close(fd);
+	char who[160], dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), "%s", slash ? "/" : ".");
+	if (e == EACCES) {
+		struct stat st;
+		bool dir_blocks = stat(path, &st) && errno == EACCES;
+		describe_owner(who, sizeof(who), dir_blocks ? dir : path);
+		fprintf(stderr,
+			"eunomia-agent ctl: unix:%s: permission denied (you are uid %u): the %s is "
+			"%s; only that user (and root) may connect: run ctl as that user or with "
+			"sudo, or have the daemon listen on --api tcp:ADDR:PORT with "
+			"--api-token-file and give ctl --token-file\n",
+			path, (unsigned)geteuid(), dir_blocks ? "socket's directory" : "socket", who);
+	} else if (e == ENOENT) {
+		fprintf(stderr, "eunomia-agent ctl: unix:%s: no such socket: is the daemon running "
+			"(its --api, default unix:/run/eunomia/agent.sock)?\n", path);
+	} else if (e == ECONNREFUSED) {
+		fprintf(stderr, "eunomia-agent ctl: unix:%s: connection refused: nothing listens "
+			"there (a socket left by a daemon that is gone)\n", path);
+	} else {
+		return false;
+	}
+	return true;
+}
+
 /* Performs the request; CTL_* exit code. path may carry a query. */
 static int perform(struct ctl *c, const char *method, const char *path, const void *body,
 		   size_t len, const char *sig)
@@ -119,6 +179,9 @@ static int perform(struct ctl *c, const char *method, const char *path, const vo
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(h);
+	if (rc == CURLE_COULDNT_CONNECT && !strncmp(c->api, "unix:", 5) &&
+	    explain_unix(c->api + 5))
+		return CTL_UNREACHABLE;
 	if (rc != CURLE_OK) {
 		fprintf(stderr, "eunomia-agent ctl: %s: %s\n", c->api, curl_easy_strerror(rc));
 		return CTL_UNREACHABLE;

@@ -287,6 +287,9 @@ void cli_ensure_tracefs(struct eu_features *features)
 {
 	if (eu_features_has(features, EU_FEATURE_TRACEFS))
 		return;
+	/* mounted, but not ours to enter: the load says which privilege is missing */
+	if (eu_features_reason(features, EU_FEATURE_TRACEFS) == -EACCES)
+		return;
 	if (mount("tracefs", TRACEFS_DIR, "tracefs", 0, NULL) == 0) {
 		eu_log(EU_LOG_INFO, "tracefs was not mounted: mounted it on " TRACEFS_DIR);
 	} else {

@@ -38,15 +38,20 @@ static int path_exists(const char *path)
 static int probe_tracefs(struct eu_features *f)
 {
 	char path[96];
+	int ret = -ENOENT;
 	f->tracefs[0] = '\0';
 	for (size_t i = 0; i < sizeof(tracefs_roots) / sizeof(tracefs_roots[0]); i++) {
 		snprintf(path, sizeof(path), "%s/events", tracefs_roots[i]);
-		if (path_exists(path) == 0) {
+		int r = path_exists(path);
+		if (r == 0) {
 			snprintf(f->tracefs, sizeof(f->tracefs), "%s", tracefs_roots[i]);
 			return 0;
 		}
+		/* mounted but root's (mode 0700) is not "not mounted" */
+		if (r != -ENOENT && ret == -ENOENT)
+			ret = r;
 	}
-	return -ENOENT;
+	return ret;
 }
 
 /* A dynamic-probe kind is usable when its perf PMU exists (the modern attach path) or tracefs

@@ -9,6 +9,7 @@
 #include "eunomia/package.h"
 #include "eunomia/params.h"
 #include "program_priv.h"
+#include "privileges.h"
 
 /* How much of libbpf's warnings a load keeps: the verifier's verdict is at the end. */
 #define LOAD_LOG_TAIL (16 * 1024)
@@ -418,7 +419,13 @@ int eu_program_load(struct eu_program *p, eu_error *err)
 	if (p->loaded)
 		return 0;
 	clear_choices(p);
-	int ret = program_choose_alternatives(p, err);
+	/* before anything touches tracefs or the kernel: say which capability is missing */
+	struct eu_privileges priv;
+	eu_privileges_current(&priv);
+	int ret = eu_privileges_check(&priv, eu_privileges_needed(p->obj), err);
+	if (ret)
+		return ret;
+	ret = program_choose_alternatives(p, err);
 	if (!ret)
 		ret = program_choose_hooks(p, err);
 	program_target_release(p);
