@@ -17,6 +17,8 @@ packages=(
   # issue 5: promtool (check metrics) and a real Prometheus server for the metrics tests
   prometheus
   libsystemd-dev systemd dpkg-dev yamllint python3-yaml util-linux
+  # issue 12: the Kubernetes manifests validated against a schema of the API types they use
+  python3-jsonschema
   # the .debs: manual pages from --help, and lintian in the tests
   help2man lintian
   # issue 15: OCI registries for the pull/push/run REF tests (open, htpasswd and token auth)

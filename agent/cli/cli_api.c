@@ -112,10 +112,17 @@ char *cli_api_read_token(const char *path)
 		fclose(f);
 		return NULL;
 	}
-	char buf[512];
+	/* a Kubernetes service-account token is a JWT of a kilobyte or two */
+	char buf[8192];
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	bool more = n == sizeof(buf) - 1 && fgetc(f) != EOF;
 	fclose(f);
 	buf[n] = '\0';
+	if (more) {
+		fprintf(stderr, "eunomia-agent: token file %s: longer than %zu bytes\n", path,
+			sizeof(buf) - 1);
+		return NULL;
+	}
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	if (!n || strpbrk(buf, " \t\r\n")) {

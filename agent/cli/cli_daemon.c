@@ -16,7 +16,9 @@
 #include "daemon/daemon.h"
 #include "eunomia/features.h"
 #include "eunomia/log.h"
+#include "http/http_server.h"
 #include "metrics/metrics_rules.h"
+#include "program/privileges.h"
 #include "sinks/sink.h"
 
 #define DAEMON_EXIT_OK 0
@@ -41,7 +43,9 @@ const char *eu_cli_daemon_usage(void)
 	       "  --check-config        validate the config and the options, then exit\n"
 	       "  --queue-size N        records each sink may queue before dropping\n"
 	       "  --prometheus ADDR:PORT  serve metrics at http://ADDR:PORT/metrics (off by default;\n"
-	       "                        e.g. 127.0.0.1:9464)\n"
+	       "                        e.g. 127.0.0.1:9464) and /healthz (no token, for probes)\n"
+	       "  --metrics-token-file FILE  bearer token GET /metrics requires (mode 0600, or\n"
+	       "                        0400 from a Secret); required when ADDR is not loopback\n"
 	       "  --exporter-config FILE  upstream's exporter YAML: its programs are loaded and\n"
 	       "                        their metrics: rules apply\n"
 	       "  --log-level LEVEL     error, warn, info (default), debug or trace\n"
@@ -71,6 +75,7 @@ struct daemon_args {
 	bool check, help;
 	struct cli_api_args api;     /* --api, --require-signatures, ... (cli_api.c) */
 	const char *prometheus;      /* --prometheus ADDR:PORT */
+	const char *metrics_token_file; /* --metrics-token-file FILE */
 	const char *exporter_config; /* --exporter-config FILE */
 	const char *btf_archive;     /* --btf-archive DIR */
 };
@@ -118,6 +123,13 @@ static int parse_args(struct daemon_args *a, int argc, char **argv)
 				return -EINVAL;
 			}
 			a->prometheus = v;
+		} else if ((v = cli_option_value(argc, argv, &i, "--metrics-token-file", &opt)) ||
+			   opt) {
+			if (!v || !*v) {
+				fprintf(stderr, "eunomia-agent: --metrics-token-file needs a file\n");
+				return -EINVAL;
+			}
+			a->metrics_token_file = v;
 		} else if ((v = cli_option_value(argc, argv, &i, "--exporter-config", &opt)) || opt) {
 			if (!v || !*v) {
 				fprintf(stderr, "eunomia-agent: --exporter-config needs a file\n");
@@ -159,6 +171,30 @@ static int parse_args(struct daemon_args *a, int argc, char **argv)
 	return 0;
 }
 
+/* --prometheus beyond loopback needs a token, and the token file must be one. */
+static int check_prometheus(const struct daemon_args *a)
+{
+	char spec[300];
+	snprintf(spec, sizeof(spec), "%s%s", strncmp(a->prometheus, "tcp:", 4) ? "tcp:" : "",
+		 a->prometheus);
+	bool loopback = false;
+	eu_error err = {0};
+	if (eu_http_spec_check(spec, &loopback, &err)) {
+		fprintf(stderr, "eunomia-agent: --prometheus %s: %s\n", a->prometheus, err.msg);
+		return -EINVAL;
+	}
+	if (!a->metrics_token_file) {
+		if (loopback)
+			return 0;
+		fprintf(stderr, "eunomia-agent: --prometheus %s: not a loopback address: give "
+			"--metrics-token-file FILE\n", a->prometheus);
+		return -EINVAL;
+	}
+	char *token = cli_api_read_token(a->metrics_token_file);
+	free(token);
+	return token ? 0 : -EINVAL;
+}
+
 /* --check-config: what the daemon would refuse at start-up, without starting it. */
 static int check_config(struct daemon_args *a)
 {
@@ -196,6 +232,8 @@ static int check_config(struct daemon_args *a)
 			fprintf(stderr, "eunomia-agent: warning: watch %s: %s\n", dir,
 				errno == ENOENT ? "does not exist (yet)" : "not a directory");
 	}
+	if (a->prometheus && check_prometheus(a))
+		code = DAEMON_EXIT_USAGE;
 	size_t n_sinks = a->cli.n_sinks ? a->cli.n_sinks : (cfg.n_sinks ? cfg.n_sinks : 1);
 	if (code == DAEMON_EXIT_OK)
 		printf("%s: OK: %zu watch director%s, %zu sink%s, %zu package setting%s\n",
@@ -213,7 +251,8 @@ static void ensure_tracefs(void)
 {
 	struct eu_features f;
 	eu_features_init(&f);
-	if (eu_features_has(&f, EU_FEATURE_TRACEFS))
+	if (eu_features_has(&f, EU_FEATURE_TRACEFS) ||
+	    eu_features_reason(&f, EU_FEATURE_TRACEFS) == -EACCES)
 		return;
 	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0)
 		eu_log(EU_LOG_INFO, "tracefs was not mounted: mounted it on /sys/kernel/tracing");
@@ -227,6 +266,7 @@ int eu_cli_daemon(int argc, char **argv)
 	struct daemon_args a;
 	memset(&a, 0, sizeof(a));
 	int code = DAEMON_EXIT_OK;
+	char *metrics_token = NULL;
 	if (parse_args(&a, argc, argv)) {
 		code = DAEMON_EXIT_USAGE;
 		goto out;
@@ -241,10 +281,23 @@ int eu_cli_daemon(int argc, char **argv)
 	}
 	if (a.cli.log_level_set)
 		eu_log_set_level(a.cli.log_level);
+	if (a.metrics_token_file && !(metrics_token = cli_api_read_token(a.metrics_token_file))) {
+		code = DAEMON_EXIT_USAGE;
+		goto out;
+	}
+	/* a daemon that cannot call bpf() at all is told so now, not once per package */
+	struct eu_privileges priv;
+	eu_privileges_current(&priv);
+	eu_error perr = {0};
+	if (eu_privileges_check(&priv, EU_PRIV_BPF, &perr)) {
+		eu_log(EU_LOG_ERROR, "%s", perr.msg);
+		code = DAEMON_EXIT_FAIL;
+		goto out;
+	}
 	ensure_tracefs();
 	struct eu_daemon_opts o = {.sz = sizeof(o), .config_path = a.config, .cli = &a.cli,
 				   .prometheus = a.prometheus, .exporter_config = a.exporter_config,
-				   .btf_archive_dir = a.btf_archive};
+				   .btf_archive_dir = a.btf_archive, .metrics_token = metrics_token};
 	cli_api_daemon_opts(&a.api, &o);
 	struct eu_daemon *d = NULL;
 	eu_error err = {0};
@@ -263,6 +316,7 @@ int eu_cli_daemon(int argc, char **argv)
 	eu_api_free(api);
 	eu_daemon_free(d);
 out:
+	free(metrics_token);
 	eu_config_free(&a.cli);
 	return code;
 }

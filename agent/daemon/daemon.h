@@ -63,6 +63,9 @@ struct eu_daemon_opts {
 	size_t events_ring;           /* recent records kept per package for the API; 0: 256 */
 	/* a btfhub-archive directory: CO-RE targets for a kernel without BTF (kbtf.h) */
 	const char *btf_archive_dir;
+	/* the bearer token GET /metrics needs on the --prometheus listener (required beyond
+	 * loopback); GET /healthz answers without it */
+	const char *metrics_token;
 };
 
 enum eu_pkg_state {

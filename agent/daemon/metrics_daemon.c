@@ -24,6 +24,7 @@ struct eu_daemon_metrics {
 	size_t n_static;
 	struct watch_dir static_dir; /* the slots of the exporter config's packages */
 	char *prometheus;
+	char *token;                /* GET /metrics needs it; NULL: none (loopback only) */
 	struct eu_http_server *http;
 	uv_timer_t expire;
 	bool timer_init;
@@ -62,7 +63,10 @@ int daemon_metrics_new(struct eu_daemon *d, const struct eu_daemon_opts *opts, e
 	bool has_prom = opts->sz > offsetof(struct eu_daemon_opts, prometheus) && opts->prometheus;
 	bool has_exp = opts->sz > offsetof(struct eu_daemon_opts, exporter_config) &&
 		       opts->exporter_config;
+	bool has_token = opts->sz > offsetof(struct eu_daemon_opts, metrics_token) &&
+			 opts->metrics_token && *opts->metrics_token;
 	if ((has_prom && !(dm->prometheus = strdup(opts->prometheus))) ||
+	    (has_token && !(dm->token = strdup(opts->metrics_token))) ||
 	    (has_exp && !(dm->exporter_config = strdup(opts->exporter_config))))
 		return eu_error_set(err, -ENOMEM, "out of memory");
 	int ret = 0;
@@ -114,6 +118,15 @@ static void on_metrics(void *ctx, struct eu_http_req *req)
 	}
 	eu_http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", dm->page.data,
 		      dm->page.len);
+}
+
+/* For liveness and readiness probes, which carry no credentials: the loop answers, and the
+ * packages present at start-up were loaded before the listener opened. Nothing else. */
+static void on_healthz(void *ctx, struct eu_http_req *req)
+{
+	(void)ctx;
+	static const char ok[] = "{\"status\":\"ok\"}\n";
+	eu_http_reply(req, 200, "application/json", ok, sizeof(ok) - 1);
 }
 
 static int self_otlp(struct eu_daemon *d, uint64_t now_ns, eu_buf *out, eu_error *err);
@@ -234,17 +247,31 @@ int daemon_metrics_start(struct eu_daemon *d, eu_error *err)
 	char spec[300];
 	snprintf(spec, sizeof(spec), "%s%s", strncmp(dm->prometheus, "tcp:", 4) ? "tcp:" : "",
 		 dm->prometheus);
+	bool loopback = false;
+	if ((ret = eu_http_spec_check(spec, &loopback, err)))
+		return eu_error_prefix(err, "--prometheus %s", dm->prometheus);
+	if (!loopback && !dm->token)
+		return eu_error_set(err, -EINVAL,
+				    "--prometheus %s: not a loopback address: anyone who reaches it "
+				    "would read the metrics (package names, files, counters); give "
+				    "--metrics-token-file FILE (scrapers send Authorization: Bearer "
+				    "TOKEN), or listen on 127.0.0.1",
+				    dm->prometheus);
 	struct eu_http_opts ho = {.sz = sizeof(ho)};
 	ret = eu_http_server_new(&d->loop, &ho, &dm->http, err);
 	if (!ret)
 		ret = eu_http_server_route(dm->http, "GET", "/metrics", on_metrics, d);
 	if (!ret)
-		ret = eu_http_server_listen(dm->http, spec, NULL, err);
+		ret = eu_http_server_route_ex(dm->http, "GET", "/healthz", on_healthz, d, true);
+	if (!ret)
+		ret = eu_http_server_listen(dm->http, spec, dm->token, err);
 	if (ret) {
 		char why[EU_ERROR_MSG_MAX];
 		snprintf(why, sizeof(why), "%s", err->msg[0] ? err->msg : "cannot listen");
 		return eu_error_set(err, ret, "--prometheus %s: %s", dm->prometheus, why);
 	}
+	eu_log(EU_LOG_INFO, "prometheus: /metrics %s; /healthz for probes needs none",
+	       dm->token ? "needs the bearer token" : "without a token (loopback only)");
 	eu_log(EU_LOG_INFO, "prometheus: serving /metrics on %s",
 	       eu_http_server_address(dm->http, 0));
 	return 0;
@@ -359,6 +386,7 @@ void daemon_metrics_free(struct eu_daemon *d)
 	free(dm->static_paths);
 	free(dm->exporter_config);
 	free(dm->prometheus);
+	free(dm->token);
 	eu_buf_free(&dm->page);
 	eu_buf_free(&dm->req);
 	eu_buf_free(&dm->resource);

@@ -38,6 +38,7 @@ struct route {
 	bool prefix;
 	eu_http_handler fn;
 	void *ctx;
+	bool open;             /* answered without the listener's token */
 };
 
 struct listener {
@@ -484,6 +485,12 @@ static void run_handler(struct eu_http_req *r)
 int eu_http_server_route(struct eu_http_server *s, const char *method, const char *path,
 			 eu_http_handler fn, void *ctx)
 {
+	return eu_http_server_route_ex(s, method, path, fn, ctx, false);
+}
+
+int eu_http_server_route_ex(struct eu_http_server *s, const char *method, const char *path,
+			    eu_http_handler fn, void *ctx, bool open)
+{
 	struct route *n = realloc(s->routes, (s->n_routes + 1) * sizeof(*n));
 	if (!n)
 		return -ENOMEM;
@@ -501,6 +508,7 @@ int eu_http_server_route(struct eu_http_server *s, const char *method, const cha
 	rt->prefix = rt->len > 1 && path[rt->len - 1] == '/';
 	rt->fn = fn;
 	rt->ctx = ctx;
+	rt->open = open;
 	s->n_routes++;
 	return 0;
 }
@@ -581,10 +589,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 		r->gc = ci ? ci->socket_context : NULL;
 		eu_http_guard_head(r->gc, mono_ms());
-		if (l->token && !token_ok(r, l->token))
+		st = route_find(r);
+		if (l->token && !(r->route && r->route->open && !st) && !token_ok(r, l->token)) {
+			r->route = NULL;
 			eu_http_reply_error(r, 401, "unauthorized",
 					    "this listener needs Authorization: Bearer TOKEN");
-		else if ((st = route_find(r)))
+		} else if (st)
 			route_fail(r, st);
 		else if (body_too_big(r))
 			reply_too_big(r);

@@ -58,6 +58,10 @@ int eu_http_server_new(uv_loop_t *loop, const struct eu_http_opts *opts,
  * matched in the order added. */
 int eu_http_server_route(struct eu_http_server *s, const char *method, const char *path,
 			 eu_http_handler fn, void *ctx);
+/* open: the route answers without the listener's bearer token (a health probe, which a
+ * kubelet sends without credentials); it must reveal nothing a stranger may not know. */
+int eu_http_server_route_ex(struct eu_http_server *s, const char *method, const char *path,
+			    eu_http_handler fn, void *ctx, bool open);
 /* token: NULL or "" for none (refused for TCP beyond loopback). */
 int eu_http_server_listen(struct eu_http_server *s, const char *spec, const char *token,
 			  eu_error *err);

@@ -66,14 +66,20 @@ def expand(value, env):
     return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", sub, value)
 
 
-def run_check_config(config_text, args, env_extra):
+def run_check_config(config_text, args, env_extra, token_path):
     if not check(AGENT and os.access(AGENT, os.X_OK), f"EU_AGENT_BIN not runnable: {AGENT}"):
         return
     with tempfile.TemporaryDirectory() as tmp:
         cfg = os.path.join(tmp, "eunomia.yaml")
         with open(cfg, "w") as f:
             f.write(config_text)
-        args = [cfg if a == "/etc/eunomia/eunomia.yaml" else a for a in args]
+        # the Secret's file as the kubelet makes it (mode 0400)
+        token = os.path.join(tmp, "token")
+        fd = os.open(token, os.O_WRONLY | os.O_CREAT, 0o400)
+        os.write(fd, b"eyJhbGciOiJSUzI1NiJ9." + b"x" * 1200 + b".sig\n")
+        os.close(fd)
+        args = [cfg if a == "/etc/eunomia/eunomia.yaml" else token if a == token_path else a
+                for a in args]
         env = dict(os.environ, **env_extra)
         p = subprocess.run([AGENT, "--check-config"] + args, env=env, capture_output=True,
                            text=True, timeout=60)
@@ -175,17 +181,33 @@ def check_kubernetes():
                  o["spec"]["template"]["metadata"]["labels"].items()]
         check(len(backs) == 1, f"Service {m.group(1)} selects the collector Deployment")
 
-    # probes hit the port the agent serves (--prometheus ADDR:PORT)
-    args = [expand(a, dict(env, POD_IP="127.0.0.1")) for a in c.get("args", [])]
+    # probes hit the port the agent serves (--prometheus ADDR:PORT), on /healthz: the kubelet
+    # sends no token, and /metrics needs one off loopback. POD_IP is the node's address
+    # (hostNetwork): a documentation address stands in for it, not loopback.
+    args = [expand(a, dict(env, POD_IP="192.0.2.10")) for a in c.get("args", [])]
     ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
     if "--prometheus" in args:
         prom = args[args.index("--prometheus") + 1]
         for probe in ("livenessProbe", "readinessProbe"):
-            pp = c.get(probe, {}).get("httpGet", {}).get("port")
-            check(ports.get(pp) == int(prom.rsplit(":", 1)[1]),
-                  f"{probe} port {pp} is the --prometheus port {prom}")
+            get = c.get(probe, {}).get("httpGet", {})
+            check(ports.get(get.get("port")) == int(prom.rsplit(":", 1)[1]),
+                  f"{probe} port {get.get('port')} is the --prometheus port {prom}")
+            check(get.get("path") == "/healthz", f"{probe} asks /healthz (no token needed)")
+        check("--metrics-token-file" in args, "--metrics-token-file: /metrics off loopback")
     else:
         check("exec" in c.get("livenessProbe", {}), "an exec liveness probe without an HTTP port")
+    token_path = None
+    if "--metrics-token-file" in args:
+        token_path = args[args.index("--metrics-token-file") + 1]
+        m = mounts.get(os.path.dirname(token_path))
+        if check(m is not None, f"the token's directory {os.path.dirname(token_path)} mounted"):
+            sec = vols[m["name"]].get("secret", {})
+            find(objs, "Secret", sec.get("secretName"))
+            check(sec.get("defaultMode", 0o644) & 0o077 == 0,
+                  f"the token is mode {sec.get('defaultMode', 0o644):o}: no group/other bits "
+                  "(the agent refuses a token others may read)")
+            check({"key": "token", "path": os.path.basename(token_path)} in sec.get("items", []),
+                  "the Secret's key token is the file the agent reads")
 
     # the agent accepts the ConfigMap's config with the DaemonSet's args and environment
     cfg = find(objs, "ConfigMap", "eunomia-config").get("data", {}).get("eunomia.yaml", "")
@@ -195,7 +217,7 @@ def check_kubernetes():
           "config sends to the otlp sink")
     otel_env = {k: v for k, v in env.items() if k.startswith("OTEL_")}
     otel_env["OTEL_RESOURCE_ATTRIBUTES"] = re.sub(r"<[^>]*>", "node-1", ra)
-    run_check_config(cfg, args, otel_env)
+    run_check_config(cfg, args, otel_env, token_path)
 
 
 def check_collector():
