@@ -99,6 +99,23 @@ Test(run_errors, missing_tracepoint_is_named)
 				      NULL});
 }
 
+/* (an fentry target missing from the kernel is named by test_run_twins) */
+Test(run_errors, kprobe_on_missing_function_is_named)
+{
+	struct eu_features f;
+	eu_features_init(&f);
+	if (!eu_features_has(&f, EU_FEATURE_KPROBES))
+		cr_skip_test("this kernel has no kprobes: the missing-function message cannot be "
+			     "seen (kprobes_unavailable checks that message instead)");
+	expect_run_failure(
+		"missing_fn", NULL,
+		PROG_PREAMBLE
+		"SEC(\"kprobe/eu_no_such_kernel_function\") int probe(void *ctx) { return 0; }\n",
+		(const char *const[]){"program probe (kprobe/eu_no_such_kernel_function): function "
+				      "eu_no_such_kernel_function is not in this kernel",
+				      NULL});
+}
+
 Test(run_errors, uprobe_on_missing_binary_names_the_path)
 {
 	expect_run_failure(
