@@ -253,12 +253,19 @@ static bool phase(const char *label, bool trim, int n, const char *pkg, const ch
 		  double *ratio)
 {
 	char dir[] = "/tmp/eu-hotload-XXXXXX";
-	if (!mkdtemp(dir))
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "hotload_bench: mkdtemp %s: %s\n", dir, strerror(errno));
 		return false;
+	}
 	size_t len;
 	char *data = read_all(pkg, &len);
+	if (!data) {
+		fprintf(stderr, "hotload_bench: cannot read the package %s: %s (build the plugins: "
+				"cmake --build build --target eu_plugins)\n", pkg, strerror(errno));
+		return false;
+	}
 	struct daemon d;
-	if (!data || !start_daemon(&d, dir, trim))
+	if (!start_daemon(&d, dir, trim))
 		return false;
 	double *hot = calloc((size_t)n, sizeof(double)), *in = calloc((size_t)n, sizeof(double)),
 	       *wall = calloc((size_t)n, sizeof(double)), *att = calloc((size_t)n, sizeof(double));
