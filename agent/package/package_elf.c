@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -19,6 +20,8 @@
 #include <bpf/libbpf.h>
 
 #include "package_priv.h"
+
+#include "core/codec.h"
 
 struct elf_view {
 	Elf *elf;
@@ -157,7 +160,8 @@ static int silent_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 /* The checks above cover what we know libbpf 1.1 trips on, but not everything it parses.
  * libbpf's open is tried once in a child process, so that an object that still crashes or
- * hangs it is refused with a message instead of taking the agent down. About 1 ms. */
+ * hangs it is refused with a message instead of taking the agent down. About 1 ms in a small
+ * process; a fork of a daemon holding the kernel BTF index costs far more (see below). */
 static int trial_open(struct elf_view *v, const void *data)
 {
 	pid_t pid = fork();
@@ -217,6 +221,50 @@ static int trial_open(struct elf_view *v, const void *data)
 	return 0;
 }
 
+/* Objects whose trial open passed, by digest: libbpf's open is deterministic in the bytes,
+ * so an object proven once need not be proven again. A daemon that reloads or swaps versions
+ * of a package (the object unchanged, the package around it not) would otherwise fork a
+ * process as large as itself (its kernel BTF index included) for every load; that fork and
+ * the child's copy-on-write faults were most of a hot-load's time. */
+#define TRIED_MAX 64
+static struct {
+	pthread_mutex_t lock;
+	uint8_t digest[TRIED_MAX][EU_SHA256_LEN];
+	unsigned n, next;
+} tried = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static bool tried_before(const uint8_t digest[EU_SHA256_LEN])
+{
+	bool hit = false;
+	pthread_mutex_lock(&tried.lock);
+	for (unsigned i = 0; i < tried.n && !hit; i++)
+		hit = !memcmp(tried.digest[i], digest, EU_SHA256_LEN);
+	pthread_mutex_unlock(&tried.lock);
+	return hit;
+}
+
+static void remember_tried(const uint8_t digest[EU_SHA256_LEN])
+{
+	pthread_mutex_lock(&tried.lock);
+	memcpy(tried.digest[tried.next], digest, EU_SHA256_LEN);
+	tried.next = (tried.next + 1) % TRIED_MAX;
+	if (tried.n < TRIED_MAX)
+		tried.n++;
+	pthread_mutex_unlock(&tried.lock);
+}
+
+static int trial_open_once(struct elf_view *v, const void *data)
+{
+	uint8_t digest[EU_SHA256_LEN];
+	bool hashed = eu_sha256(data, v->size, digest) == 0;
+	if (hashed && tried_before(digest))
+		return 0;
+	int rc = trial_open(v, data);
+	if (!rc && hashed)
+		remember_tried(digest);
+	return rc;
+}
+
 int eu_pkg_check_elf_layout(const void *data, size_t size, char *why, size_t why_len)
 {
 	if (elf_version(EV_CURRENT) == EV_NONE) {
@@ -258,7 +306,7 @@ int eu_pkg_check_elf_layout(const void *data, size_t size, char *why, size_t why
 	if (!rc)
 		rc = check_btf_ext(&v, data);
 	if (!rc)
-		rc = trial_open(&v, data);
+		rc = trial_open_once(&v, data);
 out:
 	elf_end(v.elf);
 	return rc;
