@@ -19,6 +19,7 @@
 #include "eunomia/features.h"
 #include "fetch/fetch.h"
 #include "fetch/oci.h"
+#include "kbtf/kbtf_cache.h"
 #include "eunomia/log.h"
 #include "eunomia/package.h"
 #include "eunomia/params.h"
@@ -48,6 +49,7 @@ struct run_ctx {
 	/* state */
 	struct timespec t0;
 	struct eu_features features;
+	struct eu_kbtf_cache *kbtf; /* trimmed BTF from the on-disk store; NULL: libbpf's own */
 	struct eu_package *pkg;
 	struct eu_program *prog;
 	struct eu_consumer *consumer;
@@ -518,11 +520,19 @@ int cli_run(int argc, char **argv)
 	}
 	eu_log(EU_LOG_DEBUG, "%s: read in %.1f ms", r.pkg_arg, elapsed_ms(&r.t0));
 	r.out.print_header = r.pkg->print_header;
+	/* a package loaded before on this boot skips the kernel BTF parse (kbtf_store.h);
+	 * EUNOMIA_BTF_TRIM=0 leaves every load to libbpf, as in the daemon */
+	const char *trim = getenv("EUNOMIA_BTF_TRIM");
+	if (!trim || strcmp(trim, "0")) {
+		struct eu_kbtf_cache_opts ko = {.defer_trim = true};
+		if (eu_kbtf_cache_new_opts(&r.kbtf, &ko, NULL))
+			r.kbtf = NULL;
+	}
 	struct eu_program_opts po = {.sz = sizeof(po), .features = &r.features,
 				     .perf_sample_freq = r.sample_freq, .map_sizes = r.map_sizes,
 				     .n_map_sizes = r.n_map_sizes, .btf_archive_dir = r.btf_archive,
 				     .attach_specs = r.attach_specs,
-				     .n_attach_specs = r.n_attach_specs};
+				     .n_attach_specs = r.n_attach_specs, .kbtf_cache = r.kbtf};
 	if (eu_program_open(r.pkg, &po, &r.prog, &r.err)) {
 		if (r.help) {
 			/* still show what we know */
@@ -563,6 +573,8 @@ int cli_run(int argc, char **argv)
 		goto out;
 	eu_log(EU_LOG_INFO, "%s: attached %zu program%s in %.1f ms", eu_program_name(r.prog), n,
 	       n == 1 ? "" : "s", elapsed_ms(&r.t0));
+	if (r.kbtf)
+		eu_kbtf_cache_fill_later(r.kbtf);
 	code = run_loop(&r);
 	if (r.out.broken)
 		code = CLI_EXIT_OK;
@@ -577,6 +589,7 @@ out:
 	cli_output_flush(&r.out);
 	cli_output_free(&r.out);
 	eu_program_close(r.prog);
+	eu_kbtf_cache_free(r.kbtf);
 	eu_package_free(r.pkg);
 	free(r.pkg_argv);
 	for (size_t i = 0; i < r.n_map_sizes; i++)

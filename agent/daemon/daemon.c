@@ -395,10 +395,11 @@ static void log_kbtf(struct eu_daemon *d)
 	eu_kbtf_cache_stats(d->kbtf, &s);
 	eu_log(EU_LOG_INFO,
 	       "kernel BTF: parsed %llu time(s) (last %.1f ms), %llu trimmed, %llu cache hit(s), "
+	       "%llu from the store, "
 	       "fallbacks to libbpf: kernel_btf=%llu object=%llu module_type=%llu unsupported=%llu "
 	       "other=%llu",
 	       (unsigned long long)s.kernel_parses, s.kernel_parse_ms, (unsigned long long)s.trims,
-	       (unsigned long long)s.hits,
+	       (unsigned long long)s.hits, (unsigned long long)s.store_hits,
 	       (unsigned long long)s.fallbacks[EU_KBTF_FB_KERNEL_BTF],
 	       (unsigned long long)s.fallbacks[EU_KBTF_FB_OBJECT],
 	       (unsigned long long)s.fallbacks[EU_KBTF_FB_MODULE],

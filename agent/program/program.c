@@ -188,6 +188,9 @@ int eu_program_open(const struct eu_package *pkg, const struct eu_program_opts *
 		free(p);
 		return kret;
 	}
+	eu_log(EU_LOG_DEBUG, "%s: CO-RE target: %s%s%s", pname,
+	       p->btf_target.source ? p->btf_target.source : "libbpf",
+	       p->btf_target.path ? " " : "", p->btf_target.path ? p->btf_target.path : "");
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = pkg->obj_name ? pkg->obj_name : pkg->name,
 		    .btf_custom_path = p->btf_target.path);
 	char tail[1024];
