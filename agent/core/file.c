@@ -99,3 +99,18 @@ out:
 	*out_len = len;
 	return 0;
 }
+
+int eu_write_all(int fd, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}

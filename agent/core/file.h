@@ -1,5 +1,5 @@
 /* Reading a whole file into memory with a size cap, for everything the agent reads from disk
- * as data (packages, their objects, sidecars, signatures). */
+ * as data (packages, their objects, sidecars, signatures); and writing a buffer whole. */
 #ifndef EUNOMIA_FILE_H
 #define EUNOMIA_FILE_H
 
@@ -17,5 +17,8 @@ int eu_file_read(const char *path, size_t max, void **out, size_t *len, eu_error
  * messages. For a caller that checked the inode it opened before reading it. */
 int eu_file_read_fd(int fd, const char *path, size_t max, void **out, size_t *len,
 		    eu_error *err);
+/* Writes all n bytes (retrying short writes and EINTR): 0, or -errno (-EIO for a write of
+ * nothing). */
+int eu_write_all(int fd, const void *data, size_t n);
 
 #endif

@@ -10,6 +10,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "eunomia/log.h"
 #include "eunomia/package.h"
 #include "kbtf_cache.h"
@@ -78,17 +79,10 @@ int eu_kbtf_memfd(const void *data, size_t size, int *fd, char **path, eu_error 
 	int m = memfd_create("eunomia-btf", MFD_CLOEXEC);
 	if (m < 0)
 		return eu_error_set(err, -errno, "memfd_create: %s", strerror(errno));
-	const uint8_t *p = data;
-	for (size_t done = 0; done < size;) {
-		ssize_t w = write(m, p + done, size - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			int e = w < 0 ? errno : EIO;
-			close(m);
-			return eu_error_set(err, -e, "writing a BTF memfd: %s", strerror(e));
-		}
-		done += (size_t)w;
+	int rc = eu_write_all(m, data, size);
+	if (rc) {
+		close(m);
+		return eu_error_set(err, rc, "writing a BTF memfd: %s", strerror(-rc));
 	}
 	if (asprintf(path, "/proc/self/fd/%d", m) < 0) {
 		*path = NULL;

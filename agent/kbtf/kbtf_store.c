@@ -212,17 +212,7 @@ void eu_kbtf_store_put(struct eu_kbtf_store *s, const uint8_t obj_sha256[32], co
 		eu_log(EU_LOG_DEBUG, "trimmed BTF store: %s: %s", tmp, strerror(errno));
 		return;
 	}
-	const uint8_t *p = btf;
-	size_t done = 0;
-	while (done < size) {
-		ssize_t w = write(fd, p + done, size - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		done += (size_t)w;
-	}
-	bool ok = done == size;
+	bool ok = eu_write_all(fd, btf, size) == 0;
 	if (close(fd))
 		ok = false;
 	if (!ok || renameat(s->dirfd, tmp, s->dirfd, name)) {
