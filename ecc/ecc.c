@@ -1,6 +1,8 @@
 /* ecc: compiles a libbpf-style x.bpf.c (+ x.h) into an eunomia package.
  *
- *	ecc x.bpf.c [x.h] [-o DIR] [-I DIR]... [--vmlinux-h FILE] [--btfgen [--btfhub-archive DIR]] [-v]
+ *	ecc x.bpf.c [x.h] [-o DIR] [-I DIR]... [-D NAME[=VALUE]]... [--cflags FLAGS] [--mcpu CPU]
+ *	    [--vmlinux-h FILE] [--btfgen [--btfhub-archive DIR]] [-v]
+ *	ecc --emit-vmlinux-h FILE
  *
  * writes DIR/x.bpf.o, DIR/x.skel.json and DIR/package.json in upstream eunomia-bpf's format
  * (and DIR/x.tar with minimal BTFs for kernels without BTF under --btfgen, see btfgen.c).
@@ -41,6 +43,11 @@ struct opts {
 	const char *btfhub_archive; /* --btfhub-archive DIR: the kernels for --btfgen */
 	const char *includes[MAX_INCLUDES];
 	size_t n_includes;
+	char **cflags; /* -D, -U, --cflags, -a: passed to clang after ecc's own flags */
+	size_t n_cflags;
+	const char *mcpu;        /* --mcpu: clang's -mcpu (default: ecc_default_mcpu()) */
+	const char *kernel_btf;  /* --kernel-btf: the BTF vmlinux.h is generated from */
+	const char *emit_vmlinux; /* --emit-vmlinux-h FILE: only write that vmlinux.h */
 	bool verbose;
 	bool wasm_header; /* --wasm-header (wasm_header.c) */
 };
@@ -84,8 +91,10 @@ static int libbpf_print_cb(enum libbpf_print_level level, const char *fmt, va_li
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ecc SOURCE.bpf.c [HEADER.h] [-o DIR] [-I DIR]... [--vmlinux-h FILE]\n"
+		"usage: ecc SOURCE.bpf.c [HEADER.h] [-o DIR] [-I DIR]... [-D NAME[=VALUE]]...\n"
+		"           [--cflags FLAGS] [--mcpu CPU] [--vmlinux-h FILE]\n"
 		"           [--btfgen [--btfhub-archive DIR]] [-v]\n"
+		"       ecc --emit-vmlinux-h FILE [--kernel-btf BTF]\n"
 		"\n"
 		"Compiles a libbpf-style BPF program into an eunomia package: writes DIR/NAME.bpf.o,\n"
 		"DIR/NAME.skel.json and DIR/package.json (DIR defaults to the source's directory).\n"
@@ -94,8 +103,18 @@ static void usage(FILE *f)
 		"\n"
 		"  -o, --output DIR      where to write the outputs (created if missing)\n"
 		"  -I, --include DIR     extra include directory for clang (repeatable)\n"
-		"      --vmlinux-h FILE  use this vmlinux.h instead of generating one with bpftool\n"
-		"                        from /sys/kernel/btf/vmlinux\n"
+		"  -D NAME[=VALUE]       define a macro for the source (repeatable); -U NAME undefines\n"
+		"      --cflags FLAGS    more clang flags, split at blanks ('...' and \"...\" group);\n"
+		"                        repeatable, after ecc's own flags so they can override them\n"
+		"  -a, --additional-cflags FLAGS  the same (upstream ecc's spelling)\n"
+		"      --mcpu CPU        BPF instruction set for clang's -mcpu (v1, v2, v3, v4,\n"
+		"                        generic, probe); default: v3 on kernels 5.1 and later (the\n"
+		"                        one running ecc), v2 from 4.14, else v1\n"
+		"      --vmlinux-h FILE  use this vmlinux.h as it is, instead of generating one from\n"
+		"                        the kernel BTF (types and the kernel's kfuncs)\n"
+		"      --kernel-btf FILE the BTF vmlinux.h is generated from\n"
+		"                        (default /sys/kernel/btf/vmlinux)\n"
+		"      --emit-vmlinux-h FILE  only write the generated vmlinux.h to FILE\n"
 		"      --btfgen          also write DIR/x.tar: package.json and, for kernels without\n"
 		"                        BTF, btfhub-archive/<ID>/<VERSION_ID>/<machine>/<release>.btf\n"
 		"                        minimal BTFs (this machine's kernel unless --btfhub-archive)\n"
@@ -108,7 +127,7 @@ static void usage(FILE *f)
 		"  -h, --help            this text\n"
 		"      --version         print the version\n"
 		"\n"
-		"Environment: CLANG, LLVM_STRIP, BPFTOOL name the tools to use.\n");
+		"Environment: CLANG, LLVM_STRIP name the tools to use.\n");
 }
 
 static bool has_suffix(const char *s, const char *sfx)
@@ -119,7 +138,17 @@ static bool has_suffix(const char *s, const char *sfx)
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_VMLINUX = 256, OPT_VERSION, OPT_BTFGEN, OPT_BTFHUB, OPT_WASM_HEADER };
+	enum {
+		OPT_VMLINUX = 256,
+		OPT_VERSION,
+		OPT_BTFGEN,
+		OPT_BTFHUB,
+		OPT_WASM_HEADER,
+		OPT_CFLAGS,
+		OPT_MCPU,
+		OPT_KERNEL_BTF,
+		OPT_EMIT_VMLINUX,
+	};
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"include", required_argument, NULL, 'I'},
@@ -130,10 +159,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{"wasm-header", no_argument, NULL, OPT_WASM_HEADER},
+		{"cflags", required_argument, NULL, OPT_CFLAGS},
+		{"additional-cflags", required_argument, NULL, 'a'},
+		{"mcpu", required_argument, NULL, OPT_MCPU},
+		{"kernel-btf", required_argument, NULL, OPT_KERNEL_BTF},
+		{"emit-vmlinux-h", required_argument, NULL, OPT_EMIT_VMLINUX},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "o:I:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:I:D:U:a:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			o->out_dir = optarg;
@@ -154,6 +188,30 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_WASM_HEADER:
 			o->wasm_header = true;
+			break;
+		case 'D':
+		case 'U': {
+			char flag[4096];
+			if (!optarg[0] || snprintf(flag, sizeof(flag), "-%c%s", c, optarg) >=
+						  (int)sizeof(flag))
+				return fail("-%c: expected a macro name", c);
+			if (ecc_argv_add(&o->cflags, &o->n_cflags, flag, strlen(flag)))
+				return fail("out of memory");
+			break;
+		}
+		case OPT_CFLAGS:
+		case 'a':
+			if (ecc_split_flags(optarg, &o->cflags, &o->n_cflags))
+				return fail("--cflags '%s': unterminated quote", optarg);
+			break;
+		case OPT_MCPU:
+			o->mcpu = optarg;
+			break;
+		case OPT_KERNEL_BTF:
+			o->kernel_btf = optarg;
+			break;
+		case OPT_EMIT_VMLINUX:
+			o->emit_vmlinux = optarg;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -184,6 +242,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->btfhub_archive && !o->btfgen)
 		return fail("--btfhub-archive needs --btfgen");
+	if (o->emit_vmlinux && !o->source)
+		return 0;
 	if (!o->source) {
 		fail("no source file given");
 		usage(stderr);
@@ -288,6 +348,25 @@ static void workdir_remove(struct workdir *w)
 	rmdir(w->path);
 }
 
+/* vmlinux.h with the kfunc declarations, from the kernel BTF (vmlinux_gen.c). */
+static int emit_vmlinux(const struct opts *o, const char *dst)
+{
+	const char *btf = o->kernel_btf ? o->kernel_btf : "/sys/kernel/btf/vmlinux";
+	if (access(btf, R_OK))
+		return fail("no vmlinux.h given and %s is not readable (%s): pass --vmlinux-h FILE "
+			    "or --kernel-btf FILE",
+			    btf, strerror(errno));
+	eu_error err = {0};
+	size_t n_kfuncs = 0;
+	if (ecc_write_vmlinux_h(btf, dst, &n_kfuncs, &err))
+		return fail("%s", err.msg);
+	if (o->verbose || o->emit_vmlinux)
+		fprintf(stderr, "ecc: %s generated from %s with %zu kfunc declaration(s)%s\n", dst,
+			btf, n_kfuncs,
+			n_kfuncs ? "" : " (the BTF tags no kfuncs: pahole older than 1.25 built it)");
+	return 0;
+}
+
 static int prepare_vmlinux(const struct opts *o, const struct workdir *w)
 {
 	char dst[PATH_MAX + 16];
@@ -300,23 +379,7 @@ static int prepare_vmlinux(const struct opts *o, const struct workdir *w)
 			return fail("cannot link %s: %s", dst, strerror(errno));
 		return 0;
 	}
-	const char *btf = "/sys/kernel/btf/vmlinux";
-	if (access(btf, R_OK))
-		return fail("no vmlinux.h given and %s is not readable (%s): pass --vmlinux-h FILE",
-			    btf, strerror(errno));
-	char *bpftool = ecc_find_tool("BPFTOOL", (const char *const[]){"bpftool", NULL});
-	if (!bpftool)
-		return fail("bpftool not found (install it, set BPFTOOL, or pass --vmlinux-h FILE)");
-	const char *argv[] = {bpftool, "btf", "dump", "file", btf, "format", "c", NULL};
-	char *errout = NULL;
-	int r = ecc_run(argv, dst, &errout, o->verbose);
-	int rc = 0;
-	if (r)
-		rc = fail("%s failed to generate vmlinux.h from %s (%s %d):\n%s", bpftool, btf,
-			  r < 0 ? "error" : "exit", r < 0 ? -r : r, errout ? errout : "");
-	free(errout);
-	free(bpftool);
-	return rc;
+	return emit_vmlinux(o, dst);
 }
 
 /* The wrapper compiled instead of the source: it includes the source (and the header when
@@ -393,38 +456,43 @@ static int compile(const struct opts *o, const struct names *n, const struct wor
 	}
 
 	char arch_def[64], arch_buf[40], inc_work[PATH_MAX + 8], inc_src[PATH_MAX + 8];
-	char wrapper[PATH_MAX + 32], object[PATH_MAX + 32];
+	char wrapper[PATH_MAX + 32], object[PATH_MAX + 32], mcpu[64];
 	snprintf(arch_def, sizeof(arch_def), "-D__TARGET_ARCH_%s",
 		 target_arch(arch_buf, sizeof(arch_buf)));
 	snprintf(inc_work, sizeof(inc_work), "-I%s", w->path);
 	snprintf(inc_src, sizeof(inc_src), "-I%s", n->src_dir);
 	snprintf(wrapper, sizeof(wrapper), "%s/wrapper.bpf.c", w->path);
 	snprintf(object, sizeof(object), "%s/object.bpf.o", w->path);
+	snprintf(mcpu, sizeof(mcpu), "-mcpu=%s", o->mcpu ? o->mcpu : ecc_default_mcpu());
 
-	const char *argv[16 + 2 * MAX_INCLUDES + 16];
-	char *builtin_dirs = strdup(EU_ECC_BPF_INCLUDE_DIRS);
+	char **argv = NULL;
 	size_t a = 0;
-	argv[a++] = clang;
-	argv[a++] = "-g";
-	argv[a++] = "-O2";
-	argv[a++] = "-target";
-	argv[a++] = "bpf";
-	argv[a++] = arch_def;
+	int oom = 0;
+#define ARG(s) (oom |= ecc_argv_add(&argv, &a, (s), strlen(s)))
+	ARG(clang);
+	ARG("-g");
+	ARG("-O2");
+	ARG("-target");
+	ARG("bpf");
+	ARG(mcpu);
+	ARG(arch_def);
 	for (size_t i = 0; i < o->n_includes; i++) {
-		argv[a++] = "-I";
-		argv[a++] = o->includes[i];
+		ARG("-I");
+		ARG(o->includes[i]);
 	}
-	argv[a++] = inc_src;
-	argv[a++] = inc_work;
-	/* our BPF-side headers (eu_bpf.h), from the source tree or the install prefix */
-	size_t cap = sizeof(argv) / sizeof(argv[0]) - 8;  /* room for what follows */
-	for (char *save = NULL, *d = strtok_r(builtin_dirs, ":", &save); d && a + 2 <= cap;
+	ARG(inc_src);
+	ARG(inc_work);
+	/* our BPF-side headers (eu_bpf.h, and the <bpf/...> shadows that add what newer libbpf
+	 * versions define), from the source tree or the install prefix */
+	char *builtin_dirs = strdup(EU_ECC_BPF_INCLUDE_DIRS);
+	for (char *save = NULL, *d = builtin_dirs ? strtok_r(builtin_dirs, ":", &save) : NULL; d;
 	     d = strtok_r(NULL, ":", &save)) {
 		if (access(d, R_OK) == 0) {
-			argv[a++] = "-I";
-			argv[a++] = d;
+			ARG("-I");
+			ARG(d);
 		}
 	}
+	free(builtin_dirs);
 	/* <asm/types.h> and friends for sources that include uapi headers instead of vmlinux.h
 	 * (clang -target bpf does not search the multiarch directory by itself) */
 	char multiarch[PATH_MAX];
@@ -432,18 +500,27 @@ static int compile(const struct opts *o, const struct names *n, const struct wor
 	if (uname(&u) == 0) {
 		snprintf(multiarch, sizeof(multiarch), "/usr/include/%s-linux-gnu", u.machine);
 		if (access(multiarch, R_OK) == 0) {
-			argv[a++] = "-idirafter";
-			argv[a++] = multiarch;
+			ARG("-idirafter");
+			ARG(multiarch);
 		}
 	}
-	argv[a++] = "-c";
-	argv[a++] = wrapper;
-	argv[a++] = "-o";
-	argv[a++] = object;
-	argv[a] = NULL;
+	/* the user's flags last: a later -O or -mcpu overrides ours */
+	for (size_t i = 0; i < o->n_cflags; i++)
+		ARG(o->cflags[i]);
+	ARG("-c");
+	ARG(wrapper);
+	ARG("-o");
+	ARG(object);
+#undef ARG
+	if (oom) {
+		ecc_argv_free(argv, a);
+		free(clang);
+		free(strip);
+		return fail("out of memory");
+	}
 
 	char *errout = NULL;
-	int r = ecc_run(argv, NULL, &errout, o->verbose);
+	int r = ecc_run((const char *const *)argv, NULL, &errout, o->verbose);
 	int rc = 0;
 	if (r) {
 		rc = fail("clang failed to compile %s (%s %d):\n%s", o->source,
@@ -462,7 +539,7 @@ static int compile(const struct opts *o, const struct names *n, const struct wor
 			rc = fail("%s -g %s failed (%d):\n%s", strip, object, r, errout ? errout : "");
 		free(errout);
 	}
-	free(builtin_dirs);
+	ecc_argv_free(argv, a);
 	free(clang);
 	free(strip);
 	return rc;
@@ -574,6 +651,11 @@ int main(int argc, char **argv)
 		return r;
 	g_verbose = o.verbose;
 	libbpf_set_print(libbpf_print_cb);
+	if (o.emit_vmlinux && !o.source) {
+		r = emit_vmlinux(&o, o.emit_vmlinux);
+		ecc_argv_free(o.cflags, o.n_cflags);
+		return r;
+	}
 	if (o.wasm_header && has_suffix(o.source, ".o")) {
 		size_t size = 0;
 		void *elf = ecc_read_file(o.source, &size);
@@ -583,5 +665,7 @@ int main(int argc, char **argv)
 		free(elf);
 		return r;
 	}
-	return build(&o);
+	r = build(&o);
+	ecc_argv_free(o.cflags, o.n_cflags);
+	return r;
 }

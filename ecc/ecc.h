@@ -58,4 +58,21 @@ int ecc_wasm_header(const void *elf, size_t size, const char *guard, struct eu_b
  * object or source named source; prints what it wrote or why not. 0 or 1. */
 int ecc_write_wasm_header(const void *elf, size_t size, const char *source, const char *out_dir);
 
+/* vmlinux.h from the kernel BTF at btf_path (vmlinux_gen.c): every type, then an
+ * `extern ... __weak __ksym` declaration of each kfunc the BTF tags (bpf_kfunc decl tags),
+ * inside #ifndef BPF_NO_KFUNC_PROTOTYPES. Written atomically; *n_kfuncs gets their number. */
+int ecc_write_vmlinux_h(const char *btf_path, const char *out_path, size_t *n_kfuncs,
+			eu_error *err);
+
+/* clang's -mcpu for this machine's kernel (cflags.c): "v3" from 5.1 (32-bit jumps and
+ * ALU32), "v2" from 4.14, else "v1". */
+const char *ecc_default_mcpu(void);
+/* Appends the words of text (split at blanks; '...' and "..." group words, \ escapes) to
+ * *argv (*n words, malloc'd copies). -EINVAL for an unterminated quote. */
+int ecc_split_flags(const char *text, char ***argv, size_t *n);
+/* Appends a copy of w[0..len) to the NULL-terminated vector *argv of *n words. */
+int ecc_argv_add(char ***argv, size_t *n, const char *w, size_t len);
+/* Frees such a vector. */
+void ecc_argv_free(char **argv, size_t n);
+
 #endif

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bpf/libbpf.h>
 #include <cjson/cJSON.h>
 
 #include "eu_agent.h"
@@ -286,5 +287,114 @@ Test(ecc_cli, comment_on_a_missing_variable_warns)
 	int rc = run_ecc("warn.bpf.c", NULL, NULL, &out);
 	cr_expect_eq(rc, 0, "%s", out);
 	cr_expect(strstr(out, "warning:") && strstr(out, "hidden"), "no warning: %s", out);
+	free(out);
+}
+
+/* ecc with extra arguments after the source, -o DIR and --vmlinux-h; returns the exit code. */
+static int run_ecc_with(const char *src, const char *const *extra, char **out)
+{
+	char s[512], v[512], o[512];
+	snprintf(s, sizeof(s), "%s/%s", dir, src);
+	snprintf(v, sizeof(v), "%s/vmlinux.h", dir);
+	snprintf(o, sizeof(o), "%s/out", dir);
+	const char *argv[32] = {EU_ECC_BIN, s, "-o", o, "--vmlinux-h", v};
+	size_t n = 6;
+	for (size_t i = 0; extra[i] && n < 31; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+	return eu_run_capture(argv, 60000, out);
+}
+
+/* The initial value of the object's .rodata: what the flags made of `answer` and `quoted`. */
+static void rodata_of(const char *obj_rel, int *answer, char *quoted, size_t qsize)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", dir, obj_rel);
+	struct bpf_object *obj = bpf_object__open_file(p, NULL);
+	cr_assert(obj, "cannot open %s", p);
+	struct bpf_map *m;
+	const char *init = NULL;
+	size_t size = 0;
+	bpf_object__for_each_map(m, obj)
+	{
+		if (strstr(bpf_map__name(m), ".rodata"))
+			init = bpf_map__initial_value(m, &size);
+	}
+	cr_assert(init && size >= sizeof(int) + qsize, "no .rodata of %zu bytes", size);
+	memcpy(answer, init, sizeof(int));
+	memcpy(quoted, init + sizeof(int), qsize);
+	bpf_object__close(obj);
+}
+
+Test(ecc_cli, defines_includes_and_cflags_reach_clang)
+{
+	char inc[512];
+	snprintf(inc, sizeof(inc), "%s/inc", dir);
+	cr_assert_eq(mkdir(inc, 0755), 0);
+	write_text("inc/extra_answer.h", "#define EXTRA_ANSWER 40\n");
+	write_text("flags.bpf.c", PRELUDE "#include \"extra_answer.h\"\n"
+					  "#ifndef ANSWER_BIAS\n#error ANSWER_BIAS is not defined\n#endif\n"
+					  "#ifdef FORBIDDEN\n#error FORBIDDEN is defined\n#endif\n"
+					  "const volatile int answer = EXTRA_ANSWER + ANSWER_BIAS;\n"
+					  "const volatile char quoted[4] = LABEL;\n"
+					  "SEC(\"tp/syscalls/sys_enter_getpid\")\n"
+					  "int p(void *ctx) { return answer + quoted[0]; }\n");
+	char *out = NULL;
+	/* without -I the header is not found, without -D the source refuses itself */
+	int rc = run_ecc_with("flags.bpf.c", (const char *const[]){NULL}, &out);
+	cr_expect_neq(rc, 0);
+	cr_expect(strstr(out, "extra_answer.h' file not found"), "clang said: %s", out);
+	free(out);
+	rc = run_ecc_with("flags.bpf.c", (const char *const[]){"-I", inc, NULL}, &out);
+	cr_expect_neq(rc, 0);
+	cr_expect(strstr(out, "ANSWER_BIAS is not defined"), "clang said: %s", out);
+	free(out);
+	/* --cflags: split at blanks, quotes group, a later -U undoes an earlier -D */
+	rc = run_ecc_with("flags.bpf.c",
+			  (const char *const[]){"-I", inc, "-D", "ANSWER_BIAS=2", "--cflags",
+						"-DFORBIDDEN -UFORBIDDEN '-DLABEL=\"a b\"'", NULL},
+			  &out);
+	cr_assert_eq(rc, 0, "ecc failed:\n%s", out);
+	free(out);
+	int answer = 0;
+	char quoted[4] = "";
+	rodata_of("out/flags.bpf.o", &answer, quoted, sizeof(quoted));
+	cr_expect_eq(answer, 42);
+	cr_expect_str_eq(quoted, "a b");
+	/* -a is upstream's spelling; -U undefines what an earlier -D defined; a -D value is
+	 * taken verbatim (no splitting, quotes kept) */
+	rc = run_ecc_with("flags.bpf.c",
+			  (const char *const[]){"--include", inc, "-a", "-DANSWER_BIAS=-40",
+						"-DFORBIDDEN", "-U", "FORBIDDEN", "-D", "LABEL=\"xy\"",
+						NULL},
+			  &out);
+	cr_assert_eq(rc, 0, "ecc failed:\n%s", out);
+	free(out);
+	rodata_of("out/flags.bpf.o", &answer, quoted, sizeof(quoted));
+	cr_expect_eq(answer, 0);
+	cr_expect_str_eq(quoted, "xy");
+	rc = run_ecc_with("flags.bpf.c", (const char *const[]){"--cflags", "'-DX=1", NULL}, &out);
+	cr_expect_neq(rc, 0);
+	cr_expect(strstr(out, "unterminated quote"), "message: %s", out);
+	free(out);
+}
+
+Test(ecc_cli, mcpu_default_and_choice)
+{
+	write_text("cpu.bpf.c", PRELUDE "SEC(\"tp/syscalls/sys_enter_getpid\")\n"
+					"int p(void *ctx) { return 0; }\n");
+	char *out = NULL;
+	int rc = run_ecc_with("cpu.bpf.c", (const char *const[]){"-v", NULL}, &out);
+	cr_assert_eq(rc, 0, "%s", out);
+	/* every kernel this runs on (5.1+, it has BTF) gets v3 */
+	cr_expect(strstr(out, " -mcpu=v3 "), "clang was not given -mcpu=v3: %s", out);
+	free(out);
+	rc = run_ecc_with("cpu.bpf.c", (const char *const[]){"-v", "--mcpu", "v2", NULL}, &out);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_expect(strstr(out, " -mcpu=v2 ") && !strstr(out, "-mcpu=v3"), "%s", out);
+	free(out);
+	rc = run_ecc_with("cpu.bpf.c", (const char *const[]){"--mcpu", "v99", NULL}, &out);
+	cr_expect_neq(rc, 0, "clang accepted -mcpu=v99");
+	cr_expect(strstr(out, "v99"), "clang's complaint is not shown: %s", out);
 	free(out);
 }
