@@ -149,8 +149,11 @@ Test(run_privileges, daemon_without_capabilities)
 
 Test(run_privileges, ctl_against_roots_socket)
 {
-	char sock[600], api[620], watch[600];
-	snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
+	char run[600], sock[640], api[660], watch[600];
+	/* as the daemon's default /run/eunomia: a directory only root may enter */
+	snprintf(run, sizeof(run), "%s/run", dir);
+	cr_assert_eq(mkdir(run, 0700), 0);
+	snprintf(sock, sizeof(sock), "%s/agent.sock", run);
 	snprintf(api, sizeof(api), "unix:%s", sock);
 	snprintf(watch, sizeof(watch), "%s/watch", dir);
 	cr_assert_eq(mkdir(watch, 0755), 0);
@@ -165,6 +168,17 @@ Test(run_privileges, ctl_against_roots_socket)
 
 	char *out = NULL;
 	int rc = as_user("", (const char *const[]){"ctl", "--api", api, "list", NULL}, &out);
+	cr_expect_eq(rc, 3, "exit %d: %s", rc, out);
+	cr_expect(strstr(out, ": permission denied (you are uid "), "%s", out);
+	cr_expect(strstr(out, "the socket's directory is mode 0700, owned by root (uid 0); only "
+			      "that user (and root) may connect"),
+		  "%s", out);
+	cr_expect_null(strstr(out, "Couldn't connect"), "%s", out);
+	free(out);
+
+	/* the directory open to all: the socket's own mode stops the user */
+	cr_assert_eq(chmod(run, 0755), 0);
+	rc = as_user("", (const char *const[]){"ctl", "--api", api, "list", NULL}, &out);
 	cr_expect_eq(rc, 3, "exit %d: %s", rc, out);
 	cr_expect(strstr(out, ": permission denied (you are uid "), "%s", out);
 	cr_expect(strstr(out, "the socket is mode 0600, owned by root (uid 0); only that user "
