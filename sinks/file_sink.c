@@ -20,10 +20,29 @@
 #include <zlib.h>
 
 #include "eunomia/log.h"
-#include "sink_priv.h"
+#include "sink_plugin.h"
+
+enum eu_fsync_policy {
+	EU_FSYNC_NONE = 0, /* leave it to the kernel */
+	EU_FSYNC_INTERVAL, /* fdatasync at most every fsync_interval_ms when there are new bytes */
+	EU_FSYNC_ALWAYS,   /* fdatasync after every batch */
+};
+
+/* The file sink's settings (file_keys below). Rotation: the live file is renamed PATH.1
+ * (PATH.1.gz when compressed), older ones shift to PATH.2 ... PATH.<keep>; the one beyond
+ * keep is deleted. */
+struct file_conf {
+	char *path;
+	uint64_t max_bytes;         /* rotate before a batch would make the file bigger; 0: never */
+	uint64_t rotate_interval_s; /* rotate a non-empty file this long after it was opened */
+	uint64_t keep;              /* rotated files kept (0: rotated data is deleted) */
+	bool compress;              /* gzip rotated files (in the sink's writer thread) */
+	int fsync;                  /* enum eu_fsync_policy */
+	uint64_t fsync_interval_ms;
+};
 
 struct eu_sink_backend {
-	struct eu_sink_config cfg;
+	struct file_conf cfg;
 	int fd;
 	uint64_t size;       /* of the live file */
 	uint64_t opened_ms;
@@ -131,7 +150,7 @@ static void shift_generation(const char *path, uint32_t i)
 static void file_rotate(struct eu_sink_backend *b)
 {
 	const char *path = b->cfg.path;
-	uint32_t keep = b->cfg.keep;
+	uint32_t keep = (uint32_t)b->cfg.keep;
 	bool gz = b->cfg.compress;
 	if (b->dirty && b->cfg.fsync != EU_FSYNC_NONE)
 		fdatasync(b->fd);
@@ -177,8 +196,11 @@ static void file_refresh_size(struct eu_sink_backend *b)
 		b->size = (uint64_t)st.st_size;
 }
 
-static int file_write(struct eu_sink_backend *b, const char *data, size_t len, uint64_t *retries)
+static int file_write(void *state, const struct eu_sink_batch *batch, uint64_t *retries)
 {
+	struct eu_sink_backend *b = state;
+	const char *data = batch->text;
+	size_t len = batch->len;
 	uint64_t now = eu_sink_now_ms();
 	file_refresh_size(b);
 	if (rotation_due(b, len, now))
@@ -217,8 +239,9 @@ static int file_write(struct eu_sink_backend *b, const char *data, size_t len, u
 	return 0;
 }
 
-static void file_tick(struct eu_sink_backend *b, uint64_t now_ms)
+static void file_tick(void *state, uint64_t now_ms)
 {
+	struct eu_sink_backend *b = state;
 	if (b->cfg.fsync == EU_FSYNC_INTERVAL && b->dirty &&
 	    now_ms - b->synced_ms >= b->cfg.fsync_interval_ms) {
 		fdatasync(b->fd);
@@ -229,54 +252,53 @@ static void file_tick(struct eu_sink_backend *b, uint64_t now_ms)
 		file_rotate(b);
 }
 
-static uint32_t file_tick_period(struct eu_sink_backend *b)
+static uint32_t file_tick_period(void *state)
 {
+	struct eu_sink_backend *b = state;
 	uint32_t p = 0;
 	if (b->cfg.fsync == EU_FSYNC_INTERVAL)
-		p = b->cfg.fsync_interval_ms ? b->cfg.fsync_interval_ms : 1000;
+		p = b->cfg.fsync_interval_ms ? (uint32_t)b->cfg.fsync_interval_ms : 1000;
 	if (b->cfg.rotate_interval_s && (!p || p > 1000))
 		p = 1000;
 	return p;
 }
 
-static int file_reopen(struct eu_sink_backend *b, eu_error *err)
+static int file_reopen(void *state, eu_error *err)
 {
+	struct eu_sink_backend *b = state;
 	if (b->fd >= 0 && b->dirty && b->cfg.fsync != EU_FSYNC_NONE)
 		fdatasync(b->fd);
 	b->dirty = false;
 	return file_open_live(b, err);
 }
 
-static void file_close(struct eu_sink_backend *b)
+static void file_close(void *state)
 {
+	struct eu_sink_backend *b = state;
 	if (b->fd >= 0) {
 		if (b->dirty && b->cfg.fsync != EU_FSYNC_NONE)
 			fdatasync(b->fd);
 		close(b->fd);
 	}
-	eu_sink_config_free(&b->cfg);
+	free(b->cfg.path);
 	free(b);
 }
 
-static uint64_t file_rotations(struct eu_sink_backend *b)
+static void file_stats(void *state, struct eu_sink_stats *st)
 {
-	return __atomic_load_n(&b->rotations, __ATOMIC_RELAXED);
+	struct eu_sink_backend *b = state;
+	st->rotations = __atomic_load_n(&b->rotations, __ATOMIC_RELAXED);
 }
 
-static const struct eu_sink_ops file_ops = {
-	.write = file_write,
-	.tick = file_tick,
-	.tick_period_ms = file_tick_period,
-	.reopen = file_reopen,
-	.close = file_close,
-	.rotations = file_rotations,
-};
-
-int eu_sink_file_open(const struct eu_sink_config *cfg, struct eu_sink_backend **out,
-		      const struct eu_sink_ops **ops, eu_error *err)
+static int file_open(const struct eu_sink_config *cfg, const void *conf, void **out,
+		     eu_error *err)
 {
 	struct eu_sink_backend *b = calloc(1, sizeof(*b));
-	if (!b || eu_sink_config_copy(&b->cfg, cfg)) {
+	if (b) {
+		b->cfg = *(const struct file_conf *)conf;
+		b->cfg.path = strdup(b->cfg.path);
+	}
+	if (!b || !b->cfg.path) {
 		free(b);
 		return eu_error_set(err, -ENOMEM, "out of memory");
 	}
@@ -288,6 +310,49 @@ int eu_sink_file_open(const struct eu_sink_config *cfg, struct eu_sink_backend *
 	}
 	b->synced_ms = b->opened_ms;
 	*out = b;
-	*ops = &file_ops;
 	return 0;
 }
+
+static const char *const fsync_choices[] = {"none", "interval", "always", NULL};
+
+static const struct eu_sink_key file_keys[] = {
+	{.key = "path", .type = EU_SINK_KEY_STRING, .required = true,
+	 .offset = offsetof(struct file_conf, path),
+	 .desc = "the live file (created, appended to)"},
+	{.key = "max_size", .type = EU_SINK_KEY_SIZE, .def = "0",
+	 .offset = offsetof(struct file_conf, max_bytes),
+	 .desc = "rotate before a batch would make the file bigger (0: never)"},
+	{.key = "max_age", .type = EU_SINK_KEY_SECONDS, .def = "0",
+	 .offset = offsetof(struct file_conf, rotate_interval_s),
+	 .desc = "rotate a non-empty file this long after its first line (0: never)"},
+	{.key = "keep", .type = EU_SINK_KEY_UINT, .def = "5", .max = 1000,
+	 .offset = offsetof(struct file_conf, keep),
+	 .desc = "rotated files kept: PATH.1 (newest) .. PATH.keep"},
+	{.key = "compress", .type = EU_SINK_KEY_BOOL, .def = "false",
+	 .offset = offsetof(struct file_conf, compress),
+	 .desc = "gzip rotated files (PATH.1.gz ...)"},
+	{.key = "fsync", .type = EU_SINK_KEY_ENUM, .def = "none", .choices = fsync_choices,
+	 .offset = offsetof(struct file_conf, fsync),
+	 .desc = "none: leave it to the kernel; interval: fdatasync every fsync_interval_ms "
+		 "when written to; always: after every batch"},
+	{.key = "fsync_interval_ms", .type = EU_SINK_KEY_UINT, .def = "1000", .max = 3600000,
+	 .offset = offsetof(struct file_conf, fsync_interval_ms),
+	 .desc = "the interval of fsync: interval"},
+	{0},
+};
+
+const struct eu_sink_plugin eu_sink_plugin_file = {
+	.name = "file",
+	.desc = "JSON lines appended to a file, rotated by size and age, optionally gzipped; "
+		"SIGHUP reopens it (after logrotate).",
+	.arg_key = "path",
+	.keys = file_keys,
+	.conf_size = sizeof(struct file_conf),
+	.open = file_open,
+	.write = file_write,
+	.tick = file_tick,
+	.tick_period_ms = file_tick_period,
+	.reopen = file_reopen,
+	.close = file_close,
+	.stats = file_stats,
+};

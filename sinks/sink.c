@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "eunomia/log.h"
-#include "sink_priv.h"
+#include "sink_plugin.h"
 
 /* See count_result. */
 #define EPISODE_QUIET_MS 2000u
@@ -21,8 +21,8 @@ struct chunk {
 
 struct eu_sink {
 	char *name;
-	const struct eu_sink_ops *ops;
-	struct eu_sink_backend *backend;
+	const struct eu_sink_plugin *ops;
+	void *backend;
 	size_t max_records, max_bytes;
 
 	pthread_mutex_t mu;
@@ -36,6 +36,7 @@ struct eu_sink {
 	bool reopen;
 	bool abandoned;  /* eu_sink_abandon: everything unwritten is counted dropped already */
 	bool reader_gone; /* a write failed with EPIPE: nobody reads the other end any more */
+	bool flush_req; /* a flush waits: the plugin pushes out what it buffers */
 	bool failing;    /* in an error episode: log once */
 	uint64_t episode_drops;
 	uint64_t last_failure_ms;
@@ -61,143 +62,6 @@ uint64_t eu_sink_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-void eu_sink_config_init(struct eu_sink_config *cfg, enum eu_sink_type type)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->type = type;
-	cfg->fd = 1;
-	cfg->keep = EU_SINK_DEFAULT_KEEP;
-	cfg->fsync = EU_FSYNC_NONE;
-	cfg->fsync_interval_ms = 1000;
-}
-
-int eu_sink_config_from_spec(const char *spec, struct eu_sink_config *out, eu_error *err)
-{
-	if (!strcmp(spec, "stdout")) {
-		eu_sink_config_init(out, EU_SINK_STDOUT);
-		return 0;
-	}
-	if (!strncmp(spec, "file:", 5)) {
-		if (!spec[5])
-			return eu_error_set(err, -EINVAL, "sink '%s': file: needs a path (file:PATH)",
-					    spec);
-		eu_sink_config_init(out, EU_SINK_FILE);
-		out->path = strdup(spec + 5);
-		return out->path ? 0 : eu_error_set(err, -ENOMEM, "out of memory");
-	}
-	if (!strcmp(spec, "otlp") || !strncmp(spec, "otlp:", 5)) {
-		eu_sink_config_init(out, EU_SINK_OTLP);
-		if (spec[4] == ':' && !(out->path = strdup(spec + 5)))
-			return eu_error_set(err, -ENOMEM, "out of memory");
-		return 0;
-	}
-	return eu_error_set(err, -EINVAL,
-			    "unknown sink '%s' (expected stdout, file:PATH, otlp or otlp:URL)", spec);
-}
-
-int eu_sink_config_copy(struct eu_sink_config *dst, const struct eu_sink_config *src)
-{
-	*dst = *src;
-	dst->path = dst->spool_dir = dst->severity = dst->attributes = NULL;
-	dst->otel = NULL;
-	dst->n_otel = 0;
-	for (size_t i = 0; i < src->n_otel; i++) {
-		if (eu_sink_config_set_otel(dst, src->otel[i].name, src->otel[i].value)) {
-			eu_sink_config_free(dst);
-			return -ENOMEM;
-		}
-	}
-	if ((src->path && !(dst->path = strdup(src->path))) ||
-	    (src->spool_dir && !(dst->spool_dir = strdup(src->spool_dir))) ||
-	    (src->severity && !(dst->severity = strdup(src->severity))) ||
-	    (src->attributes && !(dst->attributes = strdup(src->attributes)))) {
-		eu_sink_config_free(dst);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static bool str_eq(const char *a, const char *b)
-{
-	return a == b || (a && b && !strcmp(a, b));
-}
-
-int eu_sink_config_set_otel(struct eu_sink_config *cfg, const char *name, const char *value)
-{
-	char *v = strdup(value);
-	if (!v)
-		return -ENOMEM;
-	for (size_t i = 0; i < cfg->n_otel; i++) {
-		if (!strcmp(cfg->otel[i].name, name)) {
-			free(cfg->otel[i].value);
-			cfg->otel[i].value = v;
-			return 0;
-		}
-	}
-	struct eu_sink_setting *o = realloc(cfg->otel, (cfg->n_otel + 1) * sizeof(*o));
-	char *n = strdup(name);
-	if (!o || !n) {
-		if (o)
-			cfg->otel = o;
-		free(n);
-		free(v);
-		return -ENOMEM;
-	}
-	cfg->otel = o;
-	cfg->otel[cfg->n_otel++] = (struct eu_sink_setting){n, v};
-	return 0;
-}
-
-const char *eu_sink_config_getenv(void *ctx, const char *name)
-{
-	const struct eu_sink_config *cfg = ctx;
-	for (size_t i = 0; cfg && i < cfg->n_otel; i++)
-		if (!strcmp(cfg->otel[i].name, name))
-			return cfg->otel[i].value;
-	return getenv(name);
-}
-
-static bool otel_eq(const struct eu_sink_config *a, const struct eu_sink_config *b)
-{
-	if (a->n_otel != b->n_otel)
-		return false;
-	for (size_t i = 0; i < a->n_otel; i++)
-		if (!str_eq(a->otel[i].name, b->otel[i].name) ||
-		    !str_eq(a->otel[i].value, b->otel[i].value))
-			return false;
-	return true;
-}
-
-bool eu_sink_config_equal(const struct eu_sink_config *a, const struct eu_sink_config *b)
-{
-	return a->type == b->type && str_eq(a->path, b->path) && a->fd == b->fd &&
-	       a->max_bytes == b->max_bytes && a->rotate_interval_s == b->rotate_interval_s &&
-	       a->keep == b->keep && a->compress == b->compress && a->fsync == b->fsync &&
-	       a->fsync_interval_ms == b->fsync_interval_ms &&
-	       a->queue_records == b->queue_records && a->queue_bytes == b->queue_bytes &&
-	       str_eq(a->spool_dir, b->spool_dir) && a->spool_max_bytes == b->spool_max_bytes &&
-	       str_eq(a->severity, b->severity) && str_eq(a->attributes, b->attributes) &&
-	       otel_eq(a, b);
-}
-
-void eu_sink_config_free(struct eu_sink_config *cfg)
-{
-	if (!cfg)
-		return;
-	free(cfg->path);
-	free(cfg->spool_dir);
-	free(cfg->severity);
-	free(cfg->attributes);
-	cfg->path = cfg->spool_dir = cfg->severity = cfg->attributes = NULL;
-	for (size_t i = 0; i < cfg->n_otel; i++) {
-		free(cfg->otel[i].name);
-		free(cfg->otel[i].value);
-	}
-	free(cfg->otel);
-	cfg->otel = NULL;
-	cfg->n_otel = 0;
 }
 
 static void count_result(struct eu_sink *s, struct chunk *c, int ret, uint64_t retries)
@@ -266,7 +130,8 @@ static void *writer_main(void *arg)
 				struct chunk *c = list;
 				list = c->next;
 				uint64_t retries = 0;
-				int ret = s->ops->write(s->backend, c->data, c->len, &retries);
+				struct eu_sink_batch b = {c->data, c->len, c->n_records};
+				int ret = s->ops->write(s->backend, &b, &retries);
 				pthread_mutex_lock(&s->mu);
 				if (!s->abandoned) {
 					s->q_records -= c->n_records;
@@ -282,6 +147,16 @@ static void *writer_main(void *arg)
 			s->busy = false;
 			continue;
 		}
+		if (s->flush_req && s->ops->flush) {
+			s->flush_req = false;
+			s->busy = true;
+			pthread_mutex_unlock(&s->mu);
+			s->ops->flush(s->backend);
+			pthread_mutex_lock(&s->mu);
+			s->busy = false;
+			continue;
+		}
+		s->flush_req = false;
 		pthread_cond_broadcast(&s->drained);
 		if (s->stop)
 			break;
@@ -308,30 +183,17 @@ int eu_sink_open(const struct eu_sink_config *cfg, struct eu_sink **out, eu_erro
 	struct eu_sink *s = calloc(1, sizeof(*s));
 	if (!s)
 		return eu_error_set(err, -ENOMEM, "out of memory");
-	int ret;
-	switch (cfg->type) {
-	case EU_SINK_STDOUT:
-		s->name = strdup("stdout");
-		ret = eu_sink_stdout_open(cfg, &s->backend, &s->ops, err);
-		break;
-	case EU_SINK_FILE:
-		if (!cfg->path) {
-			ret = eu_error_set(err, -EINVAL, "file sink: no path");
-			break;
-		}
-		if (asprintf(&s->name, "file:%s", cfg->path) < 0)
-			s->name = NULL;
-		ret = eu_sink_file_open(cfg, &s->backend, &s->ops, err);
-		break;
-	case EU_SINK_OTLP:
-		if (asprintf(&s->name, "otlp:%s", cfg->path ? cfg->path : "env") < 0)
-			s->name = NULL;
-		ret = eu_sink_otlp_open(cfg, &s->backend, &s->ops, err);
-		break;
-	default:
-		ret = eu_error_set(err, -EINVAL, "unknown sink type %d", (int)cfg->type);
-		break;
+	const char *arg = cfg->plugin->arg_key ? eu_sink_config_get(cfg, cfg->plugin->arg_key)
+					       : NULL;
+	if (arg ? asprintf(&s->name, "%s:%s", cfg->plugin->name, arg) < 0
+		: !(s->name = strdup(cfg->plugin->name))) {
+		free(s);
+		return eu_error_set(err, -ENOMEM, "out of memory");
 	}
+	s->ops = cfg->plugin;
+	int ret = eu_sink_config_check(cfg, err);
+	if (!ret)
+		ret = s->ops->open(cfg, cfg->conf, &s->backend, err);
 	if (ret) {
 		free(s->name);
 		free(s);
@@ -398,10 +260,11 @@ int eu_sink_flush(struct eu_sink *s, int timeout_ms)
 	struct timespec ts = deadline_in(timeout_ms > 0 ? (uint32_t)timeout_ms : 0);
 	int ret = 0;
 	pthread_mutex_lock(&s->mu);
-	while (s->head || s->busy) {
+	s->flush_req = true;
+	while (s->head || s->busy || s->flush_req) {
 		pthread_cond_signal(&s->wake);
 		if (pthread_cond_timedwait(&s->drained, &s->mu, &ts) == ETIMEDOUT) {
-			ret = (s->head || s->busy) ? -ETIMEDOUT : 0;
+			ret = (s->head || s->busy || s->flush_req) ? -ETIMEDOUT : 0;
 			break;
 		}
 	}
@@ -483,7 +346,6 @@ void eu_sink_get_stats(struct eu_sink *s, struct eu_sink_stats *out)
 	*out = s->st;
 	out->queue_len = s->q_records;
 	pthread_mutex_unlock(&s->mu);
-	out->rotations = s->ops->rotations ? s->ops->rotations(s->backend) : 0;
 	if (s->ops->stats)
 		s->ops->stats(s->backend, out);
 }

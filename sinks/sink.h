@@ -1,10 +1,16 @@
-/* Sinks: where the daemon's records go (stdout, files; OTLP later). One small interface:
- * open from a config, hand over a batch of records, flush, reopen, close, stats.
+/* Sinks: where the daemon's records go. A sink type is a plugin (sink_plugin.h) listed in the
+ * registry (sink_registry.c); this header is what the daemon, the config parser and the CLI
+ * use, and it names no sink type.
  *
- * Every sink owns a bounded queue and one writer thread. eu_sink_write() only copies the batch
- * into the queue (or drops it when the queue is full) and never blocks on I/O, so a slow or
- * failing sink neither stalls the loop nor the other sinks. Every record is counted once as
- * queued (accepted) and then once as written or dropped; a write that had to be retried
+ * Configuration: a sink's settings are the keys its plugin declares (type, default,
+ * description) plus the keys every sink has (queue_size). The config file's `sinks:` entries,
+ * the CLI's `--sink TYPE[:ARG]` (ARG sets the plugin's argument key: file:PATH,
+ * otlp:URL) and `--help-sinks` all go through the same key tables.
+ *
+ * Every sink owns a bounded queue and one writer thread. eu_sink_write() only queues the batch
+ * (or drops it when the queue is full) and never blocks on I/O, so a slow or failing sink
+ * neither stalls the loop nor the other sinks. Every record is counted once as queued
+ * (accepted) and then once as written or dropped; a write that had to be retried
  * (EINTR/EAGAIN, short write) counts in `retried`. A write error (ENOSPC, EPIPE, ...) drops the
  * batch it hit, logs one error per episode (not per batch) and one line when writes work
  * again. Batches are whole lines: a batch is written completely or not at all (a file sink
@@ -15,71 +21,67 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "eunomia/error.h"
 
-enum eu_sink_type {
-	EU_SINK_STDOUT = 1,
-	EU_SINK_FILE,
-	EU_SINK_OTLP, /* sinks/otlp/otlp_sink.c */
-};
-
-enum eu_fsync_policy {
-	EU_FSYNC_NONE = 0, /* leave it to the kernel */
-	EU_FSYNC_INTERVAL, /* fdatasync at most every fsync_interval_ms when there are new bytes */
-	EU_FSYNC_ALWAYS,   /* fdatasync after every batch */
-};
-
 #define EU_SINK_DEFAULT_QUEUE_RECORDS 65536u
 #define EU_SINK_DEFAULT_QUEUE_BYTES (64u << 20)
-#define EU_SINK_DEFAULT_KEEP 5u
 
+struct eu_sink_plugin;
+
+/* One sink's settings: its plugin, the plugin's own config struct (filled from the key
+ * table's defaults, then from what was set) and the keys every sink has. */
 struct eu_sink_config {
-	enum eu_sink_type type;
-	char *path;               /* file: the live file; otlp: the URL or NULL */
-	int fd;                   /* stdout: the fd written (0 means 1) */
-	/* file rotation: the live file is renamed PATH.1 (PATH.1.gz when compressed), older ones
-	 * shift to PATH.2 ... PATH.<keep>; the one beyond keep is deleted */
-	uint64_t max_bytes;       /* rotate before a batch would make the file bigger; 0: never */
-	uint32_t rotate_interval_s; /* rotate a non-empty file this long after it was opened; 0: never */
-	uint32_t keep;            /* rotated files kept (0: rotated data is deleted) */
-	bool compress;            /* gzip rotated files (in the sink's writer thread) */
-	enum eu_fsync_policy fsync;
-	uint32_t fsync_interval_ms; /* default 1000 */
-	size_t queue_records;     /* 0: EU_SINK_DEFAULT_QUEUE_RECORDS */
-	size_t queue_bytes;       /* 0: EU_SINK_DEFAULT_QUEUE_BYTES */
-	/* otlp, from the config file; each set one wins over its EUNOMIA_OTLP_* variable.
-	 * severity and attributes are key=value lists in OTEL_RESOURCE_ATTRIBUTES syntax
-	 * (values %-encoded). */
-	char *spool_dir;          /* the spool directory; NULL: EUNOMIA_OTLP_SPOOL_DIR */
-	uint64_t spool_max_bytes; /* 0: EUNOMIA_OTLP_SPOOL_MAX_BYTES, else 256 MiB */
-	char *severity;           /* package=LEVEL; NULL: EUNOMIA_OTLP_SEVERITY */
-	char *attributes;         /* field=attribute name (empty: dropped); NULL: the variable */
-	/* otlp: OTEL_* variables the config file sets for this sink (headers, TLS, batching,
-	 * resource ...), read through eu_sink_config_getenv: they win over the same variables
-	 * in the environment (a signal-specific one there, _LOGS_/_METRICS_, is looked up
-	 * first by the exporter and still wins) */
-	struct eu_sink_setting *otel;
-	size_t n_otel;
+	const struct eu_sink_plugin *plugin;
+	void *conf;            /* the plugin's struct; read it through the plugin's header */
+	char **set;            /* per key of the plugin's table: the value set, as canonical
+				* text (what equality, copies and eu_sink_config_getenv use), or
+				* NULL when the default holds */
+	size_t queue_records;  /* 0: the daemon's queue_size, else EU_SINK_DEFAULT_QUEUE_RECORDS */
+	size_t queue_bytes;    /* 0: EU_SINK_DEFAULT_QUEUE_BYTES */
 };
 
-struct eu_sink_setting {
-	char *name;
-	char *value;
-};
+/* The plugin named type, or NULL. */
+const struct eu_sink_plugin *eu_sink_plugin_find(const char *type);
+/* The i-th registered plugin, or NULL past the last. */
+const struct eu_sink_plugin *eu_sink_plugin_at(size_t i);
+/* The registered plugins' names, comma-separated ("stdout, file, otlp"). */
+const char *eu_sink_plugin_names(void);
 
-/* Fills defaults for a type (keep 5, fsync none, interval 1000 ms, fd 1). */
-void eu_sink_config_init(struct eu_sink_config *cfg, enum eu_sink_type type);
-/* Parses a command-line spec: "stdout", "file:PATH", "otlp", "otlp:URL". */
+/* A config of the given type with every default: 0, -ENOENT (unknown type, err names the known
+ * ones) or -ENOMEM. */
+int eu_sink_config_init(struct eu_sink_config *cfg, const char *type, eu_error *err);
+/* Sets one key (the plugin's or a common one) from text. -ENOENT: no such key for this type
+ * (err says so); -EINVAL: err says what the key expects and what it got ("expected a size
+ * such as 64M or 1G, got x"), without naming the key (the caller adds where it came from). */
+int eu_sink_config_set(struct eu_sink_config *cfg, const char *key, const char *value,
+		       eu_error *err);
+/* Whether key takes a key=value list (the config file also accepts a mapping for it). */
+bool eu_sink_config_key_is_list(const struct eu_sink_config *cfg, const char *key);
+/* After the keys are set: the keys a type requires are there. -EINVAL, err says which
+ * ("a file sink needs a path"). */
+int eu_sink_config_check(const struct eu_sink_config *cfg, eu_error *err);
+/* Parses a command-line spec "TYPE" or "TYPE:ARG" (ARG sets the type's argument key) and
+ * checks it. */
 int eu_sink_config_from_spec(const char *spec, struct eu_sink_config *out, eu_error *err);
 int eu_sink_config_copy(struct eu_sink_config *dst, const struct eu_sink_config *src);
-/* Sets an OTEL_* variable for this sink (replacing an earlier value): 0 or -ENOMEM. */
-int eu_sink_config_set_otel(struct eu_sink_config *cfg, const char *name, const char *value);
-/* An eu_otlp_getenv_fn over a sink config (ctx): its own OTEL_* settings, else getenv(). */
-const char *eu_sink_config_getenv(void *ctx, const char *name);
 /* Whether two configs open the same sink with the same settings. */
 bool eu_sink_config_equal(const struct eu_sink_config *a, const struct eu_sink_config *b);
+/* The value a key was set to, as canonical text, or NULL (default). */
+const char *eu_sink_config_get(const struct eu_sink_config *cfg, const char *key);
+/* An eu_otlp_getenv_fn-style lookup over a config (ctx): the value of the key that stands for
+ * environment variable `name` (OTEL_* settings in the config file) when set, else getenv(). */
+const char *eu_sink_config_getenv(void *ctx, const char *name);
+/* The type's name ("file"). */
+const char *eu_sink_config_type(const struct eu_sink_config *cfg);
+/* A resource two open sinks must not share (an OTLP spool directory), or NULL. */
+const char *eu_sink_config_exclusive(const struct eu_sink_config *cfg);
 void eu_sink_config_free(struct eu_sink_config *cfg);
+
+/* Prints every sink type and its keys (type, default, description) as Markdown tables: what
+ * `eunomia-agent --help-sinks` shows and the README's sink tables are. */
+void eu_sink_help(FILE *out);
 
 struct eu_sink_stats {
 	uint64_t queued;   /* records accepted into the queue */
@@ -130,7 +132,7 @@ void eu_sink_close(struct eu_sink *s, int timeout_ms);
 void eu_sink_get_stats(struct eu_sink *s, struct eu_sink_stats *out);
 /* Whether a write failed with EPIPE: the reading end of a pipe (`| head`) is closed. */
 bool eu_sink_reader_gone(struct eu_sink *s);
-/* "stdout", "file:/var/log/x.jsonl". */
+/* "stdout", "file:/var/log/x.jsonl": the type, and the argument key's value when set. */
 const char *eu_sink_name(const struct eu_sink *s);
 
 #endif

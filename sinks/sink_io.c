@@ -3,7 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include "sink_priv.h"
+#include "sink_plugin.h"
 
 int eu_sink_write_all(int fd, const char *data, size_t len, bool wait_eagain,
 		      uint64_t *retries, size_t *done)

@@ -3,39 +3,55 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "sink_priv.h"
+#include "sink_plugin.h"
 
-struct eu_sink_backend {
+struct stdout_conf {
+	uint64_t fd;
+};
+
+struct stdout_state {
 	int fd;
 };
 
-static int stdout_write(struct eu_sink_backend *b, const char *data, size_t len,
-			uint64_t *retries)
+static int stdout_write(void *state, const struct eu_sink_batch *b, uint64_t *retries)
 {
+	struct stdout_state *st = state;
 	size_t done;
 	/* a non-blocking stdout waits for room; a pipe cannot take back half a line, so what
 	 * was written stays */
-	return eu_sink_write_all(b->fd, data, len, true, retries, &done);
+	return eu_sink_write_all(st->fd, b->text, b->len, true, retries, &done);
 }
 
-static void stdout_close(struct eu_sink_backend *b)
+static void stdout_close(void *state)
 {
-	free(b);
+	free(state);
 }
 
-static const struct eu_sink_ops stdout_ops = {
+static int stdout_open(const struct eu_sink_config *cfg, const void *conf, void **state,
+		       eu_error *err)
+{
+	const struct stdout_conf *c = conf;
+	struct stdout_state *st = calloc(1, sizeof(*st));
+	if (!st)
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	st->fd = (int)c->fd;
+	*state = st;
+	return 0;
+}
+
+static const struct eu_sink_key stdout_keys[] = {
+	{.key = "fd", .type = EU_SINK_KEY_UINT, .def = "1", .min = 1, .max = 65535,
+	 .offset = offsetof(struct stdout_conf, fd),
+	 .desc = "the file descriptor written (an inherited pipe or socket)"},
+	{0},
+};
+
+const struct eu_sink_plugin eu_sink_plugin_stdout = {
+	.name = "stdout",
+	.desc = "JSON lines (one record per line) to standard output.",
+	.keys = stdout_keys,
+	.conf_size = sizeof(struct stdout_conf),
+	.open = stdout_open,
 	.write = stdout_write,
 	.close = stdout_close,
 };
-
-int eu_sink_stdout_open(const struct eu_sink_config *cfg, struct eu_sink_backend **out,
-			const struct eu_sink_ops **ops, eu_error *err)
-{
-	struct eu_sink_backend *b = calloc(1, sizeof(*b));
-	if (!b)
-		return eu_error_set(err, -ENOMEM, "out of memory");
-	b->fd = cfg->fd > 0 ? cfg->fd : 1;
-	*out = b;
-	*ops = &stdout_ops;
-	return 0;
-}

@@ -1,4 +1,4 @@
-/* `eunomia-agent --watch DIR [--watch DIR2] [--sink stdout|file:PATH] [--config FILE]
+/* `eunomia-agent --watch DIR [--watch DIR2] [--sink TYPE[:ARG]] [--config FILE]
  * [--check-config] [--log-level LEVEL]`: the daemon (daemon.h). Records go to the sinks,
  * logs to stderr. */
 #include "cli_daemon.h"
@@ -35,9 +35,10 @@ const char *eu_cli_daemon_usage(void)
 	       "\n"
 	       "Options:\n"
 	       "  --watch DIR           a package directory (repeatable)\n"
-	       "  --sink SPEC           stdout (default), file:PATH, otlp (endpoint from the\n"
+	       "  --sink TYPE[:ARG]     stdout (default), file:PATH, otlp (endpoint from the\n"
 	       "                        OTEL_EXPORTER_OTLP_* variables) or otlp:URL; repeatable\n"
 	       "                        (fan-out); replaces the config file's sinks\n"
+	       "  --help-sinks          every sink type's config keys (Markdown tables)\n"
 	       "  --config FILE         YAML config (watch dirs, sinks, package params, queues);\n"
 	       "                        re-read on SIGHUP\n"
 	       "  --check-config        validate the config and the options, then exit\n"
@@ -72,7 +73,7 @@ const char *eu_cli_daemon_usage(void)
 struct daemon_args {
 	struct eu_config cli;
 	const char *config;
-	bool check, help;
+	bool check, help, help_sinks;
 	struct cli_api_args api;     /* --api, --require-signatures, ... (cli_api.c) */
 	const char *prometheus;      /* --prometheus ADDR:PORT */
 	const char *metrics_token_file; /* --metrics-token-file FILE */
@@ -93,6 +94,8 @@ static int parse_args(struct daemon_args *a, int argc, char **argv)
 			continue;
 		if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
 			a->help = true;
+		} else if (!strcmp(arg, "--help-sinks")) {
+			a->help_sinks = true;
 		} else if (!strcmp(arg, "--check-config")) {
 			a->check = true;
 		} else if ((v = cli_option_value(argc, argv, &i, "--watch", &opt)) || opt) {
@@ -106,7 +109,8 @@ static int parse_args(struct daemon_args *a, int argc, char **argv)
 			struct eu_sink_config s;
 			eu_error err = {0};
 			if (!v) {
-				fprintf(stderr, "eunomia-agent: --sink needs stdout, file:PATH, otlp or otlp:URL\n");
+				fprintf(stderr, "eunomia-agent: --sink needs TYPE[:ARG] (types: %s)\n",
+					eu_sink_plugin_names());
 				return -EINVAL;
 			}
 			if (eu_sink_config_from_spec(v, &s, &err)) {
@@ -273,6 +277,10 @@ int eu_cli_daemon(int argc, char **argv)
 	}
 	if (a.help) {
 		fputs(eu_cli_daemon_usage(), stdout);
+		goto out;
+	}
+	if (a.help_sinks) {
+		eu_sink_help(stdout);
 		goto out;
 	}
 	if (a.check) {

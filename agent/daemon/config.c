@@ -13,7 +13,7 @@
 #include "eunomia/buf.h"
 #include "core/file.h"
 #include "metrics/metrics_rules.h"
-#include "sinks/otlp/otlp.h"
+#include "core/units.h"
 
 struct cfg_parse {
 	yaml_document_t *doc;
@@ -52,52 +52,6 @@ static const char *node_kind(const yaml_node_t *n)
 	case YAML_MAPPING_NODE: return "a mapping";
 	default: return "nothing";
 	}
-}
-
-/* An unsigned decimal (no minus sign) with an optional one-letter unit from units, worth
- * muls[i] for units[i]; with byte_suffix the unit may be followed by "i" and/or "b" (any
- * case): "4k", "4KiB", "4MB". The result must not exceed max (-ERANGE). */
-static int parse_with_unit(const char *s, const char *units, const uint64_t *muls,
-			   bool byte_suffix, uint64_t max, uint64_t *out)
-{
-	char *end = NULL;
-	errno = 0;
-	if (!s || !*s || *s == '-')
-		return -EINVAL;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -EINVAL;
-	uint64_t mul = 1;
-	if (*end) {
-		const char *u = strchr(units, *end);
-		if (!u)
-			return -EINVAL;
-		mul = muls[u - units];
-		end++;
-		if (byte_suffix && (*end == 'i' || *end == 'I'))
-			end++;
-		if (byte_suffix && (*end == 'b' || *end == 'B'))
-			end++;
-		if (*end)
-			return -EINVAL;
-	}
-	if (v > max / mul)
-		return -ERANGE;
-	*out = v * mul;
-	return 0;
-}
-
-int eu_config_parse_size(const char *s, uint64_t *out)
-{
-	static const uint64_t muls[] = {1ull << 10, 1ull << 10, 1ull << 20,
-					1ull << 20, 1ull << 30, 1ull << 30};
-	return parse_with_unit(s, "kKmMgG", muls, true, UINT64_MAX, out);
-}
-
-int eu_config_parse_duration(const char *s, uint64_t *out)
-{
-	static const uint64_t muls[] = {1, 60, 3600, 86400};
-	return parse_with_unit(s, "smhd", muls, false, UINT32_MAX, out);
 }
 
 static int get_uint(struct cfg_parse *p, const yaml_node_t *n, const char *path, uint64_t max,
@@ -161,9 +115,7 @@ int eu_config_add_sink(struct eu_config *cfg, struct eu_sink_config *sink)
 		return -ENOMEM;
 	cfg->sinks = s;
 	s[cfg->n_sinks++] = *sink;
-	sink->path = sink->spool_dir = sink->severity = sink->attributes = NULL;
-	sink->otel = NULL;
-	sink->n_otel = 0;
+	memset(sink, 0, sizeof(*sink));
 	return 0;
 }
 
@@ -194,219 +146,84 @@ static int parse_watch(struct cfg_parse *p, struct eu_config *cfg, yaml_node_t *
 	return 0;
 }
 
-/* A key=value list for the otlp sink (see sink.h): either a mapping, or one string already in
- * the list syntax. Keys may not hold ',' or '='; values are %-encoded where the syntax needs
- * it. A null or empty value is kept empty (for attributes: drop the field). With levels, each
- * value must be a severity. */
-static int get_kv_list(struct cfg_parse *p, yaml_node_t *v, const char *kp, bool levels,
-		       char **out)
+/* A sink key that takes a key=value list: either a mapping, or one string already in the
+ * list syntax. Keys may not hold ',' or '='; values are %-encoded where the syntax needs it.
+ * A null or empty value is kept empty. The list is checked by the sink's key table. */
+static int kv_list_text(struct cfg_parse *p, yaml_node_t *v, const char *kp, eu_buf *list)
 {
+	for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
+	     pr++) {
+		yaml_node_t *kn = yaml_document_get_node(p->doc, pr->key);
+		yaml_node_t *vn = yaml_document_get_node(p->doc, pr->value);
+		const char *k = scalar(kn), *val = scalar(vn);
+		if (!k || !*k || strpbrk(k, ",="))
+			return cfg_fail(p, kn, kp, "keys must be non-empty strings without ',' or '='%s",
+					NULL);
+		if (!val)
+			return cfg_fail(p, vn, kp, "expected a string value, got %s", node_kind(vn));
+		if (is_null(vn))
+			val = "";
+		eu_buf_printf(list, "%s%s=", list->len ? "," : "", k);
+		/* the list syntax's own characters, and blanks (the parser trims them) */
+		for (const char *c = val; *c; c++) {
+			if (*c == ',' || *c == '=' || *c == '%' || (unsigned char)*c <= 0x20)
+				eu_buf_printf(list, "%%%02X", (unsigned char)*c);
+			else
+				eu_buf_putc(list, *c);
+		}
+	}
+	eu_buf_puts(list, "");
+	return list->oom ? eu_error_set(p->err, -ENOMEM, "out of memory") : 0;
+}
+
+/* One key of a sink: its text (a mapping becomes a key=value list where the key takes one)
+ * handed to the sink's key table, which parses and checks it. */
+static int parse_sink_key(struct cfg_parse *p, yaml_node_t *kn, yaml_node_t *v, const char *path,
+			  struct eu_sink_config *out)
+{
+	const char *k = scalar(kn);
+	char kp[160];
+	snprintf(kp, sizeof(kp), "%s.%s", path, k ? k : "?");
+	if (!k)
+		return cfg_fail(p, kn, path, "keys must be strings%s", NULL);
 	eu_buf list;
 	eu_buf_init(&list);
-	if (scalar(v)) {
-		eu_buf_puts(&list, scalar(v));
-	} else if (v->type == YAML_MAPPING_NODE) {
-		for (yaml_node_pair_t *pr = v->data.mapping.pairs.start;
-		     pr < v->data.mapping.pairs.top; pr++) {
-			yaml_node_t *kn = yaml_document_get_node(p->doc, pr->key);
-			yaml_node_t *vn = yaml_document_get_node(p->doc, pr->value);
-			const char *k = scalar(kn), *val = scalar(vn);
-			if (!k || !*k || strpbrk(k, ",=")) {
-				eu_buf_free(&list);
-				return cfg_fail(p, kn, kp, "keys must be non-empty strings without ',' or '='%s",
-						NULL);
-			}
-			if (!val) {
-				eu_buf_free(&list);
-				return cfg_fail(p, vn, kp, "expected a string value, got %s", node_kind(vn));
-			}
-			if (is_null(vn))
-				val = "";
-			eu_buf_printf(&list, "%s%s=", list.len ? "," : "", k);
-			/* the list syntax's own characters, and blanks (the parser trims them) */
-			for (const char *c = val; *c; c++) {
-				if (*c == ',' || *c == '=' || *c == '%' || (unsigned char)*c <= 0x20)
-					eu_buf_printf(&list, "%%%02X", (unsigned char)*c);
-				else
-					eu_buf_putc(&list, *c);
-			}
-		}
-	} else {
-		return cfg_fail(p, v, kp, "expected a mapping or a key=value list, got %s",
-				node_kind(v));
-	}
-	if (list.oom) {
-		eu_buf_free(&list);
-		return eu_error_set(p->err, -ENOMEM, "out of memory");
-	}
-	/* checked now, so --check-config finds a bad level or escape with its line */
-	struct eu_otlp_kvs kvs;
-	eu_error e = {0};
-	int ret = eu_otlp_kvs_parse(list.data ? list.data : "", &kvs, &e);
-	if (ret) {
-		eu_buf_free(&list);
-		return cfg_fail(p, v, kp, "%.200s", e.msg);
-	}
-	for (size_t i = 0; levels && i < kvs.n; i++) {
-		int num;
-		if (eu_otlp_severity_parse(kvs.v[i].value, &num)) {
-			char why[200];
-			snprintf(why, sizeof(why), "%s: '%.80s' is not a severity (TRACE..FATAL4 or 1..24)",
-				 kvs.v[i].key, kvs.v[i].value);
-			ret = cfg_fail(p, v, kp, "%s", why);
-			break;
-		}
-	}
-	eu_otlp_kvs_free(&kvs);
-	if (ret) {
-		eu_buf_free(&list);
-		return ret;
-	}
-	free(*out);
-	*out = list.data ? list.data : strdup("");
-	return *out ? 0 : eu_error_set(p->err, -ENOMEM, "out of memory");
-}
-
-/* Milliseconds as the OTEL variables take them (1 .. UINT32_MAX): a plain number is
- * milliseconds; "250ms", "5s", "2m", "1h" also work. */
-static int get_ms(struct cfg_parse *p, yaml_node_t *v, const char *kp, uint64_t *ms)
-{
-	const char *s = scalar(v);
-	size_t n = s ? strlen(s) : 0;
-	char *end = NULL;
-	uint64_t secs;
-	bool ok = false;
-	*ms = 0;
-	if (n && s[0] >= '0' && s[0] <= '9') {
-		errno = 0;
-		unsigned long long u = strtoull(s, &end, 10);
-		if (errno) {
-			ok = false;
-		} else if (!strcmp(end, "ms") || !*end) {
-			ok = true;
-			*ms = u;
-		} else if (!eu_config_parse_duration(s, &secs) && secs <= UINT32_MAX / 1000) {
-			ok = true;
-			*ms = secs * 1000;
-		}
-	}
-	if (ok && *ms >= 1 && *ms <= UINT32_MAX)
-		return 0;
-	return cfg_fail(p, v, kp, "expected 1 ms to 49 days, as milliseconds or a duration such "
-				  "as 500ms, 10s or 1m, got %s", s ? s : node_kind(v));
-}
-
-/* otlp sink keys that set an OTEL_* variable for the sink (sink.h), by the value they take */
-enum otel_kind { OTEL_TEXT, OTEL_MS, OTEL_COUNT, OTEL_LIST, OTEL_COMPRESSION, OTEL_PROTOCOL };
-static const struct {
-	const char *key, *var;
-	enum otel_kind kind;
-} otel_keys[] = {
-	{"headers", "OTEL_EXPORTER_OTLP_HEADERS", OTEL_LIST},
-	{"compression", "OTEL_EXPORTER_OTLP_COMPRESSION", OTEL_COMPRESSION},
-	{"timeout", "OTEL_EXPORTER_OTLP_TIMEOUT", OTEL_MS},
-	{"protocol", "OTEL_EXPORTER_OTLP_PROTOCOL", OTEL_PROTOCOL},
-	{"certificate", "OTEL_EXPORTER_OTLP_CERTIFICATE", OTEL_TEXT},
-	{"client_certificate", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", OTEL_TEXT},
-	{"client_key", "OTEL_EXPORTER_OTLP_CLIENT_KEY", OTEL_TEXT},
-	{"max_queue_size", "OTEL_BLRP_MAX_QUEUE_SIZE", OTEL_COUNT},
-	{"max_export_batch_size", "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", OTEL_COUNT},
-	{"schedule_delay", "OTEL_BLRP_SCHEDULE_DELAY", OTEL_MS},
-	{"export_timeout", "OTEL_BLRP_EXPORT_TIMEOUT", OTEL_MS},
-	{"service_name", "OTEL_SERVICE_NAME", OTEL_TEXT},
-	{"resource_attributes", "OTEL_RESOURCE_ATTRIBUTES", OTEL_LIST},
-	{"metric_export_interval", "OTEL_METRIC_EXPORT_INTERVAL", OTEL_MS},
-	{"metrics_temporality", "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", OTEL_TEXT},
-};
-
-/* One otel_keys entry's value into the sink's settings; 1 when k is none of them. */
-static int parse_otel_key(struct cfg_parse *p, const char *k, yaml_node_t *v, const char *kp,
-			  struct eu_sink_config *out)
-{
-	size_t i = 0;
-	while (i < sizeof(otel_keys) / sizeof(otel_keys[0]) && strcmp(otel_keys[i].key, k))
-		i++;
-	if (i == sizeof(otel_keys) / sizeof(otel_keys[0]))
-		return 1;
-	char num[32], *list = NULL;
-	const char *value = NULL;
-	uint64_t u = 0;
+	const char *text = scalar(v);
+	bool is_list = eu_sink_config_key_is_list(out, k);
 	int ret = 0;
-	switch (otel_keys[i].kind) {
-	case OTEL_TEXT:
-		value = scalar(v);
-		if (!value || !*value)
-			ret = cfg_fail(p, v, kp, "expected a non-empty string, got %s",
-				       value ? "an empty one" : node_kind(v));
-		break;
-	case OTEL_PROTOCOL:
-		value = scalar(v);
-		/* the agent's own file is checked strictly (the environment only warns) */
-		if (!value || (strcasecmp(value, "http/protobuf") && strcasecmp(value, "grpc")))
-			ret = cfg_fail(p, v, kp, "expected http/protobuf or grpc (http/json is not "
-						 "supported), got %s", value ? value : node_kind(v));
-		break;
-	case OTEL_COMPRESSION:
-		value = scalar(v);
-		if (!value || (strcmp(value, "gzip") && strcmp(value, "none")))
-			ret = cfg_fail(p, v, kp, "expected gzip or none, got %s",
-				       value ? value : node_kind(v));
-		break;
-	case OTEL_MS:
-		ret = get_ms(p, v, kp, &u);
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)u);
-		value = num;
-		break;
-	case OTEL_COUNT:
-		ret = get_uint(p, v, kp, 1u << 24, &u);
-		if (!ret && !u)
-			ret = cfg_fail(p, v, kp, "expected a positive integer%s", NULL);
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)u);
-		value = num;
-		break;
-	case OTEL_LIST:
-		ret = get_kv_list(p, v, kp, false, &list);
-		value = list;
-		break;
+	if (is_list && v->type == YAML_MAPPING_NODE) {
+		ret = kv_list_text(p, v, kp, &list);
+		text = list.data;
+	} else if (is_list && !text) {
+		ret = cfg_fail(p, v, kp, "expected a mapping or a key=value list, got %s", node_kind(v));
+	} else if (is_list && is_null(v)) {
+		text = "";
 	}
-	if (!ret && eu_sink_config_set_otel(out, otel_keys[i].var, value))
-		ret = eu_error_set(p->err, -ENOMEM, "out of memory");
-	free(list);
+	eu_error e = {0};
+	if (!ret) {
+		ret = eu_sink_config_set(out, k, text, &e);
+		if (ret == -ENOENT)
+			ret = cfg_fail(p, kn, path, "%.200s", e.msg);
+		else if (ret == -ENOMEM)
+			ret = eu_error_set(p->err, ret, "out of memory");
+		else if (ret) {
+			/* not a scalar: the table's "got nothing" says what the node is instead */
+			char *nothing = text ? NULL : strstr(e.msg, "got nothing");
+			if (nothing)
+				snprintf(nothing, sizeof(e.msg) - (size_t)(nothing - e.msg), "got %s",
+					 node_kind(v));
+			ret = cfg_fail(p, v, kp, "%.200s", e.msg);
+		}
+	}
+	eu_buf_free(&list);
 	return ret;
-}
-
-/* The keys only an otlp sink has; 1 when k is not one of them. */
-static int parse_otlp_key(struct cfg_parse *p, const char *k, yaml_node_t *v, const char *kp,
-			  struct eu_sink_config *out)
-{
-	if (!strcmp(k, "endpoint"))
-		return get_str(p, v, kp, &out->path);
-	if (!strcmp(k, "spool_dir"))
-		return get_str(p, v, kp, &out->spool_dir);
-	if (!strcmp(k, "spool_max_size")) {
-		if (!scalar(v) || eu_config_parse_size(scalar(v), &out->spool_max_bytes) ||
-		    !out->spool_max_bytes)
-			return cfg_fail(p, v, kp, "expected a size such as 64M or 1G, got %s",
-					scalar(v) ? scalar(v) : node_kind(v));
-		return 0;
-	}
-	if (!strcmp(k, "spool_fsync")) {
-		bool on = false;
-		int ret = get_bool(p, v, kp, &on);
-		out->fsync = on ? EU_FSYNC_ALWAYS : EU_FSYNC_NONE;
-		return ret;
-	}
-	if (!strcmp(k, "severity"))
-		return get_kv_list(p, v, kp, true, &out->severity);
-	if (!strcmp(k, "attributes"))
-		return get_kv_list(p, v, kp, false, &out->attributes);
-	return parse_otel_key(p, k, v, kp, out);
 }
 
 static int parse_sink(struct cfg_parse *p, yaml_node_t *n, int idx, struct eu_sink_config *out)
 {
 	char path[96];
 	snprintf(path, sizeof(path), "sinks[%d]", idx);
+	memset(out, 0, sizeof(*out));
 	if (n->type != YAML_MAPPING_NODE)
 		return cfg_fail(p, n, path, "expected a mapping with a type, got %s", node_kind(n));
 	const char *type = NULL;
@@ -419,71 +236,23 @@ static int parse_sink(struct cfg_parse *p, yaml_node_t *n, int idx, struct eu_si
 		}
 	}
 	if (!type)
-		return cfg_fail(p, n, path, "a sink needs a type (stdout, file or otlp)%s", NULL);
-	if (!strcmp(type, "stdout"))
-		eu_sink_config_init(out, EU_SINK_STDOUT);
-	else if (!strcmp(type, "file"))
-		eu_sink_config_init(out, EU_SINK_FILE);
-	else if (!strcmp(type, "otlp"))
-		eu_sink_config_init(out, EU_SINK_OTLP);
-	else
-		return cfg_fail(p, type_node, path, "unknown sink type '%s' (stdout, file or otlp)",
-				type);
-	int ret = 0;
+		return cfg_fail(p, n, path, "a sink needs a type (%s)", eu_sink_plugin_names());
+	eu_error e = {0};
+	int ret = eu_sink_config_init(out, type, &e);
+	if (ret == -ENOENT)
+		return cfg_fail(p, type_node, path, "%.200s", e.msg);
+	if (ret)
+		return eu_error_set(p->err, ret, "out of memory");
 	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
 	     !ret && pr < n->data.mapping.pairs.top; pr++) {
 		yaml_node_t *kn = yaml_document_get_node(p->doc, pr->key);
-		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
 		const char *k = scalar(kn);
-		char kp[160];
-		snprintf(kp, sizeof(kp), "%s.%s", path, k ? k : "?");
-		uint64_t u;
-		if (!k) {
-			ret = cfg_fail(p, kn, path, "keys must be strings%s", NULL);
-		} else if (!strcmp(k, "type")) {
+		if (k && !strcmp(k, "type"))
 			continue;
-		} else if (!strcmp(k, "path") && out->type != EU_SINK_STDOUT) {
-			ret = get_str(p, v, kp, &out->path);
-		} else if (out->type == EU_SINK_FILE && !strcmp(k, "max_size")) {
-			if (!scalar(v) || eu_config_parse_size(scalar(v), &out->max_bytes))
-				ret = cfg_fail(p, v, kp, "expected a size such as 1048576, 64K, 100M or 1G, got %s",
-					       scalar(v) ? scalar(v) : node_kind(v));
-		} else if (out->type == EU_SINK_FILE && !strcmp(k, "max_age")) {
-			if (!scalar(v) || eu_config_parse_duration(scalar(v), &u))
-				ret = cfg_fail(p, v, kp, "expected a duration such as 3600, 30m, 1h or 1d, got %s",
-					       scalar(v) ? scalar(v) : node_kind(v));
-			else
-				out->rotate_interval_s = (uint32_t)u;
-		} else if (out->type == EU_SINK_FILE && !strcmp(k, "keep")) {
-			ret = get_uint(p, v, kp, 1000, &u);
-			out->keep = (uint32_t)u;
-		} else if (out->type == EU_SINK_FILE && !strcmp(k, "compress")) {
-			ret = get_bool(p, v, kp, &out->compress);
-		} else if (out->type == EU_SINK_FILE && !strcmp(k, "fsync")) {
-			const char *s = scalar(v);
-			if (s && !strcmp(s, "none"))
-				out->fsync = EU_FSYNC_NONE;
-			else if (s && !strcmp(s, "interval"))
-				out->fsync = EU_FSYNC_INTERVAL;
-			else if (s && !strcmp(s, "always"))
-				out->fsync = EU_FSYNC_ALWAYS;
-			else
-				ret = cfg_fail(p, v, kp, "expected none, interval or always, got %s",
-					       s ? s : node_kind(v));
-		} else if (out->type == EU_SINK_FILE && !strcmp(k, "fsync_interval_ms")) {
-			ret = get_uint(p, v, kp, 3600000, &u);
-			out->fsync_interval_ms = (uint32_t)u;
-		} else if (!strcmp(k, "queue_size")) {
-			ret = get_uint(p, v, kp, 1u << 30, &u);
-			out->queue_records = (size_t)u;
-		} else if (out->type == EU_SINK_OTLP && (ret = parse_otlp_key(p, k, v, kp, out)) != 1) {
-			/* handled (ret is 0 or the error) */
-		} else {
-			ret = cfg_fail(p, kn, path, "unknown key '%s' for this sink type", k);
-		}
+		ret = parse_sink_key(p, kn, yaml_document_get_node(p->doc, pr->value), path, out);
 	}
-	if (!ret && out->type == EU_SINK_FILE && !out->path)
-		ret = cfg_fail(p, n, path, "a file sink needs a path%s", NULL);
+	if (!ret && eu_sink_config_check(out, &e))
+		ret = cfg_fail(p, n, path, "%.200s", e.msg);
 	if (ret)
 		eu_sink_config_free(out);
 	return ret;

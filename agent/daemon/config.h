@@ -7,14 +7,9 @@
  *   queue_size: 65536                    # records per sink queue (each sink may override)
  *   sinks:                               # default: one stdout sink
  *     - type: stdout
- *     - type: file
- *       path: /var/log/eunomia/events.jsonl
- *       max_size: 100M                   # bytes; K/M/G suffixes (powers of 1024); 0 = never
- *       max_age: 1h                      # seconds; s/m/h/d suffixes; 0 = never
- *       keep: 5                          # rotated files kept
- *       compress: true                   # gzip rotated files
- *       fsync: interval                  # none | interval | always
- *       fsync_interval_ms: 1000
+ *     - type: file                       # every other key: the sink type's key table
+ *       path: /var/log/eunomia/events.jsonl   (eunomia-agent --help-sinks)
+ *       max_size: 100M
  *       queue_size: 10000
  *   packages:                            # per-package parameters, by file stem or name
  *     bootstrap:
@@ -88,11 +83,7 @@ const struct eu_config_package *eu_config_find_package(const struct eu_config *c
 
 /* Appends a string to a list (watch dirs); -ENOMEM. */
 int eu_config_add_watch(struct eu_config *cfg, const char *dir);
-/* Appends a sink (takes ownership of sink->path). */
+/* Appends a sink (takes ownership of what *sink holds; it is left empty). */
 int eu_config_add_sink(struct eu_config *cfg, struct eu_sink_config *sink);
-
-/* "123", "64K", "100M", "1G" -> bytes; "30", "30s", "5m", "1h", "2d" -> seconds. */
-int eu_config_parse_size(const char *s, uint64_t *out);
-int eu_config_parse_duration(const char *s, uint64_t *out);
 
 #endif

@@ -105,9 +105,13 @@ static int sink_defaults(struct eu_config *cfg, eu_error *err)
 {
 	if (!cfg->n_sinks) {
 		struct eu_sink_config s;
-		eu_sink_config_init(&s, EU_SINK_STDOUT);
-		if (eu_config_add_sink(cfg, &s))
+		int ret = eu_sink_config_init(&s, "stdout", err);
+		if (ret)
+			return ret;
+		if (eu_config_add_sink(cfg, &s)) {
+			eu_sink_config_free(&s);
 			return eu_error_set(err, -ENOMEM, "out of memory");
+		}
 	}
 	for (size_t i = 0; i < cfg->n_sinks; i++)
 		if (!cfg->sinks[i].queue_records)
@@ -308,22 +312,18 @@ static void sink_retire_done(uv_work_t *w, int status)
 	free(w->data);
 }
 
-/* The spool directory an otlp sink config writes to (its own, else the environment's). */
-static const char *spool_of(const struct eu_sink_config *c)
+/* Whether a sink of a and one of b would hold the same exclusive resource (an otlp spool
+ * directory). */
+static bool shares_exclusive(const struct eu_config *a, const struct eu_config *b)
 {
-	if (c->type != EU_SINK_OTLP)
-		return NULL;
-	const char *s = c->spool_dir ? c->spool_dir : getenv("EUNOMIA_OTLP_SPOOL_DIR");
-	return s && *s ? s : NULL;
-}
-
-static bool shares_spool(const struct eu_config *a, const struct eu_config *b)
-{
-	for (size_t i = 0; i < a->n_sinks; i++)
-		for (size_t k = 0; spool_of(&a->sinks[i]) && k < b->n_sinks; k++)
-			if (spool_of(&b->sinks[k]) &&
-			    !strcmp(spool_of(&a->sinks[i]), spool_of(&b->sinks[k])))
+	for (size_t i = 0; i < a->n_sinks; i++) {
+		const char *x = eu_sink_config_exclusive(&a->sinks[i]);
+		for (size_t k = 0; x && k < b->n_sinks; k++) {
+			const char *y = eu_sink_config_exclusive(&b->sinks[k]);
+			if (y && !strcmp(x, y))
 				return true;
+		}
+	}
 	return false;
 }
 
@@ -338,14 +338,16 @@ static int swap_sinks(struct eu_daemon *d, struct eu_config *next, eu_error *err
 	daemon_flush(d);
 	struct eu_sink **old = d->sinks, **sinks = NULL;
 	size_t n_old = d->n_sinks;
-	bool close_first = shares_spool(&d->cfg, next);
+	bool close_first = shares_exclusive(&d->cfg, next);
 	int ret = 0;
 	if (close_first) {
 		d->sinks = NULL;
 		d->n_sinks = 0;
-		for (size_t i = 0; i < n_old; i++)
-			eu_log(EU_LOG_INFO, "config reload: sink %s replaced (closed first: its "
-			       "replacement uses the same spool directory)", eu_sink_name(old[i]));
+		for (size_t i = 0; i < n_old; i++) {
+			const char *x = eu_sink_config_exclusive(&d->cfg.sinks[i]);
+			eu_log(EU_LOG_INFO, "config reload: sink %s replaced (closed first: the new "
+			       "sinks use %s too)", eu_sink_name(old[i]), x ? x : "its resources");
+		}
 		retire_sink_set(old, n_old, SINK_SWAP_CLOSE_MS);
 		ret = open_sink_set(next, &sinks, err);
 		if (ret) {

@@ -41,12 +41,11 @@ void daemon_flush(struct eu_daemon *d)
 	/* `--watch W | head -1`: with stdout the only output and nobody reading it, every
 	 * record would be dropped from now on; stop, as `run` does (with other sinks, stdout's
 	 * drops are counted and the others go on) */
-	if (d->n_sinks == 1 && d->cfg.n_sinks == 1 && d->cfg.sinks[0].type == EU_SINK_STDOUT &&
-	    !d->stdout_gone && !d->stopping && d->signals_init &&
+	if (d->n_sinks == 1 && !d->stdout_gone && !d->stopping && d->signals_init &&
 	    eu_sink_reader_gone(d->sinks[0])) {
 		d->stdout_gone = true;
-		eu_log(EU_LOG_INFO, "stdout: its reader went away (EPIPE) and it is the only sink: "
-		       "stopping");
+		eu_log(EU_LOG_INFO, "sink %s: its reader went away (EPIPE) and it is the only sink: "
+		       "stopping", eu_sink_name(d->sinks[0]));
 		daemon_stop_soon(d);
 	}
 }

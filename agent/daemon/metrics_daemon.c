@@ -157,6 +157,12 @@ static void on_export(uv_timer_t *t)
 	export_now(dm);
 }
 
+/* The OTLP metrics exporter follows the first otlp sink's settings. */
+static bool is_otlp(const struct eu_sink_config *sc)
+{
+	return !strcmp(eu_sink_config_type(sc), "otlp");
+}
+
 static int otlp_start(struct eu_daemon *d, const struct eu_sink_config *sc, eu_error *err)
 {
 	struct eu_daemon_metrics *dm = d->metrics;
@@ -180,7 +186,8 @@ static int otlp_start(struct eu_daemon *d, const struct eu_sink_config *sc, eu_e
 	}
 	struct eu_otlp_config oc;
 	memset(&oc, 0, sizeof(oc));
-	int ret = eu_otlp_config_from_env(&oc, sc->path, eu_sink_config_getenv, env, err);
+	int ret = eu_otlp_config_from_env(&oc, eu_sink_config_get(sc, "endpoint"),
+					  eu_sink_config_getenv, env, err);
 	if (ret)
 		return ret;
 	eu_buf res;
@@ -236,7 +243,7 @@ int daemon_metrics_start(struct eu_daemon *d, eu_error *err)
 	uv_timer_start(&dm->expire, on_expire, every, every);
 	uv_unref((uv_handle_t *)&dm->expire);
 	for (size_t i = 0; i < d->cfg.n_sinks; i++) {
-		if (d->cfg.sinks[i].type == EU_SINK_OTLP) {
+		if (is_otlp(&d->cfg.sinks[i])) {
 			if ((ret = otlp_start(d, &d->cfg.sinks[i], err)))
 				return ret;
 			break;
@@ -339,7 +346,7 @@ void daemon_metrics_sinks_changed(struct eu_daemon *d)
 		uv_timer_stop(&dm->export_timer);
 	}
 	for (size_t i = 0; i < d->cfg.n_sinks; i++) {
-		if (d->cfg.sinks[i].type != EU_SINK_OTLP)
+		if (!is_otlp(&d->cfg.sinks[i]))
 			continue;
 		eu_error err = {0};
 		if (otlp_start(d, &d->cfg.sinks[i], &err))

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/units.h"
 #include "daemon/config.h"
 #include "metrics_rules.h"
 
@@ -352,7 +353,7 @@ int eu_metrics_config_parse_yaml(yaml_document_t *doc, yaml_node_t *n, const cha
 			ret = get_size(&p, v, "metrics.max_series", max_series);
 		} else if (k && !strcmp(k, "series_idle")) {
 			const char *s = scalar(v);
-			ret = !s || eu_config_parse_duration(s, idle_s) ?
+			ret = !s || eu_parse_seconds(s, idle_s) ?
 				      mfail(&p, v, "metrics.series_idle",
 					    "expected a duration such as 30s, 10m or 1h, got ",
 					    s ? s : "a non-scalar") : 0;

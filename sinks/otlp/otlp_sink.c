@@ -40,13 +40,24 @@
 
 #include "eunomia/log.h"
 #include "otlp.h"
-#include "sinks/sink_priv.h"
+#include "sinks/sink_plugin.h"
 
 /* how often the writer thread runs the loop while the exporter has work */
 #define OTLP_TICK_MS 5u
 /* how long close waits for what is queued to be delivered */
 #define OTLP_CLOSE_MS 2000u
 #define OTLP_METRIC_INTERVAL_MS 60000u
+
+/* The otlp sink's settings (otlp_keys below); the exporter's own ones (OTEL_*) are read
+ * through eu_sink_config_getenv. */
+struct otlp_conf {
+	char *endpoint;
+	char *spool_dir;
+	uint64_t spool_max_bytes;
+	bool spool_fsync;
+	char *severity;
+	char *attributes;
+};
 
 struct eu_sink_backend {
 	uv_loop_t loop;
@@ -135,8 +146,9 @@ static uint64_t log_drops(const struct eu_otlp_signal_stats *l)
 	       l->dropped_spool_full + l->dropped_shutdown;
 }
 
-static void otlp_stats(struct eu_sink_backend *b, struct eu_sink_stats *out)
+static void otlp_stats(void *state, struct eu_sink_stats *out)
 {
+	struct eu_sink_backend *b = state;
 	pthread_mutex_lock(&b->snap_mu);
 	const struct eu_otlp_signal_stats *l = &b->snap.logs;
 	out->delivers = true;
@@ -157,9 +169,11 @@ static void maybe_metrics(struct eu_sink_backend *b, uint64_t now_ms)
 	queue_metrics(b);
 }
 
-static int otlp_write(struct eu_sink_backend *b, const char *data, size_t len,
-		      uint64_t *retries)
+static int otlp_write(void *state, const struct eu_sink_batch *batch, uint64_t *retries)
 {
+	struct eu_sink_backend *b = state;
+	const char *data = batch->text;
+	size_t len = batch->len;
 	uint64_t now = real_now_ns();
 	const char *p = data, *end = data + len;
 	while (p < end) {
@@ -188,14 +202,16 @@ static int otlp_write(struct eu_sink_backend *b, const char *data, size_t len,
 	return 0;
 }
 
-static void otlp_tick(struct eu_sink_backend *b, uint64_t now_ms)
+static void otlp_tick(void *state, uint64_t now_ms)
 {
+	struct eu_sink_backend *b = state;
 	maybe_metrics(b, eu_sink_now_ms());
 	run_loop(b);
 }
 
-static uint32_t otlp_tick_period(struct eu_sink_backend *b)
+static uint32_t otlp_tick_period(void *state)
 {
+	struct eu_sink_backend *b = state;
 	if (!eu_otlp_exporter_idle(b->exp))
 		return OTLP_TICK_MS;
 	/* idle: wake only for the next metrics export */
@@ -227,8 +243,16 @@ static void on_stop_tick(uv_timer_t *t)
 	uv_stop(t->loop);
 }
 
-static void otlp_close(struct eu_sink_backend *b)
+static void otlp_flush(void *state)
 {
+	struct eu_sink_backend *b = state;
+	eu_otlp_exporter_flush(b->exp);
+	uv_run(&b->loop, UV_RUN_NOWAIT);
+}
+
+static void otlp_close(void *state)
+{
+	struct eu_sink_backend *b = state;
 	queue_metrics(b);
 	eu_otlp_exporter_flush(b->exp);
 	uv_timer_t t;
@@ -260,7 +284,7 @@ static void otlp_close(struct eu_sink_backend *b)
 }
 
 /* The sink's severity and attributes lists (config file, else environment) into b. */
-static int naming_setup(struct eu_sink_backend *b, const struct eu_sink_config *cfg,
+static int naming_setup(struct eu_sink_backend *b, const struct otlp_conf *cfg,
 			eu_error *err)
 {
 	const char *sev = cfg->severity ? cfg->severity : getenv("EUNOMIA_OTLP_SEVERITY");
@@ -290,21 +314,14 @@ static int naming_setup(struct eu_sink_backend *b, const struct eu_sink_config *
 	return 0;
 }
 
-static const struct eu_sink_ops otlp_ops = {
-	.write = otlp_write,
-	.tick = otlp_tick,
-	.tick_period_ms = otlp_tick_period,
-	.close = otlp_close,
-	.stats = otlp_stats,
-};
-
-int eu_sink_otlp_open(const struct eu_sink_config *cfg, struct eu_sink_backend **out,
-		      const struct eu_sink_ops **ops, eu_error *err)
+static int otlp_open(const struct eu_sink_config *sc, const void *conf, void **out,
+		     eu_error *err)
 {
+	const struct otlp_conf *cfg = conf;
 	struct eu_otlp_config ocfg;
 	/* the config file's OTEL_* settings for this sink first, then the environment */
-	void *env = (void *)cfg;
-	int ret = eu_otlp_config_from_env(&ocfg, cfg->path, eu_sink_config_getenv, env, err);
+	void *env = (void *)sc;
+	int ret = eu_otlp_config_from_env(&ocfg, cfg->endpoint, eu_sink_config_getenv, env, err);
 	if (ret)
 		return eu_error_prefix(err, "otlp sink");
 	const char *spool = cfg->spool_dir ? cfg->spool_dir : getenv("EUNOMIA_OTLP_SPOOL_DIR");
@@ -320,7 +337,7 @@ int eu_sink_otlp_open(const struct eu_sink_config *cfg, struct eu_sink_backend *
 		else if (cap && strtoull(cap, NULL, 10))
 			ocfg.spool_max_bytes = strtoull(cap, NULL, 10);
 		const char *fs = getenv("EUNOMIA_OTLP_SPOOL_FSYNC");
-		ocfg.spool_fsync = cfg->fsync == EU_FSYNC_ALWAYS || (fs && !strcmp(fs, "1"));
+		ocfg.spool_fsync = cfg->spool_fsync || (fs && !strcmp(fs, "1"));
 	}
 	eu_buf res;
 	eu_buf_init(&res);
@@ -381,6 +398,120 @@ int eu_sink_otlp_open(const struct eu_sink_config *cfg, struct eu_sink_backend *
 		return eu_error_prefix(err, "otlp sink");
 	}
 	*out = b;
-	*ops = &otlp_ops;
 	return 0;
 }
+
+static const char *otlp_spool_dir(const void *conf)
+{
+	const struct otlp_conf *c = conf;
+	const char *s = c->spool_dir ? c->spool_dir : getenv("EUNOMIA_OTLP_SPOOL_DIR");
+	return s && *s ? s : NULL;
+}
+
+static int check_list(const char *value, eu_error *err)
+{
+	struct eu_otlp_kvs kvs;
+	int ret = eu_otlp_kvs_parse(value, &kvs, err);
+	if (!ret)
+		eu_otlp_kvs_free(&kvs);
+	return ret;
+}
+
+static int check_severities(const char *value, eu_error *err)
+{
+	struct eu_otlp_kvs kvs;
+	int ret = eu_otlp_kvs_parse(value, &kvs, err);
+	if (ret)
+		return ret;
+	for (size_t i = 0; !ret && i < kvs.n; i++) {
+		int num;
+		if (eu_otlp_severity_parse(kvs.v[i].value, &num))
+			ret = eu_error_set(err, -EINVAL, "%s: '%.80s' is not a severity (TRACE..FATAL4 "
+							 "or 1..24)", kvs.v[i].key, kvs.v[i].value);
+	}
+	eu_otlp_kvs_free(&kvs);
+	return ret;
+}
+
+static const char *const compression_choices[] = {"gzip", "none", NULL};
+static const char *const protocol_choices[] = {"http/protobuf", "grpc", NULL};
+
+#define OTEL_KEY(k, t, var, d) \
+	{.key = k, .type = t, .offset = EU_SINK_KEY_NO_FIELD, .env = var, .desc = d}
+
+static const struct eu_sink_key otlp_keys[] = {
+	{.key = "endpoint", .type = EU_SINK_KEY_STRING, .offset = offsetof(struct otlp_conf, endpoint),
+	 .desc = "the collector's base URL; /v1/logs and /v1/metrics are appended (default: "
+		 "OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318)"},
+	{.key = "spool_dir", .type = EU_SINK_KEY_STRING,
+	 .offset = offsetof(struct otlp_conf, spool_dir), .env = "EUNOMIA_OTLP_SPOOL_DIR",
+	 .desc = "keep batches the collector did not take on disk here and replay them"},
+	{.key = "spool_max_size", .type = EU_SINK_KEY_SIZE, .min = 1,
+	 .offset = offsetof(struct otlp_conf, spool_max_bytes), .env = "EUNOMIA_OTLP_SPOOL_MAX_BYTES",
+	 .desc = "the spool's cap (default 256M); beyond it batches are dropped and counted"},
+	{.key = "spool_fsync", .type = EU_SINK_KEY_BOOL, .def = "false",
+	 .offset = offsetof(struct otlp_conf, spool_fsync),
+	 .desc = "fdatasync every spooled batch (also EUNOMIA_OTLP_SPOOL_FSYNC=1)"},
+	{.key = "severity", .type = EU_SINK_KEY_LIST, .check = check_severities,
+	 .offset = offsetof(struct otlp_conf, severity), .env = "EUNOMIA_OTLP_SEVERITY",
+	 .desc = "severity per package: package=LEVEL (TRACE..FATAL4 or 1..24; default INFO)"},
+	{.key = "attributes", .type = EU_SINK_KEY_LIST, .check = check_list,
+	 .offset = offsetof(struct otlp_conf, attributes), .env = "EUNOMIA_OTLP_ATTRIBUTES",
+	 .desc = "attribute name per event field: field=name (empty: drop the field)"},
+	{.key = "headers", .type = EU_SINK_KEY_LIST, .check = check_list,
+	 .offset = EU_SINK_KEY_NO_FIELD, .env = "OTEL_EXPORTER_OTLP_HEADERS",
+	 .desc = "request headers: name=value"},
+	{.key = "compression", .type = EU_SINK_KEY_ENUM, .choices = compression_choices,
+	 .offset = EU_SINK_KEY_NO_FIELD, .env = "OTEL_EXPORTER_OTLP_COMPRESSION",
+	 .desc = "request body compression (default none)"},
+	OTEL_KEY("timeout", EU_SINK_KEY_MILLIS, "OTEL_EXPORTER_OTLP_TIMEOUT",
+		 "one request's timeout (default 10s)"),
+	{.key = "protocol", .type = EU_SINK_KEY_ENUM, .choices = protocol_choices,
+	 .offset = EU_SINK_KEY_NO_FIELD, .env = "OTEL_EXPORTER_OTLP_PROTOCOL",
+	 .desc = "the OTLP transport (http/json is not supported; default http/protobuf)"},
+	OTEL_KEY("certificate", EU_SINK_KEY_STRING, "OTEL_EXPORTER_OTLP_CERTIFICATE",
+		 "CA file (PEM) to verify the collector with"),
+	OTEL_KEY("client_certificate", EU_SINK_KEY_STRING, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+		 "client certificate (PEM) for mutual TLS"),
+	OTEL_KEY("client_key", EU_SINK_KEY_STRING, "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+		 "client key (PEM) for mutual TLS"),
+	{.key = "max_queue_size", .type = EU_SINK_KEY_UINT, .min = 1, .max = 1u << 24,
+	 .offset = EU_SINK_KEY_NO_FIELD, .env = "OTEL_BLRP_MAX_QUEUE_SIZE",
+	 .desc = "log records the exporter queues (default 2048)"},
+	{.key = "max_export_batch_size", .type = EU_SINK_KEY_UINT, .min = 1, .max = 1u << 24,
+	 .offset = EU_SINK_KEY_NO_FIELD, .env = "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+	 .desc = "log records per request (default 512)"},
+	OTEL_KEY("schedule_delay", EU_SINK_KEY_MILLIS, "OTEL_BLRP_SCHEDULE_DELAY",
+		 "how long a partial batch waits (default 1s)"),
+	OTEL_KEY("export_timeout", EU_SINK_KEY_MILLIS, "OTEL_BLRP_EXPORT_TIMEOUT",
+		 "a batch's whole export, retries included (default 30s)"),
+	OTEL_KEY("service_name", EU_SINK_KEY_STRING, "OTEL_SERVICE_NAME",
+		 "the resource's service.name (default eunomia-agent)"),
+	{.key = "resource_attributes", .type = EU_SINK_KEY_LIST, .check = check_list,
+	 .offset = EU_SINK_KEY_NO_FIELD, .env = "OTEL_RESOURCE_ATTRIBUTES",
+	 .desc = "more resource attributes: name=value"},
+	OTEL_KEY("metric_export_interval", EU_SINK_KEY_MILLIS, "OTEL_METRIC_EXPORT_INTERVAL",
+		 "how often the agent's own counters are exported (default 60s)"),
+	OTEL_KEY("metrics_temporality", EU_SINK_KEY_STRING,
+		 "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+		 "cumulative (default) or delta, for the metrics from events"),
+	{0},
+};
+
+const struct eu_sink_plugin eu_sink_plugin_otlp = {
+	.name = "otlp",
+	.desc = "OpenTelemetry logs over OTLP/HTTP protobuf (records as LogRecords, one scope per "
+		"package version), with retries, an optional disk spool and the sink's own "
+		"counters as metrics. Keys fall back to the environment variable named.",
+	.arg_key = "endpoint",
+	.keys = otlp_keys,
+	.conf_size = sizeof(struct otlp_conf),
+	.open = otlp_open,
+	.write = otlp_write,
+	.flush = otlp_flush,
+	.tick = otlp_tick,
+	.tick_period_ms = otlp_tick_period,
+	.close = otlp_close,
+	.stats = otlp_stats,
+	.exclusive = otlp_spool_dir,
+};

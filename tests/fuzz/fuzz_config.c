@@ -17,8 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!c.watch[i] || !*c.watch[i])
 				__builtin_trap();
 		for (size_t i = 0; i < c.n_sinks; i++)
-			if (c.sinks[i].type == EU_SINK_FILE && !c.sinks[i].path)
-				__builtin_trap();
+			if (eu_sink_config_check(&c.sinks[i], NULL))
+				__builtin_trap(); /* a sink without a key its type requires */
 		eu_config_find_package(&c, "a", "b");
 		eu_config_free(&c);
 	} else if (!err.msg[0]) {

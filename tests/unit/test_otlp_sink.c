@@ -12,7 +12,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
-#include "sinks/sink_priv.h"
+#include "sinks/sink_plugin.h"
 #include "eu_http_receiver.h"
 #include "eunomia/record.h"
 #include "otlp_fixture.h"
@@ -26,8 +26,31 @@ static struct eu_http_receiver *start_receiver(char *url)
 	return rx;
 }
 
+extern const struct eu_sink_plugin eu_sink_plugin_otlp;
+
+/* An otlp sink config sending to url. */
+static void otlp_cfg(struct eu_sink_config *cfg, const char *url)
+{
+	eu_error err = {0};
+	cr_assert_eq(eu_sink_config_init(cfg, "otlp", &err), 0, "%s", err.msg);
+	cr_assert_eq(eu_sink_config_set(cfg, "endpoint", url, &err), 0, "%s", err.msg);
+}
+
+static void set_key(struct eu_sink_config *cfg, const char *key, const char *value)
+{
+	eu_error err = {0};
+	cr_assert_eq(eu_sink_config_set(cfg, key, value, &err), 0, "%s: %s", key, err.msg);
+}
+
+static int write_lines(const struct eu_sink_plugin *ops, void *b, const eu_buf *lines, size_t n)
+{
+	uint64_t retries = 0;
+	struct eu_sink_batch batch = {lines->data, lines->len, n};
+	return ops->write(b, &batch, &retries);
+}
+
 /* Ticks the sink as its writer thread would until rx has n requests (at most 5 s). */
-static void tick_until_received(const struct eu_sink_ops *ops, struct eu_sink_backend *b,
+static void tick_until_received(const struct eu_sink_plugin *ops, void *b,
 				struct eu_http_receiver *rx, size_t n)
 {
 	uint64_t end = eu_http_now_ms() + 5000;
@@ -49,12 +72,11 @@ Test(otlp_sink, record_lines_reach_the_receiver)
 	setenv("EUNOMIA_OTLP_ATTRIBUTES", "filename=,ppid=parent", 1);
 
 	struct eu_sink_config cfg;
-	eu_sink_config_init(&cfg, EU_SINK_OTLP);
-	cfg.path = url;
-	struct eu_sink_backend *b;
-	const struct eu_sink_ops *ops;
+	otlp_cfg(&cfg, url);
+	void *b;
+	const struct eu_sink_plugin *ops = &eu_sink_plugin_otlp;
 	eu_error err = {0};
-	cr_assert_eq(eu_sink_otlp_open(&cfg, &b, &ops, &err), 0, "%s", err.msg);
+	cr_assert_eq(ops->open(&cfg, cfg.conf, &b, &err), 0, "%s", err.msg);
 
 	struct exec_fixture f;
 	exec_fixture(&f);
@@ -68,8 +90,7 @@ Test(otlp_sink, record_lines_reach_the_receiver)
 	cr_assert_eq(eu_record_format_event(&batch, &m2, f.plan, -1, f.rec, f.size, &clk), 0);
 	cr_assert_eq(eu_record_format_event(&batch, &m1, f.plan, -1, f.rec, f.size, &clk), 0);
 	eu_buf_puts(&batch, "not json\n");
-	uint64_t retries = 0;
-	cr_assert_eq(ops->write(b, batch.data, batch.len, &retries), 0);
+	cr_assert_eq(write_lines(ops, b, &batch, 0), 0);
 	/* the core calls tick after each batch and then every tick_period_ms while it says so */
 	cr_assert_gt(ops->tick_period_ms(b), 0, "records pending but no tick asked for");
 	tick_until_received(ops, b, rx, 1);
@@ -158,18 +179,17 @@ Test(otlp_sink, record_lines_reach_the_receiver)
 Test(otlp_sink, bad_naming_variables_fail_the_open_bad_otel_values_do_not)
 {
 	struct eu_sink_config cfg;
-	eu_sink_config_init(&cfg, EU_SINK_OTLP);
-	cfg.path = "http://127.0.0.1:9";
-	struct eu_sink_backend *b;
-	const struct eu_sink_ops *ops;
+	otlp_cfg(&cfg, "http://127.0.0.1:9");
+	void *b;
+	const struct eu_sink_plugin *ops = &eu_sink_plugin_otlp;
 	eu_error err = {0};
 	setenv("EUNOMIA_OTLP_SEVERITY", "opensnoop=LOUD", 1);
-	cr_assert_eq(eu_sink_otlp_open(&cfg, &b, &ops, &err), -EINVAL);
+	cr_assert_eq(ops->open(&cfg, cfg.conf, &b, &err), -EINVAL);
 	cr_assert(strstr(err.msg, "EUNOMIA_OTLP_SEVERITY: opensnoop=LOUD"), "%s", err.msg);
 	unsetenv("EUNOMIA_OTLP_SEVERITY");
 	/* an OTEL_* value that is not valid is not fatal (the specification: warn, default) */
 	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon", 1);
-	cr_assert_eq(eu_sink_otlp_open(&cfg, &b, &ops, &err), 0, "%s", err.msg);
+	cr_assert_eq(ops->open(&cfg, cfg.conf, &b, &err), 0, "%s", err.msg);
 	ops->close(b);
 	unsetenv("OTEL_EXPORTER_OTLP_PROTOCOL");
 }
@@ -188,18 +208,16 @@ Test(otlp_sink, config_settings_win_over_the_environment)
 	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "none", 1);
 	setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=env", 1);
 	struct eu_sink_config cfg;
-	eu_sink_config_init(&cfg, EU_SINK_OTLP);
-	cfg.path = strdup(url);
-	cfg.severity = strdup("opensnoop=WARN2");
-	cfg.attributes = strdup("ppid=parent.pid,filename=");
-	cr_assert_eq(eu_sink_config_set_otel(&cfg, "OTEL_SERVICE_NAME", "from-config"), 0);
-	cr_assert_eq(eu_sink_config_set_otel(&cfg, "OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"), 0);
-	cr_assert_eq(eu_sink_config_set_otel(&cfg, "OTEL_EXPORTER_OTLP_HEADERS",
-					     "x-tenant=team%20a,x-api-key=k1"), 0);
-	struct eu_sink_backend *b;
-	const struct eu_sink_ops *ops;
+	otlp_cfg(&cfg, url);
+	set_key(&cfg, "severity", "opensnoop=WARN2");
+	set_key(&cfg, "attributes", "ppid=parent.pid,filename=");
+	set_key(&cfg, "service_name", "from-config");
+	set_key(&cfg, "compression", "gzip");
+	set_key(&cfg, "headers", "x-tenant=team%20a,x-api-key=k1");
+	void *b;
+	const struct eu_sink_plugin *ops = &eu_sink_plugin_otlp;
 	eu_error err = {0};
-	cr_assert_eq(eu_sink_otlp_open(&cfg, &b, &ops, &err), 0, "%s", err.msg);
+	cr_assert_eq(ops->open(&cfg, cfg.conf, &b, &err), 0, "%s", err.msg);
 	struct exec_fixture f;
 	exec_fixture(&f);
 	struct eu_record_clock clk;
@@ -208,8 +226,7 @@ Test(otlp_sink, config_settings_win_over_the_environment)
 	eu_buf_init(&batch);
 	struct eu_record_meta m = {"opensnoop", "bbbbbbbbbbbb", "event", "h"};
 	cr_assert_eq(eu_record_format_event(&batch, &m, f.plan, -1, f.rec, f.size, &clk), 0);
-	uint64_t retries = 0;
-	cr_assert_eq(ops->write(b, batch.data, batch.len, &retries), 0);
+	cr_assert_eq(write_lines(ops, b, &batch, 0), 0);
 	tick_until_received(ops, b, rx, 1);
 	ops->close(b);
 	unsetenv("EUNOMIA_OTLP_SEVERITY");
@@ -258,12 +275,11 @@ Test(otlp_sink, counters_are_exported_every_interval)
 	struct eu_http_receiver *rx = start_receiver(url);
 	setenv("OTEL_METRIC_EXPORT_INTERVAL", "50", 1);
 	struct eu_sink_config cfg;
-	eu_sink_config_init(&cfg, EU_SINK_OTLP);
-	cfg.path = url;
-	struct eu_sink_backend *b;
-	const struct eu_sink_ops *ops;
+	otlp_cfg(&cfg, url);
+	void *b;
+	const struct eu_sink_plugin *ops = &eu_sink_plugin_otlp;
 	eu_error err = {0};
-	cr_assert_eq(eu_sink_otlp_open(&cfg, &b, &ops, &err), 0, "%s", err.msg);
+	cr_assert_eq(ops->open(&cfg, cfg.conf, &b, &err), 0, "%s", err.msg);
 	/* drive it as the writer thread does: sleep tick_period_ms, then tick */
 	uint64_t end = eu_http_now_ms() + 400;
 	while (eu_http_now_ms() < end) {

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,24 @@
 #include "sinks/sink.h"
 
 static char dir[64];
+
+/* Sets a sink key as the config file would (the plugin's key table parses it). */
+static void set_key(struct eu_sink_config *c, const char *key, const char *fmt, ...)
+{
+	char v[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(v, sizeof(v), fmt, ap);
+	va_end(ap);
+	eu_error err = {0};
+	cr_assert_eq(eu_sink_config_set(c, key, v, &err), 0, "%s=%s: %s", key, v, err.msg);
+}
+
+static void init_cfg(struct eu_sink_config *c, const char *type)
+{
+	eu_error err = {0};
+	cr_assert_eq(eu_sink_config_init(c, type, &err), 0, "%s", err.msg);
+}
 
 static void mkdir_tmp(void)
 {
@@ -66,12 +85,12 @@ static void write_lines(struct eu_sink *s, unsigned from, unsigned count, unsign
 Test(sink_file, size_rotation_keeps_n_files, .init = mkdir_tmp, .fini = rm_tmp)
 {
 	struct eu_sink_config c;
-	eu_sink_config_init(&c, EU_SINK_FILE);
+	init_cfg(&c, "file");
 	char path[128];
 	snprintf(path, sizeof(path), "%s/ev.jsonl", dir);
-	c.path = path;
-	c.max_bytes = 1000;
-	c.keep = 100;
+	set_key(&c, "path", "%s", path);
+	set_key(&c, "max_size", "1000");
+	set_key(&c, "keep", "100");
 	struct eu_sink *s;
 	eu_error err = {0};
 	cr_assert_eq(eu_sink_open(&c, &s, &err), 0, "%s", err.msg);
@@ -102,7 +121,8 @@ Test(sink_file, size_rotation_keeps_n_files, .init = mkdir_tmp, .fini = rm_tmp)
 	rm_tmp();
 	mkdir_tmp();
 	snprintf(path, sizeof(path), "%s/ev.jsonl", dir);
-	c.keep = 2;
+	set_key(&c, "path", "%s", path);
+	set_key(&c, "keep", "2");
 	cr_assert_eq(eu_sink_open(&c, &s, &err), 0, "%s", err.msg);
 	write_lines(s, 0, 1000, 7);
 	eu_sink_close(s, 5000);
@@ -119,14 +139,14 @@ Test(sink_file, size_rotation_keeps_n_files, .init = mkdir_tmp, .fini = rm_tmp)
 Test(sink_file, gzip_rotated_files, .init = mkdir_tmp, .fini = rm_tmp)
 {
 	struct eu_sink_config c;
-	eu_sink_config_init(&c, EU_SINK_FILE);
+	init_cfg(&c, "file");
 	char path[128], p1[160];
 	snprintf(path, sizeof(path), "%s/ev.jsonl", dir);
-	c.path = path;
-	c.max_bytes = 4096;
-	c.keep = 50;
-	c.compress = true;
-	c.fsync = EU_FSYNC_ALWAYS;
+	set_key(&c, "path", "%s", path);
+	set_key(&c, "max_size", "4096");
+	set_key(&c, "keep", "50");
+	set_key(&c, "compress", "true");
+	set_key(&c, "fsync", "always");
 	struct eu_sink *s;
 	eu_error err = {0};
 	cr_assert_eq(eu_sink_open(&c, &s, &err), 0, "%s", err.msg);
@@ -156,11 +176,11 @@ Test(sink_file, gzip_rotated_files, .init = mkdir_tmp, .fini = rm_tmp)
 Test(sink_file, reopen_after_logrotate_move, .init = mkdir_tmp, .fini = rm_tmp)
 {
 	struct eu_sink_config c;
-	eu_sink_config_init(&c, EU_SINK_FILE);
+	init_cfg(&c, "file");
 	char path[128], moved[160];
 	snprintf(path, sizeof(path), "%s/ev.jsonl", dir);
 	snprintf(moved, sizeof(moved), "%s/ev.jsonl.old", dir);
-	c.path = path;
+	set_key(&c, "path", "%s", path);
 	struct eu_sink *s;
 	eu_error err = {0};
 	cr_assert_eq(eu_sink_open(&c, &s, &err), 0, "%s", err.msg);
@@ -182,8 +202,8 @@ Test(sink_file, reopen_after_logrotate_move, .init = mkdir_tmp, .fini = rm_tmp)
 Test(sink_file, bad_path_fails_at_open)
 {
 	struct eu_sink_config c;
-	eu_sink_config_init(&c, EU_SINK_FILE);
-	c.path = "/nonexistent-dir/x.jsonl";
+	init_cfg(&c, "file");
+	set_key(&c, "path", "/nonexistent-dir/x.jsonl");
 	struct eu_sink *s = NULL;
 	eu_error err = {0};
 	cr_assert_eq(eu_sink_open(&c, &s, &err), -ENOENT);
@@ -196,9 +216,9 @@ Test(sink_core, full_queue_drops_and_counts_without_blocking)
 	int p[2];
 	cr_assert_eq(pipe(p), 0);
 	struct eu_sink_config c;
-	eu_sink_config_init(&c, EU_SINK_STDOUT);
-	c.fd = p[1];
-	c.queue_records = 100;
+	init_cfg(&c, "stdout");
+	set_key(&c, "fd", "%d", p[1]);
+	set_key(&c, "queue_size", "100");
 	struct eu_sink *s;
 	eu_error err = {0};
 	cr_assert_eq(eu_sink_open(&c, &s, &err), 0, "%s", err.msg);
@@ -250,8 +270,8 @@ Test(sink_core, closed_pipe_counts_drops_once_per_batch)
 	close(p[0]);
 	signal(SIGPIPE, SIG_IGN);
 	struct eu_sink_config c;
-	eu_sink_config_init(&c, EU_SINK_STDOUT);
-	c.fd = p[1];
+	init_cfg(&c, "stdout");
+	set_key(&c, "fd", "%d", p[1]);
 	struct eu_sink *s;
 	eu_error err = {0};
 	cr_assert_eq(eu_sink_open(&c, &s, &err), 0, "%s", err.msg);
@@ -270,15 +290,15 @@ Test(sink_core, closed_pipe_counts_drops_once_per_batch)
 Test(sink_file, time_rotation_and_fsync_interval, .init = mkdir_tmp, .fini = rm_tmp)
 {
 	struct eu_sink_config c;
-	eu_sink_config_init(&c, EU_SINK_FILE);
+	init_cfg(&c, "file");
 	char path[128], p1[160], p2[160];
 	snprintf(path, sizeof(path), "%s/ev.jsonl", dir);
 	snprintf(p1, sizeof(p1), "%s.1", path);
 	snprintf(p2, sizeof(p2), "%s.2", path);
-	c.path = path;
-	c.rotate_interval_s = 1;
-	c.fsync = EU_FSYNC_INTERVAL;
-	c.fsync_interval_ms = 100;
+	set_key(&c, "path", "%s", path);
+	set_key(&c, "max_age", "1");
+	set_key(&c, "fsync", "interval");
+	set_key(&c, "fsync_interval_ms", "100");
 	struct eu_sink *s;
 	eu_error err = {0};
 	cr_assert_eq(eu_sink_open(&c, &s, &err), 0, "%s", err.msg);
