@@ -441,8 +441,10 @@ static const char *const protocol_choices[] = {"http/protobuf", "grpc", NULL};
 
 static const struct eu_sink_key otlp_keys[] = {
 	{.key = "endpoint", .type = EU_SINK_KEY_STRING, .offset = offsetof(struct otlp_conf, endpoint),
-	 .desc = "the collector's base URL; /v1/logs and /v1/metrics are appended (default: "
-		 "OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318)"},
+	 .env = "OTEL_EXPORTER_OTLP_ENDPOINT",
+	 .desc = "the collector's base URL; http/protobuf appends /v1/logs and /v1/metrics, grpc "
+		 "calls the services' Export methods (default http://localhost:4318, grpc "
+		 "http://localhost:4317)"},
 	{.key = "spool_dir", .type = EU_SINK_KEY_STRING,
 	 .offset = offsetof(struct otlp_conf, spool_dir), .env = "EUNOMIA_OTLP_SPOOL_DIR",
 	 .desc = "keep batches the collector did not take on disk here and replay them"},
@@ -469,6 +471,8 @@ static const struct eu_sink_key otlp_keys[] = {
 	{.key = "protocol", .type = EU_SINK_KEY_ENUM, .choices = protocol_choices,
 	 .offset = EU_SINK_KEY_NO_FIELD, .env = "OTEL_EXPORTER_OTLP_PROTOCOL",
 	 .desc = "the OTLP transport (http/json is not supported; default http/protobuf)"},
+	OTEL_KEY("insecure", EU_SINK_KEY_BOOL, "OTEL_EXPORTER_OTLP_INSECURE",
+		 "grpc: an endpoint without a scheme is plain h2c, not TLS (default false)"),
 	OTEL_KEY("certificate", EU_SINK_KEY_STRING, "OTEL_EXPORTER_OTLP_CERTIFICATE",
 		 "CA file (PEM) to verify the collector with"),
 	OTEL_KEY("client_certificate", EU_SINK_KEY_STRING, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
@@ -500,8 +504,8 @@ static const struct eu_sink_key otlp_keys[] = {
 
 const struct eu_sink_plugin eu_sink_plugin_otlp = {
 	.name = "otlp",
-	.desc = "OpenTelemetry logs over OTLP/HTTP protobuf (records as LogRecords, one scope per "
-		"package version), with retries, an optional disk spool and the sink's own "
+	.desc = "OpenTelemetry logs over OTLP, http/protobuf or grpc (records as LogRecords, "
+		"one scope per package version), with retries, an optional disk spool and the sink's own "
 		"counters as metrics. Keys fall back to the environment variable named.",
 	.arg_key = "endpoint",
 	.keys = otlp_keys,

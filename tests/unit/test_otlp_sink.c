@@ -12,6 +12,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
+#include "sinks/otlp/otlp.h"
 #include "sinks/sink_plugin.h"
 #include "eu_http_receiver.h"
 #include "eunomia/record.h"
@@ -296,4 +297,52 @@ Test(otlp_sink, counters_are_exported_every_interval)
 	for (size_t i = 0; i < eu_http_receiver_count(rx); i++)
 		cr_assert_str_eq(eu_http_receiver_request(rx, i)->path, "/v1/metrics");
 	eu_http_receiver_stop(rx);
+}
+
+/* Every variable the OTLP settings are resolved from (the exporter's and the Resource's) can
+ * be set in the config file too: a key of the plugin's table names it. Signal-specific
+ * variables (OTEL_EXPORTER_OTLP_LOGS_*, _METRICS_*) are environment-only by design. */
+struct asked {
+	char names[64][96];
+	size_t n;
+};
+
+static const char *record_getenv(void *ctx, const char *name)
+{
+	struct asked *a = ctx;
+	if (a->n < 64)
+		snprintf(a->names[a->n++], sizeof(a->names[0]), "%s", name);
+	return NULL;
+}
+
+Test(otlp_sink, every_otel_variable_read_has_a_config_key)
+{
+	struct asked a = {0};
+	struct eu_otlp_config ocfg;
+	eu_error err = {0};
+	cr_assert_eq(eu_otlp_config_from_env(&ocfg, NULL, record_getenv, &a, &err), 0, "%s",
+		     err.msg);
+	eu_otlp_config_free(&ocfg);
+	eu_buf res;
+	eu_buf_init(&res);
+	struct eu_otlp_resource_opts ro = {.getenv = record_getenv, .getenv_ctx = &a};
+	cr_assert_geq(eu_otlp_resource_encode(&ro, &res, &err), 0, "%s", err.msg);
+	eu_buf_free(&res);
+	cr_assert_lt(a.n, 64);
+	size_t generic = 0;
+	for (size_t i = 0; i < a.n; i++) {
+		const char *n = a.names[i];
+		if (!strncmp(n, "OTEL_EXPORTER_OTLP_LOGS_", 24) ||
+		    !strncmp(n, "OTEL_EXPORTER_OTLP_METRICS_", 27))
+			continue;
+		generic++;
+		bool found = false;
+		for (const struct eu_sink_key *k = eu_sink_plugin_otlp.keys; k->key; k++)
+			if (k->env && !strcmp(k->env, n))
+				found = true;
+		cr_assert(found, "%s is read but no otlp key names it", n);
+	}
+	/* endpoint, protocol, insecure, headers, compression, timeout, 3 TLS files, 4 BLRP,
+	 * service name, resource attributes */
+	cr_assert_geq(generic, 15);
 }
