@@ -264,7 +264,7 @@ int daemon_metrics_start(struct eu_daemon *d, eu_error *err)
 				    "--metrics-token-file FILE (scrapers send Authorization: Bearer "
 				    "TOKEN), or listen on 127.0.0.1",
 				    dm->prometheus);
-	struct eu_http_opts ho = {.sz = sizeof(ho)};
+	struct eu_http_opts ho = {.sz = sizeof(ho), .what = "Prometheus endpoint"};
 	ret = eu_http_server_new(&d->loop, &ho, &dm->http, err);
 	if (!ret)
 		ret = eu_http_server_route(dm->http, "GET", "/metrics", on_metrics, d);

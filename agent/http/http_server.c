@@ -75,6 +75,7 @@ struct eu_http_server {
 	uv_loop_t *loop;
 	size_t max_body;
 	unsigned max_conns, timeout_s, heartbeat_s, head_timeout_s, body_timeout_s;
+	const char *what; /* static, from the options */
 	uv_timer_t beat;
 	bool beat_init;
 	struct route *routes;
@@ -1061,7 +1062,8 @@ int eu_http_server_listen(struct eu_http_server *s, const char *spec, const char
 		uv_timer_start(&s->beat, on_beat, ms, ms);
 	}
 	listener_run(l);
-	eu_log(EU_LOG_INFO, "API listening on %s%s", l->addr, l->token ? " (bearer token)" : "");
+	eu_log(EU_LOG_INFO, "%s listening on %s%s", s->what, l->addr,
+	       l->token ? " (bearer token)" : "");
 	return 0;
 }
 
@@ -1087,6 +1089,7 @@ int eu_http_server_new(uv_loop_t *loop, const struct eu_http_opts *opts,
 	s->max_conns = opts && opts->max_conns ? opts->max_conns : DEFAULT_MAX_CONNS;
 	s->timeout_s = opts && opts->timeout_s ? opts->timeout_s : DEFAULT_TIMEOUT_S;
 	s->heartbeat_s = opts && opts->heartbeat_s ? opts->heartbeat_s : DEFAULT_HEARTBEAT_S;
+	s->what = opts && opts->what ? opts->what : "API";
 	s->head_timeout_s = opts && opts->head_timeout_s ? opts->head_timeout_s :
 							    DEFAULT_HEAD_TIMEOUT_S;
 	s->body_timeout_s = opts && opts->body_timeout_s ? opts->body_timeout_s :

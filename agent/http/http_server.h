@@ -46,6 +46,7 @@ struct eu_http_opts {
 	unsigned heartbeat_s;   /* streams waiting for data send their heartbeat; 0: 15 */
 	unsigned head_timeout_s; /* a request's head must arrive within; 0: 10 */
 	unsigned body_timeout_s; /* and its body within this after the head; 0: 120 */
+	const char *what;       /* what the server is, for its log lines; NULL: "API" */
 };
 
 /* The handler must answer exactly once: eu_http_reply*, or eu_http_reply_stream. One that
