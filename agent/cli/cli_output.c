@@ -7,6 +7,7 @@
 #include "cli_priv.h"
 #include "eunomia/consumer.h"
 #include "eunomia/decoder.h"
+#include "eunomia/package.h"
 #include "eunomia/sampler.h"
 
 /* Flush early inside a long batch so the buffer stays small. */
@@ -20,6 +21,54 @@ void cli_output_init(struct cli_output *o, int fd, bool json, bool print_header)
 	o->json = json;
 	o->print_header = print_header;
 	o->time_sec = (time_t)-1;
+}
+
+void cli_output_use_records(struct cli_output *o, const struct eu_package *pkg)
+{
+	o->record = true;
+	o->json = true;
+	eu_record_version(pkg->sha256, o->version);
+	if (gethostname(o->host, sizeof(o->host) - 1))
+		strcpy(o->host, "unknown");
+	o->meta = (struct eu_record_meta){.package = pkg->name ? pkg->name : "", .version = o->version,
+					  .host = o->host};
+	o->ts_field = -1;
+}
+
+/* The daemon takes the clock once per batch; so do we (a batch starts with an empty buffer). */
+static void record_clock(struct cli_output *o)
+{
+	if (!o->buf.len)
+		eu_record_clock_sync(&o->clock);
+}
+
+/* The daemon's record of an event or a sampled map entry (eunomia/record.h). */
+static void put_record(struct cli_output *o, const struct eu_export *exp, const void *key,
+		       size_t key_size, const void *data, size_t size)
+{
+	bool sample = eu_export_kind(exp) == EU_EXPORT_SAMPLE;
+	const struct eu_plan *plan = eu_export_plan(exp);
+	if (!sample && o->ts_plan != plan) {
+		o->ts_plan = plan;
+		o->ts_field = eu_record_time_field(plan);
+	}
+	record_clock(o);
+	struct eu_record_source src = {
+		.kind = sample ? EU_RECORD_SAMPLE : EU_RECORD_EVENT,
+		.package = o->meta.package, .version = o->meta.version, .host = o->meta.host,
+		.event = sample ? eu_export_map_name(exp) : eu_plan_name(plan),
+		/* read only: eu_record_format takes no reference */
+		.plan = (struct eu_plan *)plan, .key_plan = (struct eu_plan *)eu_export_key_plan(exp),
+		.key_scalar = eu_export_key_scalar(exp), .value_scalar = eu_export_value_scalar(exp),
+		.ts_field = sample ? -1 : o->ts_field,
+	};
+	struct eu_record r = {
+		.src = &src, .data = data, .size = (uint32_t)size, .key = key,
+		.key_size = (uint32_t)key_size,
+		.time_ns = sample ? o->clock.real_now_ns
+				  : eu_record_event_time(plan, o->ts_field, data, size, &o->clock),
+	};
+	eu_record_format(&o->buf, &r);
 }
 
 void cli_output_free(struct cli_output *o)
@@ -84,7 +133,9 @@ void cli_output_event(struct cli_output *o, const struct eu_export *exp, const v
 	if (o->broken)
 		return;
 	const struct eu_plan *plan = eu_export_plan(exp);
-	if (o->json) {
+	if (o->record) {
+		put_record(o, exp, NULL, 0, data, size);
+	} else if (o->json) {
 		if (eu_plan_format_json(plan, data, size, &o->buf) == 0)
 			eu_buf_putc(&o->buf, '\n');
 	} else {
@@ -113,7 +164,9 @@ void cli_output_sample(struct cli_output *o, const struct eu_export *exp, const 
 {
 	if (o->broken || empty_hist(exp, value, value_size))
 		return;
-	if (o->json) {
+	if (o->record) {
+		put_record(o, exp, key, key_size, value, value_size);
+	} else if (o->json) {
 		if (eu_sample_format_json(exp, key, key_size, value, value_size, &o->buf) == 0)
 			eu_buf_putc(&o->buf, '\n');
 	} else {

@@ -10,6 +10,7 @@
 
 #include "eunomia/buf.h"
 #include "eunomia/log.h"
+#include "eunomia/record.h"
 
 struct eu_export;
 
@@ -61,10 +62,21 @@ struct cli_output {
 	char time_str[16];
 	const struct eu_export *header_for; /* text mode: whose header was printed last */
 	bool print_header;
+	/* --record: the daemon's record envelope (eunomia/record.h) instead of bare structs */
+	bool record;
+	struct eu_record_meta meta;
+	struct eu_record_clock clock;
+	char version[13];
+	char host[256];
+	const struct eu_plan *ts_plan; /* the plan ts_field was found in */
+	int ts_field;
 };
 
 void cli_output_init(struct cli_output *o, int fd, bool json, bool print_header);
 void cli_output_free(struct cli_output *o);
+struct eu_package;
+/* Switches to the daemon's records (JSON): package name and version from pkg. */
+void cli_output_use_records(struct cli_output *o, const struct eu_package *pkg);
 /* Prints the text header of exp (text mode) unless it is the last one printed. */
 void cli_output_header(struct cli_output *o, const struct eu_export *exp);
 void cli_output_event(struct cli_output *o, const struct eu_export *exp, const void *data,

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "cli_priv.h"
+#include "core/file.h"
 #include "eunomia/consumer.h"
 #include "eunomia/features.h"
 #include "fetch/fetch.h"
@@ -24,14 +25,15 @@
 #include "eunomia/package.h"
 #include "eunomia/params.h"
 #include "eunomia/program.h"
+#include "wasm/wasm_module.h"
 
 #define TRACEFS_DIR "/sys/kernel/tracing"
 
 struct run_ctx {
 	/* command line */
 	const char *pkg_arg;
-	struct eu_oci_blob *image; /* pkg_arg's image, pulled once (cli_run) */
-	bool json, verbose, help, trace_pipe;
+	struct eu_oci_blob *image; /* pkg_arg's image pulled once, or stdin's bytes (cli_run) */
+	bool json, record, verbose, help, trace_pipe;
 	bool level_set;
 	enum eu_log_level level;
 	double duration;
@@ -72,7 +74,8 @@ void cli_run_usage(eu_buf *out)
 		    "Loads one eBPF package, attaches its programs and prints its events until\n"
 		    "interrupted. PKG is a package.json, a NAME.skel.json beside NAME.bpf.o, a bare\n"
 		    "libbpf .bpf.o, a 2022-format package, a .tar package (package.json with a\n"
-		    "btfhub-archive/ beside it), or an http(s) URL of one of those. REF is an OCI\n"
+		    "btfhub-archive/ beside it), an http(s) URL of one of those, or - (read from\n"
+		    "stdin, a package or a Wasm module, as upstream's `ecli run -`). REF is an OCI\n"
 		    "image (registry/repo:tag or @sha256:DIGEST) pushed by `push` or upstream's\n"
 		    "ecli; its login: $EUNOMIA_REGISTRY_USER or ~/.docker/config.json.\n"
 		    "A WebAssembly module (wasm-bpf) runs with `" CLI_NAME " run [OPTIONS] MODULE.wasm\n"
@@ -80,6 +83,8 @@ void cli_run_usage(eu_buf *out)
 		    "\n"
 		    "Options:\n"
 		    "  -j, --json            one JSON object per event instead of a text table\n"
+		    "  --record              one daemon record per event (JSON: time, package,\n"
+		    "                        version, event, host, fields), as the daemon's sinks\n"
 		    "  --duration SECONDS    stop after this long\n"
 		    "  --sample-freq HZ      sampling frequency of perf_event programs (default 49)\n"
 		    "  --map-size MAP=N      max_entries of a map (repeatable); maps the object leaves\n"
@@ -127,6 +132,8 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 			rest = true;
 		} else if (!strcmp(arg, "--json") || !strcmp(arg, "-j")) {
 			r->json = true;
+		} else if (!strcmp(arg, "--record")) {
+			r->record = true;
 		} else if (!strcmp(arg, "--verbose") || !strcmp(arg, "-v")) {
 			r->verbose = true;
 		} else if (!strcmp(arg, "--trace-pipe")) {
@@ -214,7 +221,7 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 				return -EINVAL;
 			}
 			r->level_set = true;
-		} else if (!r->pkg_arg && arg[0] != '-') {
+		} else if (!r->pkg_arg && (arg[0] != '-' || !strcmp(arg, "-"))) {
 			r->pkg_arg = arg;
 		} else if (!r->pkg_arg) {
 			fprintf(stderr, CLI_NAME ": unknown run option '%s' (package options go after the package)\n",
@@ -227,15 +234,39 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 	return 0;
 }
 
-/* An image reference that is not a file here: pulled from its registry (fetch/oci.h). */
+/* An image reference that is not a file here, pulled from its registry (fetch/oci.h), or
+ * the bytes read from stdin for `run -`. */
 static int read_package_image(struct run_ctx *r)
 {
 	struct eu_oci_blob *b = r->image;
 	if (!b || !b->data)
 		return eu_error_set(&r->err, -EINVAL, "%s: the image was not pulled", r->pkg_arg);
+	if (!strcmp(r->pkg_arg, "-"))
+		return eu_package_parse(b->data, b->size, "stdin", &r->pkg, &r->err);
 	eu_log(EU_LOG_DEBUG, "pulled %s: %zu bytes, %s, manifest %s", r->pkg_arg, b->size,
 	       b->media_type, b->digest);
 	return eu_package_parse(b->data, b->size, r->pkg_arg, &r->pkg, &r->err);
+}
+
+/* `run -` (upstream's ecli reads the program from stdin): the whole input, then its bytes
+ * say whether it is a package (any form a file may be) or a Wasm module. */
+static int read_stdin(struct eu_oci_blob *out)
+{
+	eu_error err = {0};
+	if (isatty(0)) {
+		eu_log(EU_LOG_ERROR, "run -: stdin is a terminal; pipe a package or a Wasm module "
+		       "into it (" CLI_NAME " run - < package.json)");
+		return -EINVAL;
+	}
+	if (eu_fd_read(0, "stdin", EU_PACKAGE_MAX_BYTES, &out->data, &out->size, &err)) {
+		eu_log(EU_LOG_ERROR, "run -: %s", err.msg);
+		return err.code;
+	}
+	if (!out->size) {
+		eu_log(EU_LOG_ERROR, "run -: stdin was empty: pipe a package or a Wasm module into it");
+		return -ENODATA;
+	}
+	return 0;
 }
 
 bool cli_arg_is_image(const char *arg)
@@ -470,11 +501,18 @@ static int run_loop(struct run_ctx *r)
 int cli_run(int argc, char **argv)
 {
 	int target = -1;
-	if (cli_wasm_wanted(argc, argv, &target))
-		return cli_wasm_run(argc, argv, target, NULL);
-	/* an image is pulled once, here: its bytes say whether it is a module or a package */
+	bool wasm = cli_wasm_wanted(argc, argv, &target);
 	struct eu_oci_blob image = {0};
-	if (target >= 0 && cli_arg_is_image(argv[target])) {
+	if (target >= 0 && !strcmp(argv[target], "-")) {
+		if (read_stdin(&image))
+			return CLI_EXIT_FAIL;
+		if (wasm || eu_wasm_is_module(image.data, image.size))
+			return cli_wasm_run(argc, argv, target, &image);
+	} else if (wasm) {
+		return cli_wasm_run(argc, argv, target, NULL);
+	}
+	/* an image is pulled once, here: its bytes say whether it is a module or a package */
+	if (target >= 0 && !image.data && cli_arg_is_image(argv[target])) {
 		eu_error err = {0};
 		if (eu_oci_pull(argv[target], NULL, &image, &err)) {
 			eu_log(EU_LOG_ERROR, "%s", err.msg);
@@ -528,6 +566,8 @@ int cli_run(int argc, char **argv)
 		if (eu_kbtf_cache_new_opts(&r.kbtf, &ko, NULL))
 			r.kbtf = NULL;
 	}
+	if (r.record)
+		cli_output_use_records(&r.out, r.pkg);
 	struct eu_program_opts po = {.sz = sizeof(po), .features = &r.features,
 				     .perf_sample_freq = r.sample_freq, .map_sizes = r.map_sizes,
 				     .n_map_sizes = r.n_map_sizes, .btf_archive_dir = r.btf_archive,

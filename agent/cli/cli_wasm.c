@@ -70,7 +70,7 @@ bool cli_wasm_wanted(int argc, char **argv, int *target)
 				*target = i + 1;
 			break;
 		}
-		if (a[0] != '-') {
+		if (a[0] != '-' || !strcmp(a, "-")) { /* `-`: stdin (cli_run reads it) */
 			*target = i;
 			break;
 		}
@@ -89,6 +89,8 @@ bool cli_wasm_wanted(int argc, char **argv, int *target)
 	if (type == 1)
 		return true;
 	const char *t = argv[*target];
+	if (!strcmp(t, "-"))
+		return false; /* its bytes decide, once read (cli_run) */
 	return ends_with_wasm(t) || (!eu_fetch_is_url(t) && file_is_wasm(t));
 }
 

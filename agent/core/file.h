@@ -21,4 +21,8 @@ int eu_file_read_fd(int fd, const char *path, size_t max, void **out, size_t *le
  * nothing). */
 int eu_write_all(int fd, const void *data, size_t n);
 
+/* Reads an open descriptor (stdin, a pipe) to its end, the same way: name is for messages;
+ * more than max bytes is -EFBIG. The descriptor stays open. */
+int eu_fd_read(int fd, const char *name, size_t max, void **out, size_t *len, eu_error *err);
+
 #endif

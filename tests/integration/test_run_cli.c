@@ -368,3 +368,72 @@ Test(run_cli, mounts_tracefs_when_missing)
 	cr_expect(strstr(out, "bootstrap: attached 2 programs"), "%s", out);
 	free(out);
 }
+
+static bool record_of(const cJSON *rec, void *ctx)
+{
+	const struct want *w = ctx;
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(rec, "fields");
+	return f && eu_json_int(f, "pid", -1) == w->pid && eu_json_int(f, "exit_event", -1) == 0;
+}
+
+/* --record prints the daemon's envelope: the same keys in the same order, the version from
+ * the package's SHA-256, this host, and the time of the exec it saw. */
+Test(run_cli, record_envelope_of_bin_true)
+{
+	char *sum = NULL;
+	cr_assert_eq(eu_run_capture((const char *const[]){"/usr/bin/sha256sum", BOOTSTRAP, NULL},
+				    10000, &sum), 0);
+	char version[13];
+	snprintf(version, sizeof(version), "%.12s", sum);
+	free(sum);
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+
+	struct eu_agent *a = eu_agent_start_argv(
+		(const char *const[]){EU_AGENT_BIN, "run", BOOTSTRAP, "--record", NULL});
+	cr_assert(a);
+	cr_assert(eu_agent_wait_attached(a, 20000), "not attached: %s", eu_agent_stderr(a));
+	struct timespec before, after;
+	clock_gettime(CLOCK_REALTIME, &before);
+	pid_t child = eu_spawn((const char *const[]){"/bin/true", NULL});
+	cr_assert_eq(eu_wait_pid(child, 10000), 0);
+	clock_gettime(CLOCK_REALTIME, &after);
+	struct want w = {child, 0};
+	cJSON *rec = eu_agent_find(a, record_of, &w, 10000);
+	cr_assert(rec, "no record of pid %d; stdout:\n%s\nstderr: %s", child, eu_agent_stdout(a),
+		  eu_agent_stderr(a));
+	const char *keys[] = {"time", "time_unix_nano", "package", "version", "event", "host",
+			      "fields"};
+	int k = 0;
+	for (cJSON *it = rec->child; it; it = it->next, k++) {
+		cr_assert_lt(k, 7);
+		cr_expect_str_eq(it->string, keys[k]);
+	}
+	cr_expect_eq(k, 7);
+	cr_expect_str_eq(eu_json_str(rec, "package"), "bootstrap");
+	cr_expect_str_eq(eu_json_str(rec, "version"), version);
+	cr_expect_str_eq(eu_json_str(rec, "event"), "event");
+	cr_expect_str_eq(eu_json_str(rec, "host"), host);
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(rec, "fields");
+	cr_expect_str_eq(eu_json_str(f, "comm"), "true");
+	cr_expect_str_eq(eu_json_str(f, "filename"), "/bin/true");
+	cr_expect_eq(eu_json_int(f, "ppid", -1), getpid());
+	/* bootstrap has no ts field: the observed time, between the spawn and the record */
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(rec, "time_unix_nano");
+	cr_assert(cJSON_IsNumber(t));
+	double ns = t->valuedouble;
+	double lo = (double)before.tv_sec * 1e9 + (double)before.tv_nsec;
+	cr_expect(ns >= lo && ns < (double)after.tv_sec * 1e9 + 10e9, "time %.0f vs spawn %.0f",
+		  ns, lo);
+	/* the RFC 3339 time is the same instant */
+	time_t sec = (time_t)(ns / 1e9);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	char prefix[32];
+	strftime(prefix, sizeof(prefix), "%Y-%m-%dT%H:%M:%S.", &tm);
+	cr_expect(!strncmp(eu_json_str(rec, "time"), prefix, strlen(prefix)), "%s vs %s",
+		  eu_json_str(rec, "time"), prefix);
+	cJSON_Delete(rec);
+	cr_expect_eq(eu_agent_stop(a, 10000), 0, "%s", eu_agent_stderr(a));
+	eu_agent_free(a);
+}

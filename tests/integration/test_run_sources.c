@@ -1,5 +1,7 @@
 /* Where a package can come from: an http URL, a bare .bpf.o, a NAME.skel.json + NAME.bpf.o
- * pair, and the 2022 legacy format; each runs and decodes real events. */
+ * pair, the 2022 legacy format and stdin (`run -`, a package or a Wasm module, its bytes
+ * decide; a pipe of something else, an empty pipe and a terminal are told, exit 1); each
+ * runs and decodes real events. */
 #include <arpa/inet.h>
 #include <bpf/btf.h>
 #include <criterion/criterion.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "eu_agent.h"
@@ -33,9 +36,8 @@ static bool exec_of(const cJSON *rec, void *ctx)
 }
 
 /* Runs pkg, execs /bin/true and checks its exec event. */
-static void expect_bootstrap_events(const char *pkg)
+static void expect_exec_event(struct eu_agent *a, const char *pkg)
 {
-	struct eu_agent *a = eu_agent_start(pkg, NULL);
 	cr_assert(a);
 	cr_assert(eu_agent_wait_attached(a, 20000), "%s not attached: %s", pkg, eu_agent_stderr(a));
 	pid_t child = eu_spawn((const char *const[]){"/bin/true", NULL});
@@ -49,6 +51,11 @@ static void expect_bootstrap_events(const char *pkg)
 	cJSON_Delete(rec);
 	cr_expect_eq(eu_agent_stop(a, 10000), 0, "%s", eu_agent_stderr(a));
 	eu_agent_free(a);
+}
+
+static void expect_bootstrap_events(const char *pkg)
+{
+	expect_exec_event(eu_agent_start(pkg, NULL), pkg);
 }
 
 Test(run_sources, bare_bpf_object)
@@ -238,4 +245,80 @@ Test(run_sources, legacy_format)
 	eu_agent_free(a);
 	eu_tmpdir_remove(dir);
 	free(dir);
+}
+
+#define WASM_BOOTSTRAP EU_TESTWASM_BUILD_DIR "/bootstrap.wasm"
+
+/* `sh -c 'exec AGENT run - ARGS < FILE'`: the agent itself, its stdin the file */
+static struct eu_agent *start_from_stdin(const char *file, const char *args)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "exec '%s' run - %s < '%s'", EU_AGENT_BIN, args, file);
+	return eu_agent_start_argv((const char *const[]){"/bin/sh", "-c", cmd, NULL});
+}
+
+/* `run -` as upstream's `ecli run -`: the package from stdin */
+Test(run_sources, package_from_stdin)
+{
+	expect_exec_event(start_from_stdin(BOOTSTRAP_DIR "/package.json", "--json"), "stdin");
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+Test(run_sources, wasm_module_from_stdin_runs_as_a_module)
+{
+	struct eu_agent *a = start_from_stdin(WASM_BOOTSTRAP, "");
+	cr_assert(a);
+	/* the module prints its own header, then a row per exec */
+	bool header = false, row = false;
+	pid_t child = -1;
+	double end = now_ms() + 20000;
+	while (!row && now_ms() < end) {
+		const char *l = eu_agent_next_line(a, 1000);
+		if (!l)
+			continue;
+		if (!header && strstr(l, "TIME     EVENT COMM")) {
+			header = true;
+			child = eu_spawn((const char *const[]){"/bin/true", NULL});
+			cr_assert_eq(eu_wait_pid(child, 10000), 0);
+			continue;
+		}
+		char want[64];
+		snprintf(want, sizeof(want), " %d ", (int)child);
+		if (header && strstr(l, "EXEC") && strstr(l, "true") && strstr(l, want))
+			row = true;
+	}
+	cr_expect(header, "no header from the module; stderr: %s", eu_agent_stderr(a));
+	cr_expect(row, "no EXEC row for pid %d; stdout:\n%s\nstderr: %s", child,
+		  eu_agent_stdout(a), eu_agent_stderr(a));
+	cr_expect_eq(eu_agent_stop(a, 10000), 0, "%s", eu_agent_stderr(a));
+	eu_agent_free(a);
+}
+
+static void expect_refused(const char *shell, const char *message)
+{
+	char *out = NULL;
+	int code = eu_run_capture((const char *const[]){"/bin/sh", "-c", shell, NULL}, 20000, &out);
+	cr_expect_eq(code, 1, "%s: exit %d: %s", shell, code, out ? out : "");
+	cr_expect(out && strstr(out, message), "%s: expected '%s' in:\n%s", shell, message,
+		  out ? out : "");
+	free(out);
+}
+
+Test(run_sources, not_a_package_empty_and_terminal_are_told)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "echo garbage | '%s' run -", EU_AGENT_BIN);
+	expect_refused(cmd, "stdin: not a package: expected a JSON object, a BPF ELF object or a "
+		       "tar archive, but it starts 0x67 0x61 0x72 0x62");
+	snprintf(cmd, sizeof(cmd), "'%s' run - < /dev/null", EU_AGENT_BIN);
+	expect_refused(cmd, "run -: stdin was empty: pipe a package or a Wasm module into it");
+	/* a terminal: script(1) (bsdutils, always installed) gives the agent a pty as stdin */
+	snprintf(cmd, sizeof(cmd), "script -qec \"'%s' run -\" /dev/null", EU_AGENT_BIN);
+	expect_refused(cmd, "run -: stdin is a terminal");
 }
