@@ -135,6 +135,12 @@ void cli_output_event(struct cli_output *o, const struct eu_export *exp, const v
 	const struct eu_plan *plan = eu_export_plan(exp);
 	if (o->record) {
 		put_record(o, exp, NULL, 0, data, size);
+	} else if (plan && eu_export_has_stacks(exp)) {
+		if (!o->json && o->print_header && o->header_for != exp) {
+			o->header_for = exp;
+			eu_export_stacks_text_header(exp, &o->buf);
+		}
+		eu_export_format_stacks_event(exp, data, size, o->json, local_time(o), &o->buf);
 	} else if (o->json) {
 		if (eu_plan_format_json(plan, data, size, &o->buf) == 0)
 			eu_buf_putc(&o->buf, '\n');
@@ -166,6 +172,9 @@ void cli_output_sample(struct cli_output *o, const struct eu_export *exp, const 
 		return;
 	if (o->record) {
 		put_record(o, exp, key, key_size, value, value_size);
+	} else if (eu_export_has_stacks(exp)) {
+		eu_export_format_stacks_sample(exp, key, key_size, value, value_size, o->json,
+					       &o->buf);
 	} else if (o->json) {
 		if (eu_sample_format_json(exp, key, key_size, value, value_size, &o->buf) == 0)
 			eu_buf_putc(&o->buf, '\n');

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "consumer_priv.h"
+#include "symbols/symbols.h"
 #include "eunomia/decoder.h"
 #include "eunomia/log.h"
 #include "eunomia/package.h"
@@ -688,6 +689,9 @@ static void export_free_resources(struct eu_export *exp)
 	perf_buffer__free(exp->pb);
 	exp->pb = NULL;
 	sampler_free(exp);
+	eu_stacks_free(exp->stacks);
+	exp->stacks = NULL;
+	exp->stacks_checked = false;
 	if (exp->own_meta)
 		free(exp->own_meta->sample.unit);
 	free(exp->own_meta);
@@ -709,6 +713,7 @@ static void consumer_free(struct eu_consumer *c)
 	for (size_t i = 0; i < c->n_exports; i++)
 		export_free_resources(&c->exports[i]);
 	free(c->exports);
+	eu_stack_syms_free(c->syms);
 	eu_scan_free(&c->scan);
 	free(c->silence);
 	free(c);

@@ -53,6 +53,10 @@ struct eu_export {
 	/* a map found by its use (no @sample): the meta made for it, printed at exit too */
 	struct eu_map_meta *own_meta;
 	bool auto_map;
+	/* stack fields of the records (stacks.c), found at the first record once the plan is
+	 * known; NULL when there are none */
+	struct eu_stacks *stacks;
+	bool stacks_checked;
 };
 
 struct eu_consumer {
@@ -67,7 +71,13 @@ struct eu_consumer {
 	int closing_handles;
 	void (*on_closed)(void *arg);
 	void *on_closed_arg;
+	struct eu_stack_syms *syms; /* symbol tables for stacks, made at their first use */
+	bool syms_failed;
 };
+
+/* stacks.c */
+struct eu_stacks;
+void eu_stacks_free(struct eu_stacks *s);
 
 /* sampler.c */
 int sampler_setup(struct eu_export *exp, eu_error *err);

@@ -45,4 +45,29 @@ bool eu_elf_defines_function(const char *path, const char *func);
 /* The build-id as hex, "" when the file has none. */
 const char *eu_elf_syms_build_id(const struct eu_elf_syms *e);
 
+/* --- processes --- */
+struct eu_usyms;
+
+int eu_usyms_new(struct eu_usyms **out);
+void eu_usyms_free(struct eu_usyms *u);
+/* The function containing addr in process pid, or NULL; *module (may be NULL) gets the
+ * mapped file's name or "[vdso]"-like name when the address is mapped at all (NULL when not).
+ * Strings stay valid while u lives. */
+const char *eu_usyms_lookup(struct eu_usyms *u, uint32_t pid, uint64_t addr, uint64_t *offset,
+			    const char **module);
+
+/* --- stack frames --- */
+struct eu_stack_syms;
+
+/* Kernel and user tables together, each loaded at its first use. */
+int eu_stack_syms_new(struct eu_stack_syms **out);
+void eu_stack_syms_free(struct eu_stack_syms *s);
+/* Whether addr is a kernel address (the upper half of the address space). */
+bool eu_stack_addr_is_kernel(uint64_t addr);
+/* A frame's name: a kernel address from /proc/kallsyms, a user address from process pid's
+ * mappings; "[unknown]" when it cannot be named (with_names false: "0x..." always). Valid
+ * until the next call on s. kallsyms unreadable or hidden (kptr_restrict) is logged once. */
+const char *eu_stack_syms_name(struct eu_stack_syms *s, uint32_t pid, uint64_t addr,
+			       bool with_names);
+
 #endif

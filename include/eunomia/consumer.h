@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "eunomia/buf.h"
 #include "eunomia/error.h"
 
 struct eu_program;
@@ -69,6 +70,29 @@ bool eu_export_key_scalar(const struct eu_export *exp);
 bool eu_export_value_scalar(const struct eu_export *exp);
 /* The map's meta (sample type, unit, ...), or NULL. */
 const struct eu_map_meta *eu_export_meta(const struct eu_export *exp);
+/* Stacks (stacks.c). Records with a stack id into the object's stack-trace map (an integer
+ * field named *stack_id / *stackid) or an inline __u64 array named *stack* (cut at its
+ * <name>_sz / _size / _bytes field, in bytes, or <name>_len / _depth / _cnt, in frames) print
+ * their frames as function names: kernel addresses from /proc/kallsyms, user addresses from
+ * the process's (tgid/pid field) mappings and ELF symbols; "[unknown]" when not named,
+ * "[missing]" for a stack the kernel could not take (a negative id other than -EFAULT) or
+ * no longer holds. Upstream's `stack_trace` interpreter with with_symbols false prints
+ * addresses instead. Whether the records have stacks: decided at the first call. */
+bool eu_export_has_stacks(const struct eu_export *exp);
+/* An event: JSON, one object (every field, inline stacks as arrays of names, each stack id
+ * followed by its frames under the id's name without "_id") and a newline; text, the row
+ * without inline stacks and each stack's frames below it, one per line. -EINVAL for a
+ * record too short to decode or an export without stacks. */
+int eu_export_format_stacks_event(const struct eu_export *exp, const void *data, size_t size,
+				  bool json, const char *time_str, eu_buf *out);
+/* The text header matching those rows, with its newline. */
+void eu_export_stacks_text_header(const struct eu_export *exp, eu_buf *out);
+/* A sampled map whose key carries stack ids (a stack-count map): text, a folded line
+ * `comm;user frames;kernel frames COUNT` (outermost frames first); JSON, the key's fields as
+ * for events plus "value" and "folded". */
+int eu_export_format_stacks_sample(const struct eu_export *exp, const void *key, size_t ks,
+				   const void *value, size_t vs, bool json, eu_buf *out);
+
 /* Current counters (reads eu_rb_drops from the kernel for ring buffers). */
 void eu_export_get_stats(const struct eu_export *exp, struct eu_export_stats *out);
 
