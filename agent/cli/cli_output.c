@@ -123,6 +123,10 @@ void cli_output_header(struct cli_output *o, const struct eu_export *exp)
 	    eu_export_kind(exp) == EU_EXPORT_SAMPLE || !eu_export_plan(exp))
 		return;
 	o->header_for = exp;
+	if (eu_export_has_stacks(exp)) {
+		eu_export_stacks_text_header(exp, &o->buf);
+		return;
+	}
 	eu_plan_text_header(eu_export_plan(exp), &o->buf);
 	eu_buf_putc(&o->buf, '\n');
 }
@@ -136,10 +140,8 @@ void cli_output_event(struct cli_output *o, const struct eu_export *exp, const v
 	if (o->record) {
 		put_record(o, exp, NULL, 0, data, size);
 	} else if (plan && eu_export_has_stacks(exp)) {
-		if (!o->json && o->print_header && o->header_for != exp) {
-			o->header_for = exp;
-			eu_export_stacks_text_header(exp, &o->buf);
-		}
+		if (!o->json)
+			cli_output_header(o, exp);
 		eu_export_format_stacks_event(exp, data, size, o->json, local_time(o), &o->buf);
 	} else if (o->json) {
 		if (eu_plan_format_json(plan, data, size, &o->buf) == 0)

@@ -189,7 +189,7 @@ Test(run_stacks, text_rows_list_frames_below)
 	}
 	cr_expect(header, "no header without the stack columns; stdout:\n%s", eu_agent_stdout(a));
 	cr_expect(outer && kentry, "frames not listed; stdout:\n%s", eu_agent_stdout(a));
-	cr_expect_eq(eu_agent_stop(a, 10000), 0);
+	cr_expect_eq(eu_agent_stop(a, 10000), 0, "stderr:\n%s", eu_agent_stderr(a));
 	eu_agent_free(a);
 }
 
