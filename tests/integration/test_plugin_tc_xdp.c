@@ -1,6 +1,9 @@
 /* The tc and xdp counterparts of upstream's examples: attached on lo (ifindex 1) from the
  * package's tchook / xdp options, they see loopback traffic (the kernel's per-program run
- * counter goes up), and they are gone after SIGINT. */
+ * counter goes up), and they are gone after SIGINT.
+ *
+ * ctest-resource-lock: lo_tc_xdp (the tc and xdp hooks of lo are one per machine: tests
+ * that attach there never run at the same time) */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>

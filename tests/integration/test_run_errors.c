@@ -1,6 +1,9 @@
 /* Load and attach failures say which program, which attach point and why: kprobes missing,
  * a verifier rejection (quoting the verifier), a tracepoint that does not exist, a uprobe on
- * a missing binary. Each exits 1 and leaves nothing attached. */
+ * a missing binary. Each exits 1 and leaves nothing attached.
+ *
+ * ctest-resource-lock: lo_tc_xdp (the tc and xdp hooks of lo are one per machine: tests
+ * that attach there never run at the same time) */
 #include <criterion/criterion.h>
 #include <bpf/libbpf.h>
 #include <stdio.h>

@@ -1,6 +1,9 @@
 /* Program and output kinds the runtime drives itself: alternatives (`__alt<N>`), perf_event
  * programs on every CPU, sampled log2 histograms (text and JSON), and tc/xdp attachments that
- * are removed again on exit. */
+ * are removed again on exit.
+ *
+ * ctest-resource-lock: lo_tc_xdp (the tc and xdp hooks of lo are one per machine: tests
+ * that attach there never run at the same time) */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <sched.h>
