@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs dependencies, builds, mounts tracefs/bpffs, then the unit tests,
-# the integration tests (root: they load real BPF programs) and a bounded fuzzing pass.
+# the integration tests (root: they load real BPF programs), under CI=true the daemon's
+# integration tests again under ASan+UBSan (scripts/sanitize.sh), and a bounded fuzzing pass.
 # The compatibility corpus (upstream's package metadata, not part of the repository) is
 # taken from EU_COMPAT_DIR, else ../shared/compat; without it its tests are not run (said
 # loudly), and under CI=true its absence is a failure.
@@ -43,6 +44,10 @@ bash scripts/mount-fs.sh
 build=${EU_BUILD_DIR:-build}
 ctest --test-dir "$build" --output-on-failure -L unit
 ctest --test-dir "$build" --output-on-failure -L integration
+if [ "${CI:-}" = true ]; then
+  # the daemon, watcher, API, OTLP and spool tests again, against ASan+UBSan builds
+  bash scripts/sanitize.sh
+fi
 bash scripts/fuzz.sh "${EU_FUZZ_SECONDS:-20}"
 if [ -n "${EU_COMPAT_DIR:-}" ]; then
   echo "test: all tests passed"
