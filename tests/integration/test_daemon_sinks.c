@@ -157,9 +157,11 @@ Test(daemon_sinks, final_counters_count_what_a_blocked_stdout_never_took)
 	snprintf(err, sizeof(err), "%s/agent.err", F.root);
 	snprintf(pidf, sizeof(pidf), "%s/agent.pid", F.root);
 	snprintf(sleepf, sizeof(sleepf), "%s/reader.pid", F.root);
-	/* the reader: sleep, which never reads its stdin */
+	/* the reader: sleep, which never reads its stdin; it must outlive the 1,000 execs below
+	 * (over 120 s under ASan on a loaded machine: its exit closed the pipe and the daemon
+	 * rightly exited on EPIPE before the SIGTERM), and is killed below */
 	dfix_sh("sh -c 'echo $$ > %s; exec %s --watch %s --api none --queue-size 100000' 2>%s "
-		"| sleep 120 & echo $! > %s",
+		"| sleep 600 & echo $! > %s",
 		pidf, dfix_daemon_bin(), F.watch, err, sleepf);
 	int64_t deadline = dfix_now_ms() + 20000;
 	char *log = NULL;
