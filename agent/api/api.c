@@ -10,6 +10,7 @@
 #include "eunomia/log.h"
 #include "core/codec.h"
 #include "eunomia/params.h"
+#include "wasm/wasm_module.h"
 
 #define LOG_PAGE_DEFAULT 100
 #define LOG_PAGE_MAX 10000
@@ -67,6 +68,27 @@ void api_params_free(struct api_params *p)
 		free(p->values[i]);
 	}
 	p->n = 0;
+	for (size_t i = 0; i < p->n_args; i++)
+		free(p->args[i]);
+	p->n_args = 0;
+}
+
+/* A Wasm module's arguments: a JSON array of strings (?args=, extra_args). */
+static int args_from_array(const cJSON *arr, struct api_params *p, eu_error *err)
+{
+	if (!cJSON_IsArray(arr))
+		return eu_error_set(err, -EINVAL, "args: expected a JSON array of strings");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, arr) {
+		if (!cJSON_IsString(it))
+			return eu_error_set(err, -EINVAL, "args: expected strings only");
+		if (p->n_args >= API_MAX_PARAMS)
+			return eu_error_set(err, -EINVAL, "args: %d at most", API_MAX_PARAMS);
+		if (!(p->args[p->n_args] = strdup(it->valuestring)))
+			return eu_error_set(err, -ENOMEM, "out of memory");
+		p->n_args++;
+	}
+	return 0;
 }
 
 static int params_add(struct api_params *p, const char *name, size_t nlen, const char *value)
@@ -168,6 +190,8 @@ void api_load_and_reply(struct eu_api *a, struct eu_http_req *r, const char *nam
 		.param_names = (const char *const *)p->names,
 		.param_values = (const char *const *)p->values,
 		.n_params = p->n,
+		.args = (const char *const *)p->args,
+		.n_args = p->n_args,
 	};
 	eu_error err = {0};
 	if (eu_daemon_load_buffer(a->d, &l, &err)) {
@@ -211,10 +235,14 @@ static void h_load(void *ctx, struct eu_http_req *r)
 	struct api_params p = {0};
 	eu_error err = {0};
 	const char *pj = eu_http_req_query(r, "params");
-	if (pj) {
-		cJSON *o = cJSON_Parse(pj);
-		int ret = o ? params_from_object(o, &p, &err) :
-			      eu_error_set(&err, -EINVAL, "params: not valid JSON");
+	const char *aj = eu_http_req_query(r, "args");
+	for (int i = 0; i < 2; i++) {
+		const char *q = i ? aj : pj;
+		if (!q)
+			continue;
+		cJSON *o = cJSON_Parse(q);
+		int ret = !o ? eu_error_set(&err, -EINVAL, "%s: not valid JSON", i ? "args" : "params")
+		      : i ? args_from_array(o, &p, &err) : params_from_object(o, &p, &err);
 		cJSON_Delete(o);
 		if (ret) {
 			api_params_free(&p);
@@ -261,9 +289,10 @@ static void h_task_load(void *ctx, struct eu_http_req *r)
 	const cJSON *name = cJSON_GetObjectItem(j, "program_name");
 	const cJSON *args = cJSON_GetObjectItem(j, "extra_args");
 	const char *sig = cJSON_GetStringValue(cJSON_GetObjectItem(j, "signature"));
-	if (type && strcmp(type, "json")) {
-		eu_http_reply_error(r, 422, "unsupported_type",
-				    "program_type '%s': only \"json\" packages are supported", type);
+	/* a Wasm module is told by its bytes; the type only has to be one we run */
+	if (type && strcmp(type, "json") && strcmp(type, "wasm") && strcmp(type, "WasmModule")) {
+		eu_http_reply_error(r, 422, "unsupported_type", "program_type '%s': only \"json\" "
+				    "packages and \"wasm\" modules are supported", type);
 		goto out;
 	}
 	if (!data) {
@@ -278,7 +307,15 @@ static void h_task_load(void *ctx, struct eu_http_req *r)
 		eu_http_reply_error(r, 400, "bad_request", "program_data_buf: not base64 of a package");
 		goto out;
 	}
-	if (args && !cJSON_IsNull(args) && params_from_args(args, &p, &err)) {
+	/* extra_args are a module's arguments as given, a package's parameters */
+	bool module = eu_wasm_is_module(pkg, pkg_len);
+	if (type && strcmp(type, "json") && !module) {
+		eu_http_reply_error(r, 400, "bad_package", "program_data_buf: program_type '%s' but "
+				    "not a WebAssembly module (no \\0asm magic)", type);
+		goto out;
+	}
+	if (args && !cJSON_IsNull(args) &&
+	    (module ? args_from_array(args, &p, &err) : params_from_args(args, &p, &err))) {
 		eu_http_reply_error(r, 400, "bad_request", "%s", err.msg);
 		goto out;
 	}

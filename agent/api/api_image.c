@@ -9,6 +9,7 @@
 #include "api_priv.h"
 #include "eunomia/log.h"
 #include "fetch/oci.h"
+#include "wasm/wasm_module.h"
 
 /* the registry gets this long per request before the load is refused */
 #define API_PULL_TIMEOUT_MS 30000
@@ -19,6 +20,7 @@ struct api_image_job {
 	struct eu_http_req *r;
 	struct api_image_job *next;
 	char *ref, *name, *sig;
+	char *module_name; /* the name a module gets without ?name= */
 	struct api_params p;
 	struct eu_oci_blob blob;
 	eu_error err;
@@ -29,6 +31,7 @@ static void job_free(struct api_image_job *j)
 {
 	free(j->ref);
 	free(j->name);
+	free(j->module_name);
 	free(j->sig);
 	api_params_free(&j->p);
 	eu_oci_blob_free(&j->blob);
@@ -82,7 +85,10 @@ static void pull_done(uv_work_t *w, int status)
 	} else {
 		eu_log(EU_LOG_INFO, "API: pulled %s (%zu bytes, manifest %s)", j->ref, j->blob.size,
 		       j->blob.digest);
-		api_load_and_reply(j->a, j->r, j->name, j->blob.data, j->blob.size, j->sig, &j->p,
+		const char *name = j->name;
+		if (!name && eu_wasm_is_module(j->blob.data, j->blob.size))
+			name = j->module_name;
+		api_load_and_reply(j->a, j->r, name, j->blob.data, j->blob.size, j->sig, &j->p,
 				   false);
 	}
 	job_unlink(j);
@@ -121,7 +127,16 @@ void api_load_image(struct eu_api *a, struct eu_http_req *r, const char *ref,
 		eu_http_reply_error(r, 400, "bad_reference", "%s", err.msg);
 		return;
 	}
+	/* a Wasm module has no name of its own: without ?name= it takes the repository's last
+	 * component ("reg/eunomia/bootstrap:v1" runs as "bootstrap") */
+	const char *last = strrchr(parsed.repository, '/');
+	j->module_name = strdup(last ? last + 1 : parsed.repository);
 	eu_oci_ref_free(&parsed);
+	if (!j->module_name) {
+		job_free(j);
+		eu_http_reply_error(r, 500, "out_of_memory", "out of memory");
+		return;
+	}
 	if (eu_http_req_defer(r)) {
 		job_free(j);
 		eu_http_reply_error(r, 501, "not_deferrable",

@@ -49,6 +49,8 @@ struct pkg_ctx {
 
 static const char *state_name(const struct eu_daemon_pkg_info *i)
 {
+	if (i->state == EU_PKG_STATE_EXITED)
+		return "exited";
 	if (i->state != EU_PKG_STATE_LOADED)
 		return "failed";
 	return i->paused ? "paused" : "loaded";
@@ -80,7 +82,8 @@ static void put_pkg(void *ctx, const struct eu_daemon_pkg_info *i)
 		/* upstream's GET /task: {id, name, status} */
 		eu_buf_printf(b, "{\"id\":%llu", (unsigned long long)i->id);
 		put_str(b, "name", i->name);
-		put_str(b, "status", i->state != EU_PKG_STATE_LOADED ? "failed" :
+		put_str(b, "status", i->state == EU_PKG_STATE_EXITED ? "exited" :
+				      i->state != EU_PKG_STATE_LOADED ? "failed" :
 				      i->paused ? "paused" : "running");
 		eu_buf_putc(b, '}');
 		return;

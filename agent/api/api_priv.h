@@ -12,11 +12,14 @@ struct api_image_job;
 
 #define API_MAX_PARAMS 256
 
-/* package parameters given with a load (names and values as text) */
+/* package parameters given with a load (names and values as text), and a Wasm module's
+ * arguments (?args=, or upstream's extra_args as given) */
 struct api_params {
 	char *names[API_MAX_PARAMS];
 	char *values[API_MAX_PARAMS];
 	size_t n;
+	char *args[API_MAX_PARAMS];
+	size_t n_args;
 };
 
 struct eu_api {

@@ -71,6 +71,7 @@ struct eu_daemon_opts {
 enum eu_pkg_state {
 	EU_PKG_STATE_LOADED = 1,
 	EU_PKG_STATE_FAILED,
+	EU_PKG_STATE_EXITED, /* a Wasm module whose _start returned or exited with code 0 */
 };
 
 struct eu_daemon_pkg_info {
@@ -126,8 +127,11 @@ struct eu_daemon_load {
 	size_t sig_size;
 	const char *const *param_names, *const *param_values;
 	size_t n_params;
+	const char *const *args;   /* a Wasm module's arguments after argv[0] */
+	size_t n_args;
 };
-/* Loads and attaches a package from memory. Errors: -EEXIST (name in use), -ENOSPC (too many
+/* Loads and attaches a package from memory, or starts a Wasm module (data starting with
+ * \0asm; it needs a name, and takes args, not parameters). Errors: -EEXIST (name in use), -ENOSPC (too many
  * programs), -EKEYREJECTED (signature missing or bad), -EBADMSG (not a package),
  * -ENOEXEC (the kernel refused it: load or attach; nothing is left behind). */
 int eu_daemon_load_buffer(struct eu_daemon *d, const struct eu_daemon_load *l, eu_error *err);

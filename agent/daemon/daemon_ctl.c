@@ -15,6 +15,7 @@
 #include "eunomia/package.h"
 #include "eunomia/program.h"
 #include "security.h"
+#include "wasm/wasm_module.h"
 
 #define DEFAULT_MAX_PROGRAMS 256
 #define DEFAULT_RING 256
@@ -149,6 +150,16 @@ int daemon_ctl_read_companion(struct eu_daemon *d, const char *path, size_t max,
 	if (!d->ctl)
 		return eu_file_read(path, max, data, len, err);
 	return read_checked(d->ctl, path, max, data, len, err);
+}
+
+int daemon_ctl_read_module(struct eu_daemon *d, const char *path, void **data, size_t *len,
+			   eu_error *err)
+{
+	*data = NULL;
+	*len = 0;
+	if (!d->ctl)
+		return eu_file_read(path, EU_PACKAGE_MAX_BYTES, data, len, err);
+	return read_checked(d->ctl, path, EU_PACKAGE_MAX_BYTES, data, len, err);
 }
 
 int daemon_ctl_read_package(struct eu_daemon *d, const char *path, struct eu_package **out,
@@ -401,6 +412,50 @@ static struct pkg_slot *api_slot_new(struct eu_daemon *d, const char *name)
 	return s;
 }
 
+/* A module from the API: named by the caller, started on its thread (daemon_wasm.c). */
+static int load_module(struct eu_daemon *d, const struct eu_daemon_load *l, eu_error *err)
+{
+	if (!l->name)
+		return eu_error_set(err, -EINVAL, "a Wasm module carries no name of its own: give "
+				    "?name=");
+	if (l->n_params)
+		return eu_error_set(err, -EINVAL, "parameter '%s': a Wasm module takes arguments "
+				    "(?args=[...]), not parameters", l->param_names[0]);
+	if (slot_by_name(d, l->name))
+		return eu_error_set(err, -EEXIST, "a package named '%s' is already loaded", l->name);
+	struct pkg_slot *slot = api_slot_new(d, l->name);
+	struct pkg_inst *inst = slot ? calloc(1, sizeof(*inst)) : NULL;
+	if (inst) {
+		inst->d = d;
+		inst->pkg = daemon_wasm_identity(l->name, slot->path, l->data, l->size);
+	}
+	if (!inst || !inst->pkg) {
+		if (inst)
+			daemon_inst_free(inst);
+		if (slot)
+			daemon_slot_free(d, slot);
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	}
+	eu_record_version(inst->pkg->sha256, inst->version);
+	int ret = daemon_wasm_start(d, inst, l->data, l->size, l->args, l->n_args, err);
+	if (ret) {
+		if (inst->wasm)
+			daemon_retire(d, inst);
+		else
+			daemon_inst_free(inst);
+		daemon_slot_free(d, slot);
+		err->code = ret == -ENOMEM ? -ENOMEM : -EBADMSG;
+		return err->code;
+	}
+	inst->slot = slot;
+	slot->cur = inst;
+	slot->next = d->slots;
+	d->slots = slot;
+	eu_log(EU_LOG_INFO, "%s (uploaded through the API): Wasm module version %s started",
+	       l->name, inst->version);
+	return 0;
+}
+
 int eu_daemon_load_buffer(struct eu_daemon *d, const struct eu_daemon_load *l, eu_error *err)
 {
 	if (!d->ctl || d->stopping)
@@ -417,6 +472,11 @@ int eu_daemon_load_buffer(struct eu_daemon *d, const struct eu_daemon_load *l, e
 		if (ret)
 			return eu_error_prefix(err, "refused");
 	}
+	if (eu_wasm_is_module(l->data, l->size))
+		return load_module(d, l, err);
+	if (l->n_args)
+		return eu_error_set(err, -EINVAL, "arguments (?args=) are for Wasm modules: a "
+				    "package takes parameters (?params=)");
 	struct eu_package *pkg = NULL;
 	int ret = eu_package_parse(l->data, l->size, l->name ? l->name : "upload", &pkg, err);
 	if (!ret && pkg->format == EU_PKG_META_ONLY)
@@ -520,6 +580,9 @@ int eu_daemon_pause(struct eu_daemon *d, const char *name, eu_error *err)
 	struct pkg_slot *s = slot_by_name(d, name);
 	if (!s)
 		return eu_error_set(err, -ENOENT, "no package '%s'", name);
+	if (s->cur && s->cur->wasm)
+		return eu_error_set(err, -EINVAL, "'%s' is a Wasm module: it cannot be paused (its "
+				    "program decides what runs); unload it or remove its file", name);
 	if (!s->cur || !s->cur->prog)
 		return eu_error_set(err, -EINVAL, "'%s' is not running: %s", name,
 				    s->reason ? s->reason : "failed");

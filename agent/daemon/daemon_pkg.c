@@ -17,6 +17,7 @@
 #include "eunomia/package.h"
 #include "eunomia/params.h"
 #include "eunomia/program.h"
+#include "wasm/wasm_module.h"
 
 /* Hand the batch to the sinks once it is this big, even mid-drain. */
 #define BATCH_FLUSH_BYTES (1u << 20)
@@ -156,6 +157,22 @@ static void params_free(struct param_list *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* A module argument: kept in names, in order (repeats allowed). */
+static int params_add_arg(struct param_list *p, const char *arg)
+{
+	char **n = realloc(p->names, (p->n + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	p->names = n;
+	char **v = realloc(p->values, (p->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	p->values = v;
+	v[p->n] = NULL;
+	n[p->n] = strdup(arg);
+	return n[p->n++] ? 0 : -ENOMEM;
+}
+
 static int params_add(struct param_list *p, const char *name, const char *value)
 {
 	/* a later source overrides an earlier one */
@@ -255,7 +272,7 @@ static int collect_params(struct eu_daemon *d, struct pkg_slot *slot, const stru
 
 /* --- instances --- */
 
-static void inst_free(struct pkg_inst *inst)
+void daemon_inst_free(struct pkg_inst *inst)
 {
 	eu_program_close(inst->prog);
 	eu_metrics_pkg_free(inst->metrics);
@@ -338,7 +355,7 @@ static void retire_done(uv_work_t *w, int status)
 {
 	struct pkg_inst *inst = w->data;
 	inst->d->retiring--;
-	inst_free(inst);
+	daemon_inst_free(inst);
 }
 
 static void on_consumer_closed(void *arg)
@@ -348,7 +365,7 @@ static void on_consumer_closed(void *arg)
 	inst->work.data = inst;
 	if (uv_queue_work(&inst->d->loop, &inst->work, retire_work, retire_done)) {
 		inst->d->retiring--;
-		inst_free(inst);
+		daemon_inst_free(inst);
 	}
 }
 
@@ -358,6 +375,10 @@ void daemon_retire(struct eu_daemon *d, struct pkg_inst *inst)
 		return;
 	inst->slot = NULL;
 	d->retiring++;
+	if (inst->wasm) {
+		daemon_wasm_retire(d, inst);
+		return;
+	}
 	if (inst->cons) {
 		/* what the old version already produced is delivered, not lost */
 		eu_consumer_stop(inst->cons);
@@ -462,6 +483,152 @@ void daemon_rescan_watched(struct eu_daemon *d)
 		eu_watcher_rescan(wd->w, true);
 }
 
+static bool is_module_path(const char *path)
+{
+	size_t n = strlen(path);
+	return n > 5 && !strcmp(path + n - 5, ".wasm");
+}
+
+/* A module's arguments (after argv[0]): NAME.params.json beside it holding a JSON array of
+ * strings (read with the package's checks), as "a\nb\n" lines in *key (the version identity
+ * beside the content). Variables cannot reach a module: a params object or the config's
+ * packages.NAME.params are refused rather than ignored. */
+static int module_args(struct eu_daemon *d, struct pkg_slot *slot, struct param_list *args,
+		       char **key, eu_error *err)
+{
+	*key = NULL;
+	const struct eu_config_package *cp = eu_config_find_package(&d->cfg, slot->stem, NULL);
+	if (cp && cp->n_params)
+		return eu_error_set(err, -EINVAL, "parameter '%s' (config packages.%s.params): a "
+				    "Wasm module takes arguments, not parameters: write them to "
+				    "%s.params.json as a JSON array of strings", cp->params[0].name,
+				    slot->stem, slot->stem);
+	char *side = NULL;
+	const char *slash = strrchr(slot->path, '/');
+	int dlen = slash ? (int)(slash - slot->path) : 1;
+	if (asprintf(&side, "%.*s/%s.params.json", dlen, slash ? slot->path : ".", slot->stem) < 0)
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	void *buf = NULL;
+	size_t n = 0;
+	int ret = daemon_ctl_read_companion(d, side, 65536, &buf, &n, err);
+	cJSON *root = ret ? NULL : cJSON_ParseWithLength(buf, n);
+	free(buf);
+	if (!ret && !cJSON_IsArray(root) && !(cJSON_IsObject(root) && !root->child))
+		ret = eu_error_set(err, -EINVAL, "%s: a Wasm module takes its arguments as a JSON "
+				   "array of strings (got %s)", side,
+				   !root ? "invalid JSON" : cJSON_IsObject(root) ? "parameters"
+										: "another value");
+	const cJSON *it;
+	const cJSON *list = !ret && cJSON_IsArray(root) ? root : NULL;
+	cJSON_ArrayForEach(it, list) {
+		if (!cJSON_IsString(it)) {
+			ret = eu_error_set(err, -EINVAL, "%s: argument %zu is not a string", side,
+					   args->n + 1);
+			break;
+		}
+		if ((ret = params_add_arg(args, it->valuestring)))
+			break;
+	}
+	cJSON_Delete(root);
+	free(side);
+	if (ret == -ENOENT)
+		ret = 0;
+	if (ret)
+		return ret;
+	eu_buf b;
+	eu_buf_init(&b);
+	eu_buf_puts(&b, "");
+	for (size_t i = 0; i < args->n; i++)
+		eu_buf_printf(&b, "%s\n", args->names[i]);
+	if (b.oom) {
+		eu_buf_free(&b);
+		return eu_error_set(err, -ENOMEM, "out of memory");
+	}
+	*key = b.data;
+	return 0;
+}
+
+/* A .wasm file: read with the packages' checks, then started on its own thread. The new
+ * version runs before the old one is stopped, as for packages; an ended module stays ended
+ * until its content or arguments change. */
+static int module_changed(struct eu_daemon *d, struct pkg_slot *slot, bool settled)
+{
+	const char *path = slot->path;
+	eu_error err = {0};
+	void *data = NULL;
+	size_t size = 0;
+	struct param_list args = {0};
+	char *key = NULL;
+	int ret = daemon_ctl_read_module(d, path, &data, &size, &err);
+	if (!ret && !eu_wasm_is_module(data, size))
+		ret = eu_error_set(&err, -EBADMSG, "%s: not a WebAssembly module (no \\0asm magic)",
+				   path);
+	if (!ret)
+		ret = module_args(d, slot, &args, &key, &err);
+	struct pkg_inst *inst = NULL;
+	struct eu_package *id = ret ? NULL : daemon_wasm_identity(slot->stem, path, data, size);
+	if (!ret && !id)
+		ret = eu_error_set(&err, -ENOMEM, "out of memory");
+	if (!ret && slot->cur && !memcmp(slot->cur->pkg->sha256, id->sha256, 32) &&
+	    !strcmp(slot->cur->params_key, key)) {
+		/* the same module: running, or ended and not to be restarted in a loop */
+		eu_package_free(id);
+		free(data);
+		free(key);
+		params_free(&args);
+		free(slot->reason);
+		slot->reason = NULL;
+		return 0;
+	}
+	if (!ret && !(inst = calloc(1, sizeof(*inst))))
+		ret = eu_error_set(&err, -ENOMEM, "out of memory");
+	if (!ret) {
+		inst->d = d;
+		inst->pkg = id;
+		inst->params_key = key;
+		id = NULL;
+		key = NULL;
+		eu_record_version(inst->pkg->sha256, inst->version);
+		ret = daemon_wasm_start(d, inst, data, size, (const char *const *)args.names, args.n,
+					&err);
+	}
+	free(data);
+	free(key);
+	params_free(&args);
+	eu_package_free(id);
+	if (ret) {
+		if (inst && inst->wasm)
+			daemon_retire(d, inst);
+		else if (inst)
+			daemon_inst_free(inst);
+		if (!settled) {
+			eu_log(EU_LOG_DEBUG, "%s: not ready yet (%s): retrying", path, err.msg);
+			if (!slot->cur) {
+				free(slot->reason);
+				slot->reason = strdup("waiting for the file to be complete");
+			}
+			return -EAGAIN;
+		}
+		slot_fail(slot, err.msg);
+		return 0;
+	}
+	free(slot->name);
+	slot->name = strdup(slot->stem);
+	inst->slot = slot;
+	struct pkg_inst *old = slot->cur;
+	slot->cur = inst;
+	free(slot->reason);
+	slot->reason = NULL;
+	if (old)
+		eu_log(EU_LOG_INFO, "%s (%s): Wasm module version %s started; stopping version %s",
+		       slot->stem, path, inst->version, old->version);
+	else
+		eu_log(EU_LOG_INFO, "%s (%s): Wasm module version %s started", slot->stem, path,
+		       inst->version);
+	daemon_retire(d, old);
+	return 0;
+}
+
 static int on_file_changed(void *ctx, const char *path, bool settled)
 {
 	struct watch_dir *wd = ctx;
@@ -473,6 +640,8 @@ static int on_file_changed(void *ctx, const char *path, bool settled)
 	struct pkg_slot *slot = slot_get(wd, path);
 	if (!slot)
 		return 0;
+	if (is_module_path(path))
+		return module_changed(d, slot, settled);
 	eu_error err = {0};
 	struct eu_package *pkg = NULL;
 	struct param_list params = {0};
@@ -621,6 +790,12 @@ void daemon_pkg_info(struct pkg_slot *slot, struct eu_daemon_pkg_info *out)
 	daemon_ctl_info(slot, out);
 	if (!inst)
 		return;
+	memcpy(out->version, inst->version, sizeof(out->version));
+	out->records = inst->records;
+	if (inst->wasm) {
+		daemon_wasm_info(inst, out);
+		return;
+	}
 	memcpy(out->version, inst->version, sizeof(out->version));
 	out->attached = eu_program_attached_count(inst->prog);
 	out->records = inst->records;

@@ -36,6 +36,9 @@ struct pkg_inst {
 	struct eu_metrics_pkg *metrics; /* metrics_rules.h, or NULL */
 	const char *start_stem;         /* the slot's file stem, while starting only */
 	uv_work_t work;
+	/* a Wasm module instead of a package (daemon_wasm.c): pkg then only carries its name,
+	 * origin and sha256; prog and cons stay NULL */
+	struct daemon_wasm *wasm;
 };
 
 /* One package file of a watched directory. */
@@ -102,12 +105,29 @@ void daemon_stop_soon(struct eu_daemon *d);
  * or when an API package that a watched file's name clashed with is gone. */
 void daemon_rescan_watched(struct eu_daemon *d);
 void daemon_retire(struct eu_daemon *d, struct pkg_inst *inst);
+void daemon_inst_free(struct pkg_inst *inst);
 void daemon_slot_free(struct eu_daemon *d, struct pkg_slot *slot);
 void daemon_pkg_info(struct pkg_slot *slot, struct eu_daemon_pkg_info *out);
 
 /* daemon_pkg.c: starts an instance (inst->d, pkg, version, params_key set) with parameters */
 int daemon_start_instance(struct eu_daemon *d, struct pkg_inst *inst, char **names, char **values,
 			  size_t n, eu_error *err);
+
+/* daemon_wasm.c: Wasm modules, each on its own thread */
+struct daemon_wasm;
+/* The identity of a module: a package with only name, origin and sha256 of the bytes. */
+struct eu_package *daemon_wasm_identity(const char *name, const char *origin, const void *bytes,
+					size_t size);
+/* Validates the module and starts it on its thread with argv [NAME.wasm, args...] (inst->d,
+ * pkg and version set). On an error
+ * after inst->wasm was set, the instance is to be retired (daemon_retire), else freed. */
+int daemon_wasm_start(struct eu_daemon *d, struct pkg_inst *inst, const void *bytes, size_t size,
+		      const char *const *args, size_t n_args, eu_error *err);
+/* (daemon_retire) Stops the module; inst is freed once its thread has ended. */
+void daemon_wasm_retire(struct eu_daemon *d, struct pkg_inst *inst);
+void daemon_wasm_info(struct pkg_inst *inst, struct eu_daemon_pkg_info *out);
+/* Whether the module ended by itself (exit or failure) and stays ended. */
+bool daemon_wasm_ended(const struct pkg_inst *inst);
 
 /* daemon_ctl.c: the control API's side and the watched directories' security */
 struct ctl_slot;
@@ -124,6 +144,9 @@ int daemon_ctl_read_package(struct eu_daemon *d, const char *path, struct eu_pac
  * required. -ENOENT, with no message, when there is no such file. */
 int daemon_ctl_read_companion(struct eu_daemon *d, const char *path, size_t max, void **data,
 			      size_t *len, eu_error *err);
+/* A watched .wasm file's bytes, after the same ownership and signature checks. */
+int daemon_ctl_read_module(struct eu_daemon *d, const char *path, void **data, size_t *len,
+			   eu_error *err);
 void daemon_ctl_record(struct pkg_inst *inst, const char *rec, size_t len);
 void daemon_ctl_slot_free(struct eu_daemon *d, struct pkg_slot *slot);
 void daemon_ctl_info(struct pkg_slot *slot, struct eu_daemon_pkg_info *out);

@@ -96,7 +96,7 @@ bool eu_watch_name_is_package(const char *name)
 	if (strstr(name, ".dpkg-"))
 		return false;
 	return (has_suffix(name, ".json") && n > 5) || (has_suffix(name, ".bpf.o") && n > 6) ||
-	       (has_suffix(name, ".tar") && n > 4);
+	       (has_suffix(name, ".tar") && n > 4) || (has_suffix(name, ".wasm") && n > 5);
 }
 
 bool eu_watch_name_stem(const char *name, char *out, size_t size)
@@ -110,6 +110,8 @@ bool eu_watch_name_stem(const char *name, char *out, size_t size)
 		n -= 6;
 	else if (has_suffix(name, ".tar"))
 		n -= 4;
+	else if (has_suffix(name, ".wasm"))
+		n -= 5;
 	else
 		n -= 5;
 	if (n + 1 > size)

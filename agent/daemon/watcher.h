@@ -6,8 +6,8 @@
  * writing, renamed in, or swapped in by a symlink flip) from one still being written.
  *
  * Which files are packages: `*.json` (package.json envelopes, 2022 legacy packages, and
- * `NAME.skel.json` whose `NAME.bpf.o` beside it belongs to it) and `*.bpf.o` without a
- * `NAME.skel.json` beside it. Never: dotfiles (which also hides Kubernetes' `..data` and
+ * `NAME.skel.json` whose `NAME.bpf.o` beside it belongs to it), `*.bpf.o` without a
+ * `NAME.skel.json` beside it, `*.tar` packages and `*.wasm` modules. Never: dotfiles (which also hides Kubernetes' `..data` and
  * `..2026_...` entries), `*~`, `#*#`, `*.swp`, `*.swx`, `*.tmp`, `*.part`, `*.dpkg-*`,
  * `*.rpmnew`/`*.rpmsave`, and the `NAME.params.json` sidecars (they belong to package NAME:
  * a change to one counts as a change of that package; so does a change of the .bpf.o of a
@@ -65,7 +65,7 @@ const char *eu_watcher_dir(const struct eu_watcher *w);
 
 /* Whether a directory entry name may be a package by its name alone (see above). */
 bool eu_watch_name_is_package(const char *name);
-/* The stem of a package file name ("x" for x.json, x.skel.json, x.bpf.o) into out;
+/* The stem of a package file name ("x" for x.json, x.skel.json, x.bpf.o, x.tar, x.wasm) into out;
  * false when the name is not a package name. */
 bool eu_watch_name_stem(const char *name, char *out, size_t size);
 

@@ -72,6 +72,7 @@ static void obj_free(struct eu_wasm_module *m, struct wasm_bpf_obj *o)
 		buffer_free(o->bufs[i]);
 	for (size_t i = 0; i < o->n_links; i++)
 		bpf_link__destroy(o->links[i]);
+	atomic_fetch_sub(&m->attached, o->n_links);
 	free(o->links);
 	bpf_object__close(o->obj);
 	free(o->elf);
@@ -213,6 +214,7 @@ static enum eu_wasm_host_rc attach_program(struct eu_wasm_vm *vm, void *ctx, con
 		return EU_WASM_HOST_OK;
 	}
 	o->links[o->n_links++] = link;
+	atomic_fetch_add(&m->attached, 1);
 	eu_log(EU_LOG_DEBUG, "%s: attached %s", m->name, name);
 	results[0] = 0;
 	return EU_WASM_HOST_OK;

@@ -121,6 +121,11 @@ void eu_wasm_module_stop(struct eu_wasm_module *m)
 	eu_wasm_vm_interrupt(m->vm, m->opts.stop_grace_ms);
 }
 
+size_t eu_wasm_module_attached(struct eu_wasm_module *m)
+{
+	return atomic_load(&m->attached);
+}
+
 void eu_wasm_module_free(struct eu_wasm_module *m)
 {
 	if (!m)

@@ -51,6 +51,9 @@ enum eu_wasm_outcome eu_wasm_module_run(struct eu_wasm_module *m, int *exit_code
  * it. Async-signal-safe and callable from any thread. */
 void eu_wasm_module_stop(struct eu_wasm_module *m);
 
+/* Programs the module has attached now (links open). Callable from any thread. */
+size_t eu_wasm_module_attached(struct eu_wasm_module *m);
+
 void eu_wasm_module_free(struct eu_wasm_module *m);
 
 #endif

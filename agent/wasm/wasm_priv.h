@@ -1,6 +1,6 @@
 /* State of one running module, shared by the host function files (wasm_wasi.c, wasm_bpf.c)
  * and the runner (wasm_module.c). All of it is touched by the module's thread only, except
- * stop_at (a stop request) and stop_fd (its wake-up). */
+ * stopping (a stop request), stop_fd (its wake-up) and attached (read). */
 #ifndef EUNOMIA_WASM_PRIV_H
 #define EUNOMIA_WASM_PRIV_H
 
@@ -31,6 +31,8 @@ struct eu_wasm_module {
 
 	struct wasm_bpf_obj *objs[WASM_MAX_OBJECTS];
 	uint64_t next_handle_gen;
+	/* links of all objects: written by the module's thread, read by any (a daemon's status) */
+	atomic_size_t attached;
 };
 
 static inline bool wasm_stopping(struct eu_wasm_module *m)

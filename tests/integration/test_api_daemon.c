@@ -351,9 +351,13 @@ Test(api_daemon, upstream_task_form_over_tcp)
 	expect_answer(&a, (struct api_call){.tcp = a.tcp, .method = "POST", .path = "/stop",
 					     .body = q, .status = 200});
 	cr_assert_eq(afix_count_programs(&a), 0);
+	/* a Wasm module is run (tests/integration/test_daemon_wasm.c); other bytes are not one */
 	const char *wasm = "{\"program_type\":\"wasm\",\"program_data_buf\":\"AA==\"}";
 	expect_answer(&a, (struct api_call){.tcp = a.tcp, .method = "POST", .path = "/task",
-					     .body = wasm, .status = 422});
+					     .body = wasm, .status = 400, .error_code = "bad_package"});
+	const char *tar = "{\"program_type\":\"tar\",\"program_data_buf\":\"AA==\"}";
+	expect_answer(&a, (struct api_call){.tcp = a.tcp, .method = "POST", .path = "/task",
+					     .body = tar, .status = 422});
 	afix_fini(&a);
 }
 

@@ -84,9 +84,14 @@ Test(api_dispatch, upstream_task_form, .init = setup, .fini = teardown)
 	cr_assert_eq(call("POST", "/task", "[1]", code, sizeof(code)), 400);
 	cr_assert_eq(call("POST", "/task", "{\"program_type\":\"json\"}", code, sizeof(code)), 400);
 	cr_assert_eq(call("POST", "/task", "{\"program_data_buf\":\"!!\"}", code, sizeof(code)), 400);
-	cr_assert_eq(call("POST", "/task", "{\"program_data_buf\":\"AA==\",\"program_type\":\"wasm\"}",
+	cr_assert_eq(call("POST", "/task", "{\"program_data_buf\":\"AA==\",\"program_type\":\"tar\"}",
 			  code, sizeof(code)), 422);
 	cr_assert_str_eq(code, "unsupported_type");
+	/* a module's extra_args are its arguments as given (no --name form needed) */
+	cr_assert_eq(call("POST", "/task", "{\"program_data_buf\":\"AGFzbQEAAAA=\",\"program_type\":"
+			  "\"wasm\",\"extra_args\":[\"trap\"]}", code, sizeof(code)), 503);
+	cr_assert_eq(call("POST", "/task", "{\"program_data_buf\":\"AGFzbQEAAAA=\",\"program_type\":"
+			  "\"WasmModule\",\"extra_args\":[1]}", code, sizeof(code)), 400);
 	cr_assert_eq(call("POST", "/task",
 			  "{\"program_data_buf\":\"AA==\",\"extra_args\":[\"noflag\"]}", code,
 			  sizeof(code)), 400);

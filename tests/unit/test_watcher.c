@@ -15,10 +15,12 @@
 
 Test(watcher, package_names)
 {
-	const char *yes[] = {"package.json", "x.skel.json", "x.bpf.o", "a.b.json"};
+	const char *yes[] = {"package.json", "x.skel.json", "x.bpf.o", "a.b.json", "x.tar",
+			     "x.wasm"};
 	const char *no[] = {".x.json", "..data", "x.json~", "#x.json#", ".x.json.swp", "x.json.swp",
 			    "x.tmp", "x.json.part", "x.json.dpkg-new", "x.params.json", "x.txt",
-			    "x.o", ".json", "x.json.rpmnew"};
+			    "x.o", ".json", "x.json.rpmnew", ".wasm", "x.wasm.sig",
+			    "x.wasm.part"};
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
 		cr_assert(eu_watch_name_is_package(yes[i]), "%s", yes[i]);
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
@@ -29,6 +31,8 @@ Test(watcher, package_names)
 	cr_assert(eu_watch_name_stem("boot.bpf.o", stem, sizeof(stem)));
 	cr_assert_str_eq(stem, "boot");
 	cr_assert(eu_watch_name_stem("boot.json", stem, sizeof(stem)));
+	cr_assert_str_eq(stem, "boot");
+	cr_assert(eu_watch_name_stem("boot.wasm", stem, sizeof(stem)));
 	cr_assert_str_eq(stem, "boot");
 }
 
