@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -261,4 +262,30 @@ Test(wasm_run, exit_code_and_arguments)
 	cr_expect_eq(rc, 2, "%s", out);
 	cr_expect(strstr(out, "usage: hostile.wasm pointers|trap|endless|badfn|spin"), "%s", out);
 	free(out);
+}
+
+/* `ecc --wasm-header` output compiled into a module decodes every member by value: a struct
+ * whose long, unsigned long and pointer members are 8 bytes on the BPF side (4 on wasm32),
+ * with padding after small members, an array and a nested struct (tests/wasm/layout). */
+Test(wasm_run, wasm_header_layout_decodes)
+{
+	char pid_s[16];
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)getpid());
+	struct eu_agent *a = eu_agent_start_argv(
+		(const char *const[]){EU_AGENT_BIN, "run", MOD("layout"), pid_s, NULL});
+	cr_assert(a);
+	cr_assert(wait_line(a, "ready", 20000), "no ready line: %s", eu_agent_stderr(a));
+	const char *l = NULL;
+	for (int i = 0; i < 100 && !l; i++) {
+		cr_assert_eq(syscall(SYS_getppid), getppid());
+		l = wait_line(a, "pid=", 100);
+	}
+	cr_assert(l, "no event of ours: %s", eu_agent_stderr(a));
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "pid=%d tag=T l=-1234567890123 ptr=1122334455667788 small=ab big=102030405060708 "
+		 "s=-1,2,-3 in=i,-42 ul=fedcba9876543210 name=abcd size=80", (int)getpid());
+	cr_assert_str_eq(l, want);
+	cr_assert_eq(eu_agent_wait_exit(a, 10000), 0, "%s", eu_agent_stderr(a));
+	eu_agent_free(a);
 }
