@@ -77,7 +77,7 @@ Headers, the static library and the pkg-config file of libeunomia, the
 runtime of eunomia-agent: read eunomia-bpf packages, load and attach their
 programs and decode their events from BTF.")
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-    "libeunomia${PROJECT_VERSION_MAJOR} (= ${PROJECT_VERSION}), libbpf-dev, libelf-dev, zlib1g-dev, libuv1-dev, libcjson-dev, libssl-dev")
+    "libeunomia${PROJECT_VERSION_MAJOR} (= ${PROJECT_VERSION}), libbpf-dev, libelf-dev, zlib1g-dev, libdeflate-dev, libuv1-dev, libcjson-dev, libssl-dev")
 include(CPack)
 
 if(EU_BUILD_TESTS AND EXISTS ${CMAKE_SOURCE_DIR}/tests/ship/CMakeLists.txt)

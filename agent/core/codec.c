@@ -1,4 +1,5 @@
 #include "codec.h"
+#include "compress.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -326,20 +327,21 @@ int eu_zlib_deflate(const void *in, size_t in_len, int level, void **out, size_t
 {
 	*out = NULL;
 	*out_len = 0;
-	if (in_len > UINT_MAX)
-		return eu_error_set(err, -EFBIG, "%zu bytes are too many to compress", in_len);
-	uLongf bound = compressBound((uLong)in_len);
-	uint8_t *buf = malloc(bound);
-	if (!buf)
-		return eu_error_set(err, -ENOMEM, "out of memory compressing %zu bytes", in_len);
-	int ret = compress2(buf, &bound, in, (uLong)in_len, level);
-	if (ret != Z_OK) {
-		free(buf);
-		return eu_error_set(err, ret == Z_MEM_ERROR ? -ENOMEM : -EINVAL,
-				    "zlib compression failed (%d)", ret);
+	/* whole buffers go through libdeflate (compress.h); -1 is zlib's default, level 6 */
+	struct eu_compressor *c = eu_compressor_new(level < 0 ? 6 : level);
+	if (!c)
+		return eu_error_set(err, level > 12 ? -EINVAL : -ENOMEM,
+				    "cannot set up compression at level %d", level);
+	eu_buf b;
+	eu_buf_init(&b);
+	int ret = eu_compress_zlib(c, in, in_len, &b);
+	eu_compressor_free(c);
+	if (ret) {
+		eu_buf_free(&b);
+		return eu_error_set(err, ret, "out of memory compressing %zu bytes", in_len);
 	}
-	*out = buf;
-	*out_len = bound;
+	*out = b.data;
+	*out_len = b.len;
 	return 0;
 }
 

@@ -38,8 +38,8 @@ int eu_zlib_inflate(const void *in, size_t in_len, size_t max_out, size_t expect
 /* True when data starts with a plausible zlib header (CMF/FLG check bits). */
 int eu_zlib_looks_like(const void *data, size_t len);
 
-/* Deflates data into a zlib stream at the given level (-1 for zlib's default, 9 for best).
- * *out is malloc'd. */
+/* Deflates data into a zlib stream at the given level (-1 for the default, 6; up to 12 for
+ * the smallest), whole, through libdeflate (compress.h). *out is malloc'd. */
 int eu_zlib_deflate(const void *in, size_t in_len, int level, void **out, size_t *out_len,
 		    eu_error *err);
 

@@ -325,8 +325,6 @@ void eu_otlp_exporter_close(struct eu_otlp_exporter *exp);
 
 /* ---- helpers shared by the pieces (exported for tests and the bench) ---- */
 
-/* gzip (RFC 1952) of data[0..len) appended to out: 0 or -ENOMEM/-EIO. */
-int eu_otlp_gzip(const void *data, size_t len, eu_buf *out);
 
 /* Retry-After: delta-seconds or an HTTP-date, relative to now (seconds since the epoch).
  * Returns milliseconds to wait (0 for a date in the past), or -1 when unparseable. */

@@ -24,6 +24,7 @@
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
 #include "core/codec.h"
+#include "core/compress.h"
 #include "eunomia/log.h"
 #include "otlp.h"
 #include "otlp_priv.h"
@@ -102,6 +103,7 @@ struct eu_otlp_exporter {
 	struct chan logs;
 	struct chan metrics;
 	struct eu_otlp_spool *spool;
+	struct eu_compressor *gzip; /* when either signal compresses: one for both */
 	uint64_t rng;
 	int open_handles;
 	bool closing;
@@ -433,7 +435,7 @@ static int build_body(struct chan *c)
 		eu_buf_append(&c->body, c->raw.data, c->raw.len);
 		ret = c->body.oom ? -ENOMEM : 0;
 	} else if (!ret) {
-		ret = eu_otlp_gzip(c->raw.data, c->raw.len, &c->body);
+		ret = eu_compress_gzip(c->exp->gzip, c->raw.data, c->raw.len, &c->body);
 	}
 	if (!ret && c->grpc)
 		eu_otlp_grpc_frame_end(&c->body, (size_t)at, c->sc->gzip);
@@ -1035,6 +1037,13 @@ int eu_otlp_exporter_new(uv_loop_t *loop, const struct eu_otlp_config *cfg,
 		ret = -ENOMEM;
 	}
 
+	if (cfg->logs.gzip || cfg->metrics.gzip) {
+		exp->gzip = eu_compressor_new(6);
+		if (!exp->gzip) {
+			eu_error_set(err, ret, "otlp exporter: out of memory");
+			goto fail;
+		}
+	}
 	if (eu_otlp_http_new(loop, on_transfer_done, exp, &exp->http)) {
 		eu_error_set(err, ret, "otlp exporter: cannot set up libcurl");
 		goto fail;
@@ -1097,6 +1106,7 @@ static void exporter_free(struct eu_otlp_exporter *exp)
 	free(exp->scopes);
 	free(exp->resource);
 	eu_otlp_spool_close(exp->spool);
+	eu_compressor_free(exp->gzip);
 	eu_otlp_config_free(&exp->cfg);
 	free(exp);
 }

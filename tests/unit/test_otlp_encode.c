@@ -409,20 +409,6 @@ Test(otlp_retry_after, seconds_and_dates)
 	cr_assert_eq(eu_otlp_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111800), 0);
 }
 
-Test(otlp_gzip, round_trips_through_zlib)
-{
-	eu_buf b;
-	eu_buf_init(&b);
-	char in[4096];
-	for (size_t i = 0; i < sizeof(in); i++)
-		in[i] = (char)(i % 7);
-	cr_assert_eq(eu_otlp_gzip(in, sizeof(in), &b), 0);
-	cr_assert_lt(b.len, sizeof(in) / 4);
-	cr_assert_eq((uint8_t)b.data[0], 0x1f);
-	cr_assert_eq((uint8_t)b.data[1], 0x8b);
-	eu_buf_free(&b);
-}
-
 Test(otlp_json, daemon_record_line_becomes_the_same_log_record)
 {
 	struct exec_fixture f;
