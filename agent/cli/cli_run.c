@@ -33,7 +33,7 @@ struct run_ctx {
 	/* command line */
 	const char *pkg_arg;
 	struct eu_oci_blob *image; /* pkg_arg's image pulled once, or stdin's bytes (cli_run) */
-	bool json, record, verbose, help, trace_pipe;
+	bool json, record, verbose, help, trace_pipe, raw_values;
 	bool level_set;
 	enum eu_log_level level;
 	double duration;
@@ -94,6 +94,8 @@ void cli_run_usage(eu_buf *out)
 		    "  --trace-pipe          also print the kernel's trace pipe (bpf_printk output)\n"
 		    "  --interval SECONDS    how often maps the programs fill are printed (default 1;\n"
 		    "                        also at exit; @sample maps keep their own interval)\n"
+		    "  --raw-values          print values as stored: no addresses, ports, signal,\n"
+		    "                        errno or TCP state names read from field names\n"
 		    "  --export-type NAME    decode events as this exported struct (default: the one\n"
 		    "                        the programs send; -v says which and why)\n"
 		    "  --attach PROG=BINARY:FUNCTION[@PID]\n"
@@ -138,6 +140,8 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 			r->verbose = true;
 		} else if (!strcmp(arg, "--trace-pipe")) {
 			r->trace_pipe = true;
+		} else if (!strcmp(arg, "--raw-values")) {
+			r->raw_values = true;
 		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
 			r->help = true;
 		} else if ((v = cli_option_value(argc, argv, &i, "--prog-type", &opt)) || opt ||
@@ -448,7 +452,8 @@ static int run_prepare(struct run_ctx *r)
 	r->loop_init = true;
 	struct eu_consumer_opts co = {.sz = sizeof(co), .on_event = on_event, .on_sample = on_sample,
 				      .on_batch = on_batch, .ctx = r, .export_type = r->export_type,
-				      .sample_interval_ms = r->interval_ms};
+				      .sample_interval_ms = r->interval_ms,
+				      .raw_values = r->raw_values};
 	if (eu_consumer_new(&r->loop, r->prog, &co, &r->consumer, &r->err))
 		return fail(r);
 	uv_signal_init(&r->loop, &r->sigint);

@@ -31,6 +31,7 @@ struct resolved {
 	const struct btf_type *t;
 	uint32_t id;
 	uint8_t addr;  /* EU_OP_IPV4 / EU_OP_IP when a typedef eu_ipv4_t / eu_ip_t was crossed */
+	bool be;       /* a __be16/__be32/__be64 typedef was crossed: stored big-endian */
 	const char *typedef_name;
 };
 
@@ -95,6 +96,9 @@ static int resolve(struct btf_ctx *c, uint32_t id, struct resolved *r)
 				else if (strcmp(name, "eu_ip_t") == 0)
 					r->addr = EU_OP_IP;
 			}
+			if (name && (!strcmp(name, "__be16") || !strcmp(name, "__be32") ||
+				     !strcmp(name, "__be64")))
+				r->be = true;
 			id = t->type;
 			continue;
 		}
@@ -376,6 +380,8 @@ static int build_value(struct btf_ctx *c, uint32_t op, uint32_t type_id, uint64_
 			pb->ops[op].kind = EU_OP_IPV4;
 		} else {
 			pb->ops[op].kind = int_kind(size, enc & BTF_INT_SIGNED);
+			if (r.be && size >= 2 && size <= 8)
+				pb->ops[op].flags |= EU_OPF_BE;
 		}
 	} else if (btf_is_any_enum(t)) {
 		size = t->size;

@@ -156,14 +156,15 @@ static enum eu_field_kind public_kind(uint8_t kind)
 	case EU_OP_STRUCT: return EU_FIELD_STRUCT;
 	case EU_OP_UNION: return EU_FIELD_UNION;
 	case EU_OP_IPV4: return EU_FIELD_IPV4;
-	case EU_OP_IP: return EU_FIELD_IP;
-	default: return EU_FIELD_INT;
+	case EU_OP_IP:
+	case EU_OP_AF_ADDR: return EU_FIELD_IP;
+	default: return EU_FIELD_INT; /* EU_OP_BE and EU_OP_NAMED are numbers too */
 	}
 }
 
 static bool op_signed(const struct eu_plan_op *op)
 {
-	switch (op->kind) {
+	switch (op->kind == EU_OP_NAMED ? op->base_kind : op->kind) {
 	case EU_OP_S8:
 	case EU_OP_S16:
 	case EU_OP_S32:
@@ -219,7 +220,11 @@ static unsigned type_width(const struct eu_plan *plan, const struct eu_plan_op *
 	case EU_OP_PTR:
 	case EU_OP_FBYTES: w = 2 + 2 * op->size; break;
 	case EU_OP_IPV4:
-	case EU_OP_IP: w = 15; break;
+	case EU_OP_IP:
+	case EU_OP_AF_ADDR: w = 15; break;
+	case EU_OP_BE: w = op->size == 2 ? 5 : 10; break;
+	case EU_OP_NAMED: w = op->hint == EU_NAMES_TCP_STATE ? 15 : op->hint == EU_NAMES_SIGNAL ? 7 : 8;
+		break;
 	case EU_OP_ARRAY:
 	case EU_OP_STRUCT:
 	case EU_OP_UNION: w = 16; break;
@@ -243,7 +248,9 @@ static uint64_t json_estimate(const struct eu_plan *plan, const struct eu_plan_o
 	case EU_OP_FBYTES: n = 4 + 2 * (uint64_t)op->size; break;
 	case EU_OP_U128:
 	case EU_OP_S128:
-	case EU_OP_IP: n = 44; break;
+	case EU_OP_IP:
+	case EU_OP_AF_ADDR: n = 44; break;
+	case EU_OP_NAMED: n = 21 + op->aux_len + 24; break;
 	case EU_OP_ARRAY:
 		/* an empty array has no element op: its first index is not a child and may
 		 * point back up the tree, which once made this walk exponential */
@@ -294,6 +301,33 @@ static void find_tail(struct eu_plan *plan)
 	plan->tail = (int32_t)last;
 }
 
+void eu_plan_layout(struct eu_plan *plan)
+{
+	const struct eu_plan_op *root = &plan->ops[0];
+	size_t text = 16;
+	for (uint32_t i = 0; i < root->count; i++) {
+		const struct eu_plan_op *op = &plan->ops[root->first + i];
+		struct eu_field_info *f = &plan->fields[i];
+		f->name = plan->pool + op->name_off;
+		f->kind = public_kind(op->kind);
+		f->offset = op->offset;
+		f->size = op->size;
+		f->bit_offset = op->offset * 8 + op->bit_shift;
+		f->bit_size = op->bit_size;
+		f->is_signed = op_signed(op);
+		f->elems = op->kind == EU_OP_ARRAY || op->kind == EU_OP_CHARS ? op->count
+			   : op->kind == EU_OP_IP ? 16 : 0;
+		unsigned w = type_width(plan, op);
+		size_t hl = strlen(f->name);
+		if (hl > w)
+			w = hl > 64 ? 64 : (unsigned)hl;
+		plan->widths[i] = (uint16_t)w;
+		text += w + 1;
+	}
+	plan->json_hint = json_estimate(plan, root, 0);
+	plan->text_hint = text + 64;
+}
+
 int eu_pb_finish(struct eu_plan_builder *pb, const char *name, size_t size, struct eu_plan **out)
 {
 	*out = NULL;
@@ -329,29 +363,8 @@ int eu_pb_finish(struct eu_plan_builder *pb, const char *name, size_t size, stru
 	eu_buf_init(&pb->pool);
 	eu_pb_free(pb);
 
-	size_t text = 16;
-	for (uint32_t i = 0; i < n; i++) {
-		const struct eu_plan_op *op = &plan->ops[root->first + i];
-		struct eu_field_info *f = &plan->fields[i];
-		f->name = plan->pool + op->name_off;
-		f->kind = public_kind(op->kind);
-		f->offset = op->offset;
-		f->size = op->size;
-		f->bit_offset = op->offset * 8 + op->bit_shift;
-		f->bit_size = op->bit_size;
-		f->is_signed = op_signed(op);
-		f->elems = op->kind == EU_OP_ARRAY || op->kind == EU_OP_CHARS ? op->count
-			   : op->kind == EU_OP_IP ? 16 : 0;
-		unsigned w = type_width(plan, op);
-		size_t hl = strlen(f->name);
-		if (hl > w)
-			w = hl > 64 ? 64 : (unsigned)hl;
-		plan->widths[i] = (uint16_t)w;
-		text += w + 1;
-	}
 	find_tail(plan);
-	plan->json_hint = json_estimate(plan, root, 0);
-	plan->text_hint = text + 64;
+	eu_plan_layout(plan);
 	*out = plan;
 	return 0;
 }

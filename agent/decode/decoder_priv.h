@@ -52,6 +52,28 @@ enum eu_op_kind {
 	EU_OP_UNION,   /* same as struct: every member printed */
 	EU_OP_IPV4,
 	EU_OP_IP,
+	/* kinds decided from field names and siblings (decoder_kinds.c); base_kind keeps the
+	 * op's own kind, which is what they print as when their rule does not apply */
+	EU_OP_BE,      /* an unsigned integer stored big-endian (__be16/__be32/__be64) */
+	EU_OP_AF_ADDR, /* an address whose family is the sibling op aux: AF_INET (or 4) reads
+			* the first 4 bytes, AF_INET6 (or 6) all 16; see hint */
+	EU_OP_NAMED,   /* an integer with a name table (hint: enum eu_name_table); JSON adds
+			* the key pre-rendered at aux (aux_len bytes, `,"sig_name":`) */
+};
+
+/* op->flags: what the BTF said about a value beyond its layout */
+#define EU_OPF_BE 1u /* its type crossed a __be16/__be32/__be64 typedef */
+
+/* EU_OP_AF_ADDR hints */
+#define EU_ADDR_IPVER 1u   /* the family field holds 4/6, not AF_INET/AF_INET6 */
+#define EU_ADDR_V4_TWIN 2u /* (16 bytes) a 4-byte address at the same offset (a union of the
+			    * two forms) prints AF_INET records: this one is null for them */
+
+enum eu_name_table {
+	EU_NAMES_SIGNAL = 1, /* 1..64: SIGHUP... SIGRTMIN+n */
+	EU_NAMES_ERRNO_NEG,  /* -4095..-1: "-ENOENT" (a return value) */
+	EU_NAMES_ERRNO,      /* an errno field: 1..4095 "ENOENT", negatives "-ENOENT" */
+	EU_NAMES_TCP_STATE,  /* 1..12: TCP_ESTABLISHED... */
 };
 
 struct eu_plan_op {
@@ -59,6 +81,11 @@ struct eu_plan_op {
 	uint8_t is_signed;  /* BITS, ENUM */
 	uint8_t bit_shift;  /* bitfields: bit offset inside the bytes at offset (memory order) */
 	uint8_t bit_size;   /* bitfields: width 1..64; 0 when not a bitfield */
+	uint8_t base_kind;  /* EU_OP_BE/AF_ADDR/NAMED: the kind the op had before */
+	uint8_t hint;       /* AF_ADDR: EU_ADDR_*; NAMED: enum eu_name_table */
+	uint8_t flags;      /* EU_OPF_* */
+	uint8_t aux_len;
+	uint32_t aux;       /* AF_ADDR: the family op's index; NAMED: the extra JSON key */
 	uint32_t offset;    /* bytes from the parent's base (the record for top-level fields) */
 	uint32_t size;      /* bytes read; bitfields: bytes spanned */
 	uint32_t first;
@@ -96,6 +123,7 @@ struct eu_plan {
 	int32_t tail;
 	size_t json_hint;              /* bytes reserved up front per JSON record */
 	size_t text_hint;
+	bool kinds_done;               /* eu_plan_detect_kinds ran */
 };
 
 /* ---- building (decoder_plan.c) ---- */
@@ -122,6 +150,9 @@ int eu_pb_add_enum(struct eu_plan_builder *pb, uint64_t bits, const char *name);
 void eu_pb_sort_enums(struct eu_plan_builder *pb, uint32_t first, uint32_t count);
 /* Hands the ops to a new plan (ops[0] must be the root struct/union). pb is emptied. */
 int eu_pb_finish(struct eu_plan_builder *pb, const char *name, size_t size, struct eu_plan **out);
+/* Fills the top-level field table, text widths and per-record reservations from the ops
+ * (again after op kinds change or the pool moves). */
+void eu_plan_layout(struct eu_plan *plan);
 
 /* Cost bookkeeping: a * b + c with saturation at EU_PLAN_MAX_COST + 1. */
 uint64_t eu_pb_cost(uint64_t a, uint64_t b, uint64_t c);
@@ -157,6 +188,14 @@ uint64_t eu_op_load_bits(const struct eu_plan_op *op, const uint8_t *p);
 int64_t eu_op_sign_extend(const struct eu_plan_op *op, uint64_t bits);
 /* Index of the enum entry whose value is bits, or -1. */
 int eu_plan_enum_find(const struct eu_plan *plan, const struct eu_plan_op *op, uint64_t bits);
+/* The name of an EU_OP_NAMED value in its table ("SIGUSR1", "-ENOENT"), or NULL. */
+const char *eu_named_value(const struct eu_plan_op *op, const uint8_t *p, char *tmp, size_t n);
+/* An EU_OP_BE value in host order. */
+uint64_t eu_op_load_be(const struct eu_plan_op *op, const uint8_t *p);
+/* EU_OP_AF_ADDR: 4 (IPv4 from the first 4 bytes), 6 (IPv6), 0 (this record's family is the
+ * other sibling's: null) or -1 (an unknown family: the value as stored). base is the op's
+ * parent's base. */
+int eu_af_addr_form(const struct eu_plan *plan, const struct eu_plan_op *op, const uint8_t *base);
 
 /* The op of top-level field i for a record of size bytes: the plan's own op, or, for a short
  * record, the trailing array cut to the whole elements present (written into *tmp). NULL when

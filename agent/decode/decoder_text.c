@@ -98,7 +98,16 @@ int eu_plan_field_i64(const struct eu_plan *plan, size_t i, const void *data, si
 	if (i >= plan->ops[0].count || !data || !(op = eu_plan_field_op(plan, i, size, &tmp)))
 		return -EINVAL;
 	const uint8_t *p = (const uint8_t *)data + op->offset;
+	struct eu_plan_op named;
+	if (op->kind == EU_OP_NAMED) {
+		named = *op;
+		named.kind = op->base_kind;
+		op = &named;
+	}
 	switch ((enum eu_op_kind)op->kind) {
+	case EU_OP_BE:
+		*out = (int64_t)eu_op_load_be(op, p);
+		return 0;
 	case EU_OP_U8:
 	case EU_OP_U16:
 	case EU_OP_U32:

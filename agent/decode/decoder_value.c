@@ -348,6 +348,35 @@ static bool any_nonzero(const uint8_t *p, uint32_t n)
 	return false;
 }
 
+/* The op as the kind it had before a name-based reading replaced it. */
+static void wr_base(struct eu_wr *w, const struct eu_plan *plan, const struct eu_plan_op *op,
+		    const uint8_t *base, bool text)
+{
+	struct eu_plan_op tmp = *op;
+	tmp.kind = op->base_kind;
+	eu_wr_value(w, plan, &tmp, base, text);
+}
+
+/* JSON keeps a named value's number under its own key and adds `,"KEY_name":"NAME"` when
+ * the value has a name (none for fds, unknown signals, ...). */
+static void wr_name_key(struct eu_wr *w, const struct eu_plan *plan, const struct eu_plan_op *c,
+			const uint8_t *base)
+{
+	char tmp[40];
+	const char *name = eu_named_value(c, base + c->offset, tmp, sizeof(tmp));
+	if (!name)
+		return;
+	size_t n = strlen(name);
+	if (!eu_wr_room(w, c->aux_len + n + 2))
+		return;
+	memcpy(w->p, plan->pool + c->aux, c->aux_len);
+	w->p += c->aux_len;
+	*w->p++ = '"';
+	memcpy(w->p, name, n); /* identifiers: nothing to escape */
+	w->p += n;
+	*w->p++ = '"';
+}
+
 /* `"name":value` of struct member c (its key), valued by op v (c itself, or c cut short). */
 static inline bool wr_member(struct eu_wr *w, const struct eu_plan *plan,
 			     const struct eu_plan_op *c, const struct eu_plan_op *v,
@@ -365,6 +394,8 @@ static inline bool wr_member(struct eu_wr *w, const struct eu_plan *plan,
 		memcpy(w->p, plan->pool + c->key_off, c->key_len);
 	w->p += c->key_len;
 	eu_wr_value(w, plan, v, base, false);
+	if (c->kind == EU_OP_NAMED)
+		wr_name_key(w, plan, c, base);
 	return true;
 }
 
@@ -455,6 +486,36 @@ void eu_wr_value(struct eu_wr *w, const struct eu_plan *plan, const struct eu_pl
 		break;
 	case EU_OP_IP:
 		wr_ip(w, p, !text);
+		break;
+	case EU_OP_BE:
+		eu_wr_u64(w, eu_op_load_be(op, p));
+		break;
+	case EU_OP_NAMED: {
+		char tmp[40];
+		const char *name = text ? eu_named_value(op, p, tmp, sizeof(tmp)) : NULL;
+		if (name)
+			eu_wr_mem(w, name, strlen(name));
+		else
+			wr_base(w, plan, op, base, text);
+		break;
+	}
+	case EU_OP_AF_ADDR:
+		switch (eu_af_addr_form(plan, op, base)) {
+		case 4:
+			wr_ipv4(w, p, !text);
+			break;
+		case 6:
+			wr_ip(w, p, !text);
+			break;
+		case 0: /* the other member of the union holds this record's address */
+			if (text)
+				eu_wr_char(w, '-');
+			else
+				eu_wr_mem(w, "null", 4);
+			break;
+		default:
+			wr_base(w, plan, op, base, text);
+		}
 		break;
 	case EU_OP_ARRAY: {
 		const struct eu_plan_op *elem = &plan->ops[op->first];

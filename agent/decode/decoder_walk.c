@@ -110,6 +110,23 @@ static int walk_op(struct walk *wk, const struct eu_plan_op *op, const uint8_t *
 		v.kind = EU_VALUE_DOUBLE;
 		memcpy(&v.d, p, 8);
 		break;
+	case EU_OP_BE:
+		v.kind = EU_VALUE_UINT;
+		v.u = eu_op_load_be(op, p);
+		break;
+	case EU_OP_NAMED: {
+		/* the number: its name is a reading of it that OTLP consumers can do */
+		struct eu_plan_op tmp = *op;
+		tmp.kind = op->base_kind;
+		return walk_op(wk, &tmp, base, name);
+	}
+	case EU_OP_AF_ADDR:
+		if (eu_af_addr_form(wk->plan, op, base) < 0) {
+			struct eu_plan_op tmp = *op;
+			tmp.kind = op->base_kind;
+			return walk_op(wk, &tmp, base, name);
+		}
+		return emit_text(wk, op, base, &v);
 	case EU_OP_U128:
 	case EU_OP_S128:
 	case EU_OP_ENUM:

@@ -719,6 +719,45 @@ static void consumer_free(struct eu_consumer *c)
 	free(c);
 }
 
+/* What the programs hook, for the readings that need it (errno in return values, TCP
+ * states): from every program's section, the ones left out as twins included. */
+static unsigned program_hooks(struct bpf_object *obj)
+{
+	static const char *const returns[] = {"syscalls/sys_exit", "raw_syscalls/sys_exit",
+					      "kretprobe/", "fexit/", "kretsyscall/", NULL};
+	unsigned hooks = 0;
+	struct bpf_program *p;
+	bpf_object__for_each_program(p, obj) {
+		const char *sec = bpf_program__section_name(p);
+		if (!sec)
+			continue;
+		for (const char *const *r = returns; *r; r++)
+			if (strstr(sec, *r))
+				hooks |= EU_READ_RETURNS;
+		if (strstr(sec, "tcp") || strstr(sec, "inet_sock_set_state"))
+			hooks |= EU_READ_TCP;
+	}
+	return hooks;
+}
+
+static int read_for_people(struct eu_consumer *c, struct bpf_object *obj, eu_error *err)
+{
+	if (c->opts.raw_values)
+		return 0;
+	unsigned hooks = program_hooks(obj);
+	for (size_t i = 0; i < c->n_exports; i++) {
+		struct eu_export *exp = &c->exports[i];
+		int ret = eu_plan_read_for_people(exp->plan, hooks);
+		if (!ret)
+			ret = eu_plan_read_for_people(exp->key_plan, hooks);
+		for (size_t k = 0; !ret && k < exp->n_cands; k++)
+			ret = eu_plan_read_for_people(exp->cands[k], hooks);
+		if (ret)
+			return eu_error_set(err, ret, "map %s: out of memory", exp->map_name);
+	}
+	return 0;
+}
+
 int eu_consumer_new(uv_loop_t *loop, struct eu_program *prog,
 		    const struct eu_consumer_opts *opts, struct eu_consumer **out, eu_error *err)
 {
@@ -755,6 +794,8 @@ int eu_consumer_new(uv_loop_t *loop, struct eu_program *prog,
 	}
 	int ret = pkg->multiple_export ? choose_multiple(c, pkg, obj, btf, err)
 				       : choose_single(c, pkg, obj, btf, err);
+	if (!ret)
+		ret = read_for_people(c, obj, err);
 	if (ret) {
 		eu_error_prefix(err, "%s", eu_program_name(prog));
 		consumer_free(c);

@@ -119,6 +119,9 @@ struct eu_consumer_opts {
 	/* maps printed because the programs fill them (no @sample): every this many ms
 	 * (0: 1000), and once more at eu_consumer_drain */
 	uint32_t sample_interval_ms;
+	/* print every value as stored: no readings from field names (addresses, __be ports,
+	 * signals, errno, TCP states; see eu_plan_read_for_people). `run --raw-values` */
+	bool raw_values;
 };
 
 struct eu_consumer;

@@ -20,6 +20,8 @@
  *                            every member; anonymous struct/union members are flattened into
  *                            their parent like C field access; zero-length arrays print []
  *   eu_ipv4_t / eu_ip_t      "a.b.c.d" / RFC 5952 IPv6 text ("::ffff:a.b.c.d" as "a.b.c.d")
+ *   after eu_plan_read_for_people: addresses beside a family field, __be16/32/64 in host
+ *   order, signals, errno values and TCP states (see there)
  *
  * Plans are bounded: nesting depth 32, 65536 ops, 16 MiB records, 4 Mi printed values per
  * record; bigger or malformed types are refused with an error naming the field. */
@@ -86,6 +88,20 @@ int eu_plan_new_legacy(const struct eu_export_type *type, struct eu_plan **out, 
  * one and frees the plan with the last. */
 struct eu_plan *eu_plan_ref(struct eu_plan *plan);
 void eu_plan_free(struct eu_plan *plan);
+
+/* What a package's programs hook, for eu_plan_read_for_people. */
+#define EU_READ_RETURNS 1u /* syscall or kernel function return values (sys_exit, kretprobe,
+			    * fexit, ksyscall...) */
+#define EU_READ_TCP 2u     /* TCP (a tcp_* function or the inet_sock_set_state tracepoint) */
+
+/* Makes the plan print known kinds of values as people read them, decided from each field's
+ * name, type and siblings (and, for errno and TCP states, what the programs hook: hooks is
+ * EU_READ_* bits). In the table the reading replaces the number; in JSON addresses and
+ * byte-swapped integers replace it, and names are added beside it ("sig": 10,
+ * "sig_name": "SIGUSR1"; only for values that have a name). The rules are in
+ * agent/decode/decoder_readable.c and the README. Call it once, before the plan is shared;
+ * later calls do nothing. -ENOMEM leaves the values as numbers. */
+int eu_plan_read_for_people(struct eu_plan *plan, unsigned hooks);
 
 const char *eu_plan_name(const struct eu_plan *plan);
 size_t eu_plan_size(const struct eu_plan *plan);   /* bytes of a whole record */
