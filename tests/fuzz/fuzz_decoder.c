@@ -179,6 +179,9 @@ static void fuzz_btf(const uint8_t *data, size_t size)
 		eu_error err;
 		if (eu_plan_new(btf, id, &plan, &err))
 			continue;
+		/* every other plan with the readings from field names (both kinds of hooks) */
+		if (id & 1)
+			eu_plan_read_for_people(plan, EU_READ_RETURNS | EU_READ_TCP);
 		size_t ps = eu_plan_size(plan);
 		if (ps <= REC_MAX) {
 			fill_record(data, size, ps);
