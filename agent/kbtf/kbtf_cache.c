@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,15 +308,14 @@ out:
 	return rc;
 }
 
-/* The deferred trims, on a thread of their own: it owns its list, parses the kernel BTF
- * itself and writes only to the store, so it may outlive the cache (a `run` that exits
- * first simply leaves the work undone; entries appear by rename, whole or not at all). */
-static void *fill_thread(void *arg)
+/* The deferred trims, in a process of their own (a grandchild, so nobody waits for it): it
+ * may outlive the caller, which can exit at any moment without racing a thread that is
+ * still inside libbpf; entries appear by rename, whole or not at all. */
+static void fill_now(struct pending *list)
 {
-	struct pending *list = arg;
-	/* only idle CPU: the process it lives in is busy delivering events */
+	/* only idle CPU: the process it came from is busy delivering events */
 	struct sched_param sp = {0};
-	pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+	sched_setscheduler(0, SCHED_IDLE, &sp);
 	const char *path = eu_kbtf_kernel_path();
 	struct eu_kbtf_store *store = eu_kbtf_store_open(path);
 	struct btf *kernel = store ? btf__parse(path, NULL) : NULL;
@@ -327,16 +329,9 @@ static void *fill_thread(void *arg)
 						&err) == 0) {
 				eu_kbtf_store_put(store, p->sha256, btf, size);
 				free(btf);
-			} else {
-				eu_log(EU_LOG_DEBUG, "trimmed BTF store: not kept: %s", err.msg);
 			}
 		}
 	}
-	eu_kbtf_index_free(idx);
-	btf__free(kernel);
-	eu_kbtf_store_close(store);
-	pending_free(list);
-	return NULL;
 }
 
 void eu_kbtf_cache_fill_later(struct eu_kbtf_cache *c)
@@ -347,13 +342,25 @@ void eu_kbtf_cache_fill_later(struct eu_kbtf_cache *c)
 	pthread_mutex_unlock(&c->lock);
 	if (!list)
 		return;
-	pthread_attr_t attr;
-	pthread_t t;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, fill_thread, list))
-		pending_free(list);
-	pthread_attr_destroy(&attr);
+	pid_t child = fork();
+	if (child == 0) {
+		if (fork() == 0) {
+			/* hold nothing of the caller's: not its BPF links (its programs must
+			 * detach when it exits), not the pipes a reader waits to see closed */
+			close_range(0, ~0U, 0);
+			int null = open("/dev/null", O_RDWR);
+			if (null == 0) {
+				dup2(null, 1);
+				dup2(null, 2);
+			}
+			fill_now(list);
+			_exit(0);
+		}
+		_exit(0);
+	}
+	if (child > 0)
+		waitpid(child, NULL, 0);
+	pending_free(list);
 }
 
 void eu_kbtf_cache_stats(struct eu_kbtf_cache *c, struct eu_kbtf_stats *out)

@@ -51,7 +51,7 @@ void eu_kbtf_cache_free(struct eu_kbtf_cache *c);
 int eu_kbtf_cache_trimmed(struct eu_kbtf_cache *c, const struct eu_package *pkg,
 			  struct eu_kbtf_choice *out);
 
-/* Trims the deferred misses on a detached low-priority thread and writes them to the store;
+/* Trims the deferred misses in a detached low-priority process and writes them to the store;
  * returns at once. Nothing to do without a store. */
 void eu_kbtf_cache_fill_later(struct eu_kbtf_cache *c);
 void eu_kbtf_cache_stats(struct eu_kbtf_cache *c, struct eu_kbtf_stats *out);
