@@ -48,6 +48,8 @@ BUILD = os.environ["EU_BINARY_DIR"]
 AGENT = os.environ["EU_AGENT_BIN"]
 K8S = os.path.join(SRC, "deploy", "kubernetes")
 PACKAGE = os.path.join(BUILD, "plugins", "bootstrap", "package.json")
+# where the test's volumes and files live: never below /tmp, which the pod's emptyDir hides
+WORK_BASE = "/var/tmp"
 NODE_IP = "192.0.2.10"
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
 
@@ -270,9 +272,13 @@ def main():
     with open(PACKAGE, "rb") as f:
         pkg = f.read()
 
-    # not under /tmp: the pod's own /tmp (an emptyDir) is mounted over it
-    tmp = tempfile.mkdtemp(prefix="eu-kubelet-", dir=BUILD)
+    # not under /tmp: the pod's own /tmp (an emptyDir) is mounted over it, and so is a build
+    # tree under /tmp (a CI clone): the agent binary is copied out of it for the same reason
+    global AGENT
+    tmp = tempfile.mkdtemp(prefix="eu-kubelet-", dir=WORK_BASE)
     os.chmod(tmp, 0o755)
+    os.makedirs(os.path.join(tmp, "agent-bin"))
+    AGENT = shutil.copy2(AGENT, os.path.join(tmp, "agent-bin", "eunomia-agent"))
     enter_pod_namespaces(tmp)
     rcv = Receiver(tmp)
     token = secrets.token_urlsafe(700)  # the size of a service-account JWT
@@ -378,7 +384,7 @@ def main():
 def in_child_then_clean():
     """main() in a child, which alone enters the namespaces (they end with it); the temp
     directory is removed from outside, where none of its mounts are."""
-    before = set(glob.glob(os.path.join(BUILD, "eu-kubelet-*")))
+    before = set(glob.glob(os.path.join(WORK_BASE, "eu-kubelet-*")))
     pid = os.fork()
     if pid == 0:
         try:
@@ -394,7 +400,7 @@ def in_child_then_clean():
         sys.stderr.flush()
         os._exit(code)
     _, status = os.waitpid(pid, 0)
-    for d in set(glob.glob(os.path.join(BUILD, "eu-kubelet-*"))) - before:
+    for d in set(glob.glob(os.path.join(WORK_BASE, "eu-kubelet-*"))) - before:
         shutil.rmtree(d, ignore_errors=True)
     sys.exit(os.waitstatus_to_exitcode(status))
 
