@@ -627,3 +627,40 @@ const struct eu_config_package *eu_config_find_package(const struct eu_config *c
 			return &cfg->packages[i];
 	return NULL;
 }
+
+/* An exporter config program's rules, under its name; a package the config file already
+ * gives rules keeps its own. */
+static int add_exporter_rules(void *ctx, const char *name, struct eu_metric_rules *rules)
+{
+	struct eu_config *cfg = ctx;
+	for (size_t i = 0; i < cfg->n_packages; i++) {
+		if (!strcmp(cfg->packages[i].name, name)) {
+			if (cfg->packages[i].metrics)
+				eu_metric_rules_free(rules);
+			else
+				cfg->packages[i].metrics = rules;
+			return 0;
+		}
+	}
+	struct eu_config_package *np = realloc(cfg->packages, (cfg->n_packages + 1) * sizeof(*np));
+	if (!np) {
+		eu_metric_rules_free(rules);
+		return -ENOMEM;
+	}
+	cfg->packages = np;
+	struct eu_config_package *pkg = &np[cfg->n_packages];
+	memset(pkg, 0, sizeof(*pkg));
+	if (!(pkg->name = strdup(name))) {
+		eu_metric_rules_free(rules);
+		return -ENOMEM;
+	}
+	pkg->metrics = rules;
+	cfg->n_packages++;
+	return 0;
+}
+
+int eu_exporter_config_load(const char *file, struct eu_config *cfg, char ***paths,
+			    size_t *n_paths, eu_error *err)
+{
+	return eu_exporter_config_read(file, add_exporter_rules, cfg, paths, n_paths, err);
+}

@@ -86,4 +86,10 @@ int eu_config_add_watch(struct eu_config *cfg, const char *dir);
 /* Appends a sink (takes ownership of what *sink holds; it is left empty). */
 int eu_config_add_sink(struct eu_config *cfg, struct eu_sink_config *sink);
 
+/* Upstream's exporter config (eunomia-otel.yaml, metrics_rules.h): each program's metric rules
+ * are added to cfg's packages under the program's name (a package cfg already gives rules
+ * keeps them), its package file to *paths. */
+int eu_exporter_config_load(const char *file, struct eu_config *cfg, char ***paths,
+			    size_t *n_paths, eu_error *err);
+
 #endif

@@ -4,7 +4,7 @@
  * The input may be hostile (a package is data from the network), so every type chain, depth,
  * size and count is bounded, and every member must lie inside its parent. */
 #include "decoder_priv.h"
-#include "eunomia/package.h"
+#include "eunomia/export_type.h"
 
 #include <bpf/btf.h>
 #include <errno.h>

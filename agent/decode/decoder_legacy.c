@@ -3,7 +3,7 @@
  * integer spellings (standard, kernel __uN/uN, <stdint.h>, pid_t and friends), bool, float,
  * double, pointers, and fixed arrays of those (char[N] as a string). */
 #include "decoder_priv.h"
-#include "eunomia/package.h"
+#include "eunomia/export_type.h"
 
 #include <ctype.h>
 #include <errno.h>

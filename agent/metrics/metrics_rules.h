@@ -24,7 +24,7 @@
  *         max_series: 2000                 # per metric (also a key of each metric)
  *
  * This is the `metrics:` block of upstream's exporter config, which is therefore accepted as it
- * is (eu_exporter_config_load reads the whole file). Label values: strings without quotes, enums
+ * is (eu_exporter_config_read reads the whole file). Label values: strings without quotes, enums
  * by name, integers in decimal (decoder.h text formatting).
  *
  * Rules are compiled once per running package against each event type's plan (field indexes),
@@ -88,11 +88,13 @@ void eu_metrics_unit_base(const char *unit, const char **base, double *scale);
 
 /* Upstream's exporter config (eunomia-otel.yaml):
  *   programs: [{name, compiled_ebpf_filename | ebpf_data, metrics: {counters: [...]}}]
- * Each program's rules are added to cfg's packages under the program's name, and the package
- * file (relative paths are relative to the config file) to *paths. */
-struct eu_config;
-int eu_exporter_config_load(const char *file, struct eu_config *cfg, char ***paths,
-			    size_t *n_paths, eu_error *err);
+ * Each program's rules go to add(ctx, name, rules), which owns them from then on (also when
+ * it fails), and the package file (relative paths are relative to the config file) to
+ * *paths. The daemon's config is the caller (eu_exporter_config_load, daemon/config.h): the
+ * callback keeps this module from knowing the daemon's config struct. */
+typedef int (*eu_exporter_rules_fn)(void *ctx, const char *name, struct eu_metric_rules *rules);
+int eu_exporter_config_read(const char *file, eu_exporter_rules_fn add, void *ctx,
+			    char ***paths, size_t *n_paths, eu_error *err);
 
 /* --- a running package's metrics --- */
 struct eu_consumer;

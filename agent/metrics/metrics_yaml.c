@@ -9,7 +9,6 @@
 #include <strings.h>
 
 #include "core/units.h"
-#include "daemon/config.h"
 #include "metrics_rules.h"
 
 struct mparse {
@@ -392,33 +391,8 @@ static int add_path(char ***paths, size_t *n, const char *file, const char *rel)
 	return 0;
 }
 
-static int add_package(struct eu_config *cfg, const char *name, struct eu_metric_rules *rules)
-{
-	for (size_t i = 0; i < cfg->n_packages; i++) {
-		if (!strcmp(cfg->packages[i].name, name)) {
-			/* the main config's own rules win */
-			if (cfg->packages[i].metrics)
-				eu_metric_rules_free(rules);
-			else
-				cfg->packages[i].metrics = rules;
-			return 0;
-		}
-	}
-	struct eu_config_package *np = realloc(cfg->packages, (cfg->n_packages + 1) * sizeof(*np));
-	if (!np)
-		return -ENOMEM;
-	cfg->packages = np;
-	struct eu_config_package *pkg = &np[cfg->n_packages];
-	memset(pkg, 0, sizeof(*pkg));
-	if (!(pkg->name = strdup(name)))
-		return -ENOMEM;
-	pkg->metrics = rules;
-	cfg->n_packages++;
-	return 0;
-}
-
 static int parse_program(struct mparse *p, yaml_node_t *n, const char *path, const char *file,
-			 struct eu_config *cfg, char ***paths, size_t *n_paths)
+			 eu_exporter_rules_fn add, void *ctx, char ***paths, size_t *n_paths)
 {
 	if (n->type != YAML_MAPPING_NODE)
 		return mfail(p, n, path, "expected a mapping with name and compiled_ebpf_filename",
@@ -452,7 +426,7 @@ static int parse_program(struct mparse *p, yaml_node_t *n, const char *path, con
 	if (!ret && add_path(paths, n_paths, file, pkg))
 		ret = eu_error_set(p->err, -ENOMEM, "out of memory");
 	if (!ret && rules) {
-		if (add_package(cfg, name, rules))
+		if (add(ctx, name, rules))
 			ret = eu_error_set(p->err, -ENOMEM, "out of memory");
 		rules = NULL;
 	}
@@ -462,8 +436,8 @@ static int parse_program(struct mparse *p, yaml_node_t *n, const char *path, con
 	return ret;
 }
 
-int eu_exporter_config_load(const char *file, struct eu_config *cfg, char ***paths,
-			    size_t *n_paths, eu_error *err)
+int eu_exporter_config_read(const char *file, eu_exporter_rules_fn add, void *ctx,
+			    char ***paths, size_t *n_paths, eu_error *err)
 {
 	FILE *f = fopen(file, "re");
 	if (!f)
@@ -506,7 +480,8 @@ int eu_exporter_config_load(const char *file, struct eu_config *cfg, char ***pat
 			char pp[64];
 			spath(pp, sizeof(pp), "programs[%d]",
 				 (int)(it - v->data.sequence.items.start));
-			ret = parse_program(&p, node(&p, *it), pp, file, cfg, paths, n_paths);
+			ret = parse_program(&p, node(&p, *it), pp, file, add, ctx, paths,
+					    n_paths);
 		}
 	}
 	yaml_document_delete(&doc);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "eunomia/error.h"
+#include "eunomia/export_type.h"
 
 struct btf;
 
@@ -40,12 +41,6 @@ enum eu_export_config {
 	EU_EXPORT_DEFAULT,    /* "default": the map's own BTF value type */
 	EU_EXPORT_TYPE_ID,    /* {"btf_type_id": N} */
 	EU_EXPORT_CUSTOM,     /* {"custom_members": [...]} */
-};
-
-struct eu_custom_member {
-	char *name;
-	uint32_t offset;       /* bytes */
-	uint32_t btf_type_id;
 };
 
 struct eu_map_meta {
@@ -107,22 +102,6 @@ struct eu_prog_meta {
 		uint32_t flags;
 		int old_prog_fd;
 	} xdp;
-};
-
-struct eu_member_meta {
-	char *name;
-	char *type;
-	/* legacy format only: bit offset from FieldOffset; has_offset says it is set */
-	uint32_t bit_offset;
-	bool has_offset;
-};
-
-struct eu_export_type {
-	char *name;
-	uint32_t type_id;  /* in the package's own BTF; 0 for legacy */
-	uint32_t size;
-	struct eu_member_meta *members;
-	size_t n_members;
 };
 
 /* A CO-RE target BTF shipped in a .tar package's btfhub-archive/ (see kbtf.h). */
