@@ -2,9 +2,10 @@
 # libeunomia as an embedder meets it: `cmake --install` into a scratch prefix, then the
 # README's embedding program built with `pkg-config --cflags --libs libeunomia` alone and run
 # on the installed bootstrap plugin until it decodes an exec and an exit that this test
-# caused (checked by value). Also: the exported symbols are exactly the functions of the
-# installed headers, each header compiles on its own, and the library pulls in no daemon
-# dependency (microhttpd, systemd, yaml, curl). Root: the program loads BPF.
+# caused (checked by value), linked against libeunomia.so and against libeunomia.a. Also: the
+# exported symbols are exactly the functions of the installed headers, only those headers are
+# installed and each compiles on its own naming nothing of the daemon, and neither the library
+# nor ecc pulls in a daemon dependency (microhttpd, systemd, yaml, curl). Root: BPF.
 set -euo pipefail
 : "${EU_BINARY_DIR:?}" "${EU_SOURCE_DIR:?}"
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -27,10 +28,12 @@ libdir=$(pkg-config --variable=libdir libeunomia)
 so=$(readlink -f "$libdir/libeunomia.so")
 [ -f "$so" ] || fail "libeunomia.so is not installed in $libdir"
 
-# exported symbols == functions declared in the installed headers
+# exported symbols == functions declared in the installed headers: every defined dynamic
+# symbol (functions and data alike; the version node EUNOMIA_0 aside), so nothing internal
+# leaks past the version script
 incdir=$(pkg-config --variable=includedir libeunomia)
 grep -ho '\beu_[a-z0-9_]*(' "$incdir"/eunomia/*.h | tr -d '(' | sort -u >"$work/declared"
-nm -D --defined-only "$so" | awk '$2 == "T" {sub(/@.*/, "", $3); print $3}' | sort -u >"$work/exported"
+nm -D --defined-only "$so" | awk '$2 != "A" {sub(/@.*/, "", $3); print $3}' | sort -u >"$work/exported"
 if ! diff -u "$work/declared" "$work/exported" >"$work/exports.diff"; then
 	cat "$work/exports.diff"
 	fail "libeunomia.so's exports differ from include/eunomia/*.h (update agent/libeunomia.map)"
@@ -40,6 +43,12 @@ echo "exports: $(wc -l <"$work/exported") functions, as declared"
 for dep in microhttpd systemd yaml curl; do
 	if ldd "$so" | grep -q "lib$dep"; then fail "libeunomia.so links lib$dep"; fi
 done
+# only the embedding API is installed, and it names nothing of the daemon around it
+extra=$(find "$incdir" -type f ! -path "$incdir/eunomia/*.h")
+[ -z "$extra" ] || fail "installed beside eunomia/*.h: $extra"
+if grep -nE '\beu_sinks?_|\byaml_|\bcurl_|\bCURL|\bMHD_|\bsd_notify|otlp_' "$incdir"/eunomia/*.h; then
+	fail "an installed header exposes the daemon's sinks, YAML, curl, microhttpd or systemd"
+fi
 for h in "$incdir"/eunomia/*.h; do
 	echo "#include <eunomia/$(basename "$h")>" >"$work/one.c"
 	# shellcheck disable=SC2046
@@ -58,22 +67,46 @@ cc -Wall -Wextra -Werror -o "$work/embed" "$work/embed.c" \
 	$(pkg-config --cflags --libs libeunomia) -Wl,-rpath,"$libdir" ||
 	fail "the README's embed.c does not build with pkg-config alone"
 
+# static: the same program against libeunomia.a, its dependencies from --static (the
+# README's second command line); nothing of libeunomia.so may be needed
+# shellcheck disable=SC2046
+cc -Wall -Wextra -Werror -o "$work/embed-static" "$work/embed.c" \
+	$(pkg-config --static --cflags --libs libeunomia | sed 's/-leunomia\b/-l:libeunomia.a/') ||
+	fail "the README's embed.c does not link statically with pkg-config --static alone"
+if readelf -d "$work/embed-static" | grep -q 'NEEDED.*libeunomia'; then
+	fail "embed-static needs libeunomia.so"
+fi
+
+# ecc links libeunomia alone: none of the daemon's libraries, no C++ (wabt)
+for dep in microhttpd systemd yaml curl protobuf-c stdc++; do
+	if readelf -d "$EU_BINARY_DIR/ecc/ecc" | grep -q "NEEDED.*lib$dep"; then
+		fail "ecc needs lib$dep: it must link only libeunomia"
+	fi
+done
+
 pkg=$prefix/share/eunomia/plugins/bootstrap/package.json
 [ -f "$pkg" ] || fail "the bootstrap plugin is not installed ($pkg)"
-"$work/embed" "$pkg" 8 >"$work/out" 2>"$work/err" &
-pid=$!
 cp /bin/false "$work/eu-embed-probe"
-# the first runs may come before the programs are attached: run the probe until both its
-# exec and its exit have been decoded
-exec_re="\"comm\":\"eu-embed-probe\",\"filename\":\"$work/eu-embed-probe\",\"exit_event\":0"
-exit_re='"exit_code":1,.*"comm":"eu-embed-probe","filename":"","exit_event":1'
-ok=
-for _ in $(seq 1 40); do
-	sleep 0.25
-	kill -0 "$pid" 2>/dev/null || { cat "$work/err"; fail "embed exited early"; }
-	"$work/eu-embed-probe" || true
-	if grep -q "$exec_re" "$work/out" && grep -q "$exit_re" "$work/out"; then ok=1; break; fi
-done
-[ -n "$ok" ] || { cat "$work/err"; grep eu-embed "$work/out" | head -4
-	fail "embed did not decode the probe's exec (filename) and exit (exit_code 1)"; }
-echo "embed: decoded the probe's exec and exit (exit_code 1) through the installed library"
+# runs one build of the program until it decodes the probe's exec and exit (the first runs
+# may come before the programs are attached)
+run_embed() {
+	local bin=$1 out=$work/out-$(basename "$1")
+	"$bin" "$pkg" 8 >"$out" 2>"$work/err" &
+	pid=$!
+	local exec_re="\"comm\":\"eu-embed-probe\",\"filename\":\"$work/eu-embed-probe\",\"exit_event\":0"
+	local exit_re='"exit_code":1,.*"comm":"eu-embed-probe","filename":"","exit_event":1'
+	local ok=
+	for _ in $(seq 1 40); do
+		sleep 0.25
+		kill -0 "$pid" 2>/dev/null || { cat "$work/err"; fail "$bin exited early"; }
+		"$work/eu-embed-probe" || true
+		if grep -q "$exec_re" "$out" && grep -q "$exit_re" "$out"; then ok=1; break; fi
+	done
+	{ kill "$pid"; wait "$pid"; } 2>/dev/null || true
+	pid=
+	[ -n "$ok" ] || { cat "$work/err"; grep eu-embed "$out" | head -4
+		fail "$(basename "$bin") did not decode the probe's exec (filename) and exit (exit_code 1)"; }
+	echo "$(basename "$bin"): decoded the probe's exec and exit (exit_code 1) through the installed library"
+}
+run_embed "$work/embed"
+run_embed "$work/embed-static"
