@@ -45,6 +45,8 @@ const char *eu_cli_daemon_usage(void)
 	       "  --queue-size N        records each sink may queue before dropping\n"
 	       "  --prometheus ADDR:PORT  serve metrics at http://ADDR:PORT/metrics (off by default;\n"
 	       "                        e.g. 127.0.0.1:9464) and /healthz (no token, for probes)\n"
+	       "  --prometheus-without-type-suffix  counters keep their configured name on\n"
+	       "                        /metrics, no _total added (as upstream's exporter)\n"
 	       "  --metrics-token-file FILE  bearer token GET /metrics requires (mode 0600, or\n"
 	       "                        0400 from a Secret); required when ADDR is not loopback\n"
 	       "  --exporter-config FILE  upstream's exporter YAML: its programs are loaded and\n"
@@ -79,6 +81,7 @@ struct daemon_args {
 	const char *metrics_token_file; /* --metrics-token-file FILE */
 	const char *exporter_config; /* --exporter-config FILE */
 	const char *btf_archive;     /* --btf-archive DIR */
+	bool prom_without_type_suffix; /* --prometheus-without-type-suffix */
 };
 
 static int parse_args(struct daemon_args *a, int argc, char **argv)
@@ -98,6 +101,8 @@ static int parse_args(struct daemon_args *a, int argc, char **argv)
 			a->help_sinks = true;
 		} else if (!strcmp(arg, "--check-config")) {
 			a->check = true;
+		} else if (!strcmp(arg, "--prometheus-without-type-suffix")) {
+			a->prom_without_type_suffix = true;
 		} else if ((v = cli_option_value(argc, argv, &i, "--watch", &opt)) || opt) {
 			if (!v || !*v) {
 				fprintf(stderr, "eunomia-agent: --watch needs a directory\n");
@@ -213,15 +218,13 @@ static int check_config(struct daemon_args *a)
 	size_t n_packages_exp = 0;
 	if (a->exporter_config) {
 		struct eu_config ec = {0};
-		char **paths = NULL;
+		struct eu_exporter_program *progs = NULL;
 		size_t np = 0;
-		if (eu_exporter_config_load(a->exporter_config, &ec, &paths, &np, &err)) {
+		if (eu_exporter_config_load(a->exporter_config, &ec, &progs, &np, &err)) {
 			fprintf(stderr, "eunomia-agent: exporter config: %s\n", err.msg);
 			code = DAEMON_EXIT_USAGE;
 		}
-		for (size_t i = 0; i < np; i++)
-			free(paths[i]);
-		free(paths);
+		eu_exporter_programs_free(progs, np);
 		eu_config_free(&ec);
 		n_packages_exp = np;
 	}
@@ -305,7 +308,8 @@ int eu_cli_daemon(int argc, char **argv)
 	ensure_tracefs();
 	struct eu_daemon_opts o = {.sz = sizeof(o), .config_path = a.config, .cli = &a.cli,
 				   .prometheus = a.prometheus, .exporter_config = a.exporter_config,
-				   .btf_archive_dir = a.btf_archive, .metrics_token = metrics_token};
+				   .btf_archive_dir = a.btf_archive, .metrics_token = metrics_token,
+				   .prom_without_type_suffix = a.prom_without_type_suffix};
 	cli_api_daemon_opts(&a.api, &o);
 	struct eu_daemon *d = NULL;
 	eu_error err = {0};

@@ -96,6 +96,27 @@ static int get_str(struct cfg_parse *p, const yaml_node_t *n, const char *path, 
 	return *out ? 0 : eu_error_set(p->err, -ENOMEM, "out of memory");
 }
 
+/* `prometheus: {without_type_suffix: true}`: the /metrics page's naming (metrics.h). */
+static int parse_prometheus(struct cfg_parse *p, struct eu_config *cfg, yaml_node_t *n)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return cfg_fail(p, n, "prometheus", "expected a mapping {without_type_suffix: BOOL}, "
+				"got %s", node_kind(n));
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
+	     pr++) {
+		yaml_node_t *kn = yaml_document_get_node(p->doc, pr->key);
+		const char *k = scalar(kn);
+		if (!k || strcmp(k, "without_type_suffix"))
+			return cfg_fail(p, kn, "prometheus", "unknown key '%s' (known: "
+					"without_type_suffix)", k ? k : "?");
+		int ret = get_bool(p, yaml_document_get_node(p->doc, pr->value),
+				   "prometheus.without_type_suffix", &cfg->prom_without_type_suffix);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int eu_config_add_watch(struct eu_config *cfg, const char *dir)
 {
 	char **w = realloc(cfg->watch, (cfg->n_watch + 1) * sizeof(*w));
@@ -528,10 +549,12 @@ static int parse_root(struct cfg_parse *p, struct eu_config *cfg, yaml_node_t *r
 							   &cfg->metrics_idle_s, p->err);
 		} else if (!strcmp(k, "insecure_watch_dir")) {
 			ret = get_bool(p, v, "insecure_watch_dir", &cfg->insecure_watch_dir);
+		} else if (!strcmp(k, "prometheus")) {
+			ret = parse_prometheus(p, cfg, v);
 		} else
 			ret = cfg_fail(p, kn, "(top level)",
 				       "unknown key '%s' (known: watch, sinks, packages, queue_size, log_level, "
-				       "insecure_watch_dir, metrics)",
+				       "insecure_watch_dir, metrics, prometheus)",
 				       k);
 		if (ret)
 			return ret;
@@ -659,8 +682,8 @@ static int add_exporter_rules(void *ctx, const char *name, struct eu_metric_rule
 	return 0;
 }
 
-int eu_exporter_config_load(const char *file, struct eu_config *cfg, char ***paths,
-			    size_t *n_paths, eu_error *err)
+int eu_exporter_config_load(const char *file, struct eu_config *cfg,
+			    struct eu_exporter_program **progs, size_t *n_progs, eu_error *err)
 {
-	return eu_exporter_config_read(file, add_exporter_rules, cfg, paths, n_paths, err);
+	return eu_exporter_config_read(file, add_exporter_rules, cfg, progs, n_progs, err);
 }

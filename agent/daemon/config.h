@@ -18,6 +18,8 @@
  *   metrics:                             # the metrics registry (metrics.h), start-up only
  *     max_series: 2000                   # default series budget per metric
  *     series_idle: 10m                   # idle series expire; 0: never
+ *   prometheus:                          # the --prometheus page (metrics.h)
+ *     without_type_suffix: true          # counters without _total (default false)
  *
  * Unknown keys are errors (a typo should not be silently ignored). Errors name the file, the
  * line and the key path: "agent.yaml:7: sinks[1].keep: expected a non-negative integer". */
@@ -69,6 +71,10 @@ struct eu_config {
 	 * defaults. Start-up only. */
 	size_t metrics_max_series;
 	uint64_t metrics_idle_s;
+	/* `prometheus: {without_type_suffix: true}`: counters on /metrics keep their name, no
+	 * _total (EU_PROM_WITHOUT_TYPE_SUFFIX); or --prometheus-without-type-suffix. Follows
+	 * SIGHUP. */
+	bool prom_without_type_suffix;
 };
 
 /* Parses YAML text. On error, *out is left empty and err says where and why. */
@@ -88,8 +94,9 @@ int eu_config_add_sink(struct eu_config *cfg, struct eu_sink_config *sink);
 
 /* Upstream's exporter config (eunomia-otel.yaml, metrics_rules.h): each program's metric rules
  * are added to cfg's packages under the program's name (a package cfg already gives rules
- * keeps them), its package file to *paths. */
-int eu_exporter_config_load(const char *file, struct eu_config *cfg, char ***paths,
-			    size_t *n_paths, eu_error *err);
+ * keeps them), its package (a file or inline) to *progs (eu_exporter_programs_free). */
+struct eu_exporter_program;
+int eu_exporter_config_load(const char *file, struct eu_config *cfg,
+			    struct eu_exporter_program **progs, size_t *n_progs, eu_error *err);
 
 #endif

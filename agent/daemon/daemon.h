@@ -66,6 +66,9 @@ struct eu_daemon_opts {
 	/* the bearer token GET /metrics needs on the --prometheus listener (required beyond
 	 * loopback); GET /healthz answers without it */
 	const char *metrics_token;
+	/* counters on /metrics without the _total suffix (metrics.h EU_PROM_WITHOUT_TYPE_SUFFIX),
+	 * as the config's prometheus.without_type_suffix */
+	bool prom_without_type_suffix;
 };
 
 enum eu_pkg_state {

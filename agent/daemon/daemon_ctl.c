@@ -196,6 +196,17 @@ int daemon_ctl_read_package(struct eu_daemon *d, const char *path, struct eu_pac
 	return ret;
 }
 
+int daemon_ctl_parse_inline(struct eu_daemon *d, const char *origin, const void *data,
+			    size_t len, struct eu_package **out, eu_error *err)
+{
+	*out = NULL;
+	if (d->ctl && d->ctl->trust)
+		return eu_error_set(err, -EPERM, "%s: an inline package (ebpf_data) cannot carry a "
+				    "signature and --require-signatures is set: give the package as "
+				    "compiled_ebpf_filename with its .sig beside it", origin);
+	return eu_package_parse(data, len, origin, out, err);
+}
+
 /* --- per-slot state --- */
 
 static struct ctl_slot *ctl_get(struct eu_daemon *d, struct pkg_slot *slot)

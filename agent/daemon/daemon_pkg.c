@@ -416,14 +416,18 @@ static struct pkg_slot *api_slot_named(struct eu_daemon *d, const char *name)
 	return NULL;
 }
 
-static struct pkg_slot *slot_get(struct watch_dir *wd, const char *path)
+/* The slot of path, made when new; its stem from the file name unless given (an inline
+ * package is known by its program's name). */
+static struct pkg_slot *slot_get(struct watch_dir *wd, const char *path, const char *name)
 {
 	struct eu_daemon *d = wd->d;
 	struct pkg_slot *s = slot_find(d, path);
 	if (s)
 		return s;
 	char stem[256];
-	if (!eu_watch_name_stem(base_name(path), stem, sizeof(stem)))
+	if (name)
+		snprintf(stem, sizeof(stem), "%s", name);
+	else if (!eu_watch_name_stem(base_name(path), stem, sizeof(stem)))
 		snprintf(stem, sizeof(stem), "%s", base_name(path));
 	if (api_slot_named(d, stem)) {
 		/* offered again when an API package goes (eu_daemon_unload) */
@@ -629,6 +633,9 @@ static int module_changed(struct eu_daemon *d, struct pkg_slot *slot, bool settl
 	return 0;
 }
 
+static int package_changed(struct eu_daemon *d, struct pkg_slot *slot, struct eu_package *pkg,
+			   int ret, eu_error *errp, bool settled, const struct timespec *t0);
+
 static int on_file_changed(void *ctx, const char *path, bool settled)
 {
 	struct watch_dir *wd = ctx;
@@ -637,15 +644,42 @@ static int on_file_changed(void *ctx, const char *path, bool settled)
 		return 0;
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	struct pkg_slot *slot = slot_get(wd, path);
+	struct pkg_slot *slot = slot_get(wd, path, NULL);
 	if (!slot)
 		return 0;
 	if (is_module_path(path))
 		return module_changed(d, slot, settled);
 	eu_error err = {0};
 	struct eu_package *pkg = NULL;
-	struct param_list params = {0};
 	int ret = daemon_ctl_read_package(d, path, &pkg, &err);
+	return package_changed(d, slot, pkg, ret, &err, settled, &t0);
+}
+
+int daemon_offer_inline(struct watch_dir *wd, const char *origin, const char *name,
+			const void *data, size_t len)
+{
+	struct eu_daemon *d = wd->d;
+	if (d->stopping)
+		return 0;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct pkg_slot *slot = slot_get(wd, origin, name);
+	if (!slot)
+		return 0;
+	eu_error err = {0};
+	struct eu_package *pkg = NULL;
+	int ret = daemon_ctl_parse_inline(d, origin, data, len, &pkg, &err);
+	return package_changed(d, slot, pkg, ret, &err, true, &t0);
+}
+
+/* A package read (ret 0) or not (ret < 0, *errp says why) for the slot: started with its
+ * parameters and rules when new or changed, the old version retired. */
+static int package_changed(struct eu_daemon *d, struct pkg_slot *slot, struct eu_package *pkg,
+			   int ret, eu_error *errp, bool settled, const struct timespec *t0)
+{
+	const char *path = slot->path;
+	eu_error err = *errp;
+	struct param_list params = {0};
 	if (!ret && pkg->format == EU_PKG_META_ONLY)
 		ret = eu_error_set(&err, -ENOENT, "%s: no BPF object in the package%s", path,
 				   strstr(path, ".skel.json") ? " (its .bpf.o is missing)" : "");
@@ -751,10 +785,10 @@ static int on_file_changed(void *ctx, const char *path, bool settled)
 	if (old)
 		eu_log(EU_LOG_INFO,
 		       "%s (%s): version %s: %zu program%s attached in %.1f ms; detaching version %s",
-		       pkg->name, path, version, n, n == 1 ? "" : "s", ms_since(&t0), old->version);
+		       pkg->name, path, version, n, n == 1 ? "" : "s", ms_since(t0), old->version);
 	else
 		eu_log(EU_LOG_INFO, "%s (%s): version %s: %zu program%s attached in %.1f ms",
-		       pkg->name, path, version, n, n == 1 ? "" : "s", ms_since(&t0));
+		       pkg->name, path, version, n, n == 1 ? "" : "s", ms_since(t0));
 	daemon_retire(d, old);
 	return 0;
 }

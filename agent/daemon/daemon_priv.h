@@ -109,6 +109,11 @@ void daemon_inst_free(struct pkg_inst *inst);
 void daemon_slot_free(struct eu_daemon *d, struct pkg_slot *slot);
 void daemon_pkg_info(struct pkg_slot *slot, struct eu_daemon_pkg_info *out);
 
+/* daemon_pkg.c: a package given inline (the exporter config's ebpf_data) offered like a
+ * watched file's: origin names it in logs and the API, name is its slot's stem. */
+int daemon_offer_inline(struct watch_dir *wd, const char *origin, const char *name,
+			const void *data, size_t len);
+
 /* daemon_pkg.c: starts an instance (inst->d, pkg, version, params_key set) with parameters */
 int daemon_start_instance(struct eu_daemon *d, struct pkg_inst *inst, char **names, char **values,
 			  size_t n, eu_error *err);
@@ -139,6 +144,10 @@ void daemon_ctl_free(struct eu_daemon *d);
  * NAME.bpf.o of a NAME.skel.json with the same checks). */
 int daemon_ctl_read_package(struct eu_daemon *d, const char *path, struct eu_package **out,
 			    eu_error *err);
+/* Parses a package given inline in a config file (the exporter config's ebpf_data): it has
+ * no file to sign, so it is refused when signatures are required. */
+int daemon_ctl_parse_inline(struct eu_daemon *d, const char *origin, const void *data,
+			    size_t len, struct eu_package **out, eu_error *err);
 /* Reads a file that belongs to a watched package (its params sidecar, its pair's object)
  * with the package's checks: ownership and mode, and its own FILE.sig when signatures are
  * required. -ENOENT, with no message, when there is no such file. */

@@ -20,11 +20,12 @@
 struct eu_daemon_metrics {
 	struct eu_metrics *reg;
 	char *exporter_config;
-	char **static_paths;
+	struct eu_exporter_program *static_progs;
 	size_t n_static;
 	struct watch_dir static_dir; /* the slots of the exporter config's packages */
 	char *prometheus;
 	char *token;                /* GET /metrics needs it; NULL: none (loopback only) */
+	bool without_type_suffix;   /* --prometheus-without-type-suffix */
 	struct eu_http_server *http;
 	uv_timer_t expire;
 	bool timer_init;
@@ -65,6 +66,9 @@ int daemon_metrics_new(struct eu_daemon *d, const struct eu_daemon_opts *opts, e
 		       opts->exporter_config;
 	bool has_token = opts->sz > offsetof(struct eu_daemon_opts, metrics_token) &&
 			 opts->metrics_token && *opts->metrics_token;
+	dm->without_type_suffix = opts->sz > offsetof(struct eu_daemon_opts,
+						      prom_without_type_suffix) &&
+				  opts->prom_without_type_suffix;
 	if ((has_prom && !(dm->prometheus = strdup(opts->prometheus))) ||
 	    (has_token && !(dm->token = strdup(opts->metrics_token))) ||
 	    (has_exp && !(dm->exporter_config = strdup(opts->exporter_config))))
@@ -73,7 +77,7 @@ int daemon_metrics_new(struct eu_daemon *d, const struct eu_daemon_opts *opts, e
 	if (dm->exporter_config) {
 		/* read once here for the package list; rules are merged on every config build */
 		struct eu_config tmp = {0};
-		ret = eu_exporter_config_load(dm->exporter_config, &tmp, &dm->static_paths,
+		ret = eu_exporter_config_load(dm->exporter_config, &tmp, &dm->static_progs,
 					      &dm->n_static, err);
 		eu_config_free(&tmp);
 	}
@@ -85,12 +89,10 @@ int daemon_metrics_config(struct eu_daemon *d, struct eu_config *cfg, eu_error *
 	struct eu_daemon_metrics *dm = d->metrics;
 	if (!dm || !dm->exporter_config)
 		return 0;
-	char **paths = NULL;
+	struct eu_exporter_program *progs = NULL;
 	size_t n = 0;
-	int ret = eu_exporter_config_load(dm->exporter_config, cfg, &paths, &n, err);
-	for (size_t i = 0; i < n; i++)
-		free(paths[i]);
-	free(paths);
+	int ret = eu_exporter_config_load(dm->exporter_config, cfg, &progs, &n, err);
+	eu_exporter_programs_free(progs, n);
 	return ret;
 }
 
@@ -287,8 +289,14 @@ int daemon_metrics_start(struct eu_daemon *d, eu_error *err)
 void daemon_metrics_load_packages(struct eu_daemon *d)
 {
 	struct eu_daemon_metrics *dm = d->metrics;
-	for (size_t i = 0; dm && i < dm->n_static; i++)
-		eu_daemon_watch_ops.file_changed(&dm->static_dir, dm->static_paths[i], true);
+	for (size_t i = 0; dm && i < dm->n_static; i++) {
+		const struct eu_exporter_program *p = &dm->static_progs[i];
+		if (p->path)
+			eu_daemon_watch_ops.file_changed(&dm->static_dir, p->path, true);
+		else
+			daemon_offer_inline(&dm->static_dir, p->origin, p->name, p->inline_pkg,
+					    p->inline_len);
+	}
 }
 
 static void on_drain(uv_timer_t *t)
@@ -388,9 +396,7 @@ void daemon_metrics_free(struct eu_daemon *d)
 	if (!dm)
 		return;
 	eu_metrics_free(dm->reg);
-	for (size_t i = 0; i < dm->n_static; i++)
-		free(dm->static_paths[i]);
-	free(dm->static_paths);
+	eu_exporter_programs_free(dm->static_progs, dm->n_static);
 	free(dm->exporter_config);
 	free(dm->prometheus);
 	free(dm->token);
@@ -531,7 +537,11 @@ static void self_pkg(void *ctx, const struct eu_daemon_pkg_info *i)
 void eu_daemon_render_metrics(struct eu_daemon *d, eu_buf *out)
 {
 	if (d->metrics && d->metrics->reg)
-		eu_metrics_render_prometheus(d->metrics->reg, out);
+		eu_metrics_render_prometheus(d->metrics->reg,
+					     d->metrics->without_type_suffix ||
+							     d->cfg.prom_without_type_suffix
+						     ? EU_PROM_WITHOUT_TYPE_SUFFIX : 0,
+					     out);
 	for (size_t k = 0; k < N_PKG_METRICS; k++) {
 		put_header(out, &pkg_metrics[k]);
 		struct self_ctx c = {.out = out, .which = k};

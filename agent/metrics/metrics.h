@@ -111,16 +111,22 @@ double eu_metric_value(const struct eu_metric_series *s);
 uint64_t eu_metric_hist_count(const struct eu_metric_series *s);
 uint64_t eu_metric_start_ns(const struct eu_metric_series *s);
 
+/* Prometheus rendering flags. WITHOUT_TYPE_SUFFIX: counters keep their configured name, no
+ * _total added (the OpenTelemetry Prometheus exporter's `without_type_suffix` option), for
+ * dashboards written against upstream's exporter, whose counters have none. */
+#define EU_PROM_WITHOUT_TYPE_SUFFIX 0x1u
+
 /* Prometheus text exposition format 0.0.4 of every family with series, then the registry's
  * own metrics. Names: characters outside [a-zA-Z0-9_:] become '_', a leading digit gets a
  * '_' in front, a unit adds its suffix (_seconds, _milliseconds, _microseconds, _nanoseconds,
  * _bytes, else the sanitised unit) unless the name already ends with it, counters end in
- * _total. Histograms: _bucket{le="..."} cumulative with le="+Inf", _sum, _count. */
-void eu_metrics_render_prometheus(const struct eu_metrics *m, eu_buf *out);
+ * _total (unless flags has EU_PROM_WITHOUT_TYPE_SUFFIX; the registry's own counters, named
+ * ..._total, keep it). Histograms: _bucket{le="..."} cumulative with le="+Inf", _sum, _count. */
+void eu_metrics_render_prometheus(const struct eu_metrics *m, unsigned flags, eu_buf *out);
 
-/* The Prometheus name a family gets (tests, docs). */
+/* The Prometheus name a family gets (tests, docs); flags as above. */
 void eu_metrics_prom_name(const char *name, const char *unit, enum eu_metric_type type,
-			  eu_buf *out);
+			  unsigned flags, eu_buf *out);
 /* Appends a label value escaped for the text format (\\, \", \n). */
 void eu_metrics_prom_escape_label(eu_buf *out, const char *s, size_t n);
 

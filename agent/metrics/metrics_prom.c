@@ -49,7 +49,7 @@ static bool ends_with(const char *s, size_t n, const char *suffix)
 }
 
 void eu_metrics_prom_name(const char *name, const char *unit, enum eu_metric_type type,
-			  eu_buf *out)
+			  unsigned flags, eu_buf *out)
 {
 	size_t start = out->len;
 	put_sanitized(out, name, false);
@@ -70,7 +70,8 @@ void eu_metrics_prom_name(const char *name, const char *unit, enum eu_metric_typ
 		}
 		eu_buf_free(&b);
 	}
-	if (type == EU_METRIC_COUNTER && !ends_with(out->data + start, out->len - start, "_total"))
+	if (type == EU_METRIC_COUNTER && !(flags & EU_PROM_WITHOUT_TYPE_SUFFIX) &&
+	    !ends_with(out->data + start, out->len - start, "_total"))
 		eu_buf_puts(out, "_total");
 }
 
@@ -194,11 +195,11 @@ static const char *type_name(enum eu_metric_type t)
 	return t == EU_METRIC_COUNTER ? "counter" : t == EU_METRIC_GAUGE ? "gauge" : "histogram";
 }
 
-static void put_family(eu_buf *out, const struct eu_metric_family *f)
+static void put_family(eu_buf *out, const struct eu_metric_family *f, unsigned flags)
 {
 	eu_buf name;
 	eu_buf_init(&name);
-	eu_metrics_prom_name(f->name, f->unit, f->type, &name);
+	eu_metrics_prom_name(f->name, f->unit, f->type, flags, &name);
 	if (name.oom) {
 		out->oom = true;
 		return;
@@ -239,10 +240,10 @@ static void put_self(eu_buf *out, const struct eu_metrics *m)
 	}
 }
 
-void eu_metrics_render_prometheus(const struct eu_metrics *m, eu_buf *out)
+void eu_metrics_render_prometheus(const struct eu_metrics *m, unsigned flags, eu_buf *out)
 {
 	for (const struct eu_metric_family *f = m->families; f; f = f->next)
 		if (f->all || f->overflow)
-			put_family(out, f);
+			put_family(out, f, flags);
 	put_self(out, m);
 }

@@ -88,13 +88,24 @@ void eu_metrics_unit_base(const char *unit, const char **base, double *scale);
 
 /* Upstream's exporter config (eunomia-otel.yaml):
  *   programs: [{name, compiled_ebpf_filename | ebpf_data, metrics: {counters: [...]}}]
- * Each program's rules go to add(ctx, name, rules), which owns them from then on (also when
- * it fails), and the package file (relative paths are relative to the config file) to
- * *paths. The daemon's config is the caller (eu_exporter_config_load, daemon/config.h): the
+ * compiled_ebpf_filename is the package file (relative paths are relative to the config
+ * file); ebpf_data is the package itself, inline: the text of a package.json as a YAML string
+ * (upstream's exporter reads compiled_ebpf_filename into ebpf_data with read_to_string, so
+ * the two carry the same bytes). A program gives one of the two; each goes to *progs. Each
+ * program's rules go to add(ctx, name, rules), which owns them from then on (also when it
+ * fails). The daemon's config is the caller (eu_exporter_config_load, daemon/config.h): the
  * callback keeps this module from knowing the daemon's config struct. */
+struct eu_exporter_program {
+	char *name;
+	char *path;        /* the package file, or NULL when inline */
+	char *inline_pkg;  /* ebpf_data (NUL-terminated), or NULL */
+	size_t inline_len;
+	char *origin;      /* where, for messages: the path, or "FILE:programs[N].ebpf_data" */
+};
 typedef int (*eu_exporter_rules_fn)(void *ctx, const char *name, struct eu_metric_rules *rules);
 int eu_exporter_config_read(const char *file, eu_exporter_rules_fn add, void *ctx,
-			    char ***paths, size_t *n_paths, eu_error *err);
+			    struct eu_exporter_program **progs, size_t *n_progs, eu_error *err);
+void eu_exporter_programs_free(struct eu_exporter_program *progs, size_t n);
 
 /* --- a running package's metrics --- */
 struct eu_consumer;

@@ -371,33 +371,56 @@ int eu_metrics_config_parse_yaml(yaml_document_t *doc, yaml_node_t *n, const cha
 
 /* --- upstream's exporter config --- */
 
-static int add_path(char ***paths, size_t *n, const char *file, const char *rel)
+static int add_program(struct eu_exporter_program **progs, size_t *n, const char *file,
+		       const char *path_in_file, char **name, char **rel, char **data,
+		       size_t data_len)
 {
-	char *p;
+	struct eu_exporter_program pr = {0};
 	const char *slash = strrchr(file, '/');
-	if (rel[0] == '/' || !slash)
-		p = strdup(rel);
-	else if (asprintf(&p, "%.*s/%s", (int)(slash - file), file, rel) < 0)
-		p = NULL;
-	if (!p)
-		return -ENOMEM;
-	char **np = realloc(*paths, (*n + 1) * sizeof(*np));
+	if (*rel && ((*rel)[0] == '/' || !slash)) {
+		pr.path = strdup(*rel);
+	} else if (*rel && asprintf(&pr.path, "%.*s/%s", (int)(slash - file), file, *rel) < 0) {
+		pr.path = NULL;
+	}
+	if (pr.path)
+		pr.origin = strdup(pr.path);
+	else if (!*rel && asprintf(&pr.origin, "%s:%s.ebpf_data", file, path_in_file) < 0)
+		pr.origin = NULL;
+	struct eu_exporter_program *np = pr.origin ? realloc(*progs, (*n + 1) * sizeof(*np)) : NULL;
 	if (!np) {
-		free(p);
+		free(pr.path);
+		free(pr.origin);
 		return -ENOMEM;
 	}
-	*paths = np;
-	np[(*n)++] = p;
+	pr.name = *name;
+	pr.inline_pkg = *data;
+	pr.inline_len = data_len;
+	*name = *data = NULL;
+	*progs = np;
+	np[(*n)++] = pr;
 	return 0;
 }
 
+void eu_exporter_programs_free(struct eu_exporter_program *progs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(progs[i].name);
+		free(progs[i].path);
+		free(progs[i].inline_pkg);
+		free(progs[i].origin);
+	}
+	free(progs);
+}
+
 static int parse_program(struct mparse *p, yaml_node_t *n, const char *path, const char *file,
-			 eu_exporter_rules_fn add, void *ctx, char ***paths, size_t *n_paths)
+			 eu_exporter_rules_fn add, void *ctx, struct eu_exporter_program **progs,
+			 size_t *n_progs)
 {
 	if (n->type != YAML_MAPPING_NODE)
-		return mfail(p, n, path, "expected a mapping with name and compiled_ebpf_filename",
-			     NULL);
-	char *name = NULL, *pkg = NULL;
+		return mfail(p, n, path, "expected a mapping with name and compiled_ebpf_filename "
+			     "or ebpf_data", NULL);
+	char *name = NULL, *pkg = NULL, *data = NULL;
+	size_t data_len = 0;
 	struct eu_metric_rules *rules = NULL;
 	int ret = 0;
 	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
@@ -406,38 +429,61 @@ static int parse_program(struct mparse *p, yaml_node_t *n, const char *path, con
 		const char *k = scalar(kn);
 		char kp[320];
 		spath(kp, sizeof(kp), "%s.%s", path, k ? k : "?");
-		if (k && !strcmp(k, "name"))
+		if (k && !strcmp(k, "name")) {
 			ret = get_str(p, v, kp, &name);
-		else if (k && (!strcmp(k, "compiled_ebpf_filename") || !strcmp(k, "ebpf_data")))
+		} else if (k && !strcmp(k, "compiled_ebpf_filename")) {
 			ret = get_str(p, v, kp, &pkg);
-		else if (k && !strcmp(k, "metrics")) {
+		} else if (k && !strcmp(k, "ebpf_data")) {
+			/* the package's text: its length from the node (a YAML string holds no NUL
+			 * the parser would have let through, but the length is what was read) */
+			if (!scalar(v) || !v->data.scalar.length) {
+				ret = mfail(p, v, kp, "expected the package's JSON text as a string "
+					    "(upstream's ebpf_data), got ",
+					    scalar(v) ? "an empty one" : "a non-scalar");
+			} else {
+				free(data);
+				data_len = v->data.scalar.length;
+				if (!(data = malloc(data_len + 1)))
+					ret = eu_error_set(p->err, -ENOMEM, "out of memory");
+				else {
+					memcpy(data, v->data.scalar.value, data_len);
+					data[data_len] = '\0';
+				}
+			}
+		} else if (k && !strcmp(k, "metrics")) {
 			eu_metric_rules_free(rules);
 			ret = eu_metric_rules_parse_yaml(p->doc, v, p->origin, kp, &rules, p->err);
-		} else
+		} else {
 			ret = mfail(p, kn, path,
 				    "unknown key (expected name, compiled_ebpf_filename, ebpf_data, "
 				    "metrics): ", k ? k : "?");
+		}
 	}
 	if (!ret && !name)
 		ret = mfail(p, n, path, "a program needs a name", NULL);
-	if (!ret && !pkg)
-		ret = mfail(p, n, path, "a program needs compiled_ebpf_filename (its package file)",
-			    NULL);
-	if (!ret && add_path(paths, n_paths, file, pkg))
+	if (!ret && !pkg && !data)
+		ret = mfail(p, n, path, "a program needs compiled_ebpf_filename (its package file) "
+			    "or ebpf_data (the package inline)", NULL);
+	if (!ret && pkg && data)
+		ret = mfail(p, n, path, "a program gives compiled_ebpf_filename or ebpf_data, not "
+			    "both", NULL);
+	if (!ret && add_program(progs, n_progs, file, path, &name, &pkg, &data, data_len))
 		ret = eu_error_set(p->err, -ENOMEM, "out of memory");
 	if (!ret && rules) {
-		if (add(ctx, name, rules))
+		const char *pname = (*progs)[*n_progs - 1].name;
+		if (add(ctx, pname, rules))
 			ret = eu_error_set(p->err, -ENOMEM, "out of memory");
 		rules = NULL;
 	}
 	eu_metric_rules_free(rules);
 	free(name);
 	free(pkg);
+	free(data);
 	return ret;
 }
 
 int eu_exporter_config_read(const char *file, eu_exporter_rules_fn add, void *ctx,
-			    char ***paths, size_t *n_paths, eu_error *err)
+			    struct eu_exporter_program **progs, size_t *n_progs, eu_error *err)
 {
 	FILE *f = fopen(file, "re");
 	if (!f)
@@ -480,8 +526,8 @@ int eu_exporter_config_read(const char *file, eu_exporter_rules_fn add, void *ct
 			char pp[64];
 			spath(pp, sizeof(pp), "programs[%d]",
 				 (int)(it - v->data.sequence.items.start));
-			ret = parse_program(&p, node(&p, *it), pp, file, add, ctx, paths,
-					    n_paths);
+			ret = parse_program(&p, node(&p, *it), pp, file, add, ctx, progs,
+					    n_progs);
 		}
 	}
 	yaml_document_delete(&doc);

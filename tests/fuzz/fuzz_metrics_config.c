@@ -66,25 +66,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		struct eu_config e = {0};
-		char **paths = NULL;
+		struct eu_exporter_program *progs = NULL;
 		size_t n = 0;
 		eu_error err2 = {0};
-		if (eu_exporter_config_load(path, &e, &paths, &n, &err2) == 0) {
+		if (eu_exporter_config_load(path, &e, &progs, &n, &err2) == 0) {
 			for (size_t i = 0; i < e.n_packages; i++)
 				check_rules(e.packages[i].metrics, m);
 		} else if (!err2.msg[0]) {
 			__builtin_trap();
 		}
-		for (size_t i = 0; i < n; i++)
-			free(paths[i]);
-		free(paths);
+		eu_exporter_programs_free(progs, n);
 		eu_config_free(&e);
 	}
 	if (fd >= 0)
 		close(fd);
 	eu_buf b;
 	eu_buf_init(&b);
-	eu_metrics_render_prometheus(m, &b);
+	eu_metrics_render_prometheus(m, 0, &b);
 	eu_buf_free(&b);
 	eu_metrics_free(m);
 	return 0;

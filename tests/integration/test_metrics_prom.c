@@ -99,10 +99,8 @@ static pid_t open_n_times(const char *path, int n)
 	return pid;
 }
 
-/* promtool check metrics: exit 1 is a format error; exit 3 are lint problems, allowed only
- * when every one names `allowed` (upstream's metric name "eunomia_file_open_counter" contains
- * its type, which promtool's lint dislikes; the name is the user's, kept as configured). */
-static void run_promtool(const char *page, const char *allowed)
+/* promtool check metrics on the page: its exit code, its output in out. */
+static int promtool(const char *page, char *out, size_t n)
 {
 	char path[] = "/tmp/eu-met-page-XXXXXX";
 	int fd = mkstemp(path);
@@ -112,12 +110,21 @@ static void run_promtool(const char *page, const char *allowed)
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 2>&1", path);
 	FILE *p = popen(cmd, "r");
-	char out[8192] = "";
-	size_t n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
+	cr_assert_not_null(p);
+	size_t got = fread(out, 1, n - 1, p);
+	out[got] = '\0';
 	int st = pclose(p);
 	unlink(path);
-	int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* promtool check metrics: exit 1 is a format error; exit 3 are lint problems, allowed only
+ * when every one names `allowed` (upstream's metric name "eunomia_file_open_counter" contains
+ * its type, which promtool's lint dislikes; the name is the user's, kept as configured). */
+static void run_promtool(const char *page, const char *allowed)
+{
+	char out[8192];
+	int code = promtool(page, out, sizeof(out));
 	if (code == 3 && allowed) {
 		for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
 			cr_assert_not_null(strstr(line, allowed), "promtool lint: %s", line);
@@ -136,6 +143,109 @@ static void put_exporter_config(struct dfix *f, char *conf, size_t n)
 	dfix_sh("cp %s/opensnoop/package.json %s/examples/bpftools/opensnoop/package.json",
 		EU_PLUGIN_BUILD_DIR, f->root);
 	snprintf(conf, n, "%s/conf/eunomia-otel.opensnoop.yaml", f->root);
+}
+
+/* root/conf/exporter-inline.yaml: an exporter config as upstream's users write one with
+ * the package inline: ebpf_data holds our opensnoop package.json's text, pasted as a YAML
+ * block scalar. One counter whose name does not contain its type (promtool's lint is then
+ * silent on it). */
+static void put_inline_exporter_config(struct dfix *f, char *conf, size_t n)
+{
+	dfix_sh("mkdir -p %s/conf", f->root);
+	snprintf(conf, n, "%s/conf/exporter-inline.yaml", f->root);
+	FILE *in = fopen(EU_PLUGIN_BUILD_DIR "/opensnoop/package.json", "r");
+	FILE *out = fopen(conf, "w");
+	cr_assert(in && out);
+	fputs("programs:\n- name: opensnoop\n  metrics:\n    counters:\n    - name: file_opens\n"
+	      "      description: files opened\n      labels:\n      - name: comm\n"
+	      "      - name: filename\n        from: fname\n  ebpf_data: |\n", out);
+	char line[65536];
+	bool bol = true;
+	while (fgets(line, sizeof(line), in)) {
+		if (bol)
+			fputs("    ", out);
+		fputs(line, out);
+		bol = strchr(line, '\n') != NULL;
+	}
+	if (!bol)
+		fputc('\n', out);
+	fclose(in);
+	cr_assert_eq(fclose(out), 0);
+}
+
+/* Starts the daemon on the inline config (plus extra options), opens a unique file OPENS
+ * times from OPEN_COMM, and returns the /metrics page once the counter line starting with
+ * `name{comm=...,filename=...} ` reads OPENS (asserted). */
+static char *inline_opens_page(struct dfix *f, const char *name, const char *extra)
+{
+	char conf[256];
+	put_inline_exporter_config(f, conf, sizeof(conf));
+	char out[200];
+	snprintf(out, sizeof(out), "file:%s/records.jsonl", f->root);
+	dfix_start(f, (const char *[]){"--exporter-config", conf, "--prometheus", "127.0.0.1:0",
+				       "--sink", out, extra, NULL});
+	/* the inline package is named after where it was written */
+	char origin[320];
+	snprintf(origin, sizeof(origin), "opensnoop (%s:programs[0].ebpf_data): version ", conf);
+	cr_assert(dfix_wait_log(f, origin, 1, 20000), "%s", eu_agent_stderr(f->a));
+	int port = prom_port(f);
+	char path[200];
+	snprintf(path, sizeof(path), "%s/inline-%d.txt", f->root, (int)getpid());
+	dfix_sh("touch %s", path);
+	open_n_times(path, OPENS);
+	char prefix[512];
+	snprintf(prefix, sizeof(prefix), "%s{comm=\"" OPEN_COMM "\",filename=\"%s\"} ", name, path);
+	char *page = NULL;
+	double v = -1;
+	for (int64_t deadline = dfix_now_ms() + 30000; dfix_now_ms() < deadline;
+	     usleep(100000)) {
+		free(page);
+		page = metrics_page(port);
+		if ((v = sample_value(page, prefix)) >= OPENS)
+			break;
+	}
+	cr_assert_eq(v, OPENS, "want %s%d; page:\n%s", prefix, OPENS, page);
+	return page;
+}
+
+/* Upstream's exporter config with the package inline (ebpf_data) loads it, its counter counts
+ * our opens by value, and the default page is clean for promtool (not one lint). */
+Test(metrics_prom, upstream_inline_package_counts_opens_and_promtool_is_clean)
+{
+	if (access("/usr/bin/promtool", X_OK))
+		cr_assert_fail("promtool not installed (scripts/install-deps.sh installs prometheus)");
+	struct dfix f;
+	dfix_init(&f);
+	char *page = inline_opens_page(&f, "file_opens_total", NULL);
+	cr_assert_not_null(strstr(page, "# TYPE file_opens_total counter\n"), "%s", page);
+	char out[8192];
+	int code = promtool(page, out, sizeof(out));
+	cr_assert_eq(code, 0, "promtool (%d): %s\npage:\n%s", code, out, page);
+	cr_assert_str_eq(out, "");
+	free(page);
+	dfix_fini(&f);
+}
+
+/* --prometheus-without-type-suffix: the counter keeps its configured name, and the one lint
+ * promtool then reports is exactly the missing _total, nothing else. */
+Test(metrics_prom, without_type_suffix_keeps_counter_names)
+{
+	if (access("/usr/bin/promtool", X_OK))
+		cr_assert_fail("promtool not installed (scripts/install-deps.sh installs prometheus)");
+	struct dfix f;
+	dfix_init(&f);
+	char *page = inline_opens_page(&f, "file_opens", "--prometheus-without-type-suffix");
+	cr_assert_null(strstr(page, "file_opens_total"), "%s", page);
+	cr_assert_not_null(strstr(page, "# TYPE file_opens counter\n"), "%s", page);
+	char out[8192];
+	int code = promtool(page, out, sizeof(out));
+	cr_assert_eq(code, 3, "promtool (%d): %s\npage:\n%s", code, out, page);
+	size_t len = strlen(out);
+	while (len && out[len - 1] == '\n')
+		out[--len] = '\0';
+	cr_assert_str_eq(out, "file_opens counter metrics should have \"_total\" suffix");
+	free(page);
+	dfix_fini(&f);
 }
 
 static pid_t spawn_prometheus(struct dfix *f, int agent_port, int *port_out)

@@ -45,7 +45,7 @@ static char *render(struct eu_metrics *m)
 {
 	eu_buf b;
 	eu_buf_init(&b);
-	eu_metrics_render_prometheus(m, &b);
+	eu_metrics_render_prometheus(m, 0, &b);
 	cr_assert(!b.oom);
 	return b.data;
 }
@@ -200,7 +200,7 @@ static void name_is(const char *name, const char *unit, enum eu_metric_type t, c
 {
 	eu_buf b;
 	eu_buf_init(&b);
-	eu_metrics_prom_name(name, unit, t, &b);
+	eu_metrics_prom_name(name, unit, t, 0, &b);
 	cr_assert_str_eq(b.data, want, "%s [%s]", name, unit ? unit : "");
 	eu_buf_free(&b);
 }

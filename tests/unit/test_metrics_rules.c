@@ -120,13 +120,15 @@ Test(metrics_rules, base_units)
 Test(metrics_rules, upstream_exporter_config)
 {
 	struct eu_config cfg = {0};
-	char **paths = NULL;
+	struct eu_exporter_program *progs = NULL;
 	size_t n = 0;
 	eu_error err = {0};
 	const char *file = EU_TEST_DATA_DIR "/upstream/exporter-opensnoop.yaml";
-	cr_assert_eq(eu_exporter_config_load(file, &cfg, &paths, &n, &err), 0, "%s", err.msg);
+	cr_assert_eq(eu_exporter_config_load(file, &cfg, &progs, &n, &err), 0, "%s", err.msg);
 	cr_assert_eq(n, 1);
-	cr_assert_str_eq(paths[0], EU_TEST_DATA_DIR "/upstream/../examples/bpftools/opensnoop/package.json");
+	cr_assert_str_eq(progs[0].path, EU_TEST_DATA_DIR "/upstream/../examples/bpftools/opensnoop/package.json");
+	cr_assert_str_eq(progs[0].name, "opensnoop");
+	cr_assert_null(progs[0].inline_pkg);
 	cr_assert_eq(cfg.n_packages, 1);
 	cr_assert_str_eq(cfg.packages[0].name, "opensnoop");
 	const struct eu_metric_rules *r = cfg.packages[0].metrics;
@@ -139,18 +141,14 @@ Test(metrics_rules, upstream_exporter_config)
 	cr_assert_str_eq(r->rules[0].labels[2].from, "fname");
 	cr_assert_null(r->rules[0].labels[1].from);
 	/* the package's own config rules win over the exporter config's */
-	char **p2 = NULL;
+	struct eu_exporter_program *p2 = NULL;
 	size_t n2 = 0;
 	struct eu_metric_rules *mine = r->rules ? cfg.packages[0].metrics : NULL;
 	cr_assert_eq(eu_exporter_config_load(file, &cfg, &p2, &n2, &err), 0, "%s", err.msg);
 	cr_assert_eq(cfg.n_packages, 1);
 	cr_assert_eq(cfg.packages[0].metrics, mine);
-	for (size_t i = 0; i < n; i++)
-		free(paths[i]);
-	free(paths);
-	for (size_t i = 0; i < n2; i++)
-		free(p2[i]);
-	free(p2);
+	eu_exporter_programs_free(progs, n);
+	eu_exporter_programs_free(p2, n2);
 	eu_config_free(&cfg);
 }
 
@@ -163,15 +161,75 @@ Test(metrics_rules, exporter_config_errors)
 	cr_assert_eq(write(fd, bad, strlen(bad)), (ssize_t)strlen(bad));
 	close(fd);
 	struct eu_config cfg = {0};
-	char **paths = NULL;
+	struct eu_exporter_program *progs = NULL;
 	size_t n = 0;
 	eu_error err = {0};
-	cr_assert_eq(eu_exporter_config_load(path, &cfg, &paths, &n, &err), -EINVAL);
+	cr_assert_eq(eu_exporter_config_load(path, &cfg, &progs, &n, &err), -EINVAL);
 	cr_assert_not_null(strstr(err.msg, "programs[0]: a program needs compiled_ebpf_filename"),
 			   "%s", err.msg);
 	unlink(path);
 	eu_config_free(&cfg);
-	free(paths);
+	eu_exporter_programs_free(progs, n);
+}
+
+static int write_tmp(char *path, const char *text)
+{
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return 0;
+}
+
+/* upstream's ebpf_data: the package.json's text itself, as a YAML string (a block scalar
+ * here, as a person would paste it), kept byte for byte */
+Test(metrics_rules, exporter_config_inline_package)
+{
+	char path[] = "/tmp/eu-exporter-XXXXXX";
+	write_tmp(path, "programs:\n- name: opensnoop\n  metrics: {counters: [{name: c}]}\n"
+			"  ebpf_data: |\n    {\"bpf_object\": \"eJw=\",\n     \"meta\": {}}\n");
+	struct eu_config cfg = {0};
+	struct eu_exporter_program *progs = NULL;
+	size_t n = 0;
+	eu_error err = {0};
+	cr_assert_eq(eu_exporter_config_load(path, &cfg, &progs, &n, &err), 0, "%s", err.msg);
+	cr_assert_eq(n, 1);
+	cr_assert_null(progs[0].path);
+	cr_assert_str_eq(progs[0].name, "opensnoop");
+	const char *want = "{\"bpf_object\": \"eJw=\",\n \"meta\": {}}\n";
+	cr_assert_eq(progs[0].inline_len, strlen(want));
+	cr_assert_str_eq(progs[0].inline_pkg, want);
+	char origin[128];
+	snprintf(origin, sizeof(origin), "%s:programs[0].ebpf_data", path);
+	cr_assert_str_eq(progs[0].origin, origin);
+	cr_assert_eq(cfg.n_packages, 1);
+	eu_exporter_programs_free(progs, n);
+	eu_config_free(&cfg);
+	unlink(path);
+
+	/* both: refused rather than one silently ignored */
+	char both[] = "/tmp/eu-exporter-XXXXXX";
+	write_tmp(both, "programs:\n- name: x\n  metrics: {}\n  ebpf_data: '{}'\n"
+			"  compiled_ebpf_filename: x.json\n");
+	progs = NULL;
+	n = 0;
+	cr_assert_eq(eu_exporter_config_load(both, &cfg, &progs, &n, &err), -EINVAL);
+	cr_assert_not_null(strstr(err.msg, "programs[0]: a program gives compiled_ebpf_filename or "
+				  "ebpf_data, not both"), "%s", err.msg);
+	eu_exporter_programs_free(progs, n);
+	eu_config_free(&cfg);
+	unlink(both);
+	/* an empty or non-string ebpf_data */
+	char empty[] = "/tmp/eu-exporter-XXXXXX";
+	write_tmp(empty, "programs:\n- name: x\n  metrics: {}\n  ebpf_data: {a: 1}\n");
+	progs = NULL;
+	n = 0;
+	cr_assert_eq(eu_exporter_config_load(empty, &cfg, &progs, &n, &err), -EINVAL);
+	cr_assert_not_null(strstr(err.msg, "programs[0].ebpf_data: expected the package's JSON text"),
+			   "%s", err.msg);
+	eu_exporter_programs_free(progs, n);
+	eu_config_free(&cfg);
+	unlink(empty);
 }
 
 Test(metrics_rules, top_level_settings)
