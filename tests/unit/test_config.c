@@ -331,3 +331,24 @@ Test(config, sink_specs)
 	cr_assert_neq(eu_sink_config_from_spec("kafka", &s, &err), 0);
 	cr_assert(strstr(err.msg, "unknown sink 'kafka'"), "%s", err.msg);
 }
+
+/* `prometheus: {without_type_suffix: BOOL}`: off by default, on when set; other keys and
+ * non-booleans are errors naming the key. */
+Test(config, prometheus_without_type_suffix)
+{
+	struct eu_config c;
+	eu_error err = {0};
+	cr_assert_eq(parse("watch: /x\n", &c, &err), 0, "%s", err.msg);
+	cr_assert_not(c.prom_without_type_suffix);
+	eu_config_free(&c);
+	cr_assert_eq(parse("prometheus: {without_type_suffix: true}\n", &c, &err), 0, "%s",
+		     err.msg);
+	cr_assert(c.prom_without_type_suffix);
+	eu_config_free(&c);
+	cr_assert_eq(parse("prometheus: {without_units: true}\n", &c, &err), -EINVAL);
+	cr_assert_not_null(strstr(err.msg, "agent.yaml:1: prometheus: unknown key 'without_units'"),
+			   "%s", err.msg);
+	cr_assert_eq(parse("prometheus:\n  without_type_suffix: maybe\n", &c, &err), -EINVAL);
+	cr_assert_not_null(strstr(err.msg, "agent.yaml:2: prometheus.without_type_suffix: expected "
+				  "true or false, got maybe"), "%s", err.msg);
+}
