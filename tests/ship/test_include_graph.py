@@ -9,7 +9,8 @@ Fails, naming the files and lines to change, on:
   - libeunomia (the modules of EU_LIB_SOURCES in CMakeLists.txt, and ecc, which links only it)
     reaching an agent-only module or <yaml.h>, <curl/...>, <microhttpd.h>, <systemd/...>;
   - an installed header (include/eunomia) including anything but another installed header,
-    the C library or the libraries libeunomia.pc requires.
+    the C library or the libraries libeunomia.pc requires;
+  - two code files sharing a stem (a header and the file implementing it aside).
 
 Usage: test_include_graph.py [SOURCE_DIR]   (default: the repository holding this script)
 """
@@ -236,6 +237,23 @@ def check(src, layers):
     return errors, summary
 
 
+def shared_stems(src):
+    """Code files of one stem in two places (a header beside the file implementing it, or an
+    installed header and its implementation, are one unit): 'which test_x.c?' must not arise."""
+    seen = {}
+    for top in ("agent", "sinks", "ecc", "include", "tests", "bench", "plugins", "guest",
+                "scripts"):
+        for dirpath, _, names in os.walk(os.path.join(src, top)):
+            for n in names:
+                stem, ext = os.path.splitext(n)
+                if ext in (".c", ".cc", ".h", ".py", ".sh"):
+                    kind = "header" if ext == ".h" else "source"
+                    rel = os.path.relpath(os.path.join(dirpath, n), src)
+                    seen.setdefault((stem, kind), []).append(rel)
+    return [f"{len(p)} files share the stem {stem}: " + ", ".join(sorted(p))
+            for (stem, _), p in sorted(seen.items()) if len(p) > 1]
+
+
 def self_test():
     """The checks must be able to fail: a small tree with one of each fault, each found."""
     import tempfile
@@ -273,6 +291,12 @@ def self_test():
         layers_loop = dict(layers, **{"agent/http": {"agent/daemon"}, "agent/daemon": {"agent/http"}})
         errors, _ = check(d, layers)
         loop_errors, _ = check(d, layers_loop)
+        os.makedirs(os.path.join(d, "tests/unit"))
+        os.makedirs(os.path.join(d, "tests/integration"))
+        for t in ("tests/unit/test_x.c", "tests/integration/test_x.c"):
+            open(os.path.join(d, t), "w").close()
+        errors += shared_stems(d)
+    expect.append("2 files share the stem test_x: tests/integration/test_x.c, tests/unit/test_x.c")
     missed = [e for e in expect if not any(e in x for x in errors)]
     if not any("LAYERS itself has a loop" in x for x in loop_errors):
         missed.append("LAYERS itself has a loop")
@@ -289,6 +313,7 @@ def main():
     if not self_test():
         return 1
     errors, summary = check(src, LAYERS)
+    errors += shared_stems(src)
     for e in errors:
         print("FAIL: " + e)
     if errors:
