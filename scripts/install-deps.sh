@@ -25,6 +25,8 @@ packages=(
   docker-registry apache2-utils openssl python3-jwt python3-cryptography
   # the OTLP/gRPC tests: a real gRPC server (grpcio) with the official protos (python3-protobuf)
   python3-grpcio python3-protobuf
+  # the README's code blocks found by a CommonMark parser (tests/ship/test_readme_blocks.py)
+  cmark
 )
 
 missing=()
