@@ -196,18 +196,22 @@ static void file_refresh_size(struct eu_sink_backend *b)
 		b->size = (uint64_t)st.st_size;
 }
 
-static int file_write(void *state, const struct eu_sink_batch *batch, uint64_t *retries)
+static int file_write(void *state, const struct eu_sink_batch *batch, uint64_t *retries,
+		      uint64_t *bytes)
 {
 	struct eu_sink_backend *b = state;
-	const char *data = batch->text;
-	size_t len = batch->len;
+	const char *data;
+	size_t len;
+	int ret = eu_sink_batch_json(batch, &data, &len);
+	if (ret)
+		return ret;
 	uint64_t now = eu_sink_now_ms();
 	file_refresh_size(b);
 	if (rotation_due(b, len, now))
 		file_rotate(b);
 	if (b->fd < 0) {
 		eu_error err = {0};
-		int ret = file_open_live(b, &err);
+		ret = file_open_live(b, &err);
 		if (ret)
 			return ret;
 	}
@@ -216,7 +220,7 @@ static int file_write(void *state, const struct eu_sink_batch *batch, uint64_t *
 	if (start == 0)
 		b->opened_ms = now;
 	size_t off;
-	int ret = eu_sink_write_all(b->fd, data, len, false, retries, &off);
+	ret = eu_sink_write_all(b->fd, data, len, false, retries, &off);
 	if (ret) {
 		/* a batch is all or nothing: take the partial line back off the file's real end
 		 * (appended there, whatever happened to the file meanwhile); never extend it */
@@ -230,6 +234,7 @@ static int file_write(void *state, const struct eu_sink_batch *batch, uint64_t *
 		return ret;
 	}
 	b->size += len;
+	*bytes = len;
 	b->dirty = true;
 	if (b->cfg.fsync == EU_FSYNC_ALWAYS) {
 		fdatasync(b->fd);

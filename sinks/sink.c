@@ -7,16 +7,18 @@
 #include <time.h>
 
 #include "eunomia/log.h"
+#include "eunomia/record.h"
 #include "sink_plugin.h"
 
 /* See count_result. */
 #define EPISODE_QUIET_MS 2000u
 
+/* A queued batch: a reference to records every sink shares (nothing is copied per sink). */
 struct chunk {
 	struct chunk *next;
-	size_t len;
+	struct eu_record_batch *batch;
+	size_t len;       /* what it counts against queue_bytes */
 	size_t n_records;
-	char data[];
 };
 
 struct eu_sink {
@@ -64,7 +66,14 @@ uint64_t eu_sink_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void count_result(struct eu_sink *s, struct chunk *c, int ret, uint64_t retries)
+static void chunk_free(struct chunk *c)
+{
+	eu_record_batch_unref(c->batch);
+	free(c);
+}
+
+static void count_result(struct eu_sink *s, struct chunk *c, int ret, uint64_t retries,
+			 uint64_t bytes)
 {
 	pthread_mutex_lock(&s->mu);
 	if (s->abandoned) {
@@ -76,7 +85,7 @@ static void count_result(struct eu_sink *s, struct chunk *c, int ret, uint64_t r
 	s->st.retried += retries;
 	if (ret == 0) {
 		s->st.written += c->n_records;
-		s->st.bytes += c->len;
+		s->st.bytes += bytes;
 	} else {
 		s->st.dropped += c->n_records;
 		s->reader_gone = s->reader_gone || ret == -EPIPE;
@@ -129,17 +138,17 @@ static void *writer_main(void *arg)
 			while (list) {
 				struct chunk *c = list;
 				list = c->next;
-				uint64_t retries = 0;
-				struct eu_sink_batch b = {c->data, c->len, c->n_records};
-				int ret = s->ops->write(s->backend, &b, &retries);
+				uint64_t retries = 0, bytes = 0;
+				struct eu_sink_batch b = {c->batch, c->n_records};
+				int ret = s->ops->write(s->backend, &b, &retries, &bytes);
 				pthread_mutex_lock(&s->mu);
 				if (!s->abandoned) {
 					s->q_records -= c->n_records;
 					s->q_bytes -= c->len;
 				}
 				pthread_mutex_unlock(&s->mu);
-				count_result(s, c, ret, retries);
-				free(c);
+				count_result(s, c, ret, retries, bytes);
+				chunk_free(c);
 			}
 			if (s->ops->tick)
 				s->ops->tick(s->backend, eu_sink_now_ms());
@@ -216,9 +225,11 @@ int eu_sink_open(const struct eu_sink_config *cfg, struct eu_sink **out, eu_erro
 	return 0;
 }
 
-bool eu_sink_write(struct eu_sink *s, const char *data, size_t len, size_t n_records)
+bool eu_sink_write(struct eu_sink *s, struct eu_record_batch *batch)
 {
-	if (!len || !n_records)
+	size_t n_records = eu_record_batch_lines(batch);
+	size_t len = eu_record_batch_bytes(batch);
+	if (!n_records)
 		return true;
 	pthread_mutex_lock(&s->mu);
 	bool full = s->stop || s->q_records + n_records > s->max_records ||
@@ -229,15 +240,14 @@ bool eu_sink_write(struct eu_sink *s, const char *data, size_t len, size_t n_rec
 		return false;
 	}
 	pthread_mutex_unlock(&s->mu);
-	/* copy outside the lock so the writer is never held up by it */
-	struct chunk *c = malloc(sizeof(*c) + len);
+	struct chunk *c = malloc(sizeof(*c));
 	if (!c) {
 		pthread_mutex_lock(&s->mu);
 		s->st.dropped += n_records;
 		pthread_mutex_unlock(&s->mu);
 		return false;
 	}
-	memcpy(c->data, data, len);
+	c->batch = eu_record_batch_ref(batch);
 	c->len = len;
 	c->n_records = n_records;
 	c->next = NULL;
@@ -253,6 +263,27 @@ bool eu_sink_write(struct eu_sink *s, const char *data, size_t len, size_t n_rec
 	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->mu);
 	return true;
+}
+
+bool eu_sink_write_lines(struct eu_sink *s, const char *data, size_t len, size_t n_records)
+{
+	if (!len || !n_records)
+		return true;
+	struct eu_record_batch *b = eu_record_batch_text(data, len, n_records);
+	if (!b) {
+		pthread_mutex_lock(&s->mu);
+		s->st.dropped += n_records;
+		pthread_mutex_unlock(&s->mu);
+		return false;
+	}
+	bool ok = eu_sink_write(s, b);
+	eu_record_batch_unref(b);
+	return ok;
+}
+
+int eu_sink_batch_json(const struct eu_sink_batch *b, const char **text, size_t *len)
+{
+	return eu_record_batch_json(b->records, text, len);
 }
 
 int eu_sink_flush(struct eu_sink *s, int timeout_ms)
@@ -291,7 +322,7 @@ void eu_sink_abandon(struct eu_sink *s)
 			s->q_records -= c->n_records;
 			s->q_bytes -= c->len;
 			s->st.dropped += c->n_records;
-			free(c);
+			chunk_free(c);
 			c = n;
 		}
 		s->head = s->tail = NULL;

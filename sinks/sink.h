@@ -109,9 +109,15 @@ struct eu_sink;
  * starts the writer thread. */
 int eu_sink_open(const struct eu_sink_config *cfg, struct eu_sink **out, eu_error *err);
 
-/* Queues n_records complete lines (data[0..len), each ending in '\n'). Never blocks on I/O.
- * Returns true when queued, false when dropped (queue full, sink closed). */
-bool eu_sink_write(struct eu_sink *s, const char *data, size_t len, size_t n_records);
+/* Queues a sealed batch of records (eunomia/record.h): the sink takes a reference, nothing is
+ * copied, and its plugin encodes the records on the sink's thread. Never blocks on I/O.
+ * Returns true when queued, false when dropped (queue full, sink closed). The queue's byte
+ * bound counts the records' raw bytes. */
+struct eu_record_batch;
+bool eu_sink_write(struct eu_sink *s, struct eu_record_batch *batch);
+/* Queues n_records lines that are already JSON text (data[0..len), each ending in '\n'):
+ * text sinks write them as they are, the otlp sink counts them dropped (bad_record). */
+bool eu_sink_write_lines(struct eu_sink *s, const char *data, size_t len, size_t n_records);
 
 /* Waits until everything queued so far is written or dropped: 0, or -ETIMEDOUT. */
 int eu_sink_flush(struct eu_sink *s, int timeout_ms);

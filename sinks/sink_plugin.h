@@ -43,12 +43,19 @@ struct eu_sink_key {
 	int (*check)(const char *value, eu_error *err);
 };
 
-/* A batch handed to a plugin: n_records whole JSON lines. */
+/* A batch handed to a plugin: typed records (eunomia/record.h) shared by every sink, which
+ * each plugin encodes in its own format on its own thread. A text plugin takes the batch's
+ * JSON lines from eu_sink_batch_json: they are formatted once, by the first sink that asks,
+ * for all of them. A batch may also carry lines that came as text (eu_sink_write_lines):
+ * n_records counts both, eu_record_batch_count the typed ones. */
+struct eu_record_batch;
 struct eu_sink_batch {
-	const char *text;
-	size_t len;
+	struct eu_record_batch *records;
 	size_t n_records;
 };
+
+/* The batch as JSON lines (n_records whole lines): 0, or -ENOMEM. */
+int eu_sink_batch_json(const struct eu_sink_batch *b, const char **text, size_t *len);
 
 struct eu_sink_plugin {
 	const char *name;         /* the type in the config and on the command line */
@@ -62,8 +69,9 @@ struct eu_sink_plugin {
 	int (*open)(const struct eu_sink_config *cfg, const void *conf, void **state,
 		    eu_error *err);
 	/* Writes one whole batch, or nothing of it: 0, or a negative errno (the core then
-	 * counts the batch as dropped). *retries counts retried writes. */
-	int (*write)(void *state, const struct eu_sink_batch *b, uint64_t *retries);
+	 * counts the batch as dropped). *retries counts retried writes, *bytes what went out. */
+	int (*write)(void *state, const struct eu_sink_batch *b, uint64_t *retries,
+		     uint64_t *bytes);
 	/* Pushes out what the plugin buffers itself (optional): the core calls it once its
 	 * queue is empty and a flush was asked for. */
 	void (*flush)(void *state);

@@ -13,13 +13,19 @@ struct stdout_state {
 	int fd;
 };
 
-static int stdout_write(void *state, const struct eu_sink_batch *b, uint64_t *retries)
+static int stdout_write(void *state, const struct eu_sink_batch *b, uint64_t *retries,
+			uint64_t *bytes)
 {
 	struct stdout_state *st = state;
-	size_t done;
+	const char *text;
+	size_t len, done = 0;
+	int ret = eu_sink_batch_json(b, &text, &len);
 	/* a non-blocking stdout waits for room; a pipe cannot take back half a line, so what
 	 * was written stays */
-	return eu_sink_write_all(st->fd, b->text, b->len, true, retries, &done);
+	if (!ret)
+		ret = eu_sink_write_all(st->fd, text, len, true, retries, &done);
+	*bytes = done;
+	return ret;
 }
 
 static void stdout_close(void *state)

@@ -561,7 +561,6 @@ int eu_daemon_new(const struct eu_daemon_opts *opts, struct eu_daemon **out, eu_
 	struct eu_daemon *d = calloc(1, sizeof(*d));
 	if (!d)
 		return eu_error_set(err, -ENOMEM, "out of memory");
-	eu_buf_init(&d->batch);
 	eu_features_init(&d->features);
 	d->debounce_ms = opts->debounce_ms;
 	d->settle_ms = opts->settle_ms;
@@ -652,7 +651,8 @@ void eu_daemon_free(struct eu_daemon *d)
 	d->n_sinks = 0;
 	if (d->loop_init)
 		uv_loop_close(&d->loop);
-	eu_buf_free(&d->batch);
+	eu_record_batch_unref(d->batch);
+	d->batch = NULL;
 	eu_config_free(&d->cfg);
 	eu_config_free(&d->cli);
 	daemon_metrics_free(d);

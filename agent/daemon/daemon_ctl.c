@@ -53,6 +53,7 @@ struct daemon_ctl {
 	size_t max_programs, ring_max;
 	uint64_t next_id;
 	bool keep_records;             /* only when someone (the API) may read them */
+	eu_buf line;                   /* scratch for the record being kept */
 	void (*on_stop)(void *ctx);
 	void *on_stop_ctx;
 };
@@ -108,6 +109,7 @@ void daemon_ctl_free(struct eu_daemon *d)
 	if (!d->ctl)
 		return;
 	eu_trust_free(d->ctl->trust);
+	eu_buf_free(&d->ctl->line);
 	free(d->ctl);
 	d->ctl = NULL;
 }
@@ -229,7 +231,7 @@ static void ring_drop_oldest(struct ctl_slot *cs)
 	cs->n--;
 }
 
-void daemon_ctl_record(struct pkg_inst *inst, const char *rec, size_t len)
+void daemon_ctl_record(struct pkg_inst *inst, const struct eu_record *r)
 {
 	struct eu_daemon *d = inst->d;
 	if (!d->ctl || !d->ctl->keep_records || !inst->slot)
@@ -244,6 +246,13 @@ void daemon_ctl_record(struct pkg_inst *inst, const char *rec, size_t len)
 			return;
 		cs->cap = d->ctl->ring_max;
 	}
+	/* the streams serve JSON lines: this record's, made only while someone may read it */
+	eu_buf *line = &d->ctl->line;
+	eu_buf_reset(line);
+	if (eu_record_format(line, r))
+		return;
+	const char *rec = line->data;
+	size_t len = line->len;
 	while (cs->n && (cs->n == cs->cap || cs->bytes + len > RING_BYTES))
 		ring_drop_oldest(cs);
 	/* when a copy fails the record is simply not in the ring: readers see it as missed */

@@ -19,7 +19,7 @@
 #include "eunomia/program.h"
 #include "wasm/wasm_module.h"
 
-/* Hand the batch to the sinks once it is this big, even mid-drain. */
+/* Hand the batch to the sinks once it holds this many bytes, even mid-drain. */
 #define BATCH_FLUSH_BYTES (1u << 20)
 
 static double ms_since(const struct timespec *t0)
@@ -31,14 +31,16 @@ static double ms_since(const struct timespec *t0)
 
 void daemon_flush(struct eu_daemon *d)
 {
-	if (!d->batch_n)
+	struct eu_record_batch *b = d->batch;
+	if (!b)
 		return;
-	if (!d->batch.oom)
-		for (size_t i = 0; i < d->n_sinks; i++)
-			eu_sink_write(d->sinks[i], d->batch.data, d->batch.len, d->batch_n);
-	eu_buf_reset(&d->batch);
-	d->batch.oom = false;
-	d->batch_n = 0;
+	d->batch = NULL;
+	eu_record_batch_seal(b, d->clock.real_now_ns);
+	/* every sink takes its own reference to the same records: nothing is copied or
+	 * formatted here, each sink encodes on its own thread */
+	for (size_t i = 0; i < d->n_sinks; i++)
+		eu_sink_write(d->sinks[i], b);
+	eu_record_batch_unref(b);
 	/* `--watch W | head -1`: with stdout the only output and nobody reading it, every
 	 * record would be dropped from now on; stop, as `run` does (with other sinks, stdout's
 	 * drops are counted and the others go on) */
@@ -59,47 +61,51 @@ static size_t export_index(struct pkg_inst *inst, const struct eu_export *exp)
 	return 0;
 }
 
-static void meta_for(struct pkg_inst *inst, const char *event, struct eu_record_meta *m)
+/* The batch records go to, opened (and the clock read) with its first record. */
+static struct eu_record_batch *open_batch(struct eu_daemon *d)
+{
+	if (!d->batch) {
+		d->batch = eu_record_batch_new();
+		eu_record_clock_sync(&d->clock);
+	}
+	return d->batch;
+}
+
+static void add_record(struct pkg_inst *inst, size_t xi, uint64_t time_ns, const void *key,
+		       size_t ks, const void *data, size_t size)
 {
 	struct eu_daemon *d = inst->d;
-	m->package = inst->pkg->name ? inst->pkg->name : "";
-	m->version = inst->version;
-	m->event = event;
-	m->host = d->host;
-	if (!d->batch_n)
-		eu_record_clock_sync(&d->clock);
+	struct eu_record_source *src = inst->srcs[xi];
+	struct eu_record_batch *b = d->batch;
+	int ret = b ? eu_record_batch_add(b, src, time_ns, key, ks, data, size) : -ENOMEM;
+	if (ret) {
+		/* a record shorter than its plan, or no memory for it: counted, never sent */
+		inst->format_errors++;
+		return;
+	}
+	inst->records++;
+	struct eu_record r = {.src = src, .time_ns = time_ns, .data = data,
+			      .size = (uint32_t)size, .key = key, .key_size = (uint32_t)ks};
+	daemon_ctl_record(inst, &r);
+	if (eu_record_batch_bytes(b) >= BATCH_FLUSH_BYTES)
+		daemon_flush(d);
 }
 
 static void on_event(void *ctx, const struct eu_export *exp, const void *data, size_t size)
 {
 	struct pkg_inst *inst = ctx;
 	struct eu_daemon *d = inst->d;
-	const struct eu_plan *plan = eu_export_plan(exp);
-	struct eu_record_meta m;
-	meta_for(inst, eu_plan_name(plan), &m);
 	size_t xi = export_index(inst, exp);
-	int ts = inst->ts_fields ? inst->ts_fields[xi] : -1;
+	open_batch(d);
 	if (inst->metrics)
 		eu_metrics_pkg_event(inst->metrics, xi, data, size, d->clock.real_now_ns);
-	size_t rec_at = d->batch.len;
-	if (eu_record_format_event(&d->batch, &m, plan, ts, data, size, &d->clock)) {
+	const struct eu_record_source *src = inst->srcs[xi];
+	if (!src) {
 		inst->format_errors++;
 		return;
 	}
-	inst->records++;
-	daemon_ctl_record(inst, d->batch.data + rec_at, d->batch.len - rec_at);
-	d->batch_n++;
-	if (d->batch.len >= BATCH_FLUSH_BYTES)
-		daemon_flush(d);
-}
-
-static void put_part(eu_buf *b, const struct eu_plan *plan, bool scalar, const void *data,
-		     size_t size)
-{
-	if (scalar)
-		eu_plan_format_field_json(plan, 0, data, size, b);
-	else
-		eu_plan_format_json(plan, data, size, b);
+	uint64_t t = eu_record_event_time(src->plan, src->ts_field, data, size, &d->clock);
+	add_record(inst, xi, t, NULL, 0, data, size);
 }
 
 static void on_sample(void *ctx, const struct eu_export *exp, const void *key, size_t ks,
@@ -107,30 +113,15 @@ static void on_sample(void *ctx, const struct eu_export *exp, const void *key, s
 {
 	struct pkg_inst *inst = ctx;
 	struct eu_daemon *d = inst->d;
-	const struct eu_plan *kp = eu_export_key_plan(exp), *vp = eu_export_plan(exp);
-	if (!vp || ks < (kp ? eu_plan_size(kp) : 0) || vs < eu_plan_size(vp)) {
+	size_t xi = export_index(inst, exp);
+	open_batch(d);
+	if (inst->metrics)
+		eu_metrics_pkg_sample(inst->metrics, xi, key, ks, value, vs, d->clock.real_now_ns);
+	if (!inst->srcs[xi]) {
 		inst->format_errors++;
 		return;
 	}
-	struct eu_record_meta m;
-	meta_for(inst, eu_export_map_name(exp), &m);
-	if (inst->metrics)
-		eu_metrics_pkg_sample(inst->metrics, export_index(inst, exp), key, ks, value, vs,
-				      d->clock.real_now_ns);
-	size_t rec_at = d->batch.len;
-	eu_record_begin(&d->batch, &m, d->clock.real_now_ns);
-	eu_buf_puts(&d->batch, "{\"key\":");
-	if (kp)
-		put_part(&d->batch, kp, eu_export_key_scalar(exp), key, ks);
-	else
-		eu_buf_puts(&d->batch, "null");
-	eu_buf_puts(&d->batch, ",\"value\":");
-	put_part(&d->batch, vp, eu_export_value_scalar(exp), value, vs);
-	eu_buf_putc(&d->batch, '}');
-	eu_record_end(&d->batch);
-	inst->records++;
-	daemon_ctl_record(inst, d->batch.data + rec_at, d->batch.len - rec_at);
-	d->batch_n++;
+	add_record(inst, xi, d->clock.real_now_ns, key, ks, value, vs);
 }
 
 static void on_batch(void *ctx, const struct eu_export *exp)
@@ -274,11 +265,14 @@ static int collect_params(struct eu_daemon *d, struct pkg_slot *slot, const stru
 
 void daemon_inst_free(struct pkg_inst *inst)
 {
+	/* records still queued in sinks keep their sources (and plans) alive */
+	for (size_t i = 0; inst->srcs && i < inst->n_exports; i++)
+		eu_record_source_unref(inst->srcs[i]);
+	free(inst->srcs);
 	eu_program_close(inst->prog);
 	eu_metrics_pkg_free(inst->metrics);
 	eu_package_free(inst->pkg);
 	free(inst->params_key);
-	free(inst->ts_fields);
 	free(inst);
 }
 
@@ -322,14 +316,32 @@ static int inst_start(struct eu_daemon *d, struct pkg_inst *inst, const struct p
 		       "trace pipe", inst->pkg->name ? inst->pkg->name : "package");
 	else if (eu_consumer_silence(inst->cons))
 		eu_log(EU_LOG_WARN, "%s", eu_consumer_silence(inst->cons));
-	inst->ts_fields = calloc(inst->n_exports ? inst->n_exports : 1, sizeof(int));
-	if (!inst->ts_fields)
+	/* exports without a plan (none, normally) keep no source: their records never come */
+	inst->srcs = calloc(inst->n_exports ? inst->n_exports : 1, sizeof(*inst->srcs));
+	if (!inst->srcs)
 		return eu_error_set(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < inst->n_exports; i++) {
 		const struct eu_export *exp = eu_consumer_export(inst->cons, i);
-		const struct eu_plan *plan = eu_export_plan(exp);
-		inst->ts_fields[i] = plan && eu_export_kind(exp) != EU_EXPORT_SAMPLE ?
-					     eu_record_time_field(plan) : -1;
+		bool sample = eu_export_kind(exp) == EU_EXPORT_SAMPLE;
+		/* the plans are the program's; the source takes its own references */
+		struct eu_record_source t = {
+			.kind = sample ? EU_RECORD_SAMPLE : EU_RECORD_EVENT,
+			.package = inst->pkg->name ? inst->pkg->name : "",
+			.version = inst->version,
+			.host = d->host,
+			.plan = (struct eu_plan *)eu_export_plan(exp),
+			.key_plan = sample ? (struct eu_plan *)eu_export_key_plan(exp) : NULL,
+			.key_scalar = sample && eu_export_key_scalar(exp),
+			.value_scalar = sample && eu_export_value_scalar(exp),
+			.ts_field = -1,
+		};
+		if (!t.plan)
+			continue;
+		t.event = sample ? eu_export_map_name(exp) : eu_plan_name(t.plan);
+		if (!sample)
+			t.ts_field = eu_record_time_field(t.plan);
+		if (eu_record_source_new(&t, &inst->srcs[i]))
+			return eu_error_set(err, -ENOMEM, "out of memory");
 	}
 	if ((ret = daemon_metrics_inst(d, inst, err)))
 		return ret;

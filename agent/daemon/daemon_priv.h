@@ -30,7 +30,8 @@ struct pkg_inst {
 	struct eu_consumer *cons;
 	char version[13];
 	char *params_key;      /* the parameters applied, as "name=value\n" lines */
-	int *ts_fields;        /* per export: eu_record_time_field, or -1 */
+	/* per export: what its records share (names, plans); NULL for an export with no plan */
+	struct eu_record_source **srcs;
 	size_t n_exports;
 	uint64_t records, format_errors;
 	struct eu_metrics_pkg *metrics; /* metrics_rules.h, or NULL */
@@ -77,9 +78,8 @@ struct eu_daemon {
 
 	struct eu_sink **sinks;
 	size_t n_sinks;
-	eu_buf batch;               /* records not yet handed to the sinks */
-	size_t batch_n;
-	struct eu_record_clock clock;
+	struct eu_record_batch *batch; /* records not yet handed to the sinks, or NULL */
+	struct eu_record_clock clock;  /* read when a batch is opened */
 
 	struct watch_dir *dirs;
 	struct pkg_slot *slots;
@@ -156,7 +156,8 @@ int daemon_ctl_read_companion(struct eu_daemon *d, const char *path, size_t max,
 /* A watched .wasm file's bytes, after the same ownership and signature checks. */
 int daemon_ctl_read_module(struct eu_daemon *d, const char *path, void **data, size_t *len,
 			   eu_error *err);
-void daemon_ctl_record(struct pkg_inst *inst, const char *rec, size_t len);
+/* A record for the API's event streams (formatted only when someone may read them). */
+void daemon_ctl_record(struct pkg_inst *inst, const struct eu_record *r);
 void daemon_ctl_slot_free(struct eu_daemon *d, struct pkg_slot *slot);
 void daemon_ctl_info(struct pkg_slot *slot, struct eu_daemon_pkg_info *out);
 

@@ -4,8 +4,8 @@
  *
  * Encoding is split from transport so each piece is testable alone:
  *   eu_otlp_resource_encode   -> packed opentelemetry.proto.resource.v1.Resource
- *   eu_otlp_log_encode        -> packed opentelemetry.proto.logs.v1.LogRecord (one event)
- *   eu_otlp_log_from_json     -> the same from a daemon record line (the otlp sink's input)
+ *   eu_otlp_log_encode        -> packed opentelemetry.proto.logs.v1.LogRecord (one event or
+ *                                sampled map entry), written straight from its plan
  *   eu_otlp_logs_request      -> ExportLogsServiceRequest from a resource and scoped records
  *   eu_otlp_metrics_request   -> ExportMetricsServiceRequest of monotonic cumulative Sums
  *   eu_otlp_exporter_*        -> queue, batch, gzip, POST, retry, optional disk spool
@@ -105,6 +105,14 @@ struct eu_otlp_log_event {
 	 * when NULL, resolved from map for this record */
 	const char *const *attr_names;
 	eu_buf *scratch; /* kept across calls: no allocation per record (NULL: a temporary) */
+	/* A sampled map entry: plan, data and size are then its value's, and the record's
+	 * attributes are "key" and "value" (each a kvlist of the plan's fields, or with
+	 * key_scalar/value_scalar the only field's value; no key plan: an empty value). */
+	bool sample;
+	const struct eu_plan *key_plan;
+	const void *key;
+	size_t key_size;
+	bool key_scalar, value_scalar;
 };
 
 /* Appends one packed LogRecord, written as protobuf straight from the plan: times, severity,
@@ -136,24 +144,6 @@ int eu_otlp_attr_names(const struct eu_plan *plan, const struct eu_otlp_attr_map
 /* Severity by name ("TRACE".."FATAL4", any case, as in SeverityNumber) or number 1..24:
  * 0 and the number, or -EINVAL. */
 int eu_otlp_severity_parse(const char *text, int *number);
-
-struct eu_otlp_json_opts {
-	const struct eu_otlp_attr_map *map; /* attribute name overrides (may be NULL) */
-	size_t n_map;
-	/* per package severity: key = package name, value = a severity eu_otlp_severity_parse
-	 * takes (checked when the table is made); packages not listed are INFO */
-	const struct eu_otlp_kvs *severity;
-	uint64_t observed_unix_nano;
-};
-
-/* One daemon record line (the JSON of record.h) as a packed LogRecord: time_unix_nano from
- * "time_unix_nano", event_name and body "<package>.<event>", severity per opts, and the
- * members of "fields" as attributes (names mapped as above; JSON types kept: integers exact
- * as int, or as decimal text beyond int64; other numbers double; strings; bools; arrays;
- * objects as kvlists; null as an empty value). *package and *version (malloc'd, for the
- * scope) are set on success. -EINVAL names the byte where the JSON went wrong. */
-int eu_otlp_log_from_json(const char *line, size_t len, const struct eu_otlp_json_opts *opts,
-			  eu_buf *out, char **package, char **version, eu_error *err);
 
 /* One record of a request and the instrumentation scope (package name and version) it
  * belongs to. */

@@ -134,6 +134,7 @@ struct enc {
 	eu_buf *b;
 	const char *top_key; /* the attribute name of the walked field */
 	size_t top_len;
+	uint32_t top_field;  /* its KeyValue's field: 6 in a LogRecord, 1 in a KeyValueList */
 	struct frame st[MAX_DEPTH];
 	int depth;
 };
@@ -149,7 +150,7 @@ static void open_value(struct enc *e, const struct eu_value *v, struct frame *f)
 		f->av_at = open_len(b, 1);
 		return;
 	}
-	f->kv_at = open_len(b, e->depth ? 1 : 6);
+	f->kv_at = open_len(b, e->depth ? 1 : e->top_field);
 	if (e->depth) {
 		const char *name = v->name ? v->name : "";
 		put_string(b, 1, name, strlen(name));
@@ -250,6 +251,35 @@ int eu_otlp_attr_names(const struct eu_plan *plan, const struct eu_otlp_attr_map
 	return 0;
 }
 
+/* A sampled map's key or value as one attribute: the only field's value (scalar), a
+ * kvlist of every field, or an empty value when there is no plan (a key printed as null). */
+static int put_part(eu_buf *b, const char *name, const struct eu_plan *plan, const void *data,
+		    size_t size, bool scalar, eu_buf *scratch)
+{
+	if (plan && scalar) {
+		struct enc e = {.b = b, .top_key = name, .top_len = strlen(name), .top_field = 6};
+		return eu_plan_walk_field(plan, 0, data, size, scratch, on_value, &e);
+	}
+	size_t kv_at = open_len(b, 6);
+	put_string(b, 1, name, strlen(name));
+	size_t av_at = open_len(b, 2);
+	int ret = 0;
+	if (plan) {
+		size_t in_at = open_len(b, AV_KVLIST);
+		size_t nf = eu_plan_field_count(plan);
+		for (size_t i = 0; i < nf && !ret; i++) {
+			const char *f = eu_plan_field(plan, i)->name;
+			f = f ? f : "";
+			struct enc e = {.b = b, .top_key = f, .top_len = strlen(f), .top_field = 1};
+			ret = eu_plan_walk_field(plan, i, data, size, scratch, on_value, &e);
+		}
+		close_len(b, in_at);
+	}
+	close_len(b, av_at);
+	close_len(b, kv_at);
+	return ret ? ret : b->oom ? -ENOMEM : 0;
+}
+
 static const char *severity_text(int n)
 {
 	static const char *const names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
@@ -271,10 +301,15 @@ int eu_otlp_log_encode(const struct eu_otlp_log_event *ev, eu_buf *out, eu_error
 	const char *pkg = ev->package ? ev->package : "";
 	const char *type = ev->event_type ? ev->event_type : "";
 	const struct eu_plan *plan = ev->plan;
-	if (plan && ev->size < eu_plan_min_size(plan))
+	size_t need = plan ? (ev->sample ? eu_plan_size(plan) : eu_plan_min_size(plan)) : 0;
+	if (ev->size < need)
 		return eu_error_set(err, -EINVAL, "OTLP log %s.%s: record of %zu bytes is shorter "
 						  "than the %zu the plan needs",
-				    pkg, type, ev->size, eu_plan_min_size(plan));
+				    pkg, type, ev->size, need);
+	if (ev->sample && ev->key_plan && ev->key_size < eu_plan_size(ev->key_plan))
+		return eu_error_set(err, -EINVAL, "OTLP log %s.%s: key of %zu bytes is shorter "
+						  "than the %zu its plan needs",
+				    pkg, type, ev->key_size, eu_plan_size(ev->key_plan));
 	size_t mark = out->len;
 	eu_buf *b = out;
 	if (ev->time_unix_nano)
@@ -291,7 +326,8 @@ int eu_otlp_log_encode(const struct eu_otlp_log_event *ev, eu_buf *out, eu_error
 	eu_buf own;
 	eu_buf_init(&own);
 	eu_buf *scratch = ev->scratch ? ev->scratch : &own;
-	size_t nf = plan ? eu_plan_field_count(plan) : 0;
+	/* a sample's fields are under "key" and "value", not attributes of their own */
+	size_t nf = plan && !ev->sample ? eu_plan_field_count(plan) : 0;
 	int ret = 0;
 	/* callers that encode many records resolve the names once (eu_otlp_attr_names) */
 	const char **resolved = NULL;
@@ -304,11 +340,18 @@ int eu_otlp_log_encode(const struct eu_otlp_log_event *ev, eu_buf *out, eu_error
 		const char *key = names[i];
 		if (!key)
 			continue;
-		struct enc e = {.b = b, .top_key = key, .top_len = strlen(key)};
+		struct enc e = {.b = b, .top_key = key, .top_len = strlen(key), .top_field = 6};
 		ret = eu_plan_walk_field(plan, i, ev->data, ev->size, scratch, on_value, &e);
 		if (ret == -E2BIG)
 			eu_error_set(err, ret, "OTLP log %s.%s: field %s: nested too deep", pkg, type,
 				     eu_plan_field(plan, i)->name);
+	}
+	if (ev->sample && !ret) {
+		ret = put_part(b, "key", ev->key_plan, ev->key, ev->key_size, ev->key_scalar,
+			       scratch);
+		if (!ret)
+			ret = put_part(b, "value", plan, ev->data, ev->size, ev->value_scalar,
+				       scratch);
 	}
 	eu_buf_free(&own);
 	free(resolved);

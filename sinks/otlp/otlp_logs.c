@@ -1,6 +1,5 @@
-/* Severity names, the LogRecord packer of the JSON reader (otlp_json.c), and
- * ExportLogsServiceRequest assembly around packed records (the records themselves are
- * written by otlp_encoder.c). */
+/* Severity names, and ExportLogsServiceRequest assembly around packed records (the records
+ * themselves are written by otlp_encoder.c). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,17 +11,6 @@
 
 #include "otlp.h"
 #include "otlp_priv.h"
-
-typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
-typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
-
-AnyValue *eu_otlp_new_value(struct eu_otlp_arena *a)
-{
-	AnyValue *av = eu_otlp_arena_alloc(a, sizeof(*av));
-	if (av)
-		opentelemetry__proto__common__v1__any_value__init(av);
-	return av;
-}
 
 int eu_otlp_severity_parse(const char *text, int *number)
 {
@@ -49,51 +37,6 @@ int eu_otlp_severity_parse(const char *text, int *number)
 		}
 	}
 	return -EINVAL;
-}
-
-static const char *severity_text(int n)
-{
-	static const char *const names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
-	if (n < 1 || n > 24)
-		return "";
-	return names[(n - 1) / 4];
-}
-
-int eu_otlp_log_pack(struct eu_otlp_arena *a, const struct eu_otlp_log_head *h,
-		     KeyValue **attrs, size_t n_attrs, eu_buf *out)
-{
-	const char *pkg = h->package ? h->package : "";
-	const char *type = h->event_type ? h->event_type : "";
-	Opentelemetry__Proto__Logs__V1__LogRecord lr;
-	opentelemetry__proto__logs__v1__log_record__init(&lr);
-	lr.time_unix_nano = h->time_unix_nano;
-	lr.observed_time_unix_nano = h->observed_time_unix_nano;
-	int sev = h->severity_number > 0 && h->severity_number <= 24 ? h->severity_number
-								     : EU_OTLP_SEVERITY_INFO;
-	lr.severity_number = (Opentelemetry__Proto__Logs__V1__SeverityNumber)sev;
-	const char *st = h->severity_text ? h->severity_text : severity_text(sev);
-	size_t nlen = strlen(pkg) + 1 + strlen(type);
-	char *name = eu_otlp_arena_alloc(a, nlen + 1);
-	AnyValue *body = eu_otlp_new_value(a);
-	if (!name || !body)
-		return -ENOMEM;
-	snprintf(name, nlen + 1, "%s.%s", pkg, type);
-	lr.event_name = eu_otlp_arena_str(a, name, nlen);
-	lr.severity_text = eu_otlp_arena_str(a, st, strlen(st));
-	if (!lr.event_name || !lr.severity_text || a->oom)
-		return -ENOMEM;
-	body->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-	body->string_value = lr.event_name;
-	lr.body = body;
-	lr.attributes = attrs;
-	lr.n_attributes = n_attrs;
-	size_t len = opentelemetry__proto__logs__v1__log_record__get_packed_size(&lr);
-	if (!eu_buf_reserve(out, len))
-		return -ENOMEM;
-	opentelemetry__proto__logs__v1__log_record__pack(&lr, (uint8_t *)out->data + out->len);
-	out->len += len;
-	out->data[out->len] = '\0';
-	return 0;
 }
 
 /* ---- request assembly ---- */

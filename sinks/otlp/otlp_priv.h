@@ -29,18 +29,6 @@ static inline size_t eu_pb_len_field_size(uint32_t field, size_t len)
 	return eu_pb_varint_len((uint64_t)field << 3 | 2) + eu_pb_varint_len(len) + len;
 }
 
-/* A bump allocator: one record's value tree is freed at once after packing. */
-struct eu_otlp_arena_chunk;
-struct eu_otlp_arena {
-	struct eu_otlp_arena_chunk *head;
-	bool oom;
-};
-
-void *eu_otlp_arena_alloc(struct eu_otlp_arena *a, size_t n);
-void eu_otlp_arena_free(struct eu_otlp_arena *a);
-/* NUL-terminated UTF-8 copy of s[0..n) (invalid bytes -> U+FFFD). */
-char *eu_otlp_arena_str(struct eu_otlp_arena *a, const char *s, size_t n);
-
 /* Appends an ExportMetricsServiceRequest of one ResourceMetrics: the packed resource and one
  * ScopeMetrics (the scope's name and version, and metrics[0..n)). 0 or -ENOMEM. */
 struct Opentelemetry__Proto__Metrics__V1__Metric;
@@ -48,25 +36,6 @@ int eu_otlp_metrics_wrap(const void *resource, size_t resource_len, const char *
 			 const char *scope_version,
 			 struct Opentelemetry__Proto__Metrics__V1__Metric **metrics, size_t n,
 			 eu_buf *out);
-
-struct Opentelemetry__Proto__Common__V1__AnyValue;
-struct Opentelemetry__Proto__Common__V1__KeyValue;
-struct Opentelemetry__Proto__Common__V1__AnyValue *eu_otlp_new_value(struct eu_otlp_arena *a);
-
-/* Everything of a LogRecord but its attributes. */
-struct eu_otlp_log_head {
-	const char *package;
-	const char *event_type;
-	uint64_t time_unix_nano;
-	uint64_t observed_time_unix_nano;
-	int severity_number;
-	const char *severity_text;
-};
-
-/* Appends the packed LogRecord (body and event_name "<package>.<event_type>"). */
-int eu_otlp_log_pack(struct eu_otlp_arena *a, const struct eu_otlp_log_head *h,
-		     struct Opentelemetry__Proto__Common__V1__KeyValue **attrs, size_t n_attrs,
-		     eu_buf *out);
 
 /* ---- libcurl multi on a libuv loop (otlp_http.c) ---- */
 struct eu_otlp_http;

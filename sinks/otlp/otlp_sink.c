@@ -1,4 +1,5 @@
-/* The otlp sink: the daemon's JSON record lines as OTLP/HTTP protobuf logs. Configuration
+/* The otlp sink: the daemon's typed records as OTLP logs (http/protobuf or gRPC), each
+ * encoded as protobuf straight from its decoding plan (otlp_encoder.c). Configuration
  * comes from the OTEL_EXPORTER_OTLP_* / OTEL_BLRP_* environment (eu_otlp_config_from_env);
  * "otlp:URL" gives the base endpoint. The exporter runs on a libuv loop owned by this
  * backend and driven from the sink's writer thread: a non-blocking pass after every batch and
@@ -39,6 +40,7 @@
 #include <uv.h>
 
 #include "eunomia/log.h"
+#include "eunomia/record.h"
 #include "otlp.h"
 #include "sinks/sink_plugin.h"
 
@@ -59,14 +61,22 @@ struct otlp_conf {
 	char *attributes;
 };
 
+#define SRC_CACHE_MAX 256u
+
+struct src_info;
+
 struct eu_sink_backend {
 	uv_loop_t loop;
 	struct eu_otlp_exporter *exp;
 	pthread_mutex_t snap_mu; /* the exporter's counters for readers on other threads */
 	struct eu_otlp_stats snap;
-	eu_buf rec;
-	uint64_t bad_lines;
+	eu_buf rec;        /* the record being encoded */
+	eu_buf scratch;    /* the encoder's text scratch */
+	uint64_t bad_records;
 	bool bad_logged;
+	struct src_info *srcs; /* SRC_CACHE_MAX of them */
+	size_t n_srcs;
+	struct src_info *last;
 	void *resource;
 	size_t resource_len;
 	uint64_t start_ns;           /* the cumulative sums' start */
@@ -110,7 +120,7 @@ static void queue_metrics(struct eu_sink_backend *b)
 		{dropped, dd, rec, l->dropped_retries_exhausted, &reasons[2], 1, false},
 		{dropped, dd, rec, l->dropped_spool_full, &reasons[3], 1, false},
 		{dropped, dd, rec, l->dropped_shutdown, &reasons[4], 1, false},
-		{dropped, dd, rec, b->bad_lines, &reasons[5], 1, false},
+		{dropped, dd, rec, b->bad_records, &reasons[5], 1, false},
 		{"eunomia.otlp.log_records.spooled", "log records written to the spool", rec,
 		 l->spooled, NULL, 0, false},
 		{"eunomia.otlp.log_records.replayed", "log records delivered from the spool", rec,
@@ -156,7 +166,7 @@ static void otlp_stats(void *state, struct eu_sink_stats *out)
 	out->export_retries = l->retries;
 	out->spooled = l->spooled;
 	out->replayed = l->replayed;
-	out->export_dropped = log_drops(l) + b->bad_lines;
+	out->export_dropped = log_drops(l) + b->bad_records;
 	out->spool_full = l->dropped_spool_full;
 	pthread_mutex_unlock(&b->snap_mu);
 }
@@ -169,36 +179,86 @@ static void maybe_metrics(struct eu_sink_backend *b, uint64_t now_ms)
 	queue_metrics(b);
 }
 
-static int otlp_write(void *state, const struct eu_sink_batch *batch, uint64_t *retries)
+/* What the sink works out once per record source (a package version's export): the
+ * attribute names of its fields and its package's severity. Keyed by the source's id, never
+ * its address (a freed source's address may come back). */
+struct src_info {
+	uint64_t id;
+	const char **names;
+	int severity;
+};
+
+static struct src_info *src_info(struct eu_sink_backend *b, const struct eu_record_source *src)
+{
+	if (b->last && b->last->id == src->id)
+		return b->last;
+	for (size_t i = 0; i < b->n_srcs; i++)
+		if (b->srcs[i].id == src->id)
+			return b->last = &b->srcs[i];
+	if (b->n_srcs == SRC_CACHE_MAX) {
+		/* sources come and go with package versions: start over rather than grow */
+		for (size_t i = 0; i < b->n_srcs; i++)
+			free(b->srcs[i].names);
+		b->n_srcs = 0;
+	}
+	struct src_info *si = &b->srcs[b->n_srcs];
+	*si = (struct src_info){.id = src->id};
+	if (src->kind == EU_RECORD_EVENT &&
+	    eu_otlp_attr_names(src->plan, b->map, b->n_map, &si->names))
+		return NULL;
+	for (size_t i = 0; i < b->severity.n; i++)
+		if (!strcmp(b->severity.v[i].key, src->package))
+			eu_otlp_severity_parse(b->severity.v[i].value, &si->severity);
+	b->n_srcs++;
+	return b->last = si;
+}
+
+static void bad_record(struct eu_sink_backend *b, uint64_t n, const char *why)
+{
+	b->bad_records += n;
+	if (!b->bad_logged)
+		eu_log(EU_LOG_WARN, "sink otlp: %s: dropped (counted as bad_record; logged once)",
+		       why);
+	b->bad_logged = true;
+}
+
+static int otlp_write(void *state, const struct eu_sink_batch *batch, uint64_t *retries,
+		      uint64_t *bytes)
 {
 	struct eu_sink_backend *b = state;
-	const char *data = batch->text;
-	size_t len = batch->len;
-	uint64_t now = real_now_ns();
-	const char *p = data, *end = data + len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		if (ll) {
-			char *pkg = NULL, *ver = NULL;
-			eu_error err = {0};
-			eu_buf_reset(&b->rec);
-			struct eu_otlp_json_opts o = {b->map, b->n_map, &b->severity, now};
-			if (eu_otlp_log_from_json(p, ll, &o, &b->rec, &pkg, &ver, &err)) {
-				b->bad_lines++;
-				if (!b->bad_logged)
-					eu_log(EU_LOG_WARN, "sink otlp: %s (logged once)", err.msg);
-				b->bad_logged = true;
-			} else {
-				eu_otlp_exporter_log(b->exp, pkg, ver, b->rec.data, b->rec.len);
-			}
-			free(pkg);
-			free(ver);
+	const struct eu_record_batch *rb = batch->records;
+	size_t n = eu_record_batch_count(rb);
+	if (batch->n_records > n)
+		bad_record(b, batch->n_records - n, "records that came as text lines have no types "
+			   "to encode");
+	uint64_t observed = eu_record_batch_observed(rb);
+	for (size_t i = 0; i < n; i++) {
+		const struct eu_record *r = eu_record_batch_at(rb, i);
+		const struct eu_record_source *src = r->src;
+		struct src_info *si = src_info(b, src);
+		if (!si) {
+			bad_record(b, 1, "out of memory");
+			continue;
 		}
-		p += ll + 1;
+		bool sample = src->kind == EU_RECORD_SAMPLE;
+		struct eu_otlp_log_event ev = {
+			.package = src->package, .event_type = src->event, .plan = src->plan,
+			.data = r->data, .size = r->size, .time_unix_nano = r->time_ns,
+			.observed_time_unix_nano = observed, .severity_number = si->severity,
+			.attr_names = si->names, .scratch = &b->scratch, .sample = sample,
+			.key_plan = src->key_plan, .key = r->key, .key_size = r->key_size,
+			.key_scalar = src->key_scalar, .value_scalar = src->value_scalar};
+		eu_error err = {0};
+		eu_buf_reset(&b->rec);
+		if (eu_otlp_log_encode(&ev, &b->rec, &err)) {
+			bad_record(b, 1, err.msg);
+			continue;
+		}
+		*bytes += b->rec.len;
+		eu_otlp_exporter_log(b->exp, src->package, src->version, b->rec.data, b->rec.len);
 	}
 	maybe_metrics(b, eu_sink_now_ms());
-	run_loop(b);
+	uv_run(&b->loop, UV_RUN_NOWAIT);
 	return 0;
 }
 
@@ -268,12 +328,16 @@ static void otlp_close(void *state)
 	/* dropped_shutdown is final once close has run */
 	eu_otlp_exporter_get_stats(b->exp, &st);
 	log_stats(&st.logs, "logs");
-	if (b->bad_lines)
-		eu_log(EU_LOG_WARN, "sink otlp: %llu records were not valid JSON and were dropped",
-		       (unsigned long long)b->bad_lines);
+	if (b->bad_records)
+		eu_log(EU_LOG_WARN, "sink otlp: %llu records could not be encoded and were dropped "
+		       "(bad_record)", (unsigned long long)b->bad_records);
 	uv_run(&b->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&b->loop);
 	eu_buf_free(&b->rec);
+	eu_buf_free(&b->scratch);
+	for (size_t i = 0; i < b->n_srcs; i++)
+		free(b->srcs[i].names);
+	free(b->srcs);
 	eu_buf_free(&b->metrics);
 	free(b->resource);
 	free(b->map);
@@ -363,10 +427,14 @@ static int otlp_open(const struct eu_sink_config *sc, const void *conf, void **o
 		return eu_error_set(err, -ENOMEM, "otlp sink: cannot set up its loop");
 	}
 	eu_buf_init(&b->rec);
+	eu_buf_init(&b->scratch);
 	eu_buf_init(&b->metrics);
+	b->srcs = calloc(SRC_CACHE_MAX, sizeof(*b->srcs));
 	pthread_mutex_init(&b->snap_mu, NULL);
-	ret = naming_setup(b, cfg, err);
+	ret = b->srcs ? naming_setup(b, cfg, err)
+		      : eu_error_set(err, -ENOMEM, "otlp sink: out of memory");
 	if (ret) {
+		free(b->srcs);
 		eu_otlp_kvs_free(&b->severity);
 		eu_otlp_kvs_free(&b->attr_env);
 		free(b->map);
@@ -389,6 +457,7 @@ static int otlp_open(const struct eu_sink_config *sc, const void *conf, void **o
 	if (ret) {
 		free(b->resource);
 		eu_buf_free(&b->metrics);
+		free(b->srcs);
 		free(b->map);
 		eu_otlp_kvs_free(&b->severity);
 		eu_otlp_kvs_free(&b->attr_env);

@@ -409,74 +409,57 @@ Test(otlp_retry_after, seconds_and_dates)
 	cr_assert_eq(eu_otlp_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784111800), 0);
 }
 
-Test(otlp_json, daemon_record_line_becomes_the_same_log_record)
+/* A sampled map entry: its key and value as the attributes "key" and "value" (a kvlist of the
+ * plan's fields, or the only field's value when scalar; no key plan: an empty value). */
+Test(otlp_logs, sampled_map_entry_is_key_and_value)
 {
 	struct exec_fixture f;
 	exec_fixture(&f);
-	struct eu_record_meta meta = {"bootstrap", "3f2a9c0d41be", "event", "node-1"};
-	struct eu_record_clock clk;
-	eu_record_clock_sync(&clk);
-	eu_buf line, b;
-	eu_buf_init(&line);
+	uint8_t key[120];
+	memcpy(key, f.rec, sizeof(key));
+	int32_t pid = 77;
+	memcpy(key, &pid, 4);
+	struct eu_otlp_log_event ev = {.package = "agg", .event_type = "counts", .plan = f.plan,
+				       .data = f.rec, .size = f.size, .sample = true,
+				       .key_plan = f.plan, .key = key, .key_size = f.size,
+				       .key_scalar = true, .observed_time_unix_nano = 5};
+	eu_buf b;
 	eu_buf_init(&b);
-	cr_assert_eq(eu_record_format_event(&line, &meta, f.plan, -1, f.rec, f.size, &clk), 0);
-	char *pkg, *ver;
 	eu_error err = {0};
-	struct eu_otlp_json_opts o77 = {.observed_unix_nano = 77};
-	cr_assert_eq(eu_otlp_log_from_json(line.data, line.len, &o77, &b, &pkg, &ver, &err),
-		     0, "%s: %s", err.msg, line.data);
-	cr_assert_str_eq(pkg, "bootstrap");
-	cr_assert_str_eq(ver, "3f2a9c0d41be");
-	free(pkg);
-	free(ver);
+	cr_assert_eq(eu_otlp_log_encode(&ev, &b, &err), 0, "%s", err.msg);
 	LogRecord *lr = opentelemetry__proto__logs__v1__log_record__unpack(NULL, b.len,
 									  (uint8_t *)b.data);
 	cr_assert_not_null(lr);
-	cr_assert_eq(lr->time_unix_nano, clk.real_now_ns, "exact ns time from the line");
-	cr_assert_eq(lr->observed_time_unix_nano, 77);
-	cr_assert_str_eq(lr->event_name, "bootstrap.event");
-	KeyValue **kv = lr->attributes;
-	size_t n = lr->n_attributes;
-	cr_assert_eq(n, 12);
-	cr_assert_eq(attr_int(kv, n, "process.pid"), 4242);
-	cr_assert_eq(attr_int(kv, n, "duration_ns"), 123456789);
-	cr_assert_str_eq(attr_str(kv, n, "file.path"), "/usr/bin/bash");
-	cr_assert_eq(attr(kv, n, "exit_event")->bool_value, 1);
-	cr_assert_float_eq(attr(kv, n, "ratio")->double_value, 0.25, 0);
-	cr_assert_eq(attr(kv, n, "vals")->array_value->values[2]->int_value, 300);
-	cr_assert_eq(attr_int(attr(kv, n, "in")->kvlist_value->values, 2, "a"), -7);
-	cr_assert_str_eq(attr_str(kv, n, "big"), "18446744073709551615");
-	cr_assert(strstr(attr_str(kv, n, "process.executable.name"), "ba"));
+	cr_assert_str_eq(lr->event_name, "agg.counts");
+	cr_assert_eq(lr->n_attributes, 2);
+	/* scalar key: the first field's value (pid) itself */
+	cr_assert_eq(attr_int(lr->attributes, 2, "key"), 77);
+	const AnyValue *v = attr(lr->attributes, 2, "value");
+	cr_assert_eq(v->value_case, AV(KVLIST_VALUE));
+	cr_assert_eq(v->kvlist_value->n_values, 12);
+	/* field names as they are: the semantic-convention names are for event attributes */
+	cr_assert_eq(attr_int(v->kvlist_value->values, 12, "pid"), 4242);
+	cr_assert_str_eq(attr_str(v->kvlist_value->values, 12, "filename"), "/usr/bin/bash");
 	opentelemetry__proto__logs__v1__log_record__free_unpacked(lr, NULL);
 
-	static const char *const bad[] = {"", "{", "[1]", "{\"fields\":{\"a\":}}", "{\"a\":1} x",
-					  "{\"a\":\"\\u12\"}", "{\"a\":tru}"};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		eu_buf_reset(&b);
-		cr_assert_eq(eu_otlp_log_from_json(bad[i], strlen(bad[i]), NULL, &b, &pkg, &ver, &err), -EINVAL, "accepted %s", bad[i]);
-		cr_assert_eq(b.len, 0);
-	}
-	const char *esc = "{\"package\":\"p\",\"event\":\"e\",\"fields\":{\"s\":\"a\\u00e9\\ud83d\\ude00\\n\","
-			  "\"n\":null,\"neg\":-5,\"e\":1e3}}";
+	/* no key plan: an empty value; a short value is refused */
+	ev.key_plan = NULL;
+	ev.value_scalar = true;
 	eu_buf_reset(&b);
-	cr_assert_eq(eu_otlp_log_from_json(esc, strlen(esc), NULL, &b, &pkg, &ver, &err), 0,
-		     "%s", err.msg);
-	free(pkg);
-	free(ver);
+	cr_assert_eq(eu_otlp_log_encode(&ev, &b, &err), 0, "%s", err.msg);
 	lr = opentelemetry__proto__logs__v1__log_record__unpack(NULL, b.len, (uint8_t *)b.data);
-	cr_assert_str_eq(attr_str(lr->attributes, lr->n_attributes, "s"),
-			 "a\xC3\xA9\xF0\x9F\x98\x80\n");
-	cr_assert_eq(attr(lr->attributes, lr->n_attributes, "n")->value_case, 0);
-	cr_assert_eq(attr_int(lr->attributes, lr->n_attributes, "neg"), -5);
-	cr_assert_float_eq(attr(lr->attributes, lr->n_attributes, "e")->double_value, 1000.0, 0);
+	cr_assert_not_null(lr);
+	cr_assert_eq(attr(lr->attributes, 2, "key")->value_case, AV(_NOT_SET));
+	cr_assert_eq(attr_int(lr->attributes, 2, "value"), 4242);
 	opentelemetry__proto__logs__v1__log_record__free_unpacked(lr, NULL);
-	eu_buf_free(&line);
+	ev.size = 100;
+	eu_buf_reset(&b);
+	cr_assert_eq(eu_otlp_log_encode(&ev, &b, &err), -EINVAL);
+	cr_assert_eq(b.len, 0);
 	eu_buf_free(&b);
 	exec_fixture_free(&f);
 }
 
-/* Kinds with no natural OTLP scalar: enums by name (number when unnamed), pointers, IPv4 and
- * IPv6 addresses as text; bitfields as ints; unions as kvlists of every member. */
 Test(otlp_logs, text_kinds_bitfields_and_unions)
 {
 	struct btf *b = btf__new_empty();
@@ -555,33 +538,4 @@ Test(otlp_logs, severity_names_and_numbers)
 	static const char *const bad[] = {"", "0", "25", "INFO5", "INFO1", "LOUD", "9x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(eu_otlp_severity_parse(bad[i], &n), -EINVAL, "%s accepted", bad[i]);
-
-	/* per package in the JSON path */
-	struct eu_otlp_kvs sev;
-	cr_assert_eq(eu_otlp_kvs_parse("opensnoop=WARN2", &sev, NULL), 0);
-	struct eu_otlp_attr_map map[] = {{"pid", "my.pid"}};
-	struct eu_otlp_json_opts o = {.map = map, .n_map = 1, .severity = &sev};
-	const char *a = "{\"package\":\"opensnoop\",\"event\":\"e\",\"fields\":{\"pid\":1}}";
-	const char *b = "{\"package\":\"bootstrap\",\"event\":\"e\",\"fields\":{\"pid\":1}}";
-	eu_buf out;
-	eu_buf_init(&out);
-	char *pkg, *ver;
-	cr_assert_eq(eu_otlp_log_from_json(a, strlen(a), &o, &out, &pkg, &ver, NULL), 0);
-	free(pkg);
-	free(ver);
-	LogRecord *lr = opentelemetry__proto__logs__v1__log_record__unpack(NULL, out.len,
-									  (uint8_t *)out.data);
-	cr_assert_eq(lr->severity_number, 14);
-	cr_assert_str_eq(lr->severity_text, "WARN");
-	cr_assert_eq(attr_int(lr->attributes, lr->n_attributes, "my.pid"), 1);
-	opentelemetry__proto__logs__v1__log_record__free_unpacked(lr, NULL);
-	eu_buf_reset(&out);
-	cr_assert_eq(eu_otlp_log_from_json(b, strlen(b), &o, &out, &pkg, &ver, NULL), 0);
-	free(pkg);
-	free(ver);
-	lr = opentelemetry__proto__logs__v1__log_record__unpack(NULL, out.len, (uint8_t *)out.data);
-	cr_assert_eq(lr->severity_number, 9);
-	opentelemetry__proto__logs__v1__log_record__free_unpacked(lr, NULL);
-	eu_buf_free(&out);
-	eu_otlp_kvs_free(&sev);
 }

@@ -1,4 +1,4 @@
-/* The otlp sink backend (sinks/otlp/otlp_sink.c) as the sink core drives it: JSON record lines in,
+/* The otlp sink backend (sinks/otlp/otlp_sink.c) as the sink core drives it: typed records in,
  * OTLP logs out to a real loopback receiver, one scope per package and version; the sink's
  * own counters out as OTLP metrics at close. */
 #include <criterion/criterion.h>
@@ -43,11 +43,27 @@ static void set_key(struct eu_sink_config *cfg, const char *key, const char *val
 	cr_assert_eq(eu_sink_config_set(cfg, key, value, &err), 0, "%s: %s", key, err.msg);
 }
 
-static int write_lines(const struct eu_sink_plugin *ops, void *b, const eu_buf *lines, size_t n)
+/* Hands a batch to the plugin as the core does (and lets go of it). */
+static int write_batch(const struct eu_sink_plugin *ops, void *b, struct eu_record_batch *rb)
 {
-	uint64_t retries = 0;
-	struct eu_sink_batch batch = {lines->data, lines->len, n};
-	return ops->write(b, &batch, &retries);
+	uint64_t retries = 0, bytes = 0;
+	eu_record_batch_seal(rb, 1);
+	struct eu_sink_batch batch = {rb, eu_record_batch_lines(rb)};
+	int ret = ops->write(b, &batch, &retries, &bytes);
+	eu_record_batch_unref(rb);
+	return ret;
+}
+
+/* The fixture's event as the record of a package version. */
+static struct eu_record_source *fixture_source(const struct exec_fixture *f, const char *pkg,
+					       const char *version)
+{
+	struct eu_record_source t = {.kind = EU_RECORD_EVENT, .package = pkg, .version = version,
+				     .event = "event", .host = "h", .plan = f->plan,
+				     .ts_field = -1};
+	struct eu_record_source *src;
+	cr_assert_eq(eu_record_source_new(&t, &src), 0);
+	return src;
 }
 
 /* Ticks the sink as its writer thread would until rx has n requests (at most 5 s). */
@@ -83,15 +99,17 @@ Test(otlp_sink, record_lines_reach_the_receiver)
 	exec_fixture(&f);
 	struct eu_record_clock clk;
 	eu_record_clock_sync(&clk);
-	eu_buf batch;
-	eu_buf_init(&batch);
-	struct eu_record_meta m1 = {"bootstrap", "aaaaaaaaaaaa", "event", "h"};
-	struct eu_record_meta m2 = {"opensnoop", "bbbbbbbbbbbb", "event", "h"};
-	cr_assert_eq(eu_record_format_event(&batch, &m1, f.plan, -1, f.rec, f.size, &clk), 0);
-	cr_assert_eq(eu_record_format_event(&batch, &m2, f.plan, -1, f.rec, f.size, &clk), 0);
-	cr_assert_eq(eu_record_format_event(&batch, &m1, f.plan, -1, f.rec, f.size, &clk), 0);
-	eu_buf_puts(&batch, "not json\n");
-	cr_assert_eq(write_lines(ops, b, &batch, 0), 0);
+	struct eu_record_source *m1 = fixture_source(&f, "bootstrap", "aaaaaaaaaaaa");
+	struct eu_record_source *m2 = fixture_source(&f, "opensnoop", "bbbbbbbbbbbb");
+	struct eu_record_batch *batch = eu_record_batch_new();
+	cr_assert_eq(eu_record_batch_add(batch, m1, clk.real_now_ns, NULL, 0, f.rec, f.size), 0);
+	cr_assert_eq(eu_record_batch_add(batch, m2, clk.real_now_ns, NULL, 0, f.rec, f.size), 0);
+	cr_assert_eq(eu_record_batch_add(batch, m1, clk.real_now_ns, NULL, 0, f.rec, f.size), 0);
+	eu_record_source_unref(m1);
+	eu_record_source_unref(m2);
+	cr_assert_eq(write_batch(ops, b, batch), 0);
+	/* a line that came as text has no types to encode: dropped as bad_record */
+	cr_assert_eq(write_batch(ops, b, eu_record_batch_text("{}\n", 3, 1)), 0);
 	/* the core calls tick after each batch and then every tick_period_ms while it says so */
 	cr_assert_gt(ops->tick_period_ms(b), 0, "records pending but no tick asked for");
 	tick_until_received(ops, b, rx, 1);
@@ -172,7 +190,6 @@ Test(otlp_sink, record_lines_reach_the_receiver)
 	cr_assert(pid);
 	opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(
 		r, NULL);
-	eu_buf_free(&batch);
 	exec_fixture_free(&f);
 	eu_http_receiver_stop(rx);
 }
@@ -221,13 +238,11 @@ Test(otlp_sink, config_settings_win_over_the_environment)
 	cr_assert_eq(ops->open(&cfg, cfg.conf, &b, &err), 0, "%s", err.msg);
 	struct exec_fixture f;
 	exec_fixture(&f);
-	struct eu_record_clock clk;
-	eu_record_clock_sync(&clk);
-	eu_buf batch;
-	eu_buf_init(&batch);
-	struct eu_record_meta m = {"opensnoop", "bbbbbbbbbbbb", "event", "h"};
-	cr_assert_eq(eu_record_format_event(&batch, &m, f.plan, -1, f.rec, f.size, &clk), 0);
-	cr_assert_eq(write_lines(ops, b, &batch, 0), 0);
+	struct eu_record_source *m = fixture_source(&f, "opensnoop", "bbbbbbbbbbbb");
+	struct eu_record_batch *batch = eu_record_batch_new();
+	cr_assert_eq(eu_record_batch_add(batch, m, 1, NULL, 0, f.rec, f.size), 0);
+	eu_record_source_unref(m);
+	cr_assert_eq(write_batch(ops, b, batch), 0);
 	tick_until_received(ops, b, rx, 1);
 	ops->close(b);
 	unsetenv("EUNOMIA_OTLP_SEVERITY");
@@ -265,7 +280,6 @@ Test(otlp_sink, config_settings_win_over_the_environment)
 	opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(
 		r, NULL);
 	eu_sink_config_free(&cfg);
-	eu_buf_free(&batch);
 	exec_fixture_free(&f);
 	eu_http_receiver_stop(rx);
 }

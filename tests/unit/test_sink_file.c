@@ -78,7 +78,7 @@ static void write_lines(struct eu_sink *s, unsigned from, unsigned count, unsign
 		size_t len = 0, n = 0;
 		for (; n < per_batch && i < from + count; n++, i++)
 			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "{\"line\":%u}\n", i);
-		cr_assert(eu_sink_write(s, buf, len, n));
+		cr_assert(eu_sink_write_lines(s, buf, len, n));
 	}
 }
 
@@ -228,7 +228,7 @@ Test(sink_core, full_queue_drops_and_counts_without_blocking)
 	line[sizeof(line) - 1] = '\n';
 	unsigned accepted = 0, refused = 0;
 	for (int i = 0; i < 2000; i++)
-		if (eu_sink_write(s, line, sizeof(line), 1))
+		if (eu_sink_write_lines(s, line, sizeof(line), 1))
 			accepted++;
 		else
 			refused++;
@@ -275,8 +275,8 @@ Test(sink_core, closed_pipe_counts_drops_once_per_batch)
 	struct eu_sink *s;
 	eu_error err = {0};
 	cr_assert_eq(eu_sink_open(&c, &s, &err), 0, "%s", err.msg);
-	cr_assert(eu_sink_write(s, "a\nb\n", 4, 2));
-	cr_assert(eu_sink_write(s, "c\n", 2, 1));
+	cr_assert(eu_sink_write_lines(s, "a\nb\n", 4, 2));
+	cr_assert(eu_sink_write_lines(s, "c\n", 2, 1));
 	cr_assert_eq(eu_sink_flush(s, 5000), 0);
 	struct eu_sink_stats st;
 	eu_sink_get_stats(s, &st);

@@ -1,0 +1,150 @@
+/* What goes over the wire is what the protoc-checked encoder writes: the daemon runs the kinds
+ * test program (tests/bpf/kinds: byte arrays, an enum, a nested struct, a bool, __int128 and
+ * unsigned __int128, ...) with an otlp sink to a real HTTP receiver on loopback; this process
+ * makes the event (getppid), and the request body the receiver got (gunzipped) is decoded with
+ * `protoc --decode` against the official protos in proto/, then every field is checked by
+ * value against what kinds.bpf.c writes. */
+#include "daemon_fixture.h"
+
+#include <sys/syscall.h>
+
+#include "eu_http_receiver.h"
+
+#define KINDS_PKG EU_TESTBPF_BUILD_DIR "/kinds/package.json"
+
+static struct dfix F;
+
+static void setup(void)
+{
+	dfix_init(&F);
+}
+
+static void teardown(void)
+{
+	dfix_fini(&F);
+}
+
+TestSuite(otlp_wire, .init = setup, .fini = teardown, .timeout = 120);
+
+/* protoc's text of an ExportLogsServiceRequest, with every run of blanks and newlines as one
+ * space (the indentation is not what is checked). */
+static char *protoc_decode(const void *body, size_t len)
+{
+	cr_assert_eq(system("command -v protoc >/dev/null 2>&1"), 0,
+		     "protoc is not installed (Debian protobuf-compiler; scripts/install-deps.sh)");
+	char in[sizeof(F.root) + 16];
+	snprintf(in, sizeof(in), "%s/body.pb", F.root);
+	FILE *f = fopen(in, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(body, 1, len, f), len);
+	fclose(f);
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+		 "protoc --decode=opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest "
+		 "-I %s/proto %s/proto/opentelemetry/proto/collector/logs/v1/logs_service.proto "
+		 "<%s >%s.txt 2>&1", EU_SOURCE_DIR, EU_SOURCE_DIR, in, in);
+	int rc = system(cmd);
+	char out[sizeof(in) + 8];
+	snprintf(out, sizeof(out), "%s.txt", in);
+	char *text = eu_test_read_file(out, NULL);
+	cr_assert_eq(rc, 0, "protoc failed: %s", text ? text : "");
+	cr_assert_not_null(text);
+	char *o = text;
+	bool blank = false;
+	for (const char *s = text; *s; s++) {
+		if (*s == ' ' || *s == '\n') {
+			blank = true;
+			continue;
+		}
+		if (blank && o != text)
+			*o++ = ' ';
+		blank = false;
+		*o++ = *s;
+	}
+	*o = '\0';
+	return text;
+}
+
+static void expect_attr(const char *text, const char *key, const char *value)
+{
+	char want[512];
+	snprintf(want, sizeof(want), "attributes { key: \"%s\" value { %s } }", key, value);
+	cr_expect(strstr(text, want), "no <%s> in what protoc decoded:\n%s", want, text);
+}
+
+Test(otlp_wire, every_kind_arrives_as_its_otlp_type)
+{
+	struct eu_http_receiver *rx = eu_http_receiver_start(0);
+	cr_assert_not_null(rx);
+	char sink[64];
+	snprintf(sink, sizeof(sink), "otlp:http://127.0.0.1:%u", eu_http_receiver_port(rx));
+	dfix_sh("cp %s %s/kinds.json", KINDS_PKG, F.watch);
+	dfix_sh("echo '{\"target_pid\": %d}' > %s/kinds.params.json", (int)getpid(), F.watch);
+	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", 1);
+	setenv("OTEL_BLRP_SCHEDULE_DELAY", "100", 1);
+	dfix_start(&F, (const char *[]){"--sink", sink, NULL});
+	unsetenv("OTEL_EXPORTER_OTLP_COMPRESSION");
+	unsetenv("OTEL_BLRP_SCHEDULE_DELAY");
+	cr_assert(dfix_wait_log(&F, "attached in", 1, 20000), "kinds not attached:\n%s",
+		  eu_agent_stderr(F.a));
+
+	/* one event; again every half second until a logs request came (bounded) */
+	const struct eu_http_request *req = NULL;
+	for (int i = 0; i < 30 && !req; i++) {
+		syscall(SYS_getppid);
+		eu_http_receiver_wait(rx, eu_http_receiver_count(rx) + 1, 500);
+		for (size_t k = 0; k < eu_http_receiver_count(rx) && !req; k++)
+			if (!strcmp(eu_http_receiver_request(rx, k)->path, "/v1/logs"))
+				req = eu_http_receiver_request(rx, k);
+	}
+	cr_assert_not_null(req, "no logs request within 15 s:\n%s", eu_agent_stderr(F.a));
+	cr_assert(req->gzip, "the request was not gzip");
+	char *text = protoc_decode(req->body, req->body_len);
+
+	cr_expect(strstr(text, "scope { name: \"kinds\""), "%s", text);
+	cr_expect(strstr(text, "event_name: \"kinds.kinds_event\""), "%s", text);
+	cr_expect(strstr(text, "severity_number: SEVERITY_NUMBER_INFO"), "%s", text);
+	char pid[64];
+	snprintf(pid, sizeof(pid), "int_value: %d", (int)getpid());
+	expect_attr(text, "process.pid", pid);
+	expect_attr(text, "i8", "int_value: -8");
+	expect_attr(text, "u8v", "int_value: 200");
+	expect_attr(text, "i16", "int_value: -16000");
+	expect_attr(text, "u16v", "int_value: 60000");
+	expect_attr(text, "i32", "int_value: -2000000000");
+	expect_attr(text, "u32v", "int_value: 4000000000");
+	expect_attr(text, "i64", "int_value: -9000000000000000000");
+	/* beyond int64: exact, as decimal text */
+	expect_attr(text, "u64v", "string_value: \"18000000000000000000\"");
+	/* 128-bit integers: decimal text (what JSON prints too) */
+	expect_attr(text, "i128", "string_value: \"-1267650600228229401496703205376\"");
+	expect_attr(text, "u128", "string_value: \"170141183460469231731687303715884105733\"");
+	expect_attr(text, "flag", "bool_value: true");
+	expect_attr(text, "name", "string_value: \"kinds\"");
+	/* __u8[4]: the bytes themselves, not an array of numbers */
+	expect_attr(text, "bytes", "bytes_value: \"\\001\\002\\003\\004\"");
+	expect_attr(text, "grid",
+		    "array_value { values { array_value { values { int_value: 1 } values { "
+		    "int_value: 2 } values { int_value: 3 } } } values { array_value { values { "
+		    "int_value: 4 } values { int_value: 5 } values { int_value: 6 } } } }");
+	expect_attr(text, "color", "string_value: \"KINDS_GREEN\"");
+	expect_attr(text, "inner",
+		    "kvlist_value { values { key: \"a\" value { int_value: -7 } } values { key: "
+		    "\"tag\" value { string_value: \"abc\" } } }");
+	expect_attr(text, "as_u32", "int_value: 67305985");
+	expect_attr(text, "as_bytes", "bytes_value: \"\\001\\002\\003\\004\"");
+	expect_attr(text, "ptr", "string_value: \"0xdeadbeef\"");
+	expect_attr(text, "bf_a", "int_value: 5");
+	expect_attr(text, "bf_b", "int_value: 17");
+	expect_attr(text, "bf_c", "int_value: -9");
+	expect_attr(text, "f32", "double_value: 1.5");
+	expect_attr(text, "f64", "double_value: -2.25");
+	expect_attr(text, "ip4", "string_value: \"127.0.0.1\"");
+	expect_attr(text, "ip6", "string_value: \"::1\"");
+	expect_attr(text, "v4", "string_value: \"192.0.2.1\"");
+	free(text);
+	eu_agent_stop(F.a, 10000);
+	eu_agent_free(F.a);
+	F.a = NULL;
+	eu_http_receiver_stop(rx);
+}
