@@ -528,6 +528,7 @@ void eu_daemon_stop(struct eu_daemon *d)
 		uv_close((uv_handle_t *)&d->sig_hup, on_stopped_handle);
 		uv_close((uv_handle_t *)&d->sig_usr1, on_stopped_handle);
 		uv_close((uv_handle_t *)&d->stop_soon, on_stopped_handle);
+		uv_close((uv_handle_t *)&d->batch_timer, on_stopped_handle);
 		d->signals_init = false;
 	}
 }
@@ -598,8 +599,9 @@ int eu_daemon_new(const struct eu_daemon_opts *opts, struct eu_daemon **out, eu_
 	uv_signal_init(&d->loop, &d->sig_hup);
 	uv_signal_init(&d->loop, &d->sig_usr1);
 	uv_timer_init(&d->loop, &d->stop_soon);
+	uv_timer_init(&d->loop, &d->batch_timer);
 	d->sig_int.data = d->sig_term.data = d->sig_hup.data = d->sig_usr1.data = d;
-	d->stop_soon.data = d;
+	d->stop_soon.data = d->batch_timer.data = d;
 	d->signals_init = true;
 	uv_signal_start(&d->sig_int, on_signal, SIGINT);
 	uv_signal_start(&d->sig_term, on_signal, SIGTERM);

@@ -19,8 +19,12 @@
 #include "eunomia/program.h"
 #include "wasm/wasm_module.h"
 
-/* Hand the batch to the sinks once it holds this many bytes, even mid-drain. */
+/* Records are handed to the sinks in batches: once a batch holds this many bytes (even
+ * mid-drain) or records, else at most BATCH_DELAY_MS after the drain that opened it. Waking
+ * every sink's thread for each drain of a few records costs more than the records. */
 #define BATCH_FLUSH_BYTES (1u << 20)
+#define BATCH_FLUSH_RECORDS 4096u
+#define BATCH_DELAY_MS 5u
 
 static double ms_since(const struct timespec *t0)
 {
@@ -35,6 +39,8 @@ void daemon_flush(struct eu_daemon *d)
 	if (!b)
 		return;
 	d->batch = NULL;
+	if (d->signals_init)
+		uv_timer_stop(&d->batch_timer);
 	eu_record_batch_seal(b, d->clock.real_now_ns);
 	/* every sink takes its own reference to the same records: nothing is copied or
 	 * formatted here, each sink encodes on its own thread */
@@ -124,10 +130,24 @@ static void on_sample(void *ctx, const struct eu_export *exp, const void *key, s
 	add_record(inst, xi, d->clock.real_now_ns, key, ks, value, vs);
 }
 
+static void on_batch_timer(uv_timer_t *t)
+{
+	daemon_flush(t->data);
+}
+
 static void on_batch(void *ctx, const struct eu_export *exp)
 {
 	struct pkg_inst *inst = ctx;
-	daemon_flush(inst->d);
+	struct eu_daemon *d = inst->d;
+	if (!d->batch)
+		return;
+	if (!d->signals_init || d->stopping ||
+	    eu_record_batch_count(d->batch) >= BATCH_FLUSH_RECORDS) {
+		daemon_flush(d);
+		return;
+	}
+	if (!uv_is_active((uv_handle_t *)&d->batch_timer))
+		uv_timer_start(&d->batch_timer, on_batch_timer, BATCH_DELAY_MS, 0);
 }
 
 /* --- parameters --- */

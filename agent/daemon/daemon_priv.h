@@ -79,6 +79,7 @@ struct eu_daemon {
 	struct eu_sink **sinks;
 	size_t n_sinks;
 	struct eu_record_batch *batch; /* records not yet handed to the sinks, or NULL */
+	uv_timer_t batch_timer;        /* hands a small batch over BATCH_DELAY_MS after it opened */
 	struct eu_record_clock clock;  /* read when a batch is opened */
 
 	struct watch_dir *dirs;

@@ -106,12 +106,9 @@ static void put_str(eu_buf *out, const char *s)
 	eu_buf_json_string(out, s, strlen(s));
 }
 
-void eu_record_begin(eu_buf *out, const struct eu_record_meta *m, uint64_t time_ns)
+/* Everything of the header after the times: the same for every record of a source. */
+static void put_head(eu_buf *out, const struct eu_record_meta *m)
 {
-	eu_buf_puts(out, "{\"time\":");
-	put_time(out, time_ns);
-	eu_buf_puts(out, ",\"time_unix_nano\":");
-	eu_buf_u64(out, time_ns);
 	eu_buf_puts(out, ",\"package\":");
 	put_str(out, m->package);
 	eu_buf_puts(out, ",\"version\":");
@@ -121,6 +118,20 @@ void eu_record_begin(eu_buf *out, const struct eu_record_meta *m, uint64_t time_
 	eu_buf_puts(out, ",\"host\":");
 	put_str(out, m->host);
 	eu_buf_puts(out, ",\"fields\":");
+}
+
+static void put_times(eu_buf *out, uint64_t time_ns)
+{
+	eu_buf_puts(out, "{\"time\":");
+	put_time(out, time_ns);
+	eu_buf_puts(out, ",\"time_unix_nano\":");
+	eu_buf_u64(out, time_ns);
+}
+
+void eu_record_begin(eu_buf *out, const struct eu_record_meta *m, uint64_t time_ns)
+{
+	put_times(out, time_ns);
+	put_head(out, m);
 }
 
 void eu_record_end(eu_buf *out)
@@ -152,22 +163,28 @@ int eu_record_format_event(eu_buf *out, const struct eu_record_meta *m,
 
 /* ---- typed records ---- */
 
+/* The record's header from its source's pre-rendered part. */
+static void begin_from(eu_buf *out, const struct eu_record_source *src, uint64_t time_ns)
+{
+	put_times(out, time_ns);
+	eu_buf_append(out, src->json_head_, src->json_head_len_);
+}
+
 int eu_record_format(eu_buf *out, const struct eu_record *r)
 {
 	const struct eu_record_source *src = r->src;
-	struct eu_record_meta m = {src->package, src->version, src->event, src->host};
 	size_t mark = out->len;
 	int ret = 0;
 	if (src->kind == EU_RECORD_EVENT) {
 		if (r->size < eu_plan_min_size(src->plan))
 			return -EINVAL;
-		eu_record_begin(out, &m, r->time_ns);
+		begin_from(out, src, r->time_ns);
 		ret = eu_plan_format_json(src->plan, r->data, r->size, out);
 	} else {
 		const struct eu_plan *kp = src->key_plan, *vp = src->plan;
 		if (r->key_size < (kp ? eu_plan_size(kp) : 0) || r->size < eu_plan_size(vp))
 			return -EINVAL;
-		eu_record_begin(out, &m, r->time_ns);
+		begin_from(out, src, r->time_ns);
 		eu_buf_puts(out, "{\"key\":");
 		if (!kp)
 			eu_buf_puts(out, "null");
@@ -203,10 +220,20 @@ int eu_record_source_new(const struct eu_record_source *tmpl, struct eu_record_s
 	size_t need = 0;
 	for (int i = 0; i < 4; i++)
 		need += strlen(strs[i] ? strs[i] : "") + 1;
-	/* one allocation: the struct, then its strings */
-	struct eu_record_source *s = malloc(sizeof(*s) + need);
-	if (!s)
+	eu_buf head;
+	eu_buf_init(&head);
+	struct eu_record_meta m = {strs[0], strs[1], strs[2], strs[3]};
+	put_head(&head, &m);
+	if (head.oom) {
+		eu_buf_free(&head);
 		return -ENOMEM;
+	}
+	/* one allocation: the struct, its strings, its JSON header */
+	struct eu_record_source *s = malloc(sizeof(*s) + need + head.len + 1);
+	if (!s) {
+		eu_buf_free(&head);
+		return -ENOMEM;
+	}
 	*s = *tmpl;
 	char *p = (char *)(s + 1);
 	const char **dst[4] = {&s->package, &s->version, &s->event, &s->host};
@@ -216,6 +243,10 @@ int eu_record_source_new(const struct eu_record_source *tmpl, struct eu_record_s
 		*dst[i] = p;
 		p += n;
 	}
+	memcpy(p, head.data, head.len + 1);
+	s->json_head_ = p;
+	s->json_head_len_ = head.len;
+	eu_buf_free(&head);
 	s->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
 	s->plan = eu_plan_ref(tmpl->plan);
 	s->key_plan = eu_plan_ref(tmpl->key_plan);

@@ -31,9 +31,42 @@ struct eu_record_batch {
 	eu_buf json;
 };
 
+/* Batches let go of are kept for reuse, their buffers grown already: a reader that hands a
+ * batch over every few milliseconds then allocates (and faults in) nothing. Bounded in count
+ * and in the memory kept. */
+#define POOL_MAX 8
+#define POOL_KEEP_BYTES (4u << 20)
+
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct eu_record_batch *pool[POOL_MAX];
+static size_t pool_n;
+
+static void batch_free(struct eu_record_batch *b)
+{
+	free(b->srcs);
+	free(b->recs);
+	eu_buf_free(&b->bytes);
+	eu_buf_free(&b->json);
+	pthread_mutex_destroy(&b->json_mu);
+	free(b);
+}
+
+__attribute__((destructor)) static void pool_drain(void)
+{
+	pthread_mutex_lock(&pool_mu);
+	while (pool_n)
+		batch_free(pool[--pool_n]);
+	pthread_mutex_unlock(&pool_mu);
+}
+
 struct eu_record_batch *eu_record_batch_new(void)
 {
-	struct eu_record_batch *b = calloc(1, sizeof(*b));
+	pthread_mutex_lock(&pool_mu);
+	struct eu_record_batch *b = pool_n ? pool[--pool_n] : NULL;
+	pthread_mutex_unlock(&pool_mu);
+	if (b)
+		return b;
+	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
 	b->refs = 1;
@@ -199,10 +232,24 @@ void eu_record_batch_unref(struct eu_record_batch *b)
 		return;
 	for (size_t i = 0; i < b->n_srcs; i++)
 		eu_record_source_unref(b->srcs[i]);
-	free(b->srcs);
-	free(b->recs);
-	eu_buf_free(&b->bytes);
-	eu_buf_free(&b->json);
-	pthread_mutex_destroy(&b->json_mu);
-	free(b);
+	b->n_srcs = 0;
+	if (b->bytes.cap + b->json.cap + b->cap * sizeof(*b->recs) <= POOL_KEEP_BYTES &&
+	    !b->bytes.oom && !b->json.oom) {
+		b->refs = 1;
+		b->sealed = b->json_done = false;
+		b->json_ret = 0;
+		b->text_lines = 0;
+		b->n = 0;
+		b->observed_ns = 0;
+		eu_buf_reset(&b->bytes);
+		eu_buf_reset(&b->json);
+		pthread_mutex_lock(&pool_mu);
+		bool kept = pool_n < POOL_MAX;
+		if (kept)
+			pool[pool_n++] = b;
+		pthread_mutex_unlock(&pool_mu);
+		if (kept)
+			return;
+	}
+	batch_free(b);
 }

@@ -92,6 +92,8 @@ struct eu_record_source {
 	bool value_scalar;
 	int ts_field;             /* events: eu_record_time_field, or -1 */
 	unsigned refs_;           /* private */
+	const char *json_head_;   /* private: `,"package":...,"fields":` rendered once */
+	size_t json_head_len_;
 };
 
 /* A source from a template: strings are copied, plans referenced (eu_plan_ref). */

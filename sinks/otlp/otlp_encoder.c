@@ -38,16 +38,22 @@ enum {
 /* plan nesting is bounded at 32 (decoder.h); one more for the attribute itself */
 #define MAX_DEPTH 40
 
+/* Room for n more bytes (and the buffer's NUL): the common case is one comparison. */
+static inline bool room(eu_buf *b, size_t n)
+{
+	return b->cap - b->len > n || eu_buf_reserve(b, n);
+}
+
 static inline void put_byte(eu_buf *b, uint8_t c)
 {
-	if (!eu_buf_reserve(b, 1))
+	if (!room(b, 1))
 		return;
 	b->data[b->len++] = (char)c;
 }
 
 static inline void put_varint(eu_buf *b, uint64_t v)
 {
-	if (!eu_buf_reserve(b, 10))
+	if (!room(b, 10))
 		return;
 	uint8_t *p = (uint8_t *)b->data + b->len;
 	while (v >= 0x80) {
@@ -56,6 +62,14 @@ static inline void put_varint(eu_buf *b, uint64_t v)
 	}
 	*p++ = (uint8_t)v;
 	b->len = (size_t)((char *)p - b->data);
+}
+
+static inline void put_mem(eu_buf *b, const void *s, size_t n)
+{
+	if (!room(b, n))
+		return;
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
 }
 
 static inline void put_tag(eu_buf *b, uint32_t field, unsigned wt)
@@ -69,7 +83,7 @@ static void put_fixed64(eu_buf *b, uint32_t field, uint64_t v)
 	uint8_t le[8];
 	for (int i = 0; i < 8; i++)
 		le[i] = (uint8_t)(v >> (8 * i));
-	eu_buf_append(b, le, 8);
+	put_mem(b, le, 8);
 }
 
 /* Opens a length-delimited field; returns where its body starts (for close_len). */
@@ -107,13 +121,18 @@ static void put_bytes(eu_buf *b, uint32_t field, const void *s, size_t n)
 {
 	put_tag(b, field, WT_LEN);
 	put_varint(b, n);
-	eu_buf_append(b, s, n);
+	put_mem(b, s, n);
 }
 
 /* A string field: protobuf strings must be UTF-8, so invalid bytes become U+FFFD. */
 static void put_string(eu_buf *b, uint32_t field, const char *s, size_t n)
 {
-	size_t ok = eu_utf8_valid_prefix(s, n);
+	/* names and most values are ASCII: checked a byte at a time without a call */
+	size_t ok = 0;
+	while (ok < n && (unsigned char)s[ok] < 0x80)
+		ok++;
+	if (ok < n)
+		ok += eu_utf8_valid_prefix(s + ok, n - ok);
 	if (ok == n) {
 		put_bytes(b, field, s, n);
 		return;
@@ -121,6 +140,20 @@ static void put_string(eu_buf *b, uint32_t field, const char *s, size_t n)
 	size_t at = open_len(b, field);
 	eu_pb_put_utf8(b, s, n);
 	close_len(b, at);
+}
+
+/* The bytes of a string (no field header), invalid UTF-8 replaced. */
+static void put_string_body(eu_buf *b, const char *s, size_t n)
+{
+	size_t ok = 0;
+	while (ok < n && (unsigned char)s[ok] < 0x80)
+		ok++;
+	if (ok < n)
+		ok += eu_utf8_valid_prefix(s + ok, n - ok);
+	if (ok == n)
+		put_mem(b, s, n);
+	else
+		eu_pb_put_utf8(b, s, n);
 }
 
 struct frame {
@@ -290,9 +323,9 @@ static const char *severity_text(int n)
 static void put_event_name(eu_buf *b, uint32_t field, const char *pkg, const char *type)
 {
 	size_t at = open_len(b, field);
-	eu_pb_put_utf8(b, pkg, strlen(pkg));
+	put_string_body(b, pkg, strlen(pkg));
 	put_byte(b, '.');
-	eu_pb_put_utf8(b, type, strlen(type));
+	put_string_body(b, type, strlen(type));
 	close_len(b, at);
 }
 
