@@ -67,8 +67,7 @@ static size_t export_index(struct pkg_inst *inst, const struct eu_export *exp)
 	return 0;
 }
 
-/* The batch records go to, opened (and the clock read) with its first record. */
-static struct eu_record_batch *open_batch(struct eu_daemon *d)
+struct eu_record_batch *daemon_open_batch(struct eu_daemon *d)
 {
 	if (!d->batch) {
 		d->batch = eu_record_batch_new();
@@ -77,11 +76,10 @@ static struct eu_record_batch *open_batch(struct eu_daemon *d)
 	return d->batch;
 }
 
-static void add_record(struct pkg_inst *inst, size_t xi, uint64_t time_ns, const void *key,
-		       size_t ks, const void *data, size_t size)
+void daemon_add_record(struct pkg_inst *inst, struct eu_record_source *src, uint64_t time_ns,
+		       const void *key, size_t ks, const void *data, size_t size)
 {
 	struct eu_daemon *d = inst->d;
-	struct eu_record_source *src = inst->srcs[xi];
 	struct eu_record_batch *b = d->batch;
 	int ret = b ? eu_record_batch_add(b, src, time_ns, key, ks, data, size) : -ENOMEM;
 	if (ret) {
@@ -102,7 +100,7 @@ static void on_event(void *ctx, const struct eu_export *exp, const void *data, s
 	struct pkg_inst *inst = ctx;
 	struct eu_daemon *d = inst->d;
 	size_t xi = export_index(inst, exp);
-	open_batch(d);
+	daemon_open_batch(d);
 	if (inst->metrics)
 		eu_metrics_pkg_event(inst->metrics, xi, data, size, d->clock.real_now_ns);
 	const struct eu_record_source *src = inst->srcs[xi];
@@ -111,7 +109,7 @@ static void on_event(void *ctx, const struct eu_export *exp, const void *data, s
 		return;
 	}
 	uint64_t t = eu_record_event_time(src->plan, src->ts_field, data, size, &d->clock);
-	add_record(inst, xi, t, NULL, 0, data, size);
+	daemon_add_record(inst, inst->srcs[xi], t, NULL, 0, data, size);
 }
 
 static void on_sample(void *ctx, const struct eu_export *exp, const void *key, size_t ks,
@@ -120,14 +118,14 @@ static void on_sample(void *ctx, const struct eu_export *exp, const void *key, s
 	struct pkg_inst *inst = ctx;
 	struct eu_daemon *d = inst->d;
 	size_t xi = export_index(inst, exp);
-	open_batch(d);
+	daemon_open_batch(d);
 	if (inst->metrics)
 		eu_metrics_pkg_sample(inst->metrics, xi, key, ks, value, vs, d->clock.real_now_ns);
 	if (!inst->srcs[xi]) {
 		inst->format_errors++;
 		return;
 	}
-	add_record(inst, xi, d->clock.real_now_ns, key, ks, value, vs);
+	daemon_add_record(inst, inst->srcs[xi], d->clock.real_now_ns, key, ks, value, vs);
 }
 
 static void on_batch_timer(uv_timer_t *t)
@@ -138,7 +136,11 @@ static void on_batch_timer(uv_timer_t *t)
 static void on_batch(void *ctx, const struct eu_export *exp)
 {
 	struct pkg_inst *inst = ctx;
-	struct eu_daemon *d = inst->d;
+	daemon_drained(inst->d);
+}
+
+void daemon_drained(struct eu_daemon *d)
+{
 	if (!d->batch)
 		return;
 	if (!d->signals_init || d->stopping ||

@@ -100,6 +100,16 @@ extern const struct eu_watcher_ops eu_daemon_watch_ops;
 
 /* daemon_pkg.c */
 void daemon_flush(struct eu_daemon *d);
+/* The batch records go to, opened (and the clock read) with its first record; NULL when out
+ * of memory (daemon_add_record then counts the record as a format error). */
+struct eu_record_batch *daemon_open_batch(struct eu_daemon *d);
+/* Adds a record of inst to the open batch (copying key and data), hands it to the API's
+ * streams, and flushes a batch grown past its byte bound. */
+void daemon_add_record(struct pkg_inst *inst, struct eu_record_source *src, uint64_t time_ns,
+		       const void *key, size_t ks, const void *data, size_t size);
+/* A producer drained what it had: the batch goes to the sinks now (full, or stopping) or
+ * after a short delay that lets more records join it. */
+void daemon_drained(struct eu_daemon *d);
 /* (daemon.c) Stops the daemon from the loop's next turn (safe inside any callback). */
 void daemon_stop_soon(struct eu_daemon *d);
 /* Offers every watched file again (unchanged ones stay as they are): after a config reload,

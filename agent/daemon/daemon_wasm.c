@@ -56,6 +56,7 @@ struct daemon_wasm {
 	eu_buf partial[2];
 
 	/* the loop only */
+	struct eu_record_source *srcs[2][2]; /* [stderr][JSON object]: what its records share */
 	bool joined, retiring, closing;
 	uint64_t lines, dropped_logged;
 	enum eu_pkg_state end_state;
@@ -153,29 +154,17 @@ static void *module_main(void *arg)
 static void put_line_record(struct daemon_wasm *w, const struct line_hdr *h, const char *text)
 {
 	struct pkg_inst *inst = w->inst;
-	struct eu_daemon *d = inst->d;
-	struct eu_record_meta meta = {.package = inst->pkg->name, .version = inst->version,
-				      .event = h->stream == 2 ? "stderr" : "stdout",
-				      .host = d->host};
-	size_t rec_at = d->batch.len;
-	eu_record_begin(&d->batch, &meta, h->time_ns);
+	daemon_open_batch(inst->d);
 	cJSON *obj = NULL;
 	if (h->len && text[0] == '{')
 		obj = cJSON_ParseWithLength(text, h->len);
+	/* an object's fields are sent in their compact form: one line per record in JSON sinks */
 	char *json = cJSON_IsObject(obj) ? cJSON_PrintUnformatted(obj) : NULL;
-	if (json) {
-		eu_buf_puts(&d->batch, json);
-	} else {
-		eu_buf_puts(&d->batch, "{\"line\":");
-		eu_buf_json_string(&d->batch, text, h->len);
-		eu_buf_putc(&d->batch, '}');
-	}
+	struct eu_record_source *src = w->srcs[h->stream == 2][json != NULL];
+	daemon_add_record(inst, src, h->time_ns, NULL, 0, json ? json : text,
+			  json ? strlen(json) : h->len);
 	free(json);
 	cJSON_Delete(obj);
-	eu_record_end(&d->batch);
-	inst->records++;
-	daemon_ctl_record(inst, d->batch.data + rec_at, d->batch.len - rec_at);
-	d->batch_n++;
 }
 
 static void drain(struct daemon_wasm *w, bool *ended)
@@ -203,7 +192,7 @@ static void drain(struct daemon_wasm *w, bool *ended)
 		w->lines++;
 	}
 	eu_buf_free(&q);
-	daemon_flush(w->inst->d);
+	daemon_drained(w->inst->d);
 	if (dropped > w->dropped_logged) {
 		eu_log(EU_LOG_WARN, "%s: %llu output line%s dropped (the daemon could not keep up; "
 		       "%llu so far)", w->inst->pkg->origin,
@@ -219,6 +208,8 @@ static void inst_closed(uv_handle_t *h)
 	struct pkg_inst *inst = w->inst;
 	struct eu_daemon *d = inst->d;
 	eu_wasm_module_free(w->m);
+	for (int i = 0; i < 4; i++)
+		eu_record_source_unref(w->srcs[i / 2][i % 2]);
 	pthread_mutex_destroy(&w->lock);
 	eu_buf_free(&w->queue);
 	for (int i = 0; i < 2; i++)
@@ -325,8 +316,20 @@ int daemon_wasm_start(struct eu_daemon *d, struct pkg_inst *inst, const void *by
 		argv[i + 1] = (char *)args[i];
 	struct eu_wasm_opts o = {.sz = sizeof(o), .name = argv0, .argc = (int)n_args + 1,
 				 .argv = argv, .write = on_module_write, .write_ctx = w};
-	int ret = eu_wasm_module_new(bytes, size, &o, &w->m, err);
+	int ret = 0;
+	for (int i = 0; i < 4 && !ret; i++) {
+		struct eu_record_source t = {
+			.kind = i % 2 ? EU_RECORD_OBJECT : EU_RECORD_LINE,
+			.package = inst->pkg->name ? inst->pkg->name : "", .version = inst->version,
+			.event = i / 2 ? "stderr" : "stdout", .host = d->host, .ts_field = -1};
+		if (eu_record_source_new(&t, &w->srcs[i / 2][i % 2]))
+			ret = eu_error_set(err, -ENOMEM, "out of memory");
+	}
+	if (!ret)
+		ret = eu_wasm_module_new(bytes, size, &o, &w->m, err);
 	if (ret) {
+		for (int i = 0; i < 4; i++)
+			eu_record_source_unref(w->srcs[i / 2][i % 2]);
 		pthread_mutex_destroy(&w->lock);
 		free(w);
 		return ret;

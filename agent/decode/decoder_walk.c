@@ -9,6 +9,7 @@ struct walk {
 	eu_value_fn fn;
 	void *ctx;
 	eu_buf *text; /* scratch for values that only have a text form */
+	const char *label; /* the name of the named value being walked, for its eu_value */
 };
 
 static int walk_op(struct walk *wk, const struct eu_plan_op *op, const uint8_t *base,
@@ -54,7 +55,8 @@ static int walk_op(struct walk *wk, const struct eu_plan_op *op, const uint8_t *
 		   const char *name)
 {
 	const uint8_t *p = base + op->offset;
-	struct eu_value v = {.name = name};
+	struct eu_value v = {.name = name, .label = wk->label};
+	wk->label = NULL;
 	switch ((enum eu_op_kind)op->kind) {
 	case EU_OP_U8:
 	case EU_OP_U16:
@@ -115,9 +117,11 @@ static int walk_op(struct walk *wk, const struct eu_plan_op *op, const uint8_t *
 		v.u = eu_op_load_be(op, p);
 		break;
 	case EU_OP_NAMED: {
-		/* the number: its name is a reading of it that OTLP consumers can do */
+		/* the number, with its name beside it (as JSON has KEY_name) */
+		char nm[40];
 		struct eu_plan_op tmp = *op;
 		tmp.kind = op->base_kind;
+		wk->label = eu_named_value(op, p, nm, sizeof(nm));
 		return walk_op(wk, &tmp, base, name);
 	}
 	case EU_OP_AF_ADDR:

@@ -175,7 +175,16 @@ int eu_record_format(eu_buf *out, const struct eu_record *r)
 	const struct eu_record_source *src = r->src;
 	size_t mark = out->len;
 	int ret = 0;
-	if (src->kind == EU_RECORD_EVENT) {
+	if (src->kind == EU_RECORD_LINE || src->kind == EU_RECORD_OBJECT) {
+		begin_from(out, src, r->time_ns);
+		if (src->kind == EU_RECORD_OBJECT) {
+			eu_buf_append(out, r->data, r->size);
+		} else {
+			eu_buf_puts(out, "{\"line\":");
+			eu_buf_json_string(out, r->data, r->size);
+			eu_buf_putc(out, '}');
+		}
+	} else if (src->kind == EU_RECORD_EVENT) {
 		if (r->size < eu_plan_min_size(src->plan))
 			return -EINVAL;
 		begin_from(out, src, r->time_ns);

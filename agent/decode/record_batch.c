@@ -141,10 +141,11 @@ int eu_record_batch_add(struct eu_record_batch *b, struct eu_record_source *src,
 		return -EBUSY;
 	if (size > UINT32_MAX || key_size > UINT32_MAX)
 		return -EINVAL;
-	if (src->kind == EU_RECORD_EVENT ? size < eu_plan_min_size(src->plan)
-					 : (size < eu_plan_size(src->plan) ||
-					    key_size < (src->key_plan ? eu_plan_size(src->key_plan)
-								      : 0)))
+	if (src->kind == EU_RECORD_EVENT && size < eu_plan_min_size(src->plan))
+		return -EINVAL;
+	if (src->kind == EU_RECORD_SAMPLE &&
+	    (size < eu_plan_size(src->plan) ||
+	     key_size < (src->key_plan ? eu_plan_size(src->key_plan) : 0)))
 		return -EINVAL;
 	if (!grow((void **)&b->recs, &b->cap, b->n, sizeof(*b->recs)) || hold_source(b, src))
 		return -ENOMEM;

@@ -180,6 +180,9 @@ struct eu_value {
 	const char *s;
 	size_t len;
 	size_t count;       /* BEGIN: number of children */
+	/* a value read for people (eu_plan_read_for_people) that has a name: the name
+	 * ("SIGUSR1", "ENOENT", "TCP_ESTABLISHED"), the value itself being the number; else NULL */
+	const char *label;
 };
 
 typedef int (*eu_value_fn)(void *ctx, const struct eu_value *v);

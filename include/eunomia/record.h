@@ -74,6 +74,11 @@ int eu_record_format_event(eu_buf *out, const struct eu_record_meta *m,
 enum eu_record_kind {
 	EU_RECORD_EVENT = 1,  /* an exported struct: data is the event */
 	EU_RECORD_SAMPLE,     /* a sampled map entry: key and value */
+	EU_RECORD_LINE,       /* a line of text from a producer with no plan (a Wasm module's
+			       * output): data is the text (UTF-8 expected, not required); its
+			       * fields are {"line":TEXT} */
+	EU_RECORD_OBJECT,     /* the same, when the line is one JSON object: data is that
+			       * object's compact text, checked by the producer, and the fields */
 };
 
 /* What the records of one export of one package version share. Reference-counted and
@@ -86,7 +91,7 @@ struct eu_record_source {
 	const char *version;      /* 12 hex digits */
 	const char *event;        /* the struct's name; samples: the map's name */
 	const char *host;
-	struct eu_plan *plan;     /* the event's plan; samples: the value's */
+	struct eu_plan *plan;     /* the event's plan; samples: the value's; lines: NULL */
 	struct eu_plan *key_plan; /* samples: the key's, or NULL (printed as null) */
 	bool key_scalar;          /* samples: key/value print as their only field's value */
 	bool value_scalar;

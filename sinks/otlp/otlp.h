@@ -113,10 +113,15 @@ struct eu_otlp_log_event {
 	const void *key;
 	size_t key_size;
 	bool key_scalar, value_scalar;
+	/* A record with no plan (a Wasm module's output line, or its JSON object's text): the
+	 * body is this text as a string (invalid UTF-8 replaced), and there are no attributes. */
+	const char *text;
+	size_t text_len;
 };
 
 /* Appends one packed LogRecord, written as protobuf straight from the plan: times, severity,
- * body "<package>.<event_type>", event_name the same, and every top-level field as an
+ * body "<package>.<event_type>" (a record with text: that text), event_name
+ * "<package>.<event_type>", and every top-level field as an
  * attribute keeping its type:
  *   signed integers, unsigned ones up to INT64_MAX  int_value
  *   unsigned 64-bit values above INT64_MAX           string_value, decimal

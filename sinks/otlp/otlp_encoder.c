@@ -200,6 +200,23 @@ static void close_value(struct enc *e, const struct frame *f)
 		close_len(e->b, f->kv_at);
 }
 
+/* A named value's name as a KeyValue of its own beside it, "KEY_name", as JSON has it. */
+static void put_label(struct enc *e, const struct eu_value *v)
+{
+	eu_buf *b = e->b;
+	const char *key = e->depth ? (v->name ? v->name : "") : e->top_key;
+	size_t key_len = e->depth ? strlen(key) : e->top_len;
+	size_t kv_at = open_len(b, e->depth ? 1 : e->top_field);
+	size_t key_at = open_len(b, 1);
+	eu_pb_put_utf8(b, key, key_len);
+	eu_buf_append(b, "_name", 5);
+	close_len(b, key_at);
+	size_t av_at = open_len(b, 2);
+	put_bytes(b, AV_STRING, v->label, strlen(v->label)); /* identifiers: ASCII */
+	close_len(b, av_at);
+	close_len(b, kv_at);
+}
+
 static int on_value(void *ctx, const struct eu_value *v)
 {
 	struct enc *e = ctx;
@@ -259,6 +276,8 @@ static int on_value(void *ctx, const struct eu_value *v)
 		break;
 	}
 	close_value(e, &f);
+	if (v->label && f.kv_at != SIZE_MAX)
+		put_label(e, v);
 	return b->oom ? -ENOMEM : 0;
 }
 
@@ -354,7 +373,10 @@ int eu_otlp_log_encode(const struct eu_otlp_log_event *ev, eu_buf *out, eu_error
 	const char *st = ev->severity_text ? ev->severity_text : severity_text(sev);
 	put_string(b, 3, st, strlen(st));
 	size_t body_at = open_len(b, 5);
-	put_event_name(b, AV_STRING, pkg, type);
+	if (ev->text)
+		put_string(b, AV_STRING, ev->text, ev->text_len);
+	else
+		put_event_name(b, AV_STRING, pkg, type);
 	close_len(b, body_at);
 	eu_buf own;
 	eu_buf_init(&own);

@@ -248,6 +248,11 @@ static int otlp_write(void *state, const struct eu_sink_batch *batch, uint64_t *
 			.attr_names = si->names, .scratch = &b->scratch, .sample = sample,
 			.key_plan = src->key_plan, .key = r->key, .key_size = r->key_size,
 			.key_scalar = src->key_scalar, .value_scalar = src->value_scalar};
+		if (src->kind == EU_RECORD_LINE || src->kind == EU_RECORD_OBJECT) {
+			ev.plan = NULL;
+			ev.text = r->data;
+			ev.text_len = r->size;
+		}
 		eu_error err = {0};
 		eu_buf_reset(&b->rec);
 		if (eu_otlp_log_encode(&ev, &b->rec, &err)) {

@@ -322,6 +322,7 @@ struct walked {
 	enum eu_value_kind kind;
 	uint64_t u;
 	char text[64];
+	char label[32]; /* a named value's name, "" when it has none */
 };
 
 static int walk_one(void *ctx, const struct eu_value *v)
@@ -329,6 +330,7 @@ static int walk_one(void *ctx, const struct eu_value *v)
 	struct walked *w = ctx;
 	w->kind = v->kind;
 	w->u = v->u;
+	snprintf(w->label, sizeof(w->label), "%s", v->label ? v->label : "");
 	if (v->kind == EU_VALUE_TEXT)
 		snprintf(w->text, sizeof(w->text), "%.*s", (int)v->len, v->s);
 	return 0;
@@ -368,9 +370,12 @@ Test(decoder_readable, ip_version_family_and_typed_walk)
 	struct walked w = walk_field(plan, "sport", rec, sizeof(rec));
 	cr_expect_eq(w.kind, EU_VALUE_UINT);
 	cr_expect_eq(w.u, 8080);
+	cr_expect_str_eq(w.label, "");
+	/* the number, and its name as a label (OTLP sends it as signo_name) */
 	w = walk_field(plan, "signo", rec, sizeof(rec));
 	cr_expect_eq(w.kind, EU_VALUE_UINT);
 	cr_expect_eq(w.u, 10);
+	cr_expect_str_eq(w.label, "SIGUSR1");
 	w = walk_field(plan, "src", rec, sizeof(rec));
 	cr_expect_eq(w.kind, EU_VALUE_TEXT);
 	cr_expect_str_eq(w.text, "192.168.1.2");

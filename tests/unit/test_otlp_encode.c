@@ -539,3 +539,75 @@ Test(otlp_logs, severity_names_and_numbers)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(eu_otlp_severity_parse(bad[i], &n), -EINVAL, "%s accepted", bad[i]);
 }
+
+/* Values read for people: a named value's number as its attribute and its name beside it
+ * (sig_name), as JSON has them; at top level and inside a struct; a value with no name (an
+ * unknown signal) has no _name attribute. */
+Test(otlp_logs, named_values_carry_their_names)
+{
+	struct btf *b = btf__new_empty();
+	int i32 = btf__add_int(b, "int", 4, BTF_INT_SIGNED);
+	int in = btf__add_struct(b, "inner", 4);
+	cr_assert_eq(btf__add_field(b, "signo", i32, 0, 0), 0);
+	int st = btf__add_struct(b, "kill", 12);
+	cr_assert_eq(btf__add_field(b, "pid", i32, 0, 0), 0);
+	cr_assert_eq(btf__add_field(b, "sig", i32, 32, 0), 0);
+	cr_assert_eq(btf__add_field(b, "in", in, 64, 0), 0);
+	struct eu_plan *plan;
+	eu_error err = {0};
+	cr_assert_eq(eu_plan_new(b, (uint32_t)st, &plan, &err), 0, "%s", err.msg);
+	cr_assert_eq(eu_plan_read_for_people(plan, 0), 0);
+	int32_t rec[3] = {77, 10, 9};
+	struct eu_otlp_log_event ev = {.package = "killsnoop", .event_type = "kill", .plan = plan,
+				       .data = rec, .size = sizeof(rec)};
+	eu_buf out;
+	eu_buf_init(&out);
+	cr_assert_eq(eu_otlp_log_encode(&ev, &out, &err), 0, "%s", err.msg);
+	LogRecord *lr = opentelemetry__proto__logs__v1__log_record__unpack(NULL, out.len,
+									  (uint8_t *)out.data);
+	cr_assert_not_null(lr);
+	KeyValue **kv = lr->attributes;
+	size_t n = lr->n_attributes;
+	cr_assert_eq(n, 4);
+	cr_assert_eq(attr_int(kv, n, "sig"), 10);
+	cr_assert_str_eq(attr_str(kv, n, "sig_name"), "SIGUSR1");
+	const AnyValue *v = attr(kv, n, "in");
+	cr_assert_eq(v->value_case, AV(KVLIST_VALUE));
+	cr_assert_eq(v->kvlist_value->n_values, 2);
+	cr_assert_eq(attr_int(v->kvlist_value->values, 2, "signo"), 9);
+	cr_assert_str_eq(attr_str(v->kvlist_value->values, 2, "signo_name"), "SIGKILL");
+	opentelemetry__proto__logs__v1__log_record__free_unpacked(lr, NULL);
+	rec[1] = 40;
+	eu_buf_reset(&out);
+	cr_assert_eq(eu_otlp_log_encode(&ev, &out, &err), 0, "%s", err.msg);
+	lr = opentelemetry__proto__logs__v1__log_record__unpack(NULL, out.len, (uint8_t *)out.data);
+	cr_assert_not_null(lr);
+	cr_assert_eq(attr_int(lr->attributes, lr->n_attributes, "sig"), 40);
+	cr_assert_null(attr(lr->attributes, lr->n_attributes, "sig_name"));
+	opentelemetry__proto__logs__v1__log_record__free_unpacked(lr, NULL);
+	eu_buf_free(&out);
+	eu_plan_free(plan);
+	btf__free(b);
+}
+
+/* A record with no plan (a Wasm module's output line): its text is the body, no attributes. */
+Test(otlp_logs, text_record_is_the_body)
+{
+	const char line[] = "hello \xff world";
+	struct eu_otlp_log_event ev = {.package = "mod", .event_type = "stdout", .text = line,
+				       .text_len = sizeof(line) - 1, .time_unix_nano = 3};
+	eu_buf out;
+	eu_buf_init(&out);
+	eu_error err = {0};
+	cr_assert_eq(eu_otlp_log_encode(&ev, &out, &err), 0, "%s", err.msg);
+	LogRecord *lr = opentelemetry__proto__logs__v1__log_record__unpack(NULL, out.len,
+									  (uint8_t *)out.data);
+	cr_assert_not_null(lr);
+	cr_assert_eq(lr->body->value_case, AV(STRING_VALUE));
+	cr_assert_str_eq(lr->body->string_value, "hello \xef\xbf\xbd world");
+	cr_assert_str_eq(lr->event_name, "mod.stdout");
+	cr_assert_eq(lr->n_attributes, 0);
+	cr_assert_eq(lr->time_unix_nano, 3);
+	opentelemetry__proto__logs__v1__log_record__free_unpacked(lr, NULL);
+	eu_buf_free(&out);
+}

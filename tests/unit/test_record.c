@@ -187,3 +187,35 @@ Test(record_batch, text_lines)
 	eu_record_batch_unref(eu_record_batch_ref(batch));
 	eu_record_batch_unref(batch);
 }
+
+/* Records with no plan (a Wasm module's output): a line is {"line":TEXT} escaped, an object
+ * line its own text as the fields. */
+Test(record_batch, line_and_object_records)
+{
+	struct eu_record_source *line_src, *obj_src;
+	struct eu_record_source t = {.kind = EU_RECORD_LINE, .package = "mod",
+				     .version = "0123456789ab", .event = "stdout", .host = "h",
+				     .ts_field = -1};
+	cr_assert_eq(eu_record_source_new(&t, &line_src), 0);
+	t.kind = EU_RECORD_OBJECT;
+	cr_assert_eq(eu_record_source_new(&t, &obj_src), 0);
+	struct eu_record_batch *batch = eu_record_batch_new();
+	cr_assert_eq(eu_record_batch_add(batch, line_src, 1795570140000000000ull, NULL, 0,
+					 "say \"hi\"", 8), 0);
+	cr_assert_eq(eu_record_batch_add(batch, obj_src, 1795570140000000000ull, NULL, 0,
+					 "{\"n\":1}", 7), 0);
+	cr_assert_eq(eu_record_batch_add(batch, line_src, 1795570140000000000ull, NULL, 0, "", 0),
+		     0);
+	eu_record_batch_seal(batch, 1);
+	eu_record_source_unref(line_src);
+	eu_record_source_unref(obj_src);
+	const char *text;
+	size_t len;
+	cr_assert_eq(eu_record_batch_json(batch, &text, &len), 0);
+	cr_assert_eq(eu_record_batch_count(batch), 3);
+	cr_assert(strstr(text, "\"event\":\"stdout\",\"host\":\"h\",\"fields\":{\"line\":\"say "
+			       "\\\"hi\\\"\"}}\n"), "%s", text);
+	cr_assert(strstr(text, "\"fields\":{\"n\":1}}\n"), "%s", text);
+	cr_assert(strstr(text, "\"fields\":{\"line\":\"\"}}\n"), "%s", text);
+	eu_record_batch_unref(batch);
+}
