@@ -340,7 +340,12 @@ void eu_sink_close(struct eu_sink *s, int timeout_ms)
 {
 	if (!s)
 		return;
-	if (eu_sink_flush(s, timeout_ms))
+	pthread_mutex_lock(&s->mu);
+	bool abandoned = s->abandoned;
+	pthread_mutex_unlock(&s->mu);
+	/* abandoned (retire_sink_set): nothing is left to drain, what was unwritten is counted
+	 * dropped already, and its writer may have stopped: a flush would only time out */
+	if (!abandoned && eu_sink_flush(s, timeout_ms))
 		eu_log(EU_LOG_WARN, "sink %s: not drained within %d ms at close; dropping the rest",
 		       s->name, timeout_ms);
 	eu_sink_abandon(s);
