@@ -519,6 +519,22 @@ static int add_routes(struct eu_api *a)
 	return 0;
 }
 
+int eu_api_check_opts(const struct eu_api_opts *opts, eu_error *err)
+{
+	for (size_t i = 0; i < opts->n_listen; i++) {
+		const char *spec = opts->listen[i];
+		/* loopback is no authentication boundary: any local account can connect, and the
+		 * API loads BPF programs with the agent's privileges */
+		if (!strncmp(spec, "tcp:", 4) && (!opts->token || !*opts->token))
+			return eu_error_set(err, -EPERM,
+					    "listener '%s': a bearer token is required for every TCP "
+					    "listener, loopback included (--api-token-file FILE): any "
+					    "local user can connect to it; unix:PATH (mode 0600) needs "
+					    "none", spec);
+	}
+	return 0;
+}
+
 int eu_api_new(struct eu_daemon *d, uv_loop_t *loop, const struct eu_api_opts *opts,
 	       struct eu_api **out, eu_error *err)
 {
@@ -534,19 +550,12 @@ int eu_api_new(struct eu_daemon *d, uv_loop_t *loop, const struct eu_api_opts *o
 	int ret = eu_http_server_new(a->loop, &ho, &a->http, err);
 	if (!ret && add_routes(a))
 		ret = eu_error_set(err, -ENOMEM, "out of memory");
+	if (!ret)
+		ret = eu_api_check_opts(opts, err);
 	for (size_t i = 0; !ret && i < opts->n_listen; i++) {
 		const char *spec = opts->listen[i];
 		bool tcp = !strncmp(spec, "tcp:", 4);
-		/* loopback is no authentication boundary: any local account can connect, and the
-		 * API loads BPF programs with the agent's privileges */
-		if (tcp && (!opts->token || !*opts->token))
-			ret = eu_error_set(err, -EPERM,
-					   "listener '%s': a bearer token is required for every TCP "
-					   "listener, loopback included (--api-token-file FILE): any "
-					   "local user can connect to it; unix:PATH (mode 0600) needs "
-					   "none", spec);
-		else
-			ret = eu_http_server_listen(a->http, spec, tcp ? opts->token : NULL, err);
+		ret = eu_http_server_listen(a->http, spec, tcp ? opts->token : NULL, err);
 	}
 	if (ret) {
 		eu_api_free(a);

@@ -28,6 +28,9 @@ struct eu_api_opts {
 struct eu_api;
 struct eu_http_server;
 
+/* What can be refused before any listener starts (a TCP listener without a token): the
+ * daemon checks it before it loads anything. */
+int eu_api_check_opts(const struct eu_api_opts *opts, eu_error *err);
 /* d may be NULL (fuzzing, tests of the request handling): every route parses its input and
  * then answers 503. Listeners start at once; the API closes itself when the daemon stops. */
 int eu_api_new(struct eu_daemon *d, uv_loop_t *loop, const struct eu_api_opts *opts,

@@ -132,6 +132,34 @@ char *cli_api_read_token(const char *path)
 	return strdup(buf);
 }
 
+static const char *const default_listen[] = {"unix:" EU_API_DEFAULT_SOCKET};
+
+static struct eu_api_opts api_opts(const struct cli_api_args *a, const char *token)
+{
+	bool is_default = !a->n_listen;
+	return (struct eu_api_opts){.sz = sizeof(struct eu_api_opts),
+				    .listen = is_default ? default_listen : a->listen,
+				    .n_listen = is_default ? 1 : a->n_listen, .token = token,
+				    .max_body = a->max_body, .max_conns = (unsigned)a->max_conns,
+				    .timeout_s = (unsigned)a->idle_timeout_s};
+}
+
+int cli_api_check(const struct cli_api_args *a)
+{
+	if (a->none)
+		return 0;
+	char *token = NULL;
+	if (a->token_file && !(token = cli_api_read_token(a->token_file)))
+		return -EINVAL;
+	struct eu_api_opts o = api_opts(a, token);
+	eu_error err = {0};
+	int ret = eu_api_check_opts(&o, &err);
+	if (ret)
+		eu_log(EU_LOG_ERROR, "control API: %s", err.msg);
+	free(token);
+	return ret;
+}
+
 int cli_api_start(const struct cli_api_args *a, struct eu_daemon *d, struct eu_api **out)
 {
 	*out = NULL;
@@ -140,12 +168,8 @@ int cli_api_start(const struct cli_api_args *a, struct eu_daemon *d, struct eu_a
 	char *token = NULL;
 	if (a->token_file && !(token = cli_api_read_token(a->token_file)))
 		return -EINVAL;
-	const char *dflt[] = {"unix:" EU_API_DEFAULT_SOCKET};
 	bool is_default = !a->n_listen;
-	struct eu_api_opts o = {.sz = sizeof(o), .listen = is_default ? dflt : a->listen,
-				.n_listen = is_default ? 1 : a->n_listen, .token = token,
-				.max_body = a->max_body, .max_conns = (unsigned)a->max_conns,
-				.timeout_s = (unsigned)a->idle_timeout_s};
+	struct eu_api_opts o = api_opts(a, token);
 	eu_error err = {0};
 	int ret = eu_api_new(d, NULL, &o, out, &err);
 	free(token);

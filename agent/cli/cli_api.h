@@ -30,6 +30,9 @@ struct cli_api_args {
 int cli_api_parse(struct cli_api_args *a, int argc, char **argv, int *i);
 /* Sets the daemon options that are ours. */
 void cli_api_daemon_opts(const struct cli_api_args *a, struct eu_daemon_opts *o);
+/* Refuses, before the daemon loads anything, what would stop the API later (an unreadable
+ * token file, a TCP listener without a token); prints the reason. */
+int cli_api_check(const struct cli_api_args *a);
 /* Starts the API on the daemon's loop (*out NULL with --api none). The default socket being
  * in use only warns; an explicit listener that fails is an error (printed). */
 int cli_api_start(const struct cli_api_args *a, struct eu_daemon *d, struct eu_api **out);

@@ -296,6 +296,10 @@ int eu_cli_daemon(int argc, char **argv)
 		code = DAEMON_EXIT_USAGE;
 		goto out;
 	}
+	if (cli_api_check(&a.api)) {
+		code = DAEMON_EXIT_USAGE;
+		goto out;
+	}
 	/* a daemon that cannot call bpf() at all is told so now, not once per package */
 	struct eu_privileges priv;
 	eu_privileges_current(&priv);

@@ -614,16 +614,6 @@ int eu_daemon_new(const struct eu_daemon_opts *opts, struct eu_daemon **out, eu_
 			goto fail;
 	}
 	daemon_metrics_load_packages(d);
-	size_t loaded, failed;
-	count_states(d, &loaded, &failed);
-	eu_log(EU_LOG_INFO, "ready: watching %zu director%s, %zu package%s loaded, %zu failed",
-	       d->cfg.n_watch, d->cfg.n_watch == 1 ? "y" : "ies", loaded, loaded == 1 ? "" : "s",
-	       failed);
-	/* systemd Type=notify: ready only now, with what was already there attached */
-	char status[160];
-	eu_notify_format_status(status, sizeof(status), d->cfg.n_watch, loaded, failed);
-	if (eu_notify_ready(status))
-		eu_log(EU_LOG_WARN, "cannot notify the service manager (NOTIFY_SOCKET) of readiness");
 	*out = d;
 	return 0;
 fail:
@@ -633,6 +623,17 @@ fail:
 
 int eu_daemon_run(struct eu_daemon *d)
 {
+	/* ready only now: the caller started what it adds (the API) after eu_daemon_new, and
+	 * a failure there must come before any "ready" (systemd Type=notify included) */
+	size_t loaded, failed;
+	count_states(d, &loaded, &failed);
+	eu_log(EU_LOG_INFO, "ready: watching %zu director%s, %zu package%s loaded, %zu failed",
+	       d->cfg.n_watch, d->cfg.n_watch == 1 ? "y" : "ies", loaded, loaded == 1 ? "" : "s",
+	       failed);
+	char status[160];
+	eu_notify_format_status(status, sizeof(status), d->cfg.n_watch, loaded, failed);
+	if (eu_notify_ready(status))
+		eu_log(EU_LOG_WARN, "cannot notify the service manager (NOTIFY_SOCKET) of readiness");
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	daemon_flush(d);
 	return 0;

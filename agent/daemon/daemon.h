@@ -98,7 +98,8 @@ struct eu_daemon;
 /* Reads the config, opens the sinks and starts watching (every package already present is
  * loaded before this returns). */
 int eu_daemon_new(const struct eu_daemon_opts *opts, struct eu_daemon **out, eu_error *err);
-/* Runs the loop until SIGINT/SIGTERM or eu_daemon_stop; 0 on a clean stop. */
+/* Says ready (log line, systemd notification), then runs the loop until SIGINT/SIGTERM or
+ * eu_daemon_stop; 0 on a clean stop. */
 int eu_daemon_run(struct eu_daemon *d);
 /* Begins the same stop as SIGTERM (from the loop thread). */
 void eu_daemon_stop(struct eu_daemon *d);

@@ -213,12 +213,16 @@ Test(api_security, token_on_tcp)
 {
 	struct afix a;
 	afix_init(&a);
-	/* beyond loopback without a token: refused at start-up */
+	put_file(&a, "early.json");
+	/* beyond loopback without a token: refused at start-up, before any package loads and
+	 * before the daemon says ready */
 	char *out = NULL;
 	int rc = eu_run_capture((const char *const[]){EU_AGENT_BIN, "--watch", a.f.watch, "--api",
 						     "tcp:0.0.0.0:0", NULL}, 30000, &out);
 	cr_assert_eq(rc, 2, "%s", out);
 	cr_assert(strstr(out, "bearer token is required"), "%s", out);
+	cr_assert(!strstr(out, "ready:"), "ready before the API was refused: %s", out);
+	cr_assert(!strstr(out, "attached"), "a package loaded before the API was refused: %s", out);
 	free(out);
 	/* nor on loopback: any local account can connect there */
 	rc = eu_run_capture((const char *const[]){EU_AGENT_BIN, "--watch", a.f.watch, "--api",
@@ -246,6 +250,16 @@ Test(api_security, token_on_tcp)
 	int port = atoi(p + strlen("API listening on tcp:0.0.0.0:"));
 	char addr[64];
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	/* a listener that cannot bind (the port is taken): the start fails, never ready */
+	char taken[80];
+	snprintf(taken, sizeof(taken), "tcp:0.0.0.0:%d", port);
+	rc = eu_run_capture((const char *const[]){EU_AGENT_BIN, "--watch", a.f.watch, "--api",
+						 taken, "--api-token-file", tok, NULL},
+			    30000, &out);
+	cr_assert_eq(rc, 2, "%s", out);
+	cr_assert(strstr(out, "control API"), "%s", out);
+	cr_assert(!strstr(out, "ready:"), "ready although the API did not start: %s", out);
+	free(out);
 	struct aresp r = afix_req(&a, addr, "GET", "/v1/programs", NULL, 0, NULL);
 	cr_assert_eq(r.status, 401, "%s", r.body);
 	cr_assert_str_eq(aresp_error_code(&r), "unauthorized");
