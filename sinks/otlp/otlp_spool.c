@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/file.h"
 #include "otlp_priv.h"
 
 #define SPOOL_MAGIC "EUOTLPS1"
@@ -145,20 +146,6 @@ static uint32_t get32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static bool write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
 int eu_otlp_spool_write(struct eu_otlp_spool *s, uint64_t seq,
 			const struct eu_otlp_scoped_record *recs, size_t n, eu_error *err)
 {
@@ -204,9 +191,9 @@ int eu_otlp_spool_write(struct eu_otlp_spool *s, uint64_t seq,
 	file_path(s, seq, true, tmp, sizeof(tmp));
 	file_path(s, seq, false, path, sizeof(path));
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int ret = 0;
-	if (fd < 0 || !write_all(fd, b.data, b.len) || (s->fsync && fdatasync(fd)))
-		ret = -errno ? -errno : -EIO;
+	int ret = fd < 0 ? -errno : eu_write_all(fd, b.data, b.len);
+	if (!ret && s->fsync && fdatasync(fd))
+		ret = -errno;
 	if (fd >= 0 && close(fd) && !ret)
 		ret = -errno;
 	if (!ret && rename(tmp, path))
