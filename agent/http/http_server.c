@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -21,6 +22,7 @@
 #include "core/codec.h"
 #include "eunomia/log.h"
 #include "http_guard.h"
+#include "http_linger.h"
 
 #define DEFAULT_MAX_BODY (16u << 20)
 #define DEFAULT_MAX_CONNS 64
@@ -84,6 +86,7 @@ struct eu_http_server {
 	size_t n_ls;
 	struct eu_http_stream *streams;
 	struct eu_http_req *deferred; /* requests whose handler answers later */
+	struct eu_http_linger_set lingers; /* sockets answered 413 mid-body, read to the end */
 };
 
 struct eu_http_req {
@@ -548,7 +551,8 @@ static void reply_too_big(struct eu_http_req *r)
 /* Over the limit in the middle of a body (a chunked one has no Content-Length to refuse up
  * front): libmicrohttpd takes no reply once the body is being received, so the 413 is written
  * to the socket here, the sending side shut (the client sees the answer and the end), and the
- * caller drops the connection instead of reading the rest. */
+ * caller drops the connection instead of keeping the rest. A duplicate of the socket lingers
+ * (http_linger.h), so the client reads the 413 rather than a reset. */
 static void reply_too_big_mid_body(struct eu_http_req *r)
 {
 	const union MHD_ConnectionInfo *ci =
@@ -566,8 +570,9 @@ static void reply_too_big_mid_body(struct eu_http_req *r)
 			 "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
 			 bl, body);
 	/* a few hundred bytes into an empty send buffer: one non-blocking send is enough */
-	if (send(ci->connect_fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n)
-		shutdown(ci->connect_fd, SHUT_WR);
+	if (send(ci->connect_fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n &&
+	    !shutdown(ci->connect_fd, SHUT_WR))
+		eu_http_linger_start(&r->s->lingers, fcntl(ci->connect_fd, F_DUPFD_CLOEXEC, 0));
 	eu_log(EU_LOG_DEBUG, "http %s: request body over %zu bytes: answered 413, connection "
 	       "closed", r->l->addr, r->s->max_body);
 }
@@ -1085,6 +1090,7 @@ int eu_http_server_new(uv_loop_t *loop, const struct eu_http_opts *opts,
 	if (!s)
 		return eu_error_set(err, -ENOMEM, "out of memory");
 	s->loop = loop;
+	s->lingers.loop = loop;
 	s->max_body = opts && opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
 	s->max_conns = opts && opts->max_conns ? opts->max_conns : DEFAULT_MAX_CONNS;
 	s->timeout_s = opts && opts->timeout_s ? opts->timeout_s : DEFAULT_TIMEOUT_S;
@@ -1110,6 +1116,7 @@ void eu_http_server_close(struct eu_http_server *s)
 	for (size_t i = 0; i < s->n_ls; i++)
 		listener_close(s->ls[i]);
 	free(s->ls);
+	eu_http_linger_stop_all(&s->lingers);
 	for (size_t i = 0; i < s->n_routes; i++) {
 		free(s->routes[i].method);
 		free(s->routes[i].path);
