@@ -172,7 +172,8 @@ def check(src, layers):
                       "declare what it may include")
     for (a, b), lines in sorted(why.items()):
         if a in layers and b not in layers[a]:
-            errors.append(f"{a} -> {b} is not an allowed dependency (LAYERS):\n    "
+            errors.append(f"{a} -> {b} is not an allowed dependency (if it is meant and "
+                          f"makes no loop, add it to LAYERS in tests/ship/test_include_graph.py):\n    "
                           + "\n    ".join(lines))
 
     cyc = find_cycle(layers.keys(), lambda m: layers[m])
