@@ -42,6 +42,9 @@ const char *eu_cli_daemon_usage(void)
 	       "  --config FILE         YAML config (watch dirs, sinks, package params, queues);\n"
 	       "                        re-read on SIGHUP\n"
 	       "  --check-config        validate the config and the options, then exit\n"
+	       "  --format FORMAT       stdout's records: auto (default: text on a terminal, else\n"
+	       "                        json), json (JSON lines) or text (one readable line per\n"
+	       "                        event; coloured on a terminal unless NO_COLOR is set)\n"
 	       "  --queue-size N        records each sink may queue before dropping\n"
 	       "  --prometheus ADDR:PORT  serve metrics at http://ADDR:PORT/metrics (off by default;\n"
 	       "                        e.g. 127.0.0.1:9464) and /healthz (no token, for probes)\n"
@@ -157,6 +160,12 @@ static int parse_args(struct daemon_args *a, int argc, char **argv)
 				return -EINVAL;
 			}
 			a->config = v;
+		} else if ((v = cli_option_value(argc, argv, &i, "--format", &opt)) || opt) {
+			if (!v || (strcmp(v, "auto") && strcmp(v, "json") && strcmp(v, "text"))) {
+				fprintf(stderr, "eunomia-agent: --format takes auto, json or text\n");
+				return -EINVAL;
+			}
+			a->cli.stdout_format = v;
 		} else if ((v = cli_option_value(argc, argv, &i, "--queue-size", &opt)) || opt) {
 			char *end = NULL;
 			unsigned long long n = v ? strtoull(v, &end, 10) : 0;

@@ -85,6 +85,8 @@ void cli_run_usage(eu_buf *out)
 		    "  -j, --json            one JSON object per event instead of a text table\n"
 		    "  --record              one daemon record per event (JSON: time, package,\n"
 		    "                        version, event, host, fields), as the daemon's sinks\n"
+		    "  --format FORMAT       text or auto (the table, the default), json (--json)\n"
+		    "                        or record (--record)\n"
 		    "  --duration SECONDS    stop after this long\n"
 		    "  --sample-freq HZ      sampling frequency of perf_event programs (default 49)\n"
 		    "  --map-size MAP=N      max_entries of a map (repeatable); maps the object leaves\n"
@@ -136,6 +138,18 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 			r->json = true;
 		} else if (!strcmp(arg, "--record")) {
 			r->record = true;
+		} else if ((v = cli_option_value(argc, argv, &i, "--format", &opt)) || opt) {
+			/* the daemon's option, spelled for run: the table is run's text */
+			if (v && (!strcmp(v, "text") || !strcmp(v, "auto"))) {
+				r->json = r->record = false;
+			} else if (v && !strcmp(v, "json")) {
+				r->json = true;
+			} else if (v && !strcmp(v, "record")) {
+				r->record = true;
+			} else {
+				fprintf(stderr, CLI_NAME ": --format takes text, auto, json or record\n");
+				return -EINVAL;
+			}
 		} else if (!strcmp(arg, "--verbose") || !strcmp(arg, "-v")) {
 			r->verbose = true;
 		} else if (!strcmp(arg, "--trace-pipe")) {

@@ -62,6 +62,8 @@ struct eu_config {
 	struct eu_config_package *packages;
 	size_t n_packages;
 	size_t queue_size;        /* 0: the sink default */
+	/* --format json|text|auto: every stdout sink's format (command line only; not owned) */
+	const char *stdout_format;
 	bool log_level_set;
 	enum eu_log_level log_level;
 	/* `insecure_watch_dir: true`: as --insecure-watch-dir; read at start-up only */

@@ -26,6 +26,7 @@ static int copy_config(struct eu_config *dst, const struct eu_config *src)
 			return -ENOMEM;
 	}
 	dst->queue_size = src->queue_size;
+	dst->stdout_format = src->stdout_format;
 	dst->log_level_set = src->log_level_set;
 	dst->log_level = src->log_level;
 	/* per-package params come from the file only */
@@ -69,6 +70,7 @@ static int build_config(struct eu_daemon *d, struct eu_config *out, eu_error *er
 	}
 	if (d->cli.queue_size)
 		out->queue_size = d->cli.queue_size;
+	out->stdout_format = d->cli.stdout_format;
 	int mret = daemon_metrics_config(d, out, err);
 	if (mret) {
 		eu_config_free(out);
@@ -113,9 +115,15 @@ static int sink_defaults(struct eu_config *cfg, eu_error *err)
 			return eu_error_set(err, -ENOMEM, "out of memory");
 		}
 	}
-	for (size_t i = 0; i < cfg->n_sinks; i++)
+	for (size_t i = 0; i < cfg->n_sinks; i++) {
 		if (!cfg->sinks[i].queue_records)
 			cfg->sinks[i].queue_records = cfg->queue_size;
+		if (cfg->stdout_format && !strcmp(eu_sink_config_type(&cfg->sinks[i]), "stdout")) {
+			int ret = eu_sink_config_set(&cfg->sinks[i], "format", cfg->stdout_format, err);
+			if (ret)
+				return ret;
+		}
+	}
 	return 0;
 }
 

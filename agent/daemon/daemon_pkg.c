@@ -362,6 +362,14 @@ static int inst_start(struct eu_daemon *d, struct pkg_inst *inst, const struct p
 		t.event = sample ? eu_export_map_name(exp) : eu_plan_name(t.plan);
 		if (!sample)
 			t.ts_field = eu_record_time_field(t.plan);
+		const struct eu_map_meta *mm = sample ? eu_export_meta(exp) : NULL;
+		if (mm) {
+			/* what a readable sink needs to print a histogram as one */
+			t.hist = mm->sample.type == EU_SAMPLE_LOG2_HIST	  ? EU_RECORD_HIST_LOG2
+				 : mm->sample.type == EU_SAMPLE_LINEAR_HIST ? EU_RECORD_HIST_LINEAR
+									    : EU_RECORD_HIST_NONE;
+			snprintf(t.unit, sizeof(t.unit), "%s", mm->sample.unit ? mm->sample.unit : "");
+		}
 		if (eu_record_source_new(&t, &inst->srcs[i]))
 			return eu_error_set(err, -ENOMEM, "out of memory");
 	}

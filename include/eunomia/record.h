@@ -96,6 +96,12 @@ struct eu_record_source {
 	bool key_scalar;          /* samples: key/value print as their only field's value */
 	bool value_scalar;
 	int ts_field;             /* events: eu_record_time_field, or -1 */
+	enum {
+		EU_RECORD_HIST_NONE = 0,
+		EU_RECORD_HIST_LOG2,   /* samples of a log2_hist map: text prints the slots */
+		EU_RECORD_HIST_LINEAR, /* of a linear_hist map */
+	} hist;
+	char unit[16];            /* samples: the histogram's unit ("usecs"), or "" */
 	unsigned refs_;           /* private */
 	const char *json_head_;   /* private: `,"package":...,"fields":` rendered once */
 	size_t json_head_len_;
