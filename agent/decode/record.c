@@ -167,7 +167,13 @@ int eu_record_format_event(eu_buf *out, const struct eu_record_meta *m,
 static void begin_from(eu_buf *out, const struct eu_record_source *src, uint64_t time_ns)
 {
 	put_times(out, time_ns);
-	eu_buf_append(out, src->json_head_, src->json_head_len_);
+	if (src->json_head_) {
+		eu_buf_append(out, src->json_head_, src->json_head_len_);
+		return;
+	}
+	/* a source filled in by its user (run's output, on its stack) has no rendered header */
+	struct eu_record_meta m = {src->package, src->version, src->event, src->host};
+	put_head(out, &m);
 }
 
 int eu_record_format(eu_buf *out, const struct eu_record *r)

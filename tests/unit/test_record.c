@@ -219,3 +219,34 @@ Test(record_batch, line_and_object_records)
 	cr_assert(strstr(text, "\"fields\":{\"line\":\"\"}}\n"), "%s", text);
 	eu_record_batch_unref(batch);
 }
+
+/* run's output fills a source on its stack (no eu_record_source_new): its records carry the
+ * same header as a made source's. */
+Test(record, source_filled_by_its_user_formats_as_a_made_one)
+{
+	struct btf *b;
+	struct eu_plan *plan = make_plan(&b, "unrelated");
+	struct eu_record_source tmpl = {.kind = EU_RECORD_EVENT, .package = "bootstrap",
+					.version = "0123456789ab", .event = "ev", .host = "node-1",
+					.plan = plan, .ts_field = -1};
+	struct eu_record_source *made;
+	cr_assert_eq(eu_record_source_new(&tmpl, &made), 0);
+	struct ev e = {.pid = 7, .comm = "sh"};
+	struct eu_record r = {.src = &tmpl, .time_ns = 1795570140123456789ull, .data = &e,
+			      .size = sizeof(e)};
+	eu_buf a, m;
+	eu_buf_init(&a);
+	eu_buf_init(&m);
+	cr_assert_eq(eu_record_format(&a, &r), 0);
+	r.src = made;
+	cr_assert_eq(eu_record_format(&m, &r), 0);
+	cr_assert_str_eq(a.data, m.data);
+	cr_assert(strstr(a.data, "\"time_unix_nano\":1795570140123456789,\"package\":\"bootstrap\","
+				 "\"version\":\"0123456789ab\",\"event\":\"ev\",\"host\":\"node-1\","
+				 "\"fields\":{\"pid\":7,"), "%s", a.data);
+	eu_buf_free(&a);
+	eu_buf_free(&m);
+	eu_record_source_unref(made);
+	eu_plan_free(plan);
+	btf__free(b);
+}
