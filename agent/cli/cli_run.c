@@ -1,4 +1,4 @@
-/* `eunomia-agent run PKG|URL [--json] [--duration S] [--sample-freq HZ] [--map-size MAP=N]... [--attach PROG=BIN:FUNC[@PID]]... [-v] [--log-level L] [PACKAGE OPTIONS]`:
+/* `eunomia-agent run PKG|URL [--json] [--duration S] [--sample-freq HZ] [--map-size MAP=N]... [--attach PROG=BIN:FUNC[@PID]]... [--perf-event PROG=EVENT]... [-v] [--log-level L] [PACKAGE OPTIONS]`:
  * one package in the foreground, events on stdout, logs on stderr.
  *
  * Run options are recognised anywhere on the line; everything else (and everything after
@@ -45,6 +45,8 @@ struct run_ctx {
 	uint32_t interval_ms;    /* --interval: maps printed without @sample (0: 1 s) */
 	const char **attach_specs; /* --attach PROGRAM=BINARY:FUNCTION[@PID] (argv strings) */
 	size_t n_attach_specs;
+	const char **perf_event_specs; /* --perf-event PROGRAM=EVENT[:period=N|:freq=HZ] */
+	size_t n_perf_event_specs;
 	char **pkg_argv;
 	int pkg_argc;
 
@@ -103,6 +105,11 @@ void cli_run_usage(eu_buf *out)
 		    "  --attach PROG=BINARY:FUNCTION[@PID]\n"
 		    "                        where a uprobe/uretprobe program attaches (usdt:\n"
 		    "                        BINARY:PROVIDER:PROBE); needed for SEC(\"uprobe\")\n"
+		    "  --perf-event PROG=EVENT[:period=N|:freq=HZ]\n"
+		    "                        what a perf_event program samples on (default cpu-clock\n"
+		    "                        at --sample-freq): hw:cache-misses, cpu-cycles,\n"
+		    "                        instructions, sw:page-faults, task-clock, raw:0x1a,\n"
+		    "                        TYPE:CONFIG; wins over the package's eu_perf_event\n"
 		    "  -v, --verbose         debug logging, libbpf's included; counters at exit\n"
 		    "  --log-level LEVEL     error, warn, info (default), debug or trace\n"
 		    "  -p, --prog-type TYPE  JsonEunomia or WasmModule (default: from the name or\n"
@@ -233,6 +240,25 @@ static int parse_args(struct run_ctx *r, int argc, char **argv)
 				return -ENOMEM;
 			r->attach_specs = as;
 			as[r->n_attach_specs++] = v;
+		} else if ((v = cli_option_value(argc, argv, &i, "--perf-event", &opt)) || opt) {
+			const char *eq = v ? strchr(v, '=') : NULL;
+			struct eu_perf_event ev;
+			eu_error e = {0};
+			if (!eq || eq == v) {
+				fprintf(stderr, CLI_NAME ": --perf-event takes PROGRAM=EVENT"
+					"[:period=N|:freq=HZ]\n");
+				return -EINVAL;
+			}
+			if (eu_perf_event_parse(eq + 1, &ev, &e)) {
+				fprintf(stderr, CLI_NAME ": --perf-event: %s\n", e.msg);
+				return -EINVAL;
+			}
+			const char **ps = realloc(r->perf_event_specs,
+						  (r->n_perf_event_specs + 1) * sizeof(*ps));
+			if (!ps)
+				return -ENOMEM;
+			r->perf_event_specs = ps;
+			ps[r->n_perf_event_specs++] = v;
 		} else if ((v = cli_option_value(argc, argv, &i, "--log-level", &opt)) || opt) {
 			if (!v || eu_log_level_parse(v, &r->level)) {
 				fprintf(stderr, CLI_NAME ": --log-level takes error, warn, info, debug or trace\n");
@@ -591,7 +617,9 @@ int cli_run(int argc, char **argv)
 				     .perf_sample_freq = r.sample_freq, .map_sizes = r.map_sizes,
 				     .n_map_sizes = r.n_map_sizes, .btf_archive_dir = r.btf_archive,
 				     .attach_specs = r.attach_specs,
-				     .n_attach_specs = r.n_attach_specs, .kbtf_cache = r.kbtf};
+				     .n_attach_specs = r.n_attach_specs, .kbtf_cache = r.kbtf,
+				     .perf_event_specs = r.perf_event_specs,
+				     .n_perf_event_specs = r.n_perf_event_specs};
 	if (eu_program_open(r.pkg, &po, &r.prog, &r.err)) {
 		if (r.help) {
 			/* still show what we know */
@@ -656,5 +684,6 @@ out:
 	free(r.map_sizes);
 	eu_oci_blob_free(&image);
 	free(r.attach_specs);
+	free(r.perf_event_specs);
 	return code;
 }

@@ -11,6 +11,7 @@
 #include <yaml.h>
 
 #include "eunomia/buf.h"
+#include "eunomia/package.h"
 #include "core/file.h"
 #include "metrics/metrics_rules.h"
 #include "core/units.h"
@@ -24,7 +25,7 @@ struct cfg_parse {
 static int cfg_fail(struct cfg_parse *p, const yaml_node_t *n, const char *path, const char *fmt,
 		    const char *detail)
 {
-	char msg[256];
+	char msg[EU_ERROR_MSG_MAX];
 	snprintf(msg, sizeof(msg), fmt, detail ? detail : "");
 	return eu_error_set(p->err, -EINVAL, "%s:%zu: %s: %s", p->origin,
 			    n ? (size_t)n->start_mark.line + 1 : 0, path, msg);
@@ -394,31 +395,60 @@ static int parse_map_sizes(struct cfg_parse *p, struct eu_config_package *pkg, y
 	return 0;
 }
 
-/* `attach: {PROG: BINARY:FUNCTION[@PID]}`: as `run --attach PROG=...` (checked at load). */
-static int parse_attach(struct cfg_parse *p, struct eu_config_package *pkg, yaml_node_t *n,
-			const char *path)
+/* Checks the value of one PROG: VALUE pair of a per-program mapping; sets msg when wrong. */
+typedef bool (*prog_value_check)(const char *value, char *msg, size_t n);
+
+static bool attach_target_ok(const char *target, char *msg, size_t n)
 {
-	if (n->type != YAML_MAPPING_NODE)
-		return cfg_fail(p, n, path, "expected a mapping PROGRAM: BINARY:FUNCTION[@PID], got %s",
-				node_kind(n));
+	if (strchr(target, ':'))
+		return true;
+	snprintf(msg, n, "expected BINARY:FUNCTION[@PID], got %s", target);
+	return false;
+}
+
+static bool perf_event_ok(const char *spec, char *msg, size_t n)
+{
+	struct eu_perf_event ev;
+	eu_error e = {0};
+	if (!eu_perf_event_parse(spec, &ev, &e))
+		return true;
+	snprintf(msg, n, "%s", e.msg);
+	return false;
+}
+
+/* `attach: {PROG: BINARY:FUNCTION[@PID]}` and `perf_events: {PROG: EVENT}`: as `run
+ * --attach PROG=...` and `run --perf-event PROG=...`, kept as "PROG=VALUE" (the program
+ * names are checked at load). */
+static int parse_prog_specs(struct cfg_parse *p, yaml_node_t *n, const char *path,
+			    const char *want, prog_value_check check, char ***specs, size_t *count)
+{
+	char msg[EU_ERROR_MSG_MAX];
+	if (n->type != YAML_MAPPING_NODE) {
+		snprintf(msg, sizeof(msg), "expected a mapping PROGRAM: %s, got %s", want,
+			 node_kind(n));
+		return cfg_fail(p, n, path, "%s", msg);
+	}
 	for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < n->data.mapping.pairs.top; q++) {
 		yaml_node_t *kn = yaml_document_get_node(p->doc, q->key);
 		yaml_node_t *vn = yaml_document_get_node(p->doc, q->value);
-		const char *prog = scalar(kn), *target = scalar(vn);
+		const char *prog = scalar(kn), *value = scalar(vn);
 		char ep[300];
 		snprintf(ep, sizeof(ep), "%s.%s", path, prog ? prog : "?");
 		if (!prog || !*prog)
 			return cfg_fail(p, kn, path, "program names must be strings%s", NULL);
-		if (!target || !strchr(target, ':'))
-			return cfg_fail(p, vn, ep, "expected BINARY:FUNCTION[@PID], got %s",
-					target ? target : node_kind(vn));
-		char **a = realloc(pkg->attach, (pkg->n_attach + 1) * sizeof(*a));
+		if (!value) {
+			snprintf(msg, sizeof(msg), "expected %s, got %s", want, node_kind(vn));
+			return cfg_fail(p, vn, ep, "%s", msg);
+		}
+		if (!check(value, msg, sizeof(msg)))
+			return cfg_fail(p, vn, ep, "%s", msg);
+		char **a = realloc(*specs, (*count + 1) * sizeof(*a));
 		if (!a)
 			return eu_error_set(p->err, -ENOMEM, "out of memory");
-		pkg->attach = a;
-		if (asprintf(&a[pkg->n_attach], "%s=%s", prog, target) < 0)
+		*specs = a;
+		if (asprintf(&a[*count], "%s=%s", prog, value) < 0)
 			return eu_error_set(p->err, -ENOMEM, "out of memory");
-		pkg->n_attach++;
+		(*count)++;
 	}
 	return 0;
 }
@@ -486,11 +516,16 @@ static int parse_packages(struct cfg_parse *p, struct eu_config *cfg, yaml_node_
 					return ret;
 				continue;
 			}
-			if (k && !strcmp(k, "attach")) {
+			if (k && (!strcmp(k, "attach") || !strcmp(k, "perf_events"))) {
 				char ap[200];
-				snprintf(ap, sizeof(ap), "%s.attach", path);
-				int ret = parse_attach(p, pkg, yaml_document_get_node(p->doc, q->value),
-						       ap);
+				bool attach = !strcmp(k, "attach");
+				snprintf(ap, sizeof(ap), "%s.%s", path, k);
+				int ret = parse_prog_specs(
+					p, yaml_document_get_node(p->doc, q->value), ap,
+					attach ? "BINARY:FUNCTION[@PID]" : "EVENT[:period=N|:freq=HZ]",
+					attach ? attach_target_ok : perf_event_ok,
+					attach ? &pkg->attach : &pkg->perf_events,
+					attach ? &pkg->n_attach : &pkg->n_perf_events);
 				if (ret)
 					return ret;
 				continue;
@@ -498,7 +533,7 @@ static int parse_packages(struct cfg_parse *p, struct eu_config *cfg, yaml_node_
 			if (!k || strcmp(k, "params"))
 				return cfg_fail(p, qk, path,
 						"unknown key '%s' (expected params, metrics, sample_freq, "
-						"map_sizes, attach)", k ? k : "?");
+						"map_sizes, attach, perf_events)", k ? k : "?");
 			char pp[200];
 			snprintf(pp, sizeof(pp), "%s.params", path);
 			int ret = parse_params(p, pkg, yaml_document_get_node(p->doc, q->value), pp);
@@ -633,6 +668,9 @@ void eu_config_free(struct eu_config *cfg)
 		for (size_t j = 0; j < cfg->packages[i].n_attach; j++)
 			free(cfg->packages[i].attach[j]);
 		free(cfg->packages[i].attach);
+		for (size_t j = 0; j < cfg->packages[i].n_perf_events; j++)
+			free(cfg->packages[i].perf_events[j]);
+		free(cfg->packages[i].perf_events);
 		free(cfg->packages[i].name);
 	}
 	free(cfg->packages);

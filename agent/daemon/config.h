@@ -52,6 +52,9 @@ struct eu_config_package {
 	char **attach;                   /* `attach: {PROG: BINARY:FUNCTION[@PID]}` as
 					  * "PROG=BINARY:FUNCTION[@PID]" (eu_program_opts) */
 	size_t n_attach;
+	char **perf_events;              /* `perf_events: {PROG: EVENT[:period=N|:freq=HZ]}` as
+					  * "PROG=EVENT..." (eu_program_opts.perf_event_specs) */
+	size_t n_perf_events;
 };
 
 struct eu_config {

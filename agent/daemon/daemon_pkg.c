@@ -311,6 +311,8 @@ static int inst_start(struct eu_daemon *d, struct pkg_inst *inst, const struct p
 		po.n_map_sizes = cp->n_map_sizes;
 		po.attach_specs = (const char *const *)cp->attach;
 		po.n_attach_specs = cp->n_attach;
+		po.perf_event_specs = (const char *const *)cp->perf_events;
+		po.n_perf_event_specs = cp->n_perf_events;
 	}
 	int ret = eu_program_open(inst->pkg, &po, &inst->prog, err);
 	if (ret)
@@ -754,7 +756,7 @@ static int package_changed(struct eu_daemon *d, struct pkg_slot *slot, struct eu
 		free(key);
 		key = with;
 	}
-	/* and so do changed map sizes and attach targets */
+	/* and so do changed map sizes, attach targets and perf events */
 	for (size_t i = 0; key && cp && i < cp->n_map_sizes; i++) {
 		char *with = NULL;
 		if (asprintf(&with, "%smap_size %s=%u\n", key, cp->map_sizes[i].map,
@@ -766,6 +768,13 @@ static int package_changed(struct eu_daemon *d, struct pkg_slot *slot, struct eu
 	for (size_t i = 0; key && cp && i < cp->n_attach; i++) {
 		char *with = NULL;
 		if (asprintf(&with, "%sattach %s\n", key, cp->attach[i]) < 0)
+			with = NULL;
+		free(key);
+		key = with;
+	}
+	for (size_t i = 0; key && cp && i < cp->n_perf_events; i++) {
+		char *with = NULL;
+		if (asprintf(&with, "%sperf_event %s\n", key, cp->perf_events[i]) < 0)
 			with = NULL;
 		free(key);
 		key = with;

@@ -353,6 +353,25 @@ static int parse_tc(struct eu_pj *c, const cJSON *p, struct eu_prog_meta *prog)
 	return 0;
 }
 
+/* "eu_perf_event": "EVENT[:period=N|:freq=HZ]", ours: the event a perf_event program samples
+ * on (upstream always samples cpu-clock and ignores the key). */
+static int parse_perf_event(struct eu_pj *c, const cJSON *p, struct eu_prog_meta *prog)
+{
+	const char *spec;
+	int rc = eu_pj_cstr(c, p, "eu_perf_event", false, &spec);
+	if (rc || !spec)
+		return rc;
+	if (prog->attach && strncmp(prog->attach, "perf_event", 10) != 0)
+		return eu_pj_fail_key(c, "eu_perf_event", -EINVAL,
+				      "program %s is attached as \"%s\": only perf_event programs "
+				      "take an event",
+				      prog->name, prog->attach);
+	eu_error perr = {0};
+	if (eu_perf_event_parse(spec, &prog->perf_event, &perr))
+		return eu_pj_fail_key(c, "eu_perf_event", perr.code, "%s", perr.msg);
+	return 0;
+}
+
 static int parse_prog(struct eu_pj *c, const cJSON *p, void *item)
 {
 	struct eu_prog_meta *prog = item;
@@ -366,6 +385,8 @@ static int parse_prog(struct eu_pj *c, const cJSON *p, void *item)
 	    (rc = eu_pj_bool(c, p, "link", true, &prog->link)) || (rc = parse_tc(c, p, prog)) ||
 	    (rc = eu_pj_int(c, p, "ifindex", 1, &prog->xdp.ifindex)) ||
 	    (rc = eu_pj_u32(c, p, "flags", false, 0, &prog->xdp.flags)))
+		return rc;
+	if ((rc = parse_perf_event(c, p, prog)))
 		return rc;
 	const cJSON *xo;
 	if ((rc = eu_pj_object(c, p, "xdpopts", false, &xo)))

@@ -241,6 +241,10 @@ static void write_prog(struct writer *w, cJSON *progs, const struct eu_prog_meta
 	bool tc = attach_is(a, "tc") || attach_is(a, "classifier");
 	bool xdp = attach_is(a, "xdp");
 	add_str(w, o, "attach", p->attach);
+	if (p->perf_event.set) {
+		char spec[EU_PERF_EVENT_SPEC_MAX + 1];
+		add_str(w, o, "eu_perf_event", eu_perf_event_format(&p->perf_event, spec, sizeof(spec)));
+	}
 	if (xdp) {
 		add_num(w, o, "flags", p->xdp.flags);
 		add_num(w, o, "ifindex", p->xdp.ifindex);

@@ -149,6 +149,7 @@ static void free_specs(struct eu_program *p)
 	free(p->map_sizes);
 	p->map_sizes = NULL;
 	p->n_map_sizes = 0;
+	program_perf_release(p);
 }
 
 int eu_program_open(const struct eu_package *pkg, const struct eu_program_opts *opts_in,
@@ -212,6 +213,8 @@ int eu_program_open(const struct eu_package *pkg, const struct eu_program_opts *
 	}
 
 	int ret = program_check_attach_specs(p, err);
+	if (!ret)
+		ret = program_perf_specs(p, opts.perf_event_specs, opts.n_perf_event_specs, err);
 	if (ret) {
 		eu_error_prefix(err, "%s", pname);
 		bpf_object__close(p->obj);

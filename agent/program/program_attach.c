@@ -3,11 +3,9 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/if_link.h>
-#include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "eunomia/log.h"
@@ -186,75 +184,24 @@ static int attach_xdp(struct eu_program *p, struct bpf_program *prog,
 	return 0;
 }
 
-/* Parses /sys/devices/system/cpu/online ("0-3,5") into cpus[]; returns the count. */
-static int online_cpus(int *cpus, int max)
-{
-	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
-	if (!f)
-		return -errno;
-	char line[1024];
-	int n = 0;
-	if (fgets(line, sizeof(line), f)) {
-		char *s = line;
-		while (*s && *s != '\n') {
-			char *end;
-			long lo = strtol(s, &end, 10), hi = lo;
-			if (end == s)
-				break;
-			s = end;
-			if (*s == '-') {
-				hi = strtol(s + 1, &end, 10);
-				s = end;
-			}
-			for (long c = lo; c <= hi && n < max; c++)
-				cpus[n++] = (int)c;
-			if (*s == ',')
-				s++;
-		}
-	}
-	fclose(f);
-	return n;
-}
-
 static int attach_perf_event(struct eu_program *p, struct bpf_program *prog, eu_error *err)
 {
-	const char *name = bpf_program__name(prog);
-	int cpus[1024];
-	int n = online_cpus(cpus, 1024);
-	char ebuf[128];
-	if (n <= 0)
-		return eu_error_set(err, n ? n : -ENOENT,
-				    "program %s (perf_event): cannot read the online CPUs", name);
-	for (int i = 0; i < n; i++) {
-		struct perf_event_attr attr = {
-			.type = PERF_TYPE_SOFTWARE,
-			.size = sizeof(attr),
-			.config = PERF_COUNT_SW_CPU_CLOCK,
-			.freq = 1,
-			.sample_freq = p->perf_freq,
-		};
-		int fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpus[i], -1,
-				      PERF_FLAG_FD_CLOEXEC);
-		if (fd < 0) {
-			int e = -errno;
-			return eu_error_set(err, e,
-					    "program %s (perf_event): cannot open a cpu-clock perf event on CPU %d: %s",
-					    name, cpus[i], program_errno_text(e, ebuf, sizeof(ebuf)));
-		}
-		struct bpf_link *link = bpf_program__attach_perf_event(prog, fd);
-		if (!link) {
-			int e = -errno;
-			close(fd);
-			return eu_error_set(err, e, "program %s (perf_event): cannot attach on CPU %d: %s",
-					    name, cpus[i], program_errno_text(e, ebuf, sizeof(ebuf)));
-		}
+	struct bpf_link **links;
+	size_t n;
+	int ret = program_attach_perf(p, prog, &links, &n, err);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n; i++) {
 		struct attachment *a = attachment_new(p, ATTACH_LINK);
 		if (!a) {
-			bpf_link__destroy(link); /* closes fd */
+			for (size_t k = i; k < n; k++)
+				bpf_link__destroy(links[k]);
+			free(links);
 			return eu_error_set(err, -ENOMEM, "out of memory");
 		}
-		a->link = link;
+		a->link = links[i];
 	}
+	free(links);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "eunomia/error.h"
 #include "eunomia/features.h"
 #include "eunomia/log.h"
+#include "eunomia/package.h"
 #include "eunomia/program.h"
 #include "kbtf/kbtf.h"
 
@@ -35,6 +36,12 @@ struct attachment {
 struct eu_ksyms;
 struct btf;
 
+/* A perf_event program's event from opts' "PROG=SPEC" (program_perf.c). */
+struct program_perf_event {
+	char *prog;
+	struct eu_perf_event event;
+};
+
 struct eu_program {
 	const struct eu_package *pkg;
 	struct bpf_object *obj;
@@ -53,6 +60,8 @@ struct eu_program {
 	size_t n_map_sizes;
 	char **attach_specs; /* copies of the opts' "PROGRAM=BINARY:FUNCTION[@PID]" */
 	size_t n_attach_specs;
+	struct program_perf_event *perf_events; /* from opts.perf_event_specs */
+	size_t n_perf_events;
 
 	/* program selection (program_hooks.c, program_alt.c): what was kept or left out */
 	struct eu_program_choice *choices; /* reasons malloc'd */
@@ -89,6 +98,16 @@ int program_check_attach_specs(struct eu_program *p, eu_error *err);
  * err set. */
 struct bpf_link *program_attach_user(struct eu_program *p, struct bpf_program *prog,
 				     eu_error *err, int *handled);
+
+/* Parses opts' "PROG=EVENT[:period=N|:freq=HZ]" specs, checking each names a perf_event
+ * program of the object (program_perf.c). */
+int program_perf_specs(struct eu_program *p, const char *const *specs, size_t n, eu_error *err);
+void program_perf_release(struct eu_program *p);
+/* Opens prog's event (spec, package meta or cpu-clock) on every online CPU and attaches:
+ * *links gets n_links links (malloc'd array) or nothing on failure, err naming program,
+ * event and reason. */
+int program_attach_perf(struct eu_program *p, struct bpf_program *prog,
+			struct bpf_link ***links, size_t *n_links, eu_error *err);
 
 /* Records that prog was kept or left out, and why; logs "<package>: <why>" at level. */
 void program_note_choice(struct eu_program *p, struct bpf_program *prog, bool loaded,

@@ -87,6 +87,38 @@ struct eu_section_meta {
 	size_t n_vars;
 };
 
+/* The event a perf_event program samples on: perf_event_open's type and config, and how
+ * often (every sample_period events, or sample_freq times a second per CPU). Spelled as
+ * perf spells it, "EVENT[:period=N|:freq=HZ]" with EVENT one of
+ *	[hw:]cpu-cycles|instructions|cache-references|cache-misses|branch-instructions|
+ *	     branch-misses|bus-cycles|stalled-cycles-frontend|stalled-cycles-backend|ref-cycles
+ *	[hw:]L1-dcache-loads|L1-dcache-load-misses|LLC-loads|LLC-load-misses|... (hw cache)
+ *	[sw:]cpu-clock|task-clock|page-faults|context-switches|cpu-migrations|minor-faults|
+ *	     major-faults|alignment-faults|emulation-faults
+ *	raw:CONFIG                 a raw PMU event (PERF_TYPE_RAW)
+ *	TYPE:CONFIG                any PMU by number (/sys/bus/event_source/devices/X/type)
+ * and numbers in decimal or 0x hex. perf's short names (cycles, branches, faults, cs,
+ * migrations) are accepted too. */
+struct eu_perf_event {
+	bool set;               /* false: the default, a cpu-clock sampler at the run's frequency */
+	uint32_t type;          /* PERF_TYPE_* or a PMU's number */
+	uint64_t config;
+	uint64_t sample_period; /* 0: by frequency */
+	uint32_t sample_freq;   /* 0 with sample_period 0: the run's --sample-freq */
+	char name[32];          /* the event's perf name ("cache-misses"), "" for numbers */
+};
+
+#define EU_PERF_EVENT_SPEC_MAX 128
+#define EU_PERF_EVENT_FREQ_MAX 100000u
+
+/* Parses "EVENT[:period=N|:freq=HZ]" (see struct eu_perf_event); errors quote spec. */
+int eu_perf_event_parse(const char *spec, struct eu_perf_event *ev, eu_error *err);
+/* The spec back as text, canonical ("hw:cache-misses:period=10000", "4:0x1a"): it parses to
+ * the same event. */
+const char *eu_perf_event_format(const struct eu_perf_event *ev, char *buf, size_t n);
+/* For messages: "hardware event cache-misses", "raw event 0x1a", "event 8:0x3 (PMU type 8)". */
+const char *eu_perf_event_describe(const struct eu_perf_event *ev, char *buf, size_t n);
+
 struct eu_prog_meta {
 	char *name;
 	char *attach;  /* ELF section: "tp/sched/sched_process_exec", "tc", "xdp", ... */
@@ -102,6 +134,9 @@ struct eu_prog_meta {
 		uint32_t flags;
 		int old_prog_fd;
 	} xdp;
+	/* perf_event programs: "eu_perf_event": "EVENT[:period=N|:freq=HZ]", our key (upstream
+	 * has none and ignores it) */
+	struct eu_perf_event perf_event;
 };
 
 /* A CO-RE target BTF shipped in a .tar package's btfhub-archive/ (see kbtf.h). */

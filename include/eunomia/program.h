@@ -76,6 +76,12 @@ struct eu_program_opts {
 	 * library name ("libc.so.6"). Wins over the section; needed for SEC("uprobe"). */
 	const char *const *attach_specs;
 	size_t n_attach_specs;
+	/* the event a perf_event program samples on: "PROGRAM=EVENT[:period=N|:freq=HZ]"
+	 * (eu_perf_event_parse's grammar, package.h), winning over the package's eu_perf_event;
+	 * without either, cpu-clock at perf_sample_freq. A name that is not a perf_event
+	 * program of the package fails the open. */
+	const char *const *perf_event_specs;
+	size_t n_perf_event_specs;
 };
 
 struct eu_map_size {

@@ -33,7 +33,8 @@ Test(config, full_example)
 			"    params: {min_duration_ns: 1000000, comm: bash, ports: [80, 443]}\n"
 			"    sample_freq: 99\n"
 			"    map_sizes: {counts: 4096, stackmap: 1024}\n"
-			"    attach: {probe: '/usr/bin/bash:readline@42'}\n";
+			"    attach: {probe: '/usr/bin/bash:readline@42'}\n"
+			"    perf_events: {on_miss: 'hw:cache-misses:period=10000', tick: cpu-clock}\n";
 	struct eu_config c;
 	eu_error err = {0};
 	cr_assert_eq(parse(y, &c, &err), 0, "%s", err.msg);
@@ -70,6 +71,9 @@ Test(config, full_example)
 	cr_assert_eq(p->map_sizes[1].max_entries, 1024);
 	cr_assert_eq(p->n_attach, 1);
 	cr_assert_str_eq(p->attach[0], "probe=/usr/bin/bash:readline@42");
+	cr_assert_eq(p->n_perf_events, 2);
+	cr_assert_str_eq(p->perf_events[0], "on_miss=hw:cache-misses:period=10000");
+	cr_assert_str_eq(p->perf_events[1], "tick=cpu-clock");
 	cr_assert_null(eu_config_find_package(&c, "other", "other"));
 	eu_config_free(&c);
 }
@@ -243,6 +247,11 @@ Test(config, errors_name_line_and_key)
 		 "agent.yaml:3: packages.boot.map_sizes.counts: expected 1..2147483648 entries"},
 		{"packages:\n  boot:\n    attach: {p: readline}\n",
 		 "agent.yaml:3: packages.boot.attach.p: expected BINARY:FUNCTION[@PID], got readline"},
+		{"packages:\n  boot:\n    perf_events: {p: 'hw:page-faults'}\n",
+		 "agent.yaml:3: packages.boot.perf_events.p: perf event \"hw:page-faults\": "
+		 "\"page-faults\" is not a hardware event"},
+		{"packages:\n  boot:\n    perf_events: {p: [1]}\n",
+		 "packages.boot.perf_events.p: expected EVENT[:period=N|:freq=HZ], got a list"},
 		{"packages:\n  boot:\n    map_sizes: [1]\n",
 		 "packages.boot.map_sizes: expected a mapping MAP: ENTRIES"},
 		{"packages:\n  boot:\n    parms: {}\n", "agent.yaml:3: packages.boot: unknown key 'parms'"},
