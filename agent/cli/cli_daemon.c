@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "daemon/config.h"
+#include "daemon/config_check.h"
 #include "daemon/daemon.h"
 #include "eunomia/features.h"
 #include "eunomia/log.h"
@@ -213,7 +214,10 @@ static int check_prometheus(const struct daemon_args *a)
 	return token ? 0 : -EINVAL;
 }
 
-/* --check-config: what the daemon would refuse at start-up, without starting it. */
+/* --check-config: what the daemon would refuse at start-up, without starting it: the config,
+ * the options, and every package it knows (watched files, the exporter config's programs)
+ * opened without the kernel, with its parameters and metric rules (config_check.h). Every
+ * problem is listed; exit 0 only when there is none. */
 static int check_config(struct daemon_args *a)
 {
 	struct eu_config cfg = {0};
@@ -223,26 +227,27 @@ static int check_config(struct daemon_args *a)
 		return DAEMON_EXIT_USAGE;
 	}
 	int code = DAEMON_EXIT_OK;
-	size_t n_watch = cfg.n_watch + a->cli.n_watch;
-	size_t n_packages_exp = 0;
-	if (a->exporter_config) {
-		struct eu_config ec = {0};
-		struct eu_exporter_program *progs = NULL;
-		size_t np = 0;
-		if (eu_exporter_config_load(a->exporter_config, &ec, &progs, &np, &err)) {
-			fprintf(stderr, "eunomia-agent: exporter config: %s\n", err.msg);
-			code = DAEMON_EXIT_USAGE;
+	for (size_t i = 0; i < a->cli.n_watch; i++)
+		if (eu_config_add_watch(&cfg, a->cli.watch[i])) {
+			eu_config_free(&cfg);
+			return DAEMON_EXIT_FAIL;
 		}
-		eu_exporter_programs_free(progs, np);
-		eu_config_free(&ec);
-		n_packages_exp = np;
+	size_t n_watch = cfg.n_watch;
+	size_t n_packages = cfg.n_packages; /* the config file's own sections */
+	struct eu_exporter_program *progs = NULL;
+	size_t n_progs = 0;
+	/* into cfg, as the daemon merges it: its rules meet the packages like the config's */
+	if (a->exporter_config &&
+	    eu_exporter_config_load(a->exporter_config, &cfg, &progs, &n_progs, &err)) {
+		fprintf(stderr, "eunomia-agent: exporter config: %s\n", err.msg);
+		code = DAEMON_EXIT_USAGE;
 	}
-	if (!n_watch && !n_packages_exp) {
+	if (!n_watch && !n_progs) {
 		fprintf(stderr, "eunomia-agent: nothing to watch: give --watch DIR or watch: in the config\n");
 		code = DAEMON_EXIT_USAGE;
 	}
 	for (size_t i = 0; i < n_watch; i++) {
-		const char *dir = i < cfg.n_watch ? cfg.watch[i] : a->cli.watch[i - cfg.n_watch];
+		const char *dir = cfg.watch[i];
 		struct stat st;
 		if (stat(dir, &st) || !S_ISDIR(st.st_mode))
 			fprintf(stderr, "eunomia-agent: warning: watch %s: %s\n", dir,
@@ -250,14 +255,23 @@ static int check_config(struct daemon_args *a)
 	}
 	if (a->prometheus && check_prometheus(a))
 		code = DAEMON_EXIT_USAGE;
+	size_t problems = code == DAEMON_EXIT_OK ? eu_config_check_packages(&cfg, progs, n_progs,
+									     stderr)
+						 : 0;
+	if (problems) {
+		fprintf(stderr, "eunomia-agent: %zu problem%s with the packages: they would fail to "
+			"load\n", problems, problems == 1 ? "" : "s");
+		code = DAEMON_EXIT_FAIL;
+	}
 	size_t n_sinks = a->cli.n_sinks ? a->cli.n_sinks : (cfg.n_sinks ? cfg.n_sinks : 1);
 	if (code == DAEMON_EXIT_OK)
 		printf("%s: OK: %zu watch director%s, %zu sink%s, %zu package setting%s\n",
 		       a->config ? a->config : "(command line)", n_watch, n_watch == 1 ? "y" : "ies",
-		       n_sinks, n_sinks == 1 ? "" : "s", cfg.n_packages, cfg.n_packages == 1 ? "" : "s");
-	if (code == DAEMON_EXIT_OK && n_packages_exp)
-		printf("%s: OK: %zu program%s with metric rules\n", a->exporter_config, n_packages_exp,
-		       n_packages_exp == 1 ? "" : "s");
+		       n_sinks, n_sinks == 1 ? "" : "s", n_packages, n_packages == 1 ? "" : "s");
+	if (code == DAEMON_EXIT_OK && n_progs)
+		printf("%s: OK: %zu program%s with metric rules\n", a->exporter_config, n_progs,
+		       n_progs == 1 ? "" : "s");
+	eu_exporter_programs_free(progs, n_progs);
 	eu_config_free(&cfg);
 	return code;
 }

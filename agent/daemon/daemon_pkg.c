@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config_check.h"
 #include "daemon_priv.h"
 #include "metrics_daemon.h"
 #include "metrics/metrics_rules.h"
@@ -303,29 +304,15 @@ static int inst_start(struct eu_daemon *d, struct pkg_inst *inst, const struct p
 {
 	struct eu_program_opts po = {.sz = sizeof(po), .features = &d->features,
 				     .kbtf_cache = d->kbtf, .btf_archive_dir = d->btf_archive_dir};
-	const struct eu_config_package *cp =
-		eu_config_find_package(&d->cfg, inst->start_stem, inst->pkg->name);
-	if (cp) {
-		po.perf_sample_freq = cp->sample_freq;
-		po.map_sizes = cp->map_sizes;
-		po.n_map_sizes = cp->n_map_sizes;
-		po.attach_specs = (const char *const *)cp->attach;
-		po.n_attach_specs = cp->n_attach;
-		po.perf_event_specs = (const char *const *)cp->perf_events;
-		po.n_perf_event_specs = cp->n_perf_events;
-	}
+	eu_config_program_opts(eu_config_find_package(&d->cfg, inst->start_stem, inst->pkg->name),
+			       &po);
 	int ret = eu_program_open(inst->pkg, &po, &inst->prog, err);
 	if (ret)
 		return ret;
-	struct eu_params *ep = eu_program_params(inst->prog);
-	for (size_t i = 0; i < params->n; i++) {
-		int idx = ep ? eu_params_find(ep, params->names[i]) : -1;
-		if (idx < 0)
-			return eu_error_set(err, -EINVAL, "unknown parameter '%s' (not a variable of %s)",
-					    params->names[i], inst->pkg->name);
-		if ((ret = eu_params_set(ep, (size_t)idx, params->values[i], err)))
-			return ret;
-	}
+	/* the same check as --check-config (config_check.h), so both say the same */
+	if ((ret = eu_config_apply_params(inst->prog, inst->pkg->name, params->names,
+					  params->values, params->n, err)))
+		return ret;
 	if ((ret = eu_program_load(inst->prog, err)))
 		return ret;
 	if ((ret = eu_program_attach(inst->prog, err)))

@@ -219,9 +219,15 @@ static int compile_rule(struct eu_metrics *m, const struct eu_metric_rule *r,
 	return ret ? ret : 1;
 }
 
+/* A rule's problem, added to the others (every bad rule is named, not only the first). */
+static void add_problem(eu_buf *problems, const char *msg)
+{
+	eu_buf_printf(problems, "%s%s", problems->len ? "; " : "", msg);
+}
+
 static int compile_events(struct eu_metrics_pkg *p, struct cexport *e,
 			  const struct eu_metric_rules *rules, const struct eu_plan *plan,
-			  bool *used, const char **missing, eu_error *err)
+			  bool *used, const char **missing, eu_buf *problems, eu_error *err)
 {
 	e->rules = calloc(rules->n ? rules->n : 1, sizeof(*e->rules));
 	if (!e->rules)
@@ -230,8 +236,14 @@ static int compile_events(struct eu_metrics_pkg *p, struct cexport *e,
 		const char *miss = NULL;
 		int ret = compile_rule(p->m, &rules->rules[i], plan, &e->rules[e->n_rules], &miss,
 				       err);
-		if (ret < 0)
+		if (ret == -ENOMEM)
 			return ret;
+		if (ret < 0) {
+			/* told once: the rule counts as placed, so it is not also "missing" */
+			add_problem(problems, err->msg);
+			used[i] = true;
+			continue;
+		}
 		if (ret > 0) {
 			e->n_rules++;
 			used[i] = true;
@@ -387,6 +399,8 @@ int eu_metrics_pkg_new(struct eu_metrics *m, const char *package,
 	eu_buf_init(&p->scratch);
 	int ret = 0;
 	bool any_events = false;
+	eu_buf problems;
+	eu_buf_init(&problems);
 	for (size_t i = 0; !ret && i < n; i++) {
 		const struct eu_export *x = eu_consumer_export(cons, i);
 		if (eu_export_kind(x) == EU_EXPORT_SAMPLE) {
@@ -395,20 +409,27 @@ int eu_metrics_pkg_new(struct eu_metrics *m, const char *package,
 			any_events = true;
 			p->ex[i].plan = eu_export_plan(x);
 			ret = compile_events(p, &p->ex[i], rules, eu_export_plan(x), used, missing,
-					     err);
+					     &problems, err);
 		}
 	}
 	for (size_t i = 0; !ret && i < nr; i++) {
+		char msg[EU_ERROR_MSG_MAX];
 		if (used[i])
 			continue;
 		if (!any_events)
-			ret = eu_error_set(err, -EINVAL, "metric %s: package %s exports no events",
-					   rules->rules[i].name, p->package);
+			snprintf(msg, sizeof(msg), "metric %s: package %s exports no events",
+				 rules->rules[i].name, p->package);
 		else
-			ret = eu_error_set(err, -EINVAL,
-					   "metric %s: no event type of package %s has a field '%s'",
-					   rules->rules[i].name, p->package, missing[i]);
+			snprintf(msg, sizeof(msg),
+				 "metric %s: no event type of package %s has a field '%s'",
+				 rules->rules[i].name, p->package, missing[i]);
+		add_problem(&problems, msg);
 	}
+	if (!ret && problems.oom)
+		ret = eu_error_set(err, -ENOMEM, "out of memory");
+	else if (!ret && problems.len)
+		ret = eu_error_set(err, -EINVAL, "%.*s", (int)problems.len, problems.data);
+	eu_buf_free(&problems);
 	free(used);
 	free(missing);
 	if (ret) {

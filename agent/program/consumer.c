@@ -625,7 +625,8 @@ static int choose_single(struct eu_consumer *c, const struct eu_package *pkg,
 		return err ? err->code : -ENOMEM;
 	if ((ret = event_plan_single(c, pkg, btf, exp, err)))
 		return eu_error_prefix(err, "map %s", exp->map_name);
-	return setup_event_export(exp, pkg, c->opts.perf_wakeup_events, err);
+	return c->opts.describe_only ? 0
+				     : setup_event_export(exp, pkg, c->opts.perf_wakeup_events, err);
 }
 
 static int choose_multiple(struct eu_consumer *c, const struct eu_package *pkg,
@@ -676,7 +677,8 @@ static int choose_multiple(struct eu_consumer *c, const struct eu_package *pkg,
 		}
 		if (ret)
 			return eu_error_prefix(err, "map %s", meta->name);
-		if ((ret = setup_event_export(exp, pkg, c->opts.perf_wakeup_events, err)))
+		if (!c->opts.describe_only &&
+		    (ret = setup_event_export(exp, pkg, c->opts.perf_wakeup_events, err)))
 			return ret;
 	}
 	return 0;

@@ -122,11 +122,16 @@ struct eu_consumer_opts {
 	/* print every value as stored: no readings from field names (addresses, __be ports,
 	 * signals, errno, TCP states; see eu_plan_read_for_people). `run --raw-values` */
 	bool raw_values;
+	/* the exports and their plans only, no buffers: for a program opened and not loaded
+	 * (checking metric rules against a package without the kernel); such a consumer is
+	 * never started, only read and closed */
+	bool describe_only;
 };
 
 struct eu_consumer;
 
-/* Sets up the exports of a loaded program (plans, buffers); nothing runs until start. */
+/* Sets up the exports of a loaded program (plans, buffers); nothing runs until start. With
+ * describe_only, the program needs only to be opened. */
 int eu_consumer_new(uv_loop_t *loop, struct eu_program *prog,
 		    const struct eu_consumer_opts *opts, struct eu_consumer **out, eu_error *err);
 int eu_consumer_start(struct eu_consumer *c, eu_error *err);
