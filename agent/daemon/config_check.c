@@ -162,7 +162,8 @@ static void check_dir(struct check *c, const char *dir)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n) /* qsort(NULL, 0) is undefined */
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < n; i++) {
 		char stem[256], *path = NULL;
 		eu_watch_name_stem(names[i], stem, sizeof(stem));
