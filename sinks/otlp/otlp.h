@@ -245,6 +245,10 @@ struct eu_otlp_config {
 	char *spool_dir;
 	uint64_t spool_max_bytes;   /* default 256 MiB */
 	bool spool_fsync;           /* fdatasync each batch file and its directory entry */
+	/* Write-ahead: every log record is appended to the spool before eu_otlp_exporter_log
+	 * returns and is sent from there, so a crash loses none of them (the daemon's default
+	 * with a spool). Without it only the cases above reach the spool. */
+	bool spool_write_ahead;
 };
 
 /* Fills cfg from the environment; base_endpoint (may be NULL) stands in for
@@ -307,6 +311,9 @@ int eu_otlp_exporter_metrics(struct eu_otlp_exporter *exp, const void *request, 
 
 /* Sends what is queued without waiting for a full batch or the schedule delay. */
 void eu_otlp_exporter_flush(struct eu_otlp_exporter *exp);
+/* fdatasync of the records written ahead since the last call (a no-op without write-ahead):
+ * 0 or -errno. */
+int eu_otlp_exporter_sync(struct eu_otlp_exporter *exp);
 
 /* True when nothing is queued, in flight or waiting to be retried. */
 bool eu_otlp_exporter_idle(const struct eu_otlp_exporter *exp);

@@ -9,6 +9,12 @@
  * HTTP/2 (h2c with prior knowledge for http://, ALPN for https://): the message behind gRPC's
  * 5-byte prefix, grpc-status/grpc-message from the trailers (otlp_grpc.c).
  *
+ * With the spool in write-ahead mode (cfg.spool_write_ahead), a log record is appended to the
+ * spool's open batch file before eu_otlp_exporter_log returns, and batches are always read
+ * back from the spool: a crash or kill -9 loses nothing that was acknowledged (a batch
+ * delivered just before it may be delivered again). Only while the spool cannot take records
+ * (its cap, a full disk) do they wait in the memory queue as without write-ahead.
+ *
  * A receiver that cannot be reached is told at once: the first failed request logs a warning
  * naming the URL and the reason, a reminder follows every FAILING_REMIND_MS while it lasts,
  * and one line says when it works again. */
@@ -80,6 +86,7 @@ struct chan {
 	size_t slice_end;     /* where the batch in flight ends */
 	size_t slice_total;   /* records in the file */
 	bool spool_full_told; /* the current spool-full episode was logged */
+	bool wal_failed_told; /* the current episode of failed write-ahead appends was logged */
 	unsigned attempts;
 	uint64_t first_ms;
 	uv_timer_t retry_timer;
@@ -241,6 +248,18 @@ static bool busy(const struct chan *c)
 static bool spooling(const struct chan *c)
 {
 	return c->is_logs && c->exp->spool;
+}
+
+static bool write_ahead(const struct chan *c)
+{
+	return spooling(c) && c->exp->cfg.spool_write_ahead;
+}
+
+/* Records on disk waiting to be sent: sealed batch files or the open write-ahead file. */
+static bool spool_pending(const struct chan *c)
+{
+	return spooling(c) && (eu_otlp_spool_files(c->exp->spool) ||
+			       eu_otlp_spool_open_records(c->exp->spool));
 }
 
 /* Records that could not be spooled are dropped as spool_full; said once per episode (until
@@ -447,7 +466,9 @@ static void start_export(struct chan *c)
 	struct eu_otlp_exporter *exp = c->exp;
 	if (busy(c) || exp->closing)
 		return;
-	if (!c->q_len && !(spooling(c) && eu_otlp_spool_files(exp->spool)))
+	if (write_ahead(c) && !eu_otlp_spool_files(exp->spool))
+		eu_otlp_spool_seal(exp->spool); /* the open file holds the oldest records unsent */
+	if (!c->q_len && !spool_pending(c))
 		return;
 	if (!c->batch) {
 		c->batch = malloc(c->max_items * sizeof(*c->batch));
@@ -491,7 +512,7 @@ static void batch_done(struct chan *c)
 	batch_free(c);
 	if (c->q_len >= c->max_items)
 		start_export(c);
-	else if (c->q_len || (spooling(c) && eu_otlp_spool_files(c->exp->spool)))
+	else if (c->q_len || spool_pending(c))
 		arm_batch_timer(c->exp);
 }
 
@@ -764,6 +785,39 @@ static void arm_batch_timer(struct eu_otlp_exporter *exp)
 		uv_timer_start(&exp->batch_timer, on_batch_timer, exp->cfg.schedule_delay_ms, 0);
 }
 
+/* Write-ahead: the record goes to the spool's open file; 0 when it is there. Failures are
+ * told once per episode and the caller queues the record in memory instead. */
+static int wal_append(struct chan *c, uint32_t scope, const void *data, size_t len)
+{
+	struct eu_otlp_exporter *exp = c->exp;
+	const struct scope *sc = &exp->scopes[scope];
+	struct eu_otlp_scoped_record r = {sc->name, sc->version, data, len};
+	eu_error err = {0};
+	if (eu_otlp_spool_append(exp->spool, &r, &err)) {
+		if (!c->wal_failed_told)
+			eu_log(EU_LOG_WARN, "otlp %s: cannot write records ahead to the spool: %s; "
+					    "they wait in memory (lost if the agent is killed) until "
+					    "the spool has room again", c->what, err.msg);
+		c->wal_failed_told = true;
+		return err.code ? err.code : -EIO;
+	}
+	if (c->wal_failed_told)
+		eu_log(EU_LOG_INFO, "otlp %s: records are written ahead to the spool again",
+		       c->what);
+	c->wal_failed_told = false;
+	c->st.queued++;
+	c->st.spooled++;
+	if (eu_otlp_spool_open_records(exp->spool) >= c->max_items ||
+	    eu_otlp_spool_open_bytes(exp->spool) >= exp->cfg.max_batch_bytes) {
+		/* a whole batch is on disk: it may go now (or after the one in flight) */
+		eu_otlp_spool_seal(exp->spool);
+		start_export(c);
+	} else {
+		arm_batch_timer(exp);
+	}
+	return 0;
+}
+
 static int enqueue(struct chan *c, size_t max_items, uint32_t scope, const void *data,
 		   size_t len)
 {
@@ -772,6 +826,9 @@ static int enqueue(struct chan *c, size_t max_items, uint32_t scope, const void 
 		c->st.dropped_shutdown++;
 		return -ENOBUFS;
 	}
+	/* while records wait in memory, newer ones queue behind them (order) */
+	if (write_ahead(c) && !c->q_len && !wal_append(c, scope, data, len))
+		return 0;
 	eu_error err = {0};
 	bool spill_failed = false;
 	while (c->q_len && (c->q_len >= max_items || c->q_bytes + len > exp->cfg.max_queue_bytes)) {
@@ -859,6 +916,11 @@ int eu_otlp_exporter_metrics(struct eu_otlp_exporter *exp, const void *request, 
 	return enqueue(&exp->metrics, exp->cfg.max_metric_requests, 0, request, len);
 }
 
+int eu_otlp_exporter_sync(struct eu_otlp_exporter *exp)
+{
+	return exp->spool ? eu_otlp_spool_sync(exp->spool) : 0;
+}
+
 void eu_otlp_exporter_flush(struct eu_otlp_exporter *exp)
 {
 	start_export(&exp->logs);
@@ -868,7 +930,7 @@ void eu_otlp_exporter_flush(struct eu_otlp_exporter *exp)
 bool eu_otlp_exporter_idle(const struct eu_otlp_exporter *exp)
 {
 	return !exp->logs.q_len && !busy(&exp->logs) && !exp->metrics.q_len &&
-	       !busy(&exp->metrics) && !(exp->spool && eu_otlp_spool_files(exp->spool));
+	       !busy(&exp->metrics) && !spool_pending(&exp->logs);
 }
 
 static void chan_stats(const struct chan *c, struct eu_otlp_signal_stats *out)
@@ -1062,8 +1124,10 @@ int eu_otlp_exporter_new(uv_loop_t *loop, const struct eu_otlp_config *cfg,
 		       sc->gzip ? "gzip" : "no compression", sc->timeout_ms);
 	}
 	if (exp->spool) {
-		eu_log(EU_LOG_INFO, "otlp logs: spool %s: %zu batch files (%llu bytes) from earlier "
-				    "runs to replay", exp->cfg.spool_dir, eu_otlp_spool_files(exp->spool),
+		eu_log(EU_LOG_INFO, "otlp logs: spool %s%s: %zu batch files (%llu bytes) from earlier "
+				    "runs to replay", exp->cfg.spool_dir,
+		       exp->cfg.spool_write_ahead ? " (write-ahead)" : "",
+		       eu_otlp_spool_files(exp->spool),
 		       (unsigned long long)eu_otlp_spool_bytes(exp->spool));
 	}
 	if (exp->spool && eu_otlp_spool_files(exp->spool))

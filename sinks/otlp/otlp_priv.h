@@ -131,6 +131,19 @@ int eu_otlp_spool_oldest(struct eu_otlp_spool *s, uint64_t *seq,
 			 struct eu_otlp_spool_batch *out, eu_error *err);
 void eu_otlp_spool_batch_free(struct eu_otlp_spool_batch *b);
 void eu_otlp_spool_remove(struct eu_otlp_spool *s, uint64_t seq);
+/* Write-ahead: appends one record to the open batch file (opening one with the next sequence
+ * number when none is). 0; -ENOSPC past max_bytes; or the write's error. On an error the
+ * record is not in the spool. */
+int eu_otlp_spool_append(struct eu_otlp_spool *s, const struct eu_otlp_scoped_record *rec,
+			 eu_error *err);
+/* Records and bytes in the open write-ahead file (0 when none is open). */
+size_t eu_otlp_spool_open_records(const struct eu_otlp_spool *s);
+uint64_t eu_otlp_spool_open_bytes(const struct eu_otlp_spool *s);
+/* fdatasync of the open file when something was appended since the last one: 0 or -errno. */
+int eu_otlp_spool_sync(struct eu_otlp_spool *s);
+/* Closes the open file (fdatasync'd under the fsync policy): it becomes the newest batch file
+ * to replay (removed when empty). */
+void eu_otlp_spool_seal(struct eu_otlp_spool *s);
 size_t eu_otlp_spool_files(const struct eu_otlp_spool *s);
 uint64_t eu_otlp_spool_bytes(const struct eu_otlp_spool *s);
 

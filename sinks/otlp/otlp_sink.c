@@ -22,8 +22,13 @@
  *
  * The on-disk spool (see eu_otlp_config) is on when the sink's spool_dir (config file) or
  * EUNOMIA_OTLP_SPOOL_DIR names a directory; spool_max_size / EUNOMIA_OTLP_SPOOL_MAX_BYTES caps
- * it (default 256 MiB); spool_fsync (the fsync policy "always") or EUNOMIA_OTLP_SPOOL_FSYNC=1
- * fsyncs every batch file.
+ * it (default 256 MiB). With a spool, records are written ahead to it (acknowledged only once
+ * appended; see eu_otlp_config.spool_write_ahead) unless spool_write_ahead: false or
+ * EUNOMIA_OTLP_SPOOL_WRITE_AHEAD=0. The fsync policy is the file sink's: fsync: none (the page
+ * cache: a killed agent loses nothing, a power loss may), interval (fdatasync of what was
+ * written ahead every fsync_interval_ms) or always (after every batch the sink writes);
+ * spool_fsync: true or EUNOMIA_OTLP_SPOOL_FSYNC=1 mean always. With any but none, every
+ * batch file is fdatasync'd when it is complete.
  *
  * Two key=value lists (OTEL_RESOURCE_ATTRIBUTES syntax), from the sink's config keys or else
  * the environment:
@@ -50,6 +55,13 @@
 #define OTLP_CLOSE_MS 2000u
 #define OTLP_METRIC_INTERVAL_MS 60000u
 
+/* The fsync policy of the records written ahead (the file sink's, key fsync). */
+enum otlp_fsync {
+	OTLP_FSYNC_NONE = 0,
+	OTLP_FSYNC_INTERVAL,
+	OTLP_FSYNC_ALWAYS,
+};
+
 /* The otlp sink's settings (otlp_keys below); the exporter's own ones (OTEL_*) are read
  * through eu_sink_config_getenv. */
 struct otlp_conf {
@@ -57,6 +69,9 @@ struct otlp_conf {
 	char *spool_dir;
 	uint64_t spool_max_bytes;
 	bool spool_fsync;
+	bool spool_write_ahead;
+	int fsync;                  /* enum otlp_fsync */
+	uint64_t fsync_interval_ms;
 	char *severity;
 	char *attributes;
 };
@@ -87,6 +102,10 @@ struct eu_sink_backend {
 	struct eu_otlp_kvs attr_env;
 	struct eu_otlp_attr_map *map;
 	size_t n_map;
+	enum otlp_fsync fsync; /* of the records written ahead */
+	uint32_t fsync_interval_ms;
+	uint64_t synced_ms;
+	bool sync_failed_told;
 };
 
 static uint64_t real_now_ns(void)
@@ -179,6 +198,20 @@ static void maybe_metrics(struct eu_sink_backend *b, uint64_t now_ms)
 	queue_metrics(b);
 }
 
+/* The fsync policy over the records written ahead since the last sync. */
+static void sync_spool(struct eu_sink_backend *b, uint64_t now_ms)
+{
+	if (b->fsync == OTLP_FSYNC_NONE ||
+	    (b->fsync == OTLP_FSYNC_INTERVAL && now_ms - b->synced_ms < b->fsync_interval_ms))
+		return;
+	b->synced_ms = now_ms;
+	int ret = eu_otlp_exporter_sync(b->exp);
+	if (ret && !b->sync_failed_told)
+		eu_log(EU_LOG_WARN, "sink otlp: cannot fdatasync the spool: %s; what was written "
+				    "ahead may not survive a power loss (told once)", strerror(-ret));
+	b->sync_failed_told |= ret != 0;
+}
+
 /* What the sink works out once per record source (a package version's export): the
  * attribute names of its fields and its package's severity. Keyed by the source's id, never
  * its address (a freed source's address may come back). */
@@ -262,6 +295,7 @@ static int otlp_write(void *state, const struct eu_sink_batch *batch, uint64_t *
 		*bytes += b->rec.len;
 		eu_otlp_exporter_log(b->exp, src->package, src->version, b->rec.data, b->rec.len);
 	}
+	sync_spool(b, eu_sink_now_ms());
 	maybe_metrics(b, eu_sink_now_ms());
 	uv_run(&b->loop, UV_RUN_NOWAIT);
 	return 0;
@@ -270,6 +304,7 @@ static int otlp_write(void *state, const struct eu_sink_batch *batch, uint64_t *
 static void otlp_tick(void *state, uint64_t now_ms)
 {
 	struct eu_sink_backend *b = state;
+	sync_spool(b, eu_sink_now_ms());
 	maybe_metrics(b, eu_sink_now_ms());
 	run_loop(b);
 }
@@ -394,6 +429,7 @@ static int otlp_open(const struct eu_sink_config *sc, const void *conf, void **o
 	if (ret)
 		return eu_error_prefix(err, "otlp sink");
 	const char *spool = cfg->spool_dir ? cfg->spool_dir : getenv("EUNOMIA_OTLP_SPOOL_DIR");
+	enum otlp_fsync fsync = (enum otlp_fsync)cfg->fsync;
 	if (spool && *spool) {
 		ocfg.spool_dir = strdup(spool);
 		if (!ocfg.spool_dir) {
@@ -406,7 +442,14 @@ static int otlp_open(const struct eu_sink_config *sc, const void *conf, void **o
 		else if (cap && strtoull(cap, NULL, 10))
 			ocfg.spool_max_bytes = strtoull(cap, NULL, 10);
 		const char *fs = getenv("EUNOMIA_OTLP_SPOOL_FSYNC");
-		ocfg.spool_fsync = cfg->spool_fsync || (fs && !strcmp(fs, "1"));
+		if (cfg->spool_fsync || (fs && !strcmp(fs, "1")))
+			fsync = OTLP_FSYNC_ALWAYS;
+		ocfg.spool_fsync = fsync != OTLP_FSYNC_NONE;
+		/* unset in the config: the variable decides (default on) */
+		const char *wa = getenv("EUNOMIA_OTLP_SPOOL_WRITE_AHEAD");
+		ocfg.spool_write_ahead = eu_sink_config_get(sc, "spool_write_ahead")
+						 ? cfg->spool_write_ahead
+						 : !(wa && !strcmp(wa, "0"));
 	}
 	eu_buf res;
 	eu_buf_init(&res);
@@ -449,6 +492,9 @@ static int otlp_open(const struct eu_sink_config *sc, const void *conf, void **o
 		eu_buf_free(&res);
 		return ret;
 	}
+	b->fsync = ocfg.spool_write_ahead ? fsync : OTLP_FSYNC_NONE;
+	b->fsync_interval_ms = cfg->fsync_interval_ms ? (uint32_t)cfg->fsync_interval_ms : 1000;
+	b->synced_ms = eu_sink_now_ms();
 	b->metric_interval_ms = OTLP_METRIC_INTERVAL_MS;
 	const char *iv = eu_sink_config_getenv(env, "OTEL_METRIC_EXPORT_INTERVAL");
 	if (iv && atol(iv) > 0)
@@ -509,6 +555,7 @@ static int check_severities(const char *value, eu_error *err)
 
 static const char *const compression_choices[] = {"gzip", "none", NULL};
 static const char *const protocol_choices[] = {"http/protobuf", "grpc", NULL};
+static const char *const fsync_choices[] = {"none", "interval", "always", NULL};
 
 #define OTEL_KEY(k, t, var, d) \
 	{.key = k, .type = t, .offset = EU_SINK_KEY_NO_FIELD, .env = var, .desc = d}
@@ -527,7 +574,21 @@ static const struct eu_sink_key otlp_keys[] = {
 	 .desc = "the spool's cap (default 256M); beyond it batches are dropped and counted"},
 	{.key = "spool_fsync", .type = EU_SINK_KEY_BOOL, .def = "false",
 	 .offset = offsetof(struct otlp_conf, spool_fsync),
-	 .desc = "fdatasync every spooled batch (also EUNOMIA_OTLP_SPOOL_FSYNC=1)"},
+	 .desc = "the same as fsync: always (also EUNOMIA_OTLP_SPOOL_FSYNC=1)"},
+	{.key = "spool_write_ahead", .type = EU_SINK_KEY_BOOL,
+	 .offset = offsetof(struct otlp_conf, spool_write_ahead),
+	 .env = "EUNOMIA_OTLP_SPOOL_WRITE_AHEAD",
+	 .desc = "with a spool: every record reaches the spool before it is taken (a kill -9 "
+		 "loses none, at least once); false: only what the collector did not take "
+		 "(default true)"},
+	{.key = "fsync", .type = EU_SINK_KEY_ENUM, .def = "none", .choices = fsync_choices,
+	 .offset = offsetof(struct otlp_conf, fsync),
+	 .desc = "of the spool: none: leave it to the kernel (a kill -9 loses nothing, a power "
+		 "loss may); interval: fdatasync what was written ahead every fsync_interval_ms; "
+		 "always: after every batch the sink takes"},
+	{.key = "fsync_interval_ms", .type = EU_SINK_KEY_UINT, .def = "1000", .min = 1,
+	 .max = 3600000, .offset = offsetof(struct otlp_conf, fsync_interval_ms),
+	 .desc = "the interval of fsync: interval"},
 	{.key = "severity", .type = EU_SINK_KEY_LIST, .check = check_severities,
 	 .offset = offsetof(struct otlp_conf, severity), .env = "EUNOMIA_OTLP_SEVERITY",
 	 .desc = "severity per package: package=LEVEL (TRACE..FATAL4 or 1..24; default INFO)"},

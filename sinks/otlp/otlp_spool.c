@@ -2,7 +2,12 @@
  * (or kept in memory), one file per batch, named by a sequence number so a restart replays
  * them in order. A file is written to a temporary name and renamed into place (optionally
  * fsync'd, file and directory), so a crash leaves either the whole batch or none of it; each
- * record is framed with its length and CRC-32, and a damaged tail is cut off on reading. */
+ * record is framed with its length and CRC-32, and a damaged tail is cut off on reading.
+ *
+ * Write-ahead: records are appended one by one to an open batch file under its final name
+ * before the exporter acknowledges them; a crash leaves them on disk (a record cut in half by
+ * it fails its CRC and is cut off with the tail), and the next start replays the file like
+ * any other. The open file joins the replay order when it is sealed. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +20,7 @@
 #include <zlib.h>
 
 #include "core/file.h"
+#include "eunomia/log.h"
 #include "otlp_priv.h"
 
 #define SPOOL_MAGIC "EUOTLPS1"
@@ -29,10 +35,17 @@ struct eu_otlp_spool {
 	char *dir;
 	uint64_t max_bytes;
 	bool fsync;
-	struct spool_file *files; /* sorted by seq */
+	struct spool_file *files; /* sorted by seq; the open write-ahead file is not among them */
 	size_t n_files, cap_files;
 	uint64_t bytes;
 	uint64_t next_seq;
+	/* the open write-ahead file (fd -1: none) */
+	int wal_fd;
+	uint64_t wal_seq;
+	uint64_t wal_bytes;
+	size_t wal_records;
+	bool wal_dirty; /* appended since the last fdatasync */
+	eu_buf frame;   /* one record's frame, reused */
 };
 
 static void file_path(const struct eu_otlp_spool *s, uint64_t seq, bool tmp, char *out,
@@ -82,6 +95,8 @@ int eu_otlp_spool_open(const char *dir, uint64_t max_bytes, bool fsync_on,
 	}
 	s->max_bytes = max_bytes;
 	s->fsync = fsync_on;
+	s->wal_fd = -1;
+	eu_buf_init(&s->frame);
 	struct dirent *de;
 	int ret = 0;
 	while (!ret && (de = readdir(d))) {
@@ -115,6 +130,8 @@ void eu_otlp_spool_close(struct eu_otlp_spool *s)
 {
 	if (!s)
 		return;
+	eu_otlp_spool_seal(s);
+	eu_buf_free(&s->frame);
 	free(s->files);
 	free(s->dir);
 	free(s);
@@ -132,7 +149,7 @@ size_t eu_otlp_spool_files(const struct eu_otlp_spool *s)
 
 uint64_t eu_otlp_spool_bytes(const struct eu_otlp_spool *s)
 {
-	return s->bytes;
+	return s->bytes + s->wal_bytes;
 }
 
 static void put32(eu_buf *b, uint32_t v)
@@ -146,46 +163,60 @@ static uint32_t get32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* frame: u32 payload length, u32 crc32(payload); payload: u16 name length, name,
+ * u16 version length, version, record */
+static void append_frame(eu_buf *b, const struct eu_otlp_scoped_record *r)
+{
+	const char *nm = r->scope_name ? r->scope_name : "";
+	const char *vs = r->scope_version ? r->scope_version : "";
+	size_t nl = strnlen(nm, 65535), vl = strnlen(vs, 65535);
+	size_t plen = 2 + nl + 2 + vl + r->len;
+	size_t start = b->len;
+	put32(b, (uint32_t)plen);
+	put32(b, 0);
+	uint8_t l2[2] = {(uint8_t)nl, (uint8_t)(nl >> 8)};
+	eu_buf_append(b, l2, 2);
+	eu_buf_append(b, nm, nl);
+	uint8_t v2[2] = {(uint8_t)vl, (uint8_t)(vl >> 8)};
+	eu_buf_append(b, v2, 2);
+	eu_buf_append(b, vs, vl);
+	eu_buf_append(b, r->record, r->len);
+	if (b->oom)
+		return;
+	uint32_t crc = (uint32_t)crc32(0, (const Bytef *)b->data + start + 8, (uInt)plen);
+	uint8_t *c = (uint8_t *)b->data + start + 4;
+	c[0] = (uint8_t)crc;
+	c[1] = (uint8_t)(crc >> 8);
+	c[2] = (uint8_t)(crc >> 16);
+	c[3] = (uint8_t)(crc >> 24);
+}
+
+static void sync_dir(const struct eu_otlp_spool *s)
+{
+	int dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+}
+
 int eu_otlp_spool_write(struct eu_otlp_spool *s, uint64_t seq,
 			const struct eu_otlp_scoped_record *recs, size_t n, eu_error *err)
 {
-	/* frame: u32 payload length, u32 crc32(payload); payload: u16 name length, name,
-	 * u16 version length, version, record */
 	eu_buf b;
 	eu_buf_init(&b);
 	eu_buf_append(&b, SPOOL_MAGIC, 8);
-	for (size_t i = 0; i < n; i++) {
-		const char *nm = recs[i].scope_name ? recs[i].scope_name : "";
-		const char *vs = recs[i].scope_version ? recs[i].scope_version : "";
-		size_t nl = strnlen(nm, 65535), vl = strnlen(vs, 65535);
-		size_t plen = 2 + nl + 2 + vl + recs[i].len;
-		size_t start = b.len;
-		put32(&b, (uint32_t)plen);
-		put32(&b, 0);
-		uint8_t l2[2] = {(uint8_t)nl, (uint8_t)(nl >> 8)};
-		eu_buf_append(&b, l2, 2);
-		eu_buf_append(&b, nm, nl);
-		uint8_t v2[2] = {(uint8_t)vl, (uint8_t)(vl >> 8)};
-		eu_buf_append(&b, v2, 2);
-		eu_buf_append(&b, vs, vl);
-		eu_buf_append(&b, recs[i].record, recs[i].len);
-		if (b.oom)
-			break;
-		uint32_t crc = (uint32_t)crc32(0, (const Bytef *)b.data + start + 8, (uInt)plen);
-		uint8_t *c = (uint8_t *)b.data + start + 4;
-		c[0] = (uint8_t)crc;
-		c[1] = (uint8_t)(crc >> 8);
-		c[2] = (uint8_t)(crc >> 16);
-		c[3] = (uint8_t)(crc >> 24);
-	}
+	for (size_t i = 0; i < n && !b.oom; i++)
+		append_frame(&b, &recs[i]);
 	if (b.oom) {
 		eu_buf_free(&b);
 		return eu_error_set(err, -ENOMEM, "OTLP spool: out of memory");
 	}
-	if (s->max_bytes && s->bytes + b.len > s->max_bytes) {
+	if (s->max_bytes && s->bytes + s->wal_bytes + b.len > s->max_bytes) {
 		eu_buf_free(&b);
 		return eu_error_set(err, -ENOSPC, "OTLP spool %s: full (%" PRIu64 " of %" PRIu64
-						  " bytes used)", s->dir, s->bytes, s->max_bytes);
+						  " bytes used)", s->dir, s->bytes + s->wal_bytes,
+				    s->max_bytes);
 	}
 	char tmp[4096], path[4096];
 	file_path(s, seq, true, tmp, sizeof(tmp));
@@ -198,14 +229,8 @@ int eu_otlp_spool_write(struct eu_otlp_spool *s, uint64_t seq,
 		ret = -errno;
 	if (!ret && rename(tmp, path))
 		ret = -errno;
-	if (!ret && s->fsync) {
-		/* the rename itself must survive a crash */
-		int dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-	}
+	if (!ret && s->fsync)
+		sync_dir(s); /* the rename itself must survive a crash */
 	size_t len = b.len;
 	eu_buf_free(&b);
 	if (ret) {
@@ -308,4 +333,105 @@ void eu_otlp_spool_remove(struct eu_otlp_spool *s, uint64_t seq)
 		s->n_files--;
 		return;
 	}
+}
+
+/* Opens a new write-ahead file with the next sequence number. */
+static int wal_open(struct eu_otlp_spool *s, eu_error *err)
+{
+	uint64_t seq = s->next_seq++;
+	char path[4096];
+	file_path(s, seq, false, path, sizeof(path));
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return eu_error_set(err, -errno, "OTLP spool %s: %s", path, strerror(errno));
+	int ret = eu_write_all(fd, SPOOL_MAGIC, 8);
+	if (ret) {
+		close(fd);
+		unlink(path);
+		return eu_error_set(err, ret, "OTLP spool %s: %s", path, strerror(-ret));
+	}
+	if (s->fsync)
+		sync_dir(s); /* the new name must survive a power loss with what is written to it */
+	s->wal_fd = fd;
+	s->wal_seq = seq;
+	s->wal_bytes = 8;
+	s->wal_records = 0;
+	s->wal_dirty = true;
+	return 0;
+}
+
+int eu_otlp_spool_append(struct eu_otlp_spool *s, const struct eu_otlp_scoped_record *rec,
+			 eu_error *err)
+{
+	eu_buf_reset(&s->frame);
+	append_frame(&s->frame, rec);
+	if (s->frame.oom)
+		return eu_error_set(err, -ENOMEM, "OTLP spool: out of memory");
+	uint64_t need = s->frame.len + (s->wal_fd < 0 ? 8 : 0);
+	if (s->max_bytes && s->bytes + s->wal_bytes + need > s->max_bytes)
+		return eu_error_set(err, -ENOSPC, "OTLP spool %s: full (%" PRIu64 " of %" PRIu64
+						  " bytes used)", s->dir, s->bytes + s->wal_bytes,
+				    s->max_bytes);
+	int ret = s->wal_fd < 0 ? wal_open(s, err) : 0;
+	if (ret)
+		return ret;
+	ret = eu_write_all(s->wal_fd, s->frame.data, s->frame.len);
+	if (ret) {
+		/* a short write (ENOSPC) leaves part of a frame: cut it so what follows is
+		 * readable (the file is ours alone, its size is what we wrote) */
+		if (ftruncate(s->wal_fd, (off_t)s->wal_bytes))
+			eu_otlp_spool_seal(s); /* the torn frame is cut on reading instead */
+		return eu_error_set(err, ret, "OTLP spool %s: %s", s->dir, strerror(-ret));
+	}
+	s->wal_bytes += s->frame.len;
+	s->wal_records++;
+	s->wal_dirty = true;
+	return 0;
+}
+
+size_t eu_otlp_spool_open_records(const struct eu_otlp_spool *s)
+{
+	return s->wal_fd < 0 ? 0 : s->wal_records;
+}
+
+uint64_t eu_otlp_spool_open_bytes(const struct eu_otlp_spool *s)
+{
+	return s->wal_fd < 0 ? 0 : s->wal_bytes;
+}
+
+int eu_otlp_spool_sync(struct eu_otlp_spool *s)
+{
+	if (s->wal_fd < 0 || !s->wal_dirty)
+		return 0;
+	if (fdatasync(s->wal_fd))
+		return -errno;
+	s->wal_dirty = false;
+	return 0;
+}
+
+void eu_otlp_spool_seal(struct eu_otlp_spool *s)
+{
+	if (s->wal_fd < 0)
+		return;
+	if (s->fsync)
+		eu_otlp_spool_sync(s);
+	close(s->wal_fd);
+	s->wal_fd = -1;
+	char path[4096];
+	file_path(s, s->wal_seq, false, path, sizeof(path));
+	if (!s->wal_records) {
+		unlink(path);
+		s->wal_bytes = 0;
+		return;
+	}
+	uint64_t bytes = s->wal_bytes;
+	s->wal_bytes = 0;
+	if (add_file(s, s->wal_seq, bytes)) {
+		/* it stays on disk: the next start replays it */
+		eu_log(EU_LOG_WARN, "OTLP spool %s: out of memory: batch file %016" PRIx64
+				    " is replayed at the next start", s->dir, s->wal_seq);
+		return;
+	}
+	if (s->n_files > 1)
+		qsort(s->files, s->n_files, sizeof(*s->files), cmp_files);
 }

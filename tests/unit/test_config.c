@@ -94,6 +94,9 @@ Test(config, otlp_sink_keys)
 			"      comm: 'odd,name=100% '\n"
 			"  - type: otlp\n"
 			"    severity: 'bootstrap=ERROR'\n"
+			"    spool_write_ahead: false\n"
+			"    fsync: interval\n"
+			"    fsync_interval_ms: 250\n"
 			"    headers: {x-api-key: 'k,1'}\n"
 			"    compression: gzip\n"
 			"    protocol: GRPC\n"
@@ -124,6 +127,13 @@ Test(config, otlp_sink_keys)
 	cr_assert_str_eq(eu_sink_config_get(&c.sinks[1], "severity"), "bootstrap=ERROR");
 	cr_assert_null(eu_sink_config_get(&c.sinks[1], "attributes"));
 	cr_assert_null(eu_sink_config_get(&c.sinks[1], "spool_dir"));
+	/* write-ahead: unset means the variable decides (default on); fsync is the file sink's */
+	cr_assert_null(eu_sink_config_get(o, "spool_write_ahead"));
+	cr_assert_str_eq(eu_sink_config_get(&c.sinks[1], "spool_write_ahead"), "false");
+	cr_assert_str_eq(eu_sink_config_get(&c.sinks[1], "fsync"), "interval");
+	cr_assert_str_eq(eu_sink_config_get(&c.sinks[1], "fsync_interval_ms"), "250");
+	cr_assert_str_eq(eu_sink_config_getenv(&c.sinks[1], "EUNOMIA_OTLP_SPOOL_WRITE_AHEAD"),
+			 "false");
 	/* exporter settings become the sink's own OTEL_* variables */
 	static const char *const vars[][2] = {
 		{"OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=k%2C1"},
@@ -166,6 +176,9 @@ Test(config, otlp_sink_keys)
 		 "keys must be non-empty strings without ',' or '='"},
 		{"sinks:\n  - type: otlp\n    attributes: {a: [x]}\n",
 		 "sinks[0].attributes: expected a string value, got a list"},
+		{"sinks:\n  - type: otlp\n    spool_write_ahead: maybe\n",
+		 "sinks[0].spool_write_ahead: expected"},
+		{"sinks:\n  - type: otlp\n    fsync: sometimes\n", "sinks[0].fsync: expected"},
 		{"sinks:\n  - type: otlp\n    spool_max_size: 0\n",
 		 "sinks[0].spool_max_size: expected a size"},
 		{"sinks:\n  - type: file\n    path: /x\n    spool_dir: /y\n",
