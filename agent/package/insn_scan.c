@@ -316,6 +316,10 @@ static int scan_section(struct ctx *c, size_t shndx, const struct bpf_insn *insn
 				/* pointer arithmetic: an index into the same variable or value */
 				if (k && r[dst].kind == R_VAR)
 					r[dst].offset += (uint32_t)in->imm;
+			} else if (op == BPF_ADD && !k && cls == BPF_ALU64 &&
+				   (r[src].kind == R_VAR || r[src].kind == R_VALUE)) {
+				/* `idx * 8 + &counts`: clang often adds the address to the index */
+				r[dst] = r[src];
 			} else if (op == BPF_ADD && k && r[dst].kind == R_CONST) {
 				r[dst].value += in->imm;
 			} else {

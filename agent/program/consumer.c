@@ -104,8 +104,9 @@ static int explain_silence(struct eu_consumer *c, const struct eu_package *pkg,
 			      "print with `/// @sample {\"interval\": 1000, \"type\": \"default_kv\"}`",
 			      maps.data);
 	} else {
-		eu_buf_puts(&b, "there is no ring buffer, perf event array or map to read, and the "
-				"programs do not call bpf_printk");
+		eu_buf_puts(&b, "there is no ring buffer, perf event array or map to read, no "
+				"global variable the programs write (.bss/.data), and the programs "
+				"do not call bpf_printk");
 	}
 	eu_buf_free(&maps);
 	if (b.oom) {
@@ -361,10 +362,8 @@ static void perf_on_timer(uv_timer_t *t)
 
 /* ---- setup ---------------------------------------------------------------------------- */
 
-/* A plan for type_id: structs and unions directly, anything else as a one-field plan named
- * wrapper (so "key" and "value" of a u32 map print as {"key": 5}). */
-static int plan_for_type(const struct btf *btf, uint32_t type_id, const char *wrapper,
-			 struct eu_plan **plan, bool *scalar, eu_error *err)
+int consumer_plan_for_type(const struct btf *btf, uint32_t type_id, const char *wrapper,
+			   struct eu_plan **plan, bool *scalar, eu_error *err)
 {
 	const struct btf_type *t = btf__type_by_id(btf, type_id);
 	uint32_t id = type_id;
@@ -490,9 +489,9 @@ static int setup_sample_export(struct eu_export *exp, const struct btf *btf, eu_
 	if (!btf || !kid || !vid)
 		return eu_error_set(err, -ENOENT, "sampled map %s has no BTF key/value types",
 				    exp->map_name);
-	int ret = plan_for_type(btf, kid, "key", &exp->key_plan, &exp->key_scalar, err);
+	int ret = consumer_plan_for_type(btf, kid, "key", &exp->key_plan, &exp->key_scalar, err);
 	if (!ret)
-		ret = plan_for_type(btf, vid, "value", &exp->plan, &exp->value_scalar, err);
+		ret = consumer_plan_for_type(btf, vid, "value", &exp->plan, &exp->value_scalar, err);
 	if (ret)
 		return eu_error_prefix(err, "sampled map %s", exp->map_name);
 	return sampler_setup(exp, err);
@@ -506,8 +505,7 @@ static bool name_has(const char *n, const char *const *words)
 	return false;
 }
 
-/* The unit of a histogram from the map's name and its value's field names. */
-static const char *unit_from_names(const char *map, const struct eu_plan *value)
+const char *consumer_unit_from_names(const char *map, const struct eu_plan *value)
 {
 	static const char *const us[] = {"_us", "usec", "micro", NULL};
 	static const char *const ns[] = {"_ns", "nsec", "nano", NULL};
@@ -523,6 +521,25 @@ static const char *unit_from_names(const char *map, const struct eu_plan *value)
 			return "msecs";
 	}
 	return "(unit)";
+}
+
+struct eu_export *consumer_auto_export(struct eu_consumer *c, struct bpf_map *map,
+				       eu_error *err)
+{
+	struct eu_export *exp = export_add(c, map, NULL, EU_EXPORT_SAMPLE, err);
+	if (!exp)
+		return NULL;
+	exp->auto_map = true;
+	exp->own_meta = calloc(1, sizeof(*exp->own_meta));
+	if (!exp->own_meta) {
+		eu_error_set(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	exp->meta = exp->own_meta;
+	exp->own_meta->sample.type = EU_SAMPLE_DEFAULT_KV;
+	exp->own_meta->sample.interval_ms = c->opts.sample_interval_ms ? c->opts.sample_interval_ms
+								       : 1000;
+	return exp;
 }
 
 /* Maps whose results the programs leave for user space: filled (updated, or written through
@@ -554,17 +571,10 @@ static int choose_filled_maps(struct eu_consumer *c, struct bpf_object *obj,
 	bpf_object__for_each_map(map, obj) {
 		if (!filled_map(c, map))
 			continue;
-		struct eu_export *exp = export_add(c, map, NULL, EU_EXPORT_SAMPLE, err);
+		struct eu_export *exp = consumer_auto_export(c, map, err);
 		if (!exp)
 			return err ? err->code : -ENOMEM;
-		exp->auto_map = true;
-		exp->own_meta = calloc(1, sizeof(*exp->own_meta));
-		if (!exp->own_meta)
-			return eu_error_set(err, -ENOMEM, "out of memory");
-		exp->meta = exp->own_meta;
 		struct eu_map_meta *m = exp->own_meta;
-		m->sample.type = EU_SAMPLE_DEFAULT_KV;
-		m->sample.interval_ms = c->opts.sample_interval_ms ? c->opts.sample_interval_ms : 1000;
 		int ret = setup_sample_export(exp, btf, err);
 		if (ret)
 			return ret;
@@ -574,7 +584,7 @@ static int choose_filled_maps(struct eu_consumer *c, struct bpf_object *obj,
 		if (f && f->kind == EU_FIELD_ARRAY && f->elems) {
 			/* bcc's `struct hist { __u32 slots[N]; char comm[16]; }` */
 			m->sample.type = EU_SAMPLE_LOG2_HIST;
-			m->sample.unit = strdup(unit_from_names(exp->map_name, exp->plan));
+			m->sample.unit = strdup(consumer_unit_from_names(exp->map_name, exp->plan));
 			if (!m->sample.unit)
 				return eu_error_set(err, -ENOMEM, "out of memory");
 			sampler_free(exp);
@@ -586,7 +596,7 @@ static int choose_filled_maps(struct eu_consumer *c, struct bpf_object *obj,
 		       m->sample.interval_ms, m->sample.type == EU_SAMPLE_LOG2_HIST
 						      ? "log2 histograms per key" : "a key/value table");
 	}
-	return 0;
+	return datasec_choose(c, obj, btf, err);
 }
 
 /* single-export packages: samples, else the first ring buffer, else the first perf array,
@@ -782,14 +792,14 @@ int eu_consumer_new(uv_loop_t *loop, struct eu_program *prog,
 	struct bpf_map *map;
 	bpf_object__for_each_map(map, obj)
 		n_maps++;
-	c->cap_exports = n_maps;
+	c->cap_exports = n_maps + datasec_var_count(obj, btf);
 	if (pkg->object) {
 		eu_error serr;
 		if (eu_scan_object(pkg->object, pkg->object_size, &c->scan, &serr))
 			eu_log(EU_LOG_DEBUG, "%s: the programs' instructions were not scanned: %s",
 			       eu_program_name(prog), serr.msg);
 	}
-	c->exports = calloc(n_maps ? n_maps : 1, sizeof(*c->exports));
+	c->exports = calloc(c->cap_exports ? c->cap_exports : 1, sizeof(*c->exports));
 	if (!c->exports) {
 		free(c);
 		return eu_error_set(err, -ENOMEM, "out of memory");

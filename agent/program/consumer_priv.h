@@ -57,6 +57,11 @@ struct eu_export {
 	 * known; NULL when there are none */
 	struct eu_stacks *stacks;
 	bool stacks_checked;
+	/* a result variable in a data section (sampler_datasec.c): map is the section's map,
+	 * map_name the variable's name; elems > 0: one entry per index (key: the index) */
+	bool datasec;
+	uint32_t var_offset, var_size, elems, elem_size;
+	bool read_failed; /* the section could not be read: said once */
 };
 
 struct eu_consumer {
@@ -79,7 +84,33 @@ struct eu_consumer {
 struct eu_stacks;
 void eu_stacks_free(struct eu_stacks *s);
 
+/* consumer.c */
+/* A plan for type_id: structs and unions directly, anything else as a one-field plan named
+ * wrapper ({"value": 5}); *scalar says which. */
+int consumer_plan_for_type(const struct btf *btf, uint32_t type_id, const char *wrapper,
+			   struct eu_plan **plan, bool *scalar, eu_error *err);
+/* The unit of a histogram from a map's or variable's name and its value's field names. */
+const char *consumer_unit_from_names(const char *name, const struct eu_plan *value);
+
+/* A sampled export of a map found by its use (no @sample): auto_map, printed at exit too,
+ * with a meta of its own (default_kv every --interval). */
+struct eu_export *consumer_auto_export(struct eu_consumer *c, struct bpf_map *map,
+				       eu_error *err);
+
+/* sampler_datasec.c */
+struct bpf_object;
+struct btf;
+/* How many variables the object's writable data sections hold (exports to make room for). */
+size_t datasec_var_count(struct bpf_object *obj, const struct btf *btf);
+/* Adds a sampled export for every data-section variable the programs store into. */
+int datasec_choose(struct eu_consumer *c, struct bpf_object *obj, const struct btf *btf,
+		   eu_error *err);
+/* Reads the variable's section and delivers its entries, like sampler_tick_now. */
+void datasec_tick_now(struct eu_export *exp);
+
 /* sampler.c */
+/* Finds a histogram value's slots/base/step fields (hist_field -1: not a histogram). */
+void sampler_find_hist(struct eu_export *exp);
 int sampler_setup(struct eu_export *exp, eu_error *err);
 int sampler_start(struct eu_export *exp);
 /* Reads and delivers the map now (the last interval at exit). */

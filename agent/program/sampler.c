@@ -68,7 +68,7 @@ static void percpu_add(const struct eu_plan *plan, uint8_t *dst, const uint8_t *
 
 /* A log2/linear histogram value is a struct with an integer array `slots`; its linear
  * base is `base` (or `min`) and its step `step`. */
-static void find_hist_fields(struct eu_export *exp)
+void sampler_find_hist(struct eu_export *exp)
 {
 	exp->hist_field = exp->base_field = exp->step_field = -1;
 	if (!exp->meta || exp->value_scalar ||
@@ -117,7 +117,7 @@ int sampler_setup(struct eu_export *exp, eu_error *err)
 	exp->interval_ms = exp->meta && exp->meta->sample.interval_ms ? exp->meta->sample.interval_ms
 								       : 1000;
 	exp->min_size = eu_plan_size(exp->plan);
-	find_hist_fields(exp);
+	sampler_find_hist(exp);
 	return 0;
 }
 
@@ -177,6 +177,10 @@ static void sampler_tick(uv_timer_t *t)
 
 void sampler_tick_now(struct eu_export *exp)
 {
+	if (exp->datasec) {
+		datasec_tick_now(exp);
+		return;
+	}
 	struct eu_consumer *c = exp->owner;
 	int fd = bpf_map__fd(exp->map);
 	size_t n = 0;
@@ -246,6 +250,17 @@ static void key_format(const struct eu_export *exp, const void *key, size_t ks, 
 		eu_plan_format_field_json(exp->key_plan, 0, key, ks, out);
 }
 
+/* A data-section variable's name, with [index] for an array's entry. */
+static void var_title(const struct eu_export *exp, const void *key, size_t ks, eu_buf *out)
+{
+	eu_buf_puts(out, exp->map_name);
+	if (!exp->key_plan)
+		return;
+	eu_buf_putc(out, '[');
+	key_format(exp, key, ks, true, out);
+	eu_buf_putc(out, ']');
+}
+
 static bool int_member(const struct eu_export *exp, int idx, const void *value, size_t vs,
 		       uint64_t *out)
 {
@@ -259,12 +274,18 @@ static bool int_member(const struct eu_export *exp, int idx, const void *value, 
 int eu_sample_format_text(const struct eu_export *exp, const void *key, size_t key_size,
 			  const void *value, size_t value_size, eu_buf *out)
 {
-	if (key_size < eu_plan_size(exp->key_plan) || value_size < eu_plan_size(exp->plan))
+	if (key_size < (exp->key_plan ? eu_plan_size(exp->key_plan) : 0) ||
+	    value_size < eu_plan_size(exp->plan))
 		return -EINVAL;
 	if (!is_hist(exp)) {
-		eu_buf_puts(out, "key = ");
-		key_format(exp, key, key_size, true, out);
-		eu_buf_puts(out, "  value = ");
+		if (exp->datasec) {
+			var_title(exp, key, key_size, out);
+			eu_buf_puts(out, " = ");
+		} else {
+			eu_buf_puts(out, "key = ");
+			key_format(exp, key, key_size, true, out);
+			eu_buf_puts(out, "  value = ");
+		}
 		if (exp->value_scalar)
 			eu_plan_format_field_text(exp->plan, 0, value, value_size, out);
 		else
@@ -273,9 +294,14 @@ int eu_sample_format_text(const struct eu_export *exp, const void *key, size_t k
 		return 0;
 	}
 	bool linear = exp->meta->sample.type == EU_SAMPLE_LINEAR_HIST;
-	eu_buf_puts(out, "key = ");
-	key_format(exp, key, key_size, true, out);
-	eu_buf_putc(out, '\n');
+	if (exp->datasec) {
+		var_title(exp, key, key_size, out);
+		eu_buf_puts(out, ":\n");
+	} else {
+		eu_buf_puts(out, "key = ");
+		key_format(exp, key, key_size, true, out);
+		eu_buf_putc(out, '\n');
+	}
 	size_t n = eu_plan_field_count(exp->plan);
 	for (size_t i = 0; i < n; i++) {
 		if ((int)i == exp->hist_field)
@@ -308,10 +334,21 @@ int eu_sample_format_text(const struct eu_export *exp, const void *key, size_t k
 int eu_sample_format_json(const struct eu_export *exp, const void *key, size_t key_size,
 			  const void *value, size_t value_size, eu_buf *out)
 {
-	if (key_size < eu_plan_size(exp->key_plan) || value_size < eu_plan_size(exp->plan))
+	if (key_size < (exp->key_plan ? eu_plan_size(exp->key_plan) : 0) ||
+	    value_size < eu_plan_size(exp->plan))
 		return -EINVAL;
-	eu_buf_puts(out, "{\"key\":");
-	key_format(exp, key, key_size, false, out);
+	if (exp->datasec) {
+		/* {"name": VARIABLE, "key": INDEX (arrays only), ...} */
+		eu_buf_puts(out, "{\"name\":");
+		eu_buf_json_string(out, exp->map_name, strlen(exp->map_name));
+		if (exp->key_plan) {
+			eu_buf_puts(out, ",\"key\":");
+			key_format(exp, key, key_size, false, out);
+		}
+	} else {
+		eu_buf_puts(out, "{\"key\":");
+		key_format(exp, key, key_size, false, out);
+	}
 	if (!is_hist(exp)) {
 		eu_buf_puts(out, ",\"value\":");
 		if (exp->value_scalar)

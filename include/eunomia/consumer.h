@@ -18,7 +18,11 @@
  * (hash, array, per-CPU and LRU kinds, seen by the instruction scan: updated or written
  * through a looked-up value) are sampled too: a value with an integer `slots` array as a
  * bcc log2 histogram, others as key/value tables; the unit comes from the map's or fields'
- * names (_us/usecs, _ns/nsecs, _ms/msecs); all-zero entries are skipped.
+ * names (_us/usecs, _ns/nsecs, _ms/msecs); all-zero entries are skipped. So are the
+ * variables of writable data sections (.bss, .data) the programs store into, each an export
+ * named after the variable over its section's map: arrays per index (key: the index,
+ * all-zero elements skipped), histograms as above (a struct with `slots`, or an integer
+ * array named *hist* / *slots*), anything else as one entry with no key (NULL, size 0).
  *
  * Which export type decodes a ring/perf map's records: package/export_pick.h (the size the
  * programs send, a struct named `event`, the first record's size), logged at debug level with

@@ -12,7 +12,10 @@
  * JSON: one object per entry: {"key": K, <value members in order, slots as an array>}, e.g.
  *	{"key":4294967295,"comm":"swapper/0","slots":[0,3,...]}
  * default_kv: text `key = K  value = V` per entry; JSON {"key": K, "value": V}.
- * K and V are the scalar's value or the struct as an object. */
+ * K and V are the scalar's value or the struct as an object.
+ * Data-section variables (consumer.h) print as NAME = V / NAME[K] = V (histograms titled
+ * NAME: / NAME[K]:), JSON {"name": NAME, "key": K (arrays only), "value": V or the
+ * histogram's members}. */
 #ifndef EUNOMIA_SAMPLER_H
 #define EUNOMIA_SAMPLER_H
 
