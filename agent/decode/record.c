@@ -3,6 +3,7 @@
 #include "eunomia/record.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -70,36 +71,6 @@ void eu_record_version(const uint8_t sha256[32], char out[13])
 	out[12] = '\0';
 }
 
-static void put_time(eu_buf *out, uint64_t ns)
-{
-	/* records come in bursts within one second: its text is made once per thread */
-	static _Thread_local time_t last_sec = -1;
-	static _Thread_local char last[32];
-	static _Thread_local size_t last_n;
-	time_t sec = (time_t)(ns / 1000000000u);
-	if (sec != last_sec) {
-		struct tm tm;
-		gmtime_r(&sec, &tm);
-		last_n = strftime(last, sizeof(last), "%Y-%m-%dT%H:%M:%S", &tm);
-		last_sec = sec;
-	}
-	char s[48];
-	size_t n = last_n;
-	memcpy(s, last, n);
-	unsigned frac = (unsigned)(ns % 1000000000u);
-	/* nine digits, written by hand: printf is the slow part of a record otherwise */
-	s[n++] = '.';
-	for (int i = 8; i >= 0; i--) {
-		s[n + (size_t)i] = (char)('0' + frac % 10);
-		frac /= 10;
-	}
-	n += 9;
-	s[n++] = 'Z';
-	eu_buf_putc(out, '"');
-	eu_buf_append(out, s, n);
-	eu_buf_putc(out, '"');
-}
-
 static void put_str(eu_buf *out, const char *s)
 {
 	s = s ? s : "";
@@ -120,12 +91,63 @@ static void put_head(eu_buf *out, const struct eu_record_meta *m)
 	eu_buf_puts(out, ",\"fields\":");
 }
 
-static void put_times(eu_buf *out, uint64_t time_ns)
+/* `{"time":"...Z","time_unix_nano":N` written with one room check. Records come in bursts
+ * within one second: the second's date text and decimal digits are made once per thread;
+ * both numbers then only need the nine digits of the fraction. */
+static void put_times(eu_buf *out, uint64_t ns)
 {
-	eu_buf_puts(out, "{\"time\":");
-	put_time(out, time_ns);
-	eu_buf_puts(out, ",\"time_unix_nano\":");
-	eu_buf_u64(out, time_ns);
+	static _Thread_local uint64_t last_sec = UINT64_MAX;
+	static _Thread_local char date[32], secs[24];
+	static _Thread_local size_t date_n, secs_n;
+	uint64_t sec = ns / 1000000000u;
+	if (sec != last_sec) {
+		time_t t = (time_t)sec;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		date_n = strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+		/* second 0: time_unix_nano has no leading digits of its own */
+		secs_n = 0;
+		if (sec)
+			secs_n = (size_t)snprintf(secs, sizeof(secs), "%llu", (unsigned long long)sec);
+		last_sec = sec;
+	}
+	if (!sec) {
+		/* the epoch's first second (a clock far off): the plain, slower form */
+		eu_buf_puts(out, "{\"time\":\"");
+		eu_buf_append(out, date, date_n);
+		char frac[16];
+		snprintf(frac, sizeof(frac), ".%09uZ\"", (unsigned)ns);
+		eu_buf_puts(out, frac);
+		eu_buf_puts(out, ",\"time_unix_nano\":");
+		eu_buf_u64(out, ns);
+		return;
+	}
+	static const char k_time[] = "{\"time\":\"", k_nano[] = "Z\",\"time_unix_nano\":";
+	size_t need = sizeof(k_time) + date_n + 10 + sizeof(k_nano) + secs_n + 9;
+	if (!eu_buf_reserve(out, need))
+		return;
+	char digits[9];
+	unsigned frac = (unsigned)(ns % 1000000000u);
+	for (int i = 8; i >= 0; i--) {
+		digits[i] = (char)('0' + frac % 10);
+		frac /= 10;
+	}
+	char *p = out->data + out->len;
+	memcpy(p, k_time, sizeof(k_time) - 1);
+	p += sizeof(k_time) - 1;
+	memcpy(p, date, date_n);
+	p += date_n;
+	*p++ = '.';
+	memcpy(p, digits, 9);
+	p += 9;
+	memcpy(p, k_nano, sizeof(k_nano) - 1);
+	p += sizeof(k_nano) - 1;
+	memcpy(p, secs, secs_n);
+	p += secs_n;
+	memcpy(p, digits, 9);
+	p += 9;
+	*p = '\0';
+	out->len = (size_t)(p - out->data);
 }
 
 void eu_record_begin(eu_buf *out, const struct eu_record_meta *m, uint64_t time_ns)

@@ -63,6 +63,20 @@ Test(record, schema_and_order)
 	cJSON *j = cJSON_Parse(out.data);
 	cr_assert(j, "valid JSON");
 	cJSON_Delete(j);
+	/* a fraction with leading zeros in the same second (the second's text is cached), a
+	 * whole second, and the epoch's first second (no digits of its own) */
+	const uint64_t times[] = {1795570140000000042ull, 1795570141000000000ull, 7};
+	const char *want[] = {"{\"time\":\"2026-11-25T01:29:00.000000042Z\",\"time_unix_nano\":"
+			      "1795570140000000042,",
+			      "{\"time\":\"2026-11-25T01:29:01.000000000Z\",\"time_unix_nano\":"
+			      "1795570141000000000,",
+			      "{\"time\":\"1970-01-01T00:00:00.000000007Z\",\"time_unix_nano\":7,"};
+	for (int i = 0; i < 3; i++) {
+		eu_buf_reset(&out);
+		c.real_now_ns = times[i];
+		cr_assert_eq(eu_record_format_event(&out, &meta, plan, -1, &e, sizeof(e), &c), 0);
+		cr_assert(!strncmp(out.data, want[i], strlen(want[i])), "%s", out.data);
+	}
 	eu_buf_free(&out);
 	eu_plan_free(plan);
 	btf__free(b);
