@@ -3,6 +3,8 @@
 #include "eunomia/hist.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
+#include <string.h>
 
 #define STARS_MAX 40
 
@@ -77,4 +79,56 @@ void eu_hist_linear(eu_buf *out, const uint64_t *slots, size_t n, uint64_t base,
 		put_stars(out, slots[i], val_max, STARS_MAX);
 		eu_buf_puts(out, "|\n");
 	}
+}
+
+static bool has_any(const char *name, const char *const *words)
+{
+	for (; *words; words++)
+		if (strstr(name, *words))
+			return true;
+	return false;
+}
+
+/* "len" only as a word of a snake_case name: "msg_len" and "len", not "silence". */
+static bool has_len_word(const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *s = name; (s = strstr(s, "len")); s++) {
+		bool start = s == name || s[-1] == '_';
+		size_t after = (size_t)(s - name) + 3;
+		bool end = after == n || name[after] == '_' || name[after] == 's' ||
+			   !strncmp(name + after, "gth", 3);
+		if (start && end)
+			return true;
+	}
+	return false;
+}
+
+const char *eu_hist_unit_from_name(const char *name)
+{
+	static const char *const us[] = {"_us", "usec", "micro", NULL};
+	static const char *const ns[] = {"_ns", "nsec", "nano", NULL};
+	static const char *const ms[] = {"_ms", "msec", "milli", NULL};
+	static const char *const kb[] = {"kbyte", "_kb", NULL};
+	static const char *const bytes[] = {"byte", "size", NULL};
+	if (!name)
+		return NULL;
+	char lower[128];
+	size_t n = strlen(name);
+	if (n >= sizeof(lower))
+		n = sizeof(lower) - 1;
+	for (size_t i = 0; i < n; i++)
+		lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+	lower[n] = '\0';
+	if (has_any(lower, us))
+		return "usecs";
+	if (has_any(lower, ns))
+		return "nsecs";
+	if (has_any(lower, ms))
+		return "msecs";
+	if (has_any(lower, kb))
+		return "kbytes";
+	if (has_any(lower, bytes) || has_len_word(lower))
+		return "bytes";
+	return NULL;
 }

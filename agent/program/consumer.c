@@ -9,6 +9,7 @@
 #include "consumer_priv.h"
 #include "symbols/symbols.h"
 #include "eunomia/decoder.h"
+#include "eunomia/hist.h"
 #include "eunomia/log.h"
 #include "eunomia/package.h"
 #include "eunomia/program.h"
@@ -497,28 +498,13 @@ static int setup_sample_export(struct eu_export *exp, const struct btf *btf, eu_
 	return sampler_setup(exp, err);
 }
 
-static bool name_has(const char *n, const char *const *words)
-{
-	for (; *words; words++)
-		if (strstr(n, *words))
-			return true;
-	return false;
-}
-
 const char *consumer_unit_from_names(const char *map, const struct eu_plan *value)
 {
-	static const char *const us[] = {"_us", "usec", "micro", NULL};
-	static const char *const ns[] = {"_ns", "nsec", "nano", NULL};
-	static const char *const ms[] = {"_ms", "msec", "milli", NULL};
 	size_t n = value ? eu_plan_field_count(value) : 0;
 	for (size_t i = 0; i <= n; i++) {
-		const char *name = i < n ? eu_plan_field(value, i)->name : map;
-		if (name_has(name, us))
-			return "usecs";
-		if (name_has(name, ns))
-			return "nsecs";
-		if (name_has(name, ms))
-			return "msecs";
+		const char *unit = eu_hist_unit_from_name(i < n ? eu_plan_field(value, i)->name : map);
+		if (unit)
+			return unit;
 	}
 	return "(unit)";
 }

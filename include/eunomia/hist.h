@@ -20,4 +20,10 @@ void eu_hist_log2(eu_buf *out, const uint64_t *slots, size_t n, const char *unit
 void eu_hist_linear(eu_buf *out, const uint64_t *slots, size_t n, uint64_t base, uint64_t step,
 		    const char *unit);
 
+/* The unit a map or field name implies, as bcc's tools title their histograms: "usecs"
+ * (_us, usec, micro), "nsecs" (_ns, nsec, nano), "msecs" (_ms, msec, milli), "kbytes"
+ * (kbyte, _kb), "bytes" (byte, size, len as a word: len, *_len, len_*, length); NULL when the
+ * name implies none. Time wins over size in one name ("size_us": usecs). */
+const char *eu_hist_unit_from_name(const char *name);
+
 #endif

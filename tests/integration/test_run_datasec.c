@@ -202,17 +202,25 @@ Test(run_datasec, histogram_in_global_as_text)
 	struct eu_agent *a = start(BSSHIST, c.pid, false);
 	child_run(&c);
 	cr_assert_eq(eu_agent_stop(a, 10000), 0, "stderr:\n%s", eu_agent_stderr(a));
-	bool title = false, unit = false, row = false;
+	bool title = false, unit = false, row = false, in_size = false, size_bytes = false;
 	const char *line;
 	while ((line = eu_agent_next_line(a, 1000))) {
 		title |= !strcmp(line, "fd_hists[5]:");
 		unit |= strstr(line, "usecs") != NULL;
+		/* size_hist's column is titled from its name, as bitesize's "bytes" */
+		if (!strcmp(line, "size_hist:"))
+			in_size = true;
+		else if (in_size && strstr(line, ": count")) {
+			size_bytes |= !strncmp(line, "     bytes ", 11);
+			in_size = false;
+		}
 		unsigned long lo = 0, hi = 0, count = 0;
 		if (sscanf(line, " %lu -> %lu : %lu", &lo, &hi, &count) == 3)
 			row |= lo == 64 && hi == 127 && count == 3;
 	}
 	cr_expect(title, "no 'fd_hists[5]:' title; stdout:\n%s", eu_agent_stdout(a));
 	cr_expect(unit, "sleep_us's unit is not usecs; stdout:\n%s", eu_agent_stdout(a));
+	cr_expect(size_bytes, "size_hist's unit is not bytes; stdout:\n%s", eu_agent_stdout(a));
 	cr_expect(row, "no '64 -> 127 : 3' row; stdout:\n%s", eu_agent_stdout(a));
 	eu_agent_free(a);
 }

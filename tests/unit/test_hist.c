@@ -94,3 +94,44 @@ Test(hist, linear_matches_bcc)
 				 "        100        : 2        |****************************************|\n");
 	eu_buf_free(&b);
 }
+
+/* Titles from names as bcc's tools would give them; sizes are bytes, not "(unit)". */
+Test(hist, unit_from_name)
+{
+	static const struct {
+		const char *name, *unit;
+	} cases[] = {
+		{"lat_us", "usecs"},      {"delta_usecs", "usecs"}, {"wait_ns", "nsecs"},
+		{"slack_ms", "msecs"},    {"io_size", "bytes"},     {"size", "bytes"},
+		{"bytes", "bytes"},       {"rx_bytes", "bytes"},    {"len", "bytes"},
+		{"msg_len", "bytes"},     {"len_hist", "bytes"},    {"pkt_length", "bytes"},
+		{"IOSize", "bytes"},      {"kbytes", "kbytes"},     {"io_kb", "kbytes"},
+		{"size_us", "usecs"},     {"slots", NULL},          {"hists", NULL},
+		{"silence", NULL},        {"counts", NULL},         {"comm", NULL},
+		{"", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = eu_hist_unit_from_name(cases[i].name);
+		if (cases[i].unit)
+			cr_expect(got && !strcmp(got, cases[i].unit), "%s: %s, not %s", cases[i].name,
+				  got ? got : "NULL", cases[i].unit);
+		else
+			cr_expect_null(got, "%s: %s, not NULL", cases[i].name, got);
+	}
+	cr_expect_null(eu_hist_unit_from_name(NULL));
+}
+
+/* A size histogram reads as bcc's: the title is "bytes", the ranges are unchanged. */
+Test(hist, log2_bytes_title)
+{
+	uint64_t slots[4] = {0, 0, 5, 1};
+	eu_buf b;
+	eu_buf_init(&b);
+	cr_expect_str_eq(render_log2(slots, 4, eu_hist_unit_from_name("io_bytes"), &b),
+			 "     bytes               : count    distribution\n"
+			 "         0 -> 1          : 0        |                                        |\n"
+			 "         2 -> 3          : 0        |                                        |\n"
+			 "         4 -> 7          : 5        |****************************************|\n"
+			 "         8 -> 15         : 1        |********                                |\n");
+	eu_buf_free(&b);
+}
