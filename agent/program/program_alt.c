@@ -61,48 +61,56 @@ static bool same_group(const struct alt_member *a, const struct alt_member *b)
 	       !strncmp(bpf_program__name(a->prog), bpf_program__name(b->prog), a->base_len);
 }
 
-/* Picks one member of members[0..count): the first supported one. */
+/* Picks one member of members[0..count): the first supported one. Each member passed over
+ * is named at the default log level with its reason and the program used instead, so a user
+ * who wrote an fentry handler sees why the tracepoint one runs. */
 static int choose_in_group(struct eu_program *p, struct alt_member *m, size_t count,
 			   eu_error *err)
 {
 	char reasons[EU_ERROR_MSG_MAX];
+	char (*whys)[200] = calloc(count, sizeof(*whys));
+	if (!whys)
+		return eu_error_set(err, -ENOMEM, "out of memory");
 	size_t used = 0;
 	reasons[0] = '\0';
 	size_t chosen = count;
-	for (size_t i = 0; i < count; i++) {
+	for (size_t i = 0; i < count && chosen == count; i++) {
 		const char *name = bpf_program__name(m[i].prog);
 		const char *sec = bpf_program__section_name(m[i].prog);
-		if (chosen < count) {
-			bpf_program__set_autoload(m[i].prog, false);
-			program_note_choice(p, m[i].prog, false, EU_LOG_DEBUG,
-					    "%s (%s) left out: %s (%s) ranks first for %.*s", name, sec,
-					    bpf_program__name(m[chosen].prog),
-					    bpf_program__section_name(m[chosen].prog), (int)m[0].base_len,
-					    bpf_program__name(m[0].prog));
-			continue;
-		}
-		char why[200] = "";
-		if (program_section_supported(p, sec, why, sizeof(why))) {
+		if (program_section_supported(p, sec, whys[i], sizeof(whys[i]))) {
 			chosen = i;
-			continue;
+			break;
 		}
 		bpf_program__set_autoload(m[i].prog, false);
-		program_note_choice(p, m[i].prog, false, EU_LOG_INFO, "%s (%s) skipped: %s", name, sec,
-				    why);
 		int w = snprintf(reasons + used, sizeof(reasons) - used, "%s%s (%s): %s",
-				 used ? "; " : "", name, sec, why);
+				 used ? "; " : "", name, sec, whys[i]);
 		if (w > 0 && (size_t)w < sizeof(reasons) - used)
 			used += (size_t)w;
 	}
-	if (chosen == count)
+	if (chosen == count) {
+		free(whys);
 		return eu_error_set(err, -EOPNOTSUPP,
 				    "no alternative of %.*s can run on this kernel: %s",
 				    (int)m[0].base_len, bpf_program__name(m[0].prog), reasons);
+	}
+	const char *use = bpf_program__name(m[chosen].prog);
+	const char *use_sec = bpf_program__section_name(m[chosen].prog);
+	for (size_t i = 0; i < chosen; i++)
+		program_note_choice(p, m[i].prog, false, EU_LOG_INFO,
+				    "program %s (%s): %s; using %s (%s) instead",
+				    bpf_program__name(m[i].prog), bpf_program__section_name(m[i].prog),
+				    whys[i], use, use_sec);
+	free(whys);
 	if (chosen > 0 || count > 1)
 		program_note_choice(p, m[chosen].prog, true, EU_LOG_INFO, "using %s (%s) for %.*s",
-				    bpf_program__name(m[chosen].prog),
-				    bpf_program__section_name(m[chosen].prog), (int)m[0].base_len,
-				    bpf_program__name(m[0].prog));
+				    use, use_sec, (int)m[0].base_len, bpf_program__name(m[0].prog));
+	for (size_t i = chosen + 1; i < count; i++) {
+		bpf_program__set_autoload(m[i].prog, false);
+		program_note_choice(p, m[i].prog, false, EU_LOG_DEBUG,
+				    "%s (%s) left out: %s (%s) ranks first for %.*s",
+				    bpf_program__name(m[i].prog), bpf_program__section_name(m[i].prog),
+				    use, use_sec, (int)m[0].base_len, bpf_program__name(m[0].prog));
+	}
 	return 0;
 }
 

@@ -146,6 +146,9 @@ bool program_target_exists(struct eu_program *p, const char *sec, char *why, siz
 		return false;
 	}
 	if (!strcmp(kind, "kprobe") || !strcmp(kind, "kretprobe")) {
+		/* without kprobes at all, the kind check's reason is the one that helps */
+		if (!eu_features_has(p->features, EU_FEATURE_KPROBES))
+			return true;
 		section_target(sec, "+", target, sizeof(target));
 		return !target[0] || kernel_function_exists(p, target, why, n);
 	}
@@ -173,7 +176,8 @@ bool program_section_supported(struct eu_program *p, const char *sec, char *why,
 	int reason = eu_features_reason(p->features, (enum eu_feature)feature);
 	switch (feature) {
 	case EU_FEATURE_KPROBES:
-		snprintf(why, n, "kprobes are not available on this kernel");
+		snprintf(why, n, "kprobes are not available on this kernel (no kprobe PMU or "
+			 "kprobe_events)");
 		break;
 	case EU_FEATURE_UPROBES:
 		snprintf(why, n, "uprobes are not available on this kernel");

@@ -533,3 +533,44 @@ Test(api_daemon, package_info_lists_program_choices)
 	cJSON_Delete(p);
 	afix_fini(&a);
 }
+
+/* An `__altN` group whose first program hooks a function this kernel lacks: the daemon runs
+ * the tracepoint alternative, says so in its log, and its package info lists the reason with
+ * the replacement (tests/bpf/fallback). */
+Test(api_daemon, package_info_names_the_alternative_used_for_a_missing_function)
+{
+	struct afix a;
+	afix_init(&a);
+	afix_start(&a, NULL);
+	ctl_expect(&a, 0,
+		   (const char *const[]){"load", EU_TESTBPF_BUILD_DIR "/fallback/package.json",
+					 "--name", "fallback", NULL},
+		   "\"state\":\"loaded\"", NULL);
+	static const char reason[] = "program getppid__alt0 (fentry/eu_no_such_function): function "
+				     "eu_no_such_function is not in this kernel's BTF; using "
+				     "getppid__alt1 (tracepoint/syscalls/sys_enter_getppid) instead";
+	cr_expect(dfix_wait_log(&a.f, reason, 1, 10000), "%s", eu_agent_stderr(a.f.a));
+	cJSON *p = afix_pkg(&a, "fallback");
+	cr_assert(p);
+	cr_expect_eq(eu_json_int(p, "attached", 0), 2, "%s", cJSON_PrintUnformatted(p));
+	const cJSON *choices = cJSON_GetObjectItem(p, "choices");
+	bool missing = false, used = false;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, choices) {
+		const char *prog = eu_json_str(c, "program");
+		const char *why = eu_json_str(c, "reason");
+		cr_assert(prog && why);
+		if (!strcmp(prog, "getppid__alt0")) {
+			cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(c, "loaded")));
+			cr_expect(strstr(why, reason), "%s", why);
+			cr_expect_str_eq(eu_json_str(c, "section"), "fentry/eu_no_such_function");
+			missing = true;
+		} else if (!strcmp(prog, "getppid__alt1")) {
+			cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(c, "loaded")));
+			used = true;
+		}
+	}
+	cr_expect(missing && used, "choices: %s", cJSON_PrintUnformatted(choices));
+	cJSON_Delete(p);
+	afix_fini(&a);
+}

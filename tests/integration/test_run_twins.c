@@ -3,6 +3,8 @@
  * count into holds each call once. Also: a program whose tracepoint or kernel function this
  * kernel lacks is left out while others remain, and named when it is the only one. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "eunomia/features.h"
 
 #define TWINS EU_TESTBPF_BUILD_DIR "/twins/package.json"
+#define FALLBACK EU_TESTBPF_BUILD_DIR "/fallback/package.json"
 
 static bool hist_with_slot6(const cJSON *rec, void *ctx)
 {
@@ -123,6 +126,134 @@ Test(run_twins, programs_without_their_target_are_left_out_or_named)
 			      "md_flush_request_eu_absent is not in this kernel's BTF"),
 		  "%s", out);
 	cr_expect(!strstr(out, "ESRCH"), "%s", out);
+	free(out);
+	free(obj);
+	eu_tmpdir_remove(dir);
+	free(dir);
+}
+
+/* tests/bpf/fallback: `__altN` groups whose first members cannot run here. getppid__alt0 is
+ * an fentry on a function no kernel has; openat__alt0/alt1 are an fentry and a kprobe on
+ * do_sys_openat2, which exists but may be refused (fentry: EPERM where trampolines are not
+ * permitted; kprobe: absent without CONFIG_KPROBES). Each passed-over program is named at the
+ * default log level with its reason and its replacement, and the replacement's events come
+ * through: exactly the getppid calls and the openat this test makes, from the handler the
+ * agent said it used (each event carries which kind of handler sent it). */
+enum { VIA_FENTRY = 1, VIA_KPROBE = 2, VIA_TRACEPOINT = 3 };
+#define GETPPIDS 7
+
+Test(run_twins, alternatives_fall_back_when_a_function_is_missing_or_refused)
+{
+	struct eu_features f;
+	eu_features_init(&f);
+	bool fentry = eu_features_has(&f, EU_FEATURE_FENTRY);
+	bool kprobes = eu_features_has(&f, EU_FEATURE_KPROBES);
+	int open_via = fentry ? VIA_FENTRY : kprobes ? VIA_KPROBE : VIA_TRACEPOINT;
+	const char *open_prog = fentry ? "openat__alt0 (fentry/do_sys_openat2)"
+				: kprobes ? "openat__alt1 (kprobe/do_sys_openat2)"
+					  : "openat__alt2 (tracepoint/syscalls/sys_enter_openat)";
+
+	char *dir = eu_tmpdir("fallback");
+	cr_assert(dir);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/opened_by_test", dir);
+	cr_assert_eq(eu_write_file(path, "x", 1), 0); /* before the agent: its openat is not ours */
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	struct eu_agent *a = eu_agent_start(FALLBACK, (const char *const[]){"--targ_pid", pid, NULL});
+	cr_assert(a);
+	cr_assert(eu_agent_wait_attached(a, 20000), "not attached: %s", eu_agent_stderr(a));
+	const char *err = eu_agent_stderr(a);
+	cr_expect(strstr(err, "fallback: program getppid__alt0 (fentry/eu_no_such_function): "
+			      "function eu_no_such_function is not in this kernel's BTF; using "
+			      "getppid__alt1 (tracepoint/syscalls/sys_enter_getppid) instead"),
+		  "%s", err);
+	cr_expect(!strstr(err, "ESRCH"), "%s", err);
+	char want[512];
+	if (!fentry && eu_features_reason(&f, EU_FEATURE_FENTRY) == -EPERM) {
+		snprintf(want, sizeof(want), "fallback: program openat__alt0 (fentry/do_sys_openat2): "
+			 "fentry programs are not permitted on this kernel (EPERM); using %s instead",
+			 open_prog);
+		cr_expect(strstr(err, want), "\"%s\" missing from:\n%s", want, err);
+	} else if (!fentry) {
+		cr_expect(strstr(err, "fallback: program openat__alt0 (fentry/do_sys_openat2): fentry "
+				      "programs "), "%s", err);
+	}
+	if (!fentry && !kprobes) {
+		snprintf(want, sizeof(want), "fallback: program openat__alt1 (kprobe/do_sys_openat2): "
+			 "kprobes are not available on this kernel (no kprobe PMU or kprobe_events); "
+			 "using %s instead", open_prog);
+		cr_expect(strstr(err, want), "\"%s\" missing from:\n%s", want, err);
+	}
+	snprintf(want, sizeof(want), "using %s for openat", open_prog);
+	cr_expect(strstr(err, want), "\"%s\" missing from:\n%s", want, err);
+	cr_expect(strstr(err, "fallback: attached 2 programs"), "%s", err);
+
+	for (int i = 0; i < GETPPIDS; i++)
+		syscall(SYS_getppid);
+	int fd = openat(AT_FDCWD, path, O_RDONLY);
+	cr_assert(fd >= 0);
+	close(fd);
+
+	/* the ring buffer keeps this thread's order: every getppid event comes before the open */
+	int getppids = 0, opens = 0;
+	for (int i = 0; i < 1000 && !opens; i++) {
+		cJSON *rec = eu_agent_next_json(a, 10000);
+		cr_assert(rec, "no openat event for %s after %d getppid events; stdout:\n%s", path,
+			  getppids, eu_agent_stdout(a));
+		cr_expect_eq(eu_json_int(rec, "pid", -1), getpid());
+		long long call = eu_json_int(rec, "call", -1), via = eu_json_int(rec, "via", -1);
+		if (call == 1) {
+			cr_expect_eq(via, VIA_TRACEPOINT, "getppid sent by handler kind %lld", via);
+			getppids++;
+		} else if (call == 2 && eu_json_str(rec, "path") &&
+			   !strcmp(eu_json_str(rec, "path"), path)) {
+			cr_expect_eq(via, open_via, "openat sent by handler kind %lld, not %d", via,
+				     open_via);
+			opens++;
+		}
+		cJSON_Delete(rec);
+	}
+	cr_expect_eq(getppids, GETPPIDS, "%d getppid events for %d calls", getppids, GETPPIDS);
+	cr_expect_eq(opens, 1);
+	cr_expect_eq(eu_agent_stop(a, 10000), 0);
+	eu_agent_free(a);
+	eu_tmpdir_remove(dir);
+	free(dir);
+}
+
+/* A kprobe-only package on a kernel without kprobes: the missing kind is the reason given,
+ * not the function (which is missing too, so a kernel with kprobes names it instead). */
+static const char kprobe_only_src[] =
+	"#include <linux/bpf.h>\n"
+	"#include <bpf/bpf_helpers.h>\n"
+	"char LICENSE[] SEC(\"license\") = \"GPL\";\n"
+	"SEC(\"kprobe/eu_no_such_function\") int probe(void *ctx) { return 0; }\n";
+
+Test(run_twins, kprobe_without_kprobes_names_the_missing_kind)
+{
+	struct eu_features f;
+	eu_features_init(&f);
+	bool kprobes = eu_features_has(&f, EU_FEATURE_KPROBES);
+	char *dir = eu_tmpdir("kponly");
+	cr_assert(dir);
+	char *obj = build_object(dir, "kponly", kprobe_only_src);
+	char *out = NULL;
+	int rc = eu_run_capture((const char *const[]){EU_AGENT_BIN, "run", obj, "--duration", "5",
+						      NULL},
+				30000, &out);
+	cr_expect_eq(rc, 1, "exit %d:\n%s", rc, out);
+	if (kprobes)
+		cr_expect(strstr(out, "program probe (kprobe/eu_no_such_function): function "
+				      "eu_no_such_function is not in this kernel (/proc/kallsyms)"),
+			  "%s", out);
+	else
+		cr_expect(strstr(out, "program probe (kprobe/eu_no_such_function): kprobes are not "
+				      "available on this kernel (no kprobe PMU or kprobe_events)"),
+			  "%s", out);
+	if (!kprobes)
+		cr_expect(!strstr(out, "kallsyms"), "%s", out);
+	cr_expect_null(strstr(out, EU_AGENT_ATTACHED_MARK " "), "claims to be attached:\n%s", out);
 	free(out);
 	free(obj);
 	eu_tmpdir_remove(dir);

@@ -10,7 +10,13 @@
 #include <bpf/bpf_tracing.h>
 #include "compat.h"
 
-#define NR_GETPPID 110 /* x86_64 */
+/* the build machine's numbers (ecc adds its multiarch include directory) */
+#include <asm/unistd.h>
+
+/* the uretprobe below names x86_64's libc path: fail here, not at attach, elsewhere */
+#ifndef __TARGET_ARCH_x86
+#error "compat.bpf.c: the uretprobe names /lib/x86_64-linux-gnu/libc.so.6; give this architecture's path"
+#endif
 
 #ifndef COMPAT_VARIANT
 #define COMPAT_VARIANT 0
@@ -63,7 +69,7 @@ int BPF_URETPROBE(getpid_return, int ret)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 {
-	if (id != NR_GETPPID || !mine())
+	if (id != __NR_getppid || !mine())
 		return 0;
 	struct task_struct *t = bpf_task_from_pid(targ_tgid);
 	if (!t)

@@ -7,7 +7,8 @@
 #include <bpf/bpf_tracing.h>
 #include "stacksnoop.h"
 
-#define NR_GETPPID 110 /* x86_64 */
+/* the build machine's numbers (ecc adds its multiarch include directory) */
+#include <asm/unistd.h>
 
 const volatile pid_t targ_tgid = 0;
 
@@ -27,7 +28,7 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if (id != NR_GETPPID || (pid_tgid >> 32) != (__u32)targ_tgid)
+	if (id != __NR_getppid || (pid_tgid >> 32) != (__u32)targ_tgid)
 		return 0;
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e)

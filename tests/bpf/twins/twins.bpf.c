@@ -9,7 +9,8 @@
 #include <bpf/bpf_tracing.h>
 #include "twins.h"
 
-#define NR_GETPGID 121 /* x86_64 */
+/* the build machine's numbers (ecc adds its multiarch include directory) */
+#include <asm/unistd.h>
 
 const volatile pid_t targ_tgid = 0;
 
@@ -33,7 +34,7 @@ static __always_inline __u64 log2l(__u64 v)
 
 static __always_inline int count(struct pt_regs *regs, long id)
 {
-	if (id != NR_GETPGID || (bpf_get_current_pid_tgid() >> 32) != (__u32)targ_tgid)
+	if (id != __NR_getpgid || (bpf_get_current_pid_tgid() >> 32) != (__u32)targ_tgid)
 		return 0;
 	__u64 arg = PT_REGS_PARM1_CORE_SYSCALL(regs);
 	__u32 key = 0;
