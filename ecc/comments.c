@@ -7,6 +7,10 @@
  *	/// @sample {"interval": 1000, "type": "log2_hist"}
  *	struct { ... } hists SEC(".maps");               -> the map's sampling
  *
+ *	/// @perf_event hw:cache-misses:period=10000
+ *	SEC("perf_event")
+ *	int on_miss(void *ctx)                            -> the program's event (our tag)
+ *
  *	/// Trace open family syscalls.                   (before any code: doc.description)
  *	/// @brief ... / @version ... / @details ...      (anywhere: the file's doc)
  *
@@ -45,6 +49,9 @@ struct scan {
 	struct line map_block[MAX_BLOCK];  /* a block waiting for its map's name */
 	size_t n_map_block;
 	bool in_map;
+	struct line prog_block[MAX_BLOCK]; /* a block above SEC("..."), waiting for the name */
+	size_t n_prog_block;
+	bool in_prog_head;
 	bool seen_code;
 	int depth;
 	bool in_comment;
@@ -187,6 +194,14 @@ static struct eu_map_meta *find_map(struct eu_package *pkg, const char *name)
 	return NULL;
 }
 
+static struct eu_prog_meta *find_prog(struct eu_package *pkg, const char *name)
+{
+	for (size_t i = 0; i < pkg->n_progs; i++)
+		if (strcmp(pkg->progs[i].name, name) == 0)
+			return &pkg->progs[i];
+	return NULL;
+}
+
 static int fail_at(struct scan *s, int lineno, const char *fmt, const char *what)
 {
 	char msg[256];
@@ -321,7 +336,30 @@ static int apply_export_config(struct scan *s, struct eu_map_meta *m, const cJSO
 	return 0;
 }
 
-enum target { T_NONE, T_VAR, T_MAP };
+/* `@perf_event EVENT[:period=N|:freq=HZ]` (not JSON: perf's own spelling) becomes the
+ * program's eu_perf_event. Checked here, so a misspelt event fails the build rather than
+ * the run; a tag that cannot be applied is an error too, since the program would otherwise
+ * sample the default cpu-clock without a word. */
+static int apply_perf_event(struct scan *s, struct eu_prog_meta *p, const char *spec,
+			    int lineno)
+{
+	if (!p)
+		return eu_error_set(s->err, -EINVAL, "%s:%d: @perf_event must be right above a "
+				    "SEC(\"perf_event\") program", s->path, lineno);
+	if (!p->attach || strcmp(p->attach, "perf_event") != 0)
+		return eu_error_set(s->err, -EINVAL, "%s:%d: @perf_event of program %s: its section "
+				    "is \"%s\", not \"perf_event\"", s->path, lineno, p->name,
+				    p->attach ? p->attach : "");
+	struct eu_perf_event ev;
+	eu_error perr = {0};
+	if (eu_perf_event_parse(spec, &ev, &perr))
+		return eu_error_set(s->err, -EINVAL, "%s:%d: @perf_event of program %s: %s", s->path,
+				    lineno, p->name, perr.msg);
+	p->perf_event = ev;
+	return 0;
+}
+
+enum target { T_NONE, T_VAR, T_MAP, T_PROG };
 
 /* Applies one block. For a variable or map it names the target; else it is file-level. */
 static int apply_block(struct scan *s, struct line *lines, size_t n, enum target kind,
@@ -330,6 +368,7 @@ static int apply_block(struct scan *s, struct line *lines, size_t n, enum target
 	struct eu_package *pkg = s->pkg;
 	struct eu_var_meta *var = kind == T_VAR ? find_var(pkg, name) : NULL;
 	struct eu_map_meta *map = kind == T_MAP ? find_map(pkg, name) : NULL;
+	struct eu_prog_meta *prog = kind == T_PROG ? find_prog(pkg, name) : NULL;
 	if (kind == T_VAR && !var) {
 		warnf(s, decl_line, "documented variable %s is not in the object's data sections "
 		      "(static, or optimised out?): comment ignored", name);
@@ -339,9 +378,11 @@ static int apply_block(struct scan *s, struct line *lines, size_t n, enum target
 		warnf(s, decl_line, "documented map %s is not in the object: comment ignored", name);
 		kind = T_NONE;
 	}
+	if (kind == T_PROG && !prog)
+		kind = T_NONE; /* a static function or a name we misread: only @perf_event cares */
 	/* where plain lines go: the target's description, or the file's before any code */
 	char **plain = kind == T_VAR ? &var->description
-		       : kind == T_NONE && !s->seen_code ? &pkg->doc.description
+		       : (kind == T_NONE || kind == T_PROG) && !s->seen_code ? &pkg->doc.description
 							: NULL;
 	char sep = kind == T_VAR ? ' ' : '\n';
 	int r = 0;
@@ -377,6 +418,10 @@ static int apply_block(struct scan *s, struct line *lines, size_t n, enum target
 		}
 		if (strcmp(tag, "value") == 0 && kind == T_VAR) {
 			r = set_str(&var->value_text, rest);
+			continue;
+		}
+		if (strcmp(tag, "perf_event") == 0) {
+			r = apply_perf_event(s, prog, rest, ln);
 			continue;
 		}
 		bool json_tag = strcmp(tag, "cmdarg") == 0 || strcmp(tag, "sample") == 0 ||
@@ -515,6 +560,45 @@ static bool map_name(const char *code, char *name, size_t size)
 	return true;
 }
 
+/* The text after a program's `SEC("...")`, or NULL when code is not one (maps excluded). */
+static const char *after_prog_sec(const char *code)
+{
+	if (strncmp(code, "SEC(\"", 5) != 0 || strstr(code, "SEC(\".maps\")"))
+		return NULL;
+	const char *close = strchr(code + 5, '"');
+	close = close ? strchr(close, ')') : NULL;
+	return close ? close + 1 : NULL;
+}
+
+/* The function name in a program's head, "int name(void *ctx)" or the first argument of a
+ * libbpf macro, "int BPF_PROG(name, ...)"; false when there is no "(" yet. */
+static bool prog_name(const char *code, char *name, size_t size)
+{
+	const char *paren = strchr(code, '(');
+	if (!paren)
+		return false;
+	const char *e = paren;
+	while (e > code && isspace((unsigned char)e[-1]))
+		e--;
+	const char *b = e;
+	while (b > code && (isalnum((unsigned char)b[-1]) || b[-1] == '_'))
+		b--;
+	if (e - b > 4 && strncmp(b, "BPF_", 4) == 0) {
+		b = paren + 1;
+		while (isspace((unsigned char)*b))
+			b++;
+		e = b;
+		while (isalnum((unsigned char)*e) || *e == '_')
+			e++;
+	}
+	size_t n = (size_t)(e - b);
+	if (!n || n >= size || isdigit((unsigned char)*b))
+		return false;
+	memcpy(name, b, n);
+	name[n] = '\0';
+	return true;
+}
+
 static int flush_unattached(struct scan *s)
 {
 	int r = 0;
@@ -549,7 +633,25 @@ static int scan_line(struct scan *s, char *line, int lineno)
 	char *c = code.data ? trim(code.data) : (char *)"";
 	int r = 0;
 	char name[128];
-	if (!c[0]) {
+	const char *head = depth_before == 0 ? after_prog_sec(c) : NULL;
+	if (head) {
+		/* a program: its block waits for the function's name, on this line or a later one */
+		clear_lines(s->prog_block, &s->n_prog_block);
+		memcpy(s->prog_block, s->block, s->n_block * sizeof(s->block[0]));
+		s->n_prog_block = s->n_block;
+		s->n_block = 0;
+		s->in_prog_head = true;
+	}
+	if (s->in_prog_head && (head ? *head : c[0])) {
+		bool named = prog_name(head ? head : c, name, sizeof(name));
+		r = apply_block(s, s->prog_block, s->n_prog_block, named ? T_PROG : T_NONE,
+				named ? name : NULL, lineno);
+		clear_lines(s->prog_block, &s->n_prog_block);
+		s->in_prog_head = false;
+		s->seen_code = true;
+	} else if (head) {
+		s->seen_code = true;
+	} else if (!c[0]) {
 		/* a comment-only line: keeps the block open */
 	} else if (depth_before == 0 && s->depth > 0 && strncmp(c, "struct", 6) == 0) {
 		/* a map definition begins: its name comes at the closing line */
@@ -614,6 +716,9 @@ int ecc_apply_comments(struct eu_package *pkg, const char *src, const char *path
 		r = flush_unattached(s);
 	clear_lines(s->block, &s->n_block);
 	clear_lines(s->map_block, &s->n_map_block);
+	if (!r && s->n_prog_block)
+		r = apply_block(s, s->prog_block, s->n_prog_block, T_NONE, NULL, lineno);
+	clear_lines(s->prog_block, &s->n_prog_block);
 	free(s);
 	return r;
 }

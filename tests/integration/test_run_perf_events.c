@@ -284,3 +284,48 @@ Test(run_perf_events, option_naming_no_perf_event_program_is_refused)
 		  "%s", out);
 	free(out);
 }
+
+#define PERFNOTE EU_TESTBPF_BUILD_DIR "/perfnote/package.json"
+
+static bool note_faults(const cJSON *rec, void *ctx)
+{
+	long long *max = ctx, v = eu_json_int(rec, "value", -1);
+	const char *name = eu_json_str(rec, "name");
+	if (name && !strcmp(name, "faults") && v > *max)
+		*max = v;
+	return false; /* read on: printed every interval, the total only grows */
+}
+
+/* tests/bpf/perfnote declares its event in its source (`/// @perf_event
+ * sw:page-faults:period=1`): ecc wrote it into the package, and run samples every fault of
+ * a child that touches PAGES pages. */
+Test(run_perf_events, page_faults_from_the_ecc_annotation)
+{
+	char *text = eu_test_read_file(PERFNOTE, NULL);
+	cr_assert_not_null(text);
+	cJSON *j = cJSON_Parse(text);
+	free(text);
+	cJSON *skel = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "meta"), "bpf_skel");
+	cJSON *prog = cJSON_GetArrayItem(cJSON_GetObjectItem(skel, "progs"), 0);
+	cr_assert_not_null(prog);
+	cr_expect_str_eq(eu_json_str(prog, "name"), "count_fault");
+	cr_expect_str_eq(eu_json_str(prog, "eu_perf_event"), "sw:page-faults:period=1");
+	cJSON_Delete(j);
+
+	struct child c = child_start(TOUCH_PAGES, 0);
+	struct eu_agent *a = start(PERFNOTE, c.pid, NULL);
+	cr_expect(strstr(eu_agent_stderr(a), "program count_fault samples software event "
+					      "page-faults every 1 events on"),
+		  "%s", eu_agent_stderr(a));
+	cr_expect(strstr(eu_agent_stderr(a), "(the package's eu_perf_event)"), "%s",
+		  eu_agent_stderr(a));
+	child_run(&c);
+	long long n = -1;
+	cJSON *none = eu_agent_find(a, note_faults, &n, 1500);
+	cJSON_Delete(none);
+	cr_log_info("%lld page faults for %d pages touched", n, PAGES);
+	cr_expect(n >= PAGES && n <= PAGES + 300, "%lld page faults for %d pages touched; stdout:\n%s",
+		  n, PAGES, eu_agent_stdout(a));
+	cr_expect_eq(eu_agent_stop(a, 10000), 0);
+	eu_agent_free(a);
+}

@@ -290,6 +290,72 @@ Test(ecc_cli, comment_on_a_missing_variable_warns)
 	free(out);
 }
 
+/* `/// @perf_event` above a perf_event program (head on one line, or the name inside a
+ * libbpf macro on the next) becomes its eu_perf_event, canonical; a bad event, a tag on a
+ * program of another section or above no program fails naming the line. */
+Test(ecc_cli, perf_event_annotation_sets_the_programs_event)
+{
+	write_text("perf.bpf.c", PRELUDE "#define BPF_PROG(name, args...) name(void *ctx)\n"
+					 "/// @perf_event cache-misses:period=5000\n"
+					 "SEC(\"perf_event\") int on_miss(void *ctx) { return 0; }\n"
+					 "/// samples the clock\n"
+					 "/// @perf_event cpu-clock:freq=99\n"
+					 "SEC(\"perf_event\")\n"
+					 "int BPF_PROG(on_tick)\n"
+					 "{\n"
+					 "\treturn 0;\n"
+					 "}\n"
+					 "SEC(\"perf_event\")\n"
+					 "int plain(void *ctx) { return 0; }\n");
+	char *out = NULL;
+	int rc = run_ecc("perf.bpf.c", "perf", NULL, &out);
+	cr_assert_eq(rc, 0, "%s", out);
+	free(out);
+	cJSON *pkg = load("perf/package.json");
+	const cJSON *progs = AT(pkg, "meta", "bpf_skel", "progs");
+	cr_assert_eq(cJSON_GetArraySize(progs), 3);
+	int seen = 0;
+	const cJSON *p;
+	cJSON_ArrayForEach(p, progs) {
+		const char *name = s_at(AT(p, "name"));
+		const cJSON *ev = AT(p, "eu_perf_event");
+		if (!strcmp(name, "on_miss"))
+			cr_expect_str_eq(s_at(ev), "hw:cache-misses:period=5000");
+		else if (!strcmp(name, "on_tick"))
+			cr_expect_str_eq(s_at(ev), "sw:cpu-clock:freq=99");
+		else
+			cr_expect_null(ev, "%s has an event: %s", name, s_at(ev));
+		seen++;
+	}
+	cr_expect_eq(seen, 3);
+	cJSON_Delete(pkg);
+
+	static const struct {
+		const char *src, *want;
+	} bad[] = {
+		{"/// @perf_event cache-mises\nSEC(\"perf_event\") int p(void *ctx) { return 0; }\n",
+		 "bad0.bpf.c:8: @perf_event of program p: perf event \"cache-mises\": unknown event"},
+		{"/// @perf_event cpu-clock\nSEC(\"tp/syscalls/sys_enter_getpid\")\n"
+		 "int p(void *ctx) { return 0; }\n",
+		 "bad1.bpf.c:8: @perf_event of program p: its section is "
+		 "\"tp/syscalls/sys_enter_getpid\", not \"perf_event\""},
+		{"/// @perf_event cpu-clock\nconst volatile int x = 0;\n"
+		 "SEC(\"perf_event\") int p(void *ctx) { return x; }\n",
+		 "bad2.bpf.c:8: @perf_event must be right above a SEC(\"perf_event\") program"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char name[32], text[512];
+		snprintf(name, sizeof(name), "bad%zu.bpf.c", i);
+		snprintf(text, sizeof(text), "%s%s", PRELUDE, bad[i].src);
+		write_text(name, text);
+		out = NULL;
+		rc = run_ecc(name, "bad", NULL, &out);
+		cr_expect_eq(rc, 1, "%s: exit %d: %s", name, rc, out);
+		cr_expect(strstr(out, bad[i].want), "\"%s\" missing from: %s", bad[i].want, out);
+		free(out);
+	}
+}
+
 /* ecc with extra arguments after the source, -o DIR and --vmlinux-h; returns the exit code. */
 static int run_ecc_with(const char *src, const char *const *extra, char **out)
 {
