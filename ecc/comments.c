@@ -284,8 +284,19 @@ static int apply_sample(struct scan *s, struct eu_map_meta *m, const cJSON *j, i
 	return 0;
 }
 
+/* A second @export_config on a map replaces the first: its members go first. */
+static void clear_export_members(struct eu_map_meta *m)
+{
+	for (size_t k = 0; k < m->export_config.n_members; k++)
+		free(m->export_config.members[k].name);
+	free(m->export_config.members);
+	m->export_config.members = NULL;
+	m->export_config.n_members = 0;
+}
+
 static int apply_export_config(struct scan *s, struct eu_map_meta *m, const cJSON *j, int lineno)
 {
+	clear_export_members(m);
 	if (cJSON_IsString(j)) {
 		if (strcmp(j->valuestring, "no_export") == 0)
 			m->export_config.kind = EU_EXPORT_NO;
@@ -326,6 +337,12 @@ static int apply_export_config(struct scan *s, struct eu_map_meta *m, const cJSO
 				       "\"name\", \"offset\" and \"btf_type_id\"", m->name);
 		}
 		mem[i].name = strdup(nm->valuestring);
+		if (!mem[i].name) {
+			for (size_t k = 0; k < i; k++)
+				free(mem[k].name);
+			free(mem);
+			return eu_error_set(s->err, -ENOMEM, "out of memory");
+		}
 		mem[i].offset = (uint32_t)off->valuedouble;
 		mem[i].btf_type_id = (uint32_t)tid->valuedouble;
 		i++;
