@@ -81,15 +81,22 @@ void eu_hist_linear(eu_buf *out, const uint64_t *slots, size_t n, uint64_t base,
 	}
 }
 
+/* A word ending in '_' ("_us", "_kb") must end the name or be followed by '_': "lat_us"
+ * and "lat_us_hist", not "cpu_usage" or "tcp_msg_size". Other words match anywhere. */
 static bool has_any(const char *name, const char *const *words)
 {
-	for (; *words; words++)
-		if (strstr(name, *words))
-			return true;
+	for (; *words; words++) {
+		size_t n = strlen(*words);
+		bool bounded = (*words)[0] == '_';
+		for (const char *s = name; (s = strstr(s, *words)); s++)
+			if (!bounded || s[n] == '\0' || s[n] == '_')
+				return true;
+	}
 	return false;
 }
 
-/* "len" only as a word of a snake_case name: "msg_len" and "len", not "silence". */
+/* "len" only as a word of a snake_case name: "msg_len", "len_hist", "lens", "pkt_length";
+ * not "silence". */
 static bool has_len_word(const char *name)
 {
 	size_t n = strlen(name);

@@ -108,6 +108,8 @@ Test(hist, unit_from_name)
 		{"IOSize", "bytes"},      {"kbytes", "kbytes"},     {"io_kb", "kbytes"},
 		{"size_us", "usecs"},     {"slots", NULL},          {"hists", NULL},
 		{"silence", NULL},        {"counts", NULL},         {"comm", NULL},
+		{"lat_us_hist", "usecs"}, {"us", NULL},           {"cpu_usage", NULL},
+		{"tcp_msg_size", "bytes"}, {"dns_names", NULL},     {"io_kbd", NULL},
 		{"", NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
