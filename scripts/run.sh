@@ -24,7 +24,7 @@ while [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; do
 done
 [ "${1:-}" = "--" ] && shift
 bash scripts/install-deps.sh >&2
-bash scripts/build.sh
+EU_BUILD_TARGETS='eunomia-agent eu_plugins' bash scripts/build.sh
 bash scripts/mount-fs.sh >&2 || true
 available=$(ls build/plugins/*/package.json | xargs -n1 dirname | xargs -n1 basename | tr '\n' ' ')
 if [ ${#plugins[@]} -eq 0 ]; then
