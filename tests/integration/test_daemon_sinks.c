@@ -1,6 +1,7 @@
 /* Sinks under the daemon: a file sink on a tiny tmpfs that fills up (counted drops, one error,
  * recovery), SIGHUP rotation with no line lost or split, fan-out to two sinks. */
 #include "daemon_fixture.h"
+#include "eu_children.h"
 
 #include <sys/mount.h>
 #include <sys/statvfs.h>
@@ -160,9 +161,14 @@ Test(daemon_sinks, final_counters_count_what_a_blocked_stdout_never_took)
 	/* the reader: sleep, which never reads its stdin; it must outlive the 1,000 execs below
 	 * (over 120 s under ASan on a loaded machine: its exit closed the pipe and the daemon
 	 * rightly exited on EPIPE before the SIGTERM), and is killed below */
-	dfix_sh("sh -c 'echo $$ > %s; exec %s --watch %s --api none --queue-size 100000' 2>%s "
-		"| sleep 600 & echo $! > %s",
-		pidf, dfix_daemon_bin(), F.watch, err, sleepf);
+	char pipeline[1024];
+	snprintf(pipeline, sizeof(pipeline),
+		 "sh -c 'echo $$ > %s; exec %s --watch %s --api none --queue-size 100000' 2>%s "
+		 "| sleep 600 & echo $! > %s; wait",
+		 pidf, dfix_daemon_bin(), F.watch, err, sleepf);
+	/* the whole pipeline dies with the test if an assertion fails */
+	pid_t shell = eu_child_sh(pipeline);
+	cr_assert_gt(shell, 0);
 	int64_t deadline = dfix_now_ms() + 20000;
 	char *log = NULL;
 	size_t size;
@@ -190,6 +196,7 @@ Test(daemon_sinks, final_counters_count_what_a_blocked_stdout_never_took)
 		usleep(100 * 1000);
 	bool exited = kill(pid, 0) != 0;
 	kill(reader, SIGKILL);
+	eu_wait_pid(shell, 5000);
 	log = eu_test_read_file(err, &size);
 	cr_assert(exited, "the daemon did not exit: %s", log);
 	uint64_t queued = stat_of(log, "stdout", "queued "), written = stat_of(log, "stdout", "written "),

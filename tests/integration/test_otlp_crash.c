@@ -6,6 +6,7 @@
  * The same with write-ahead turned off shows the window the issue describes (records lost),
  * so the first test proves write-ahead closes it. Loopback only. */
 #include "daemon_fixture.h"
+#include "eu_children.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -161,8 +162,12 @@ static size_t crash_and_restart(bool write_ahead, size_t *total)
 	cr_assert(dfix_wait_log(&F, "attached", 1, 20000), "%s", eu_agent_stderr(F.a));
 
 	/* the load: another binary exec'd in a loop (bounded by time) while ours runs N times */
-	dfix_sh("(end=$((SECONDS + 40)); while [ $SECONDS -lt $end ]; do %s; done) >/dev/null "
-		"2>&1 & echo $! > %s/bg.pid", bg, F.root);
+	char loop[512];
+	snprintf(loop, sizeof(loop),
+		 "end=$((SECONDS + 40)); while [ $SECONDS -lt $end ]; do %s; done >/dev/null 2>&1",
+		 bg);
+	pid_t loop_pid = eu_child_sh(loop); /* dies with the test if an assertion fails */
+	cr_assert_gt(loop_pid, 0);
 	for (int i = 0; i < N_EXECS; i++)
 		dfix_exec(&F);
 	/* every record of ours is handed to the exporter: the ring buffer is read within
@@ -181,7 +186,9 @@ static size_t crash_and_restart(bool write_ahead, size_t *total)
 		      routed);
 	cr_assert_eq(kill(eu_agent_pid(F.a), SIGKILL), 0);
 	eu_agent_wait_exit(F.a, 10000);
-	dfix_sh("kill $(cat %s/bg.pid) 2>/dev/null; sleep 0.2; true", F.root);
+	kill(-loop_pid, SIGKILL);
+	waitpid(loop_pid, NULL, 0);
+	eu_child_reaped(loop_pid);
 	eu_agent_free(F.a);
 	F.a = NULL;
 

@@ -9,12 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "eunomia/buf.h"
+#include "eu_children.h"
 
 struct eu_agent {
 	pid_t pid;
@@ -44,34 +45,58 @@ static int decode_status(int st)
 	return -1;
 }
 
-/* Forks argv with stdin from /dev/null, stdout to out[1] and stderr to err[1] (which may be
- * the same pipe). The child dies with the test process so a failed assertion leaves nothing
- * running. */
-static pid_t spawn(const char *const *argv, int out_w, int err_w)
+/* Puts "NAME=VALUE" entries into the environment and takes "NAME" entries out. */
+static void apply_env(const char *const *env)
 {
-	pid_t pid = fork();
-	if (pid != 0)
-		return pid;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	int devnull = open("/dev/null", O_RDONLY);
-	if (devnull >= 0)
-		dup2(devnull, 0);
-	dup2(out_w, 1);
+	for (size_t i = 0; env && env[i]; i++) {
+		if (strchr(env[i], '='))
+			putenv((char *)env[i]);
+		else
+			unsetenv(env[i]);
+	}
+}
+
+/* In the forked child: stdout to out_w (or the terminal when out_w < 0), stderr to err_w,
+ * then exec. */
+static void exec_child(const char *const *argv, const char *const *env, int out_w, int err_w)
+{
+	if (out_w >= 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+		if (devnull >= 0)
+			dup2(devnull, 0);
+		dup2(out_w, 1);
+	}
 	dup2(err_w, 2);
 	for (int fd = 3; fd < 256; fd++)
 		close(fd);
+	apply_env(env);
 	execv(argv[0], (char *const *)argv);
 	_exit(127);
 }
 
-struct eu_agent *eu_agent_start_argv(const char *const *argv)
+/* Forks argv with stdin from /dev/null, stdout to out_w and stderr to err_w (which may be
+ * the same pipe). The child dies with the test process (eu_children.h). */
+static pid_t spawn(const char *const *argv, int out_w, int err_w)
 {
-	int out[2], err[2];
-	if (pipe2(out, O_CLOEXEC))
+	pid_t pid = eu_child_fork();
+	if (pid == 0)
+		exec_child(argv, NULL, out_w, err_w);
+	return pid;
+}
+
+struct eu_agent *eu_agent_start_opts(const char *const *argv, const struct eu_agent_opts *o)
+{
+	static const struct eu_agent_opts none;
+	if (!o)
+		o = &none;
+	int out[2] = {-1, -1}, err[2];
+	if (!o->pty && pipe2(out, O_CLOEXEC))
 		return NULL;
 	if (pipe2(err, O_CLOEXEC)) {
-		close(out[0]);
-		close(out[1]);
+		if (!o->pty) {
+			close(out[0]);
+			close(out[1]);
+		}
 		return NULL;
 	}
 	struct eu_agent *a = calloc(1, sizeof(*a));
@@ -80,10 +105,21 @@ struct eu_agent *eu_agent_start_argv(const char *const *argv)
 	eu_buf_init(&a->out);
 	eu_buf_init(&a->err);
 	eu_buf_init(&a->lines);
-	a->pid = spawn(argv, out[1], err[1]);
+	if (o->pty) {
+		struct winsize ws = {.ws_row = o->rows ? o->rows : 50,
+				     .ws_col = o->cols ? o->cols : 200};
+		a->pid = eu_child_forkpty(&out[0], &ws);
+		if (a->pid == 0)
+			exec_child(argv, o->env, -1, err[1]);
+	} else {
+		a->pid = eu_child_fork();
+		if (a->pid == 0)
+			exec_child(argv, o->env, out[1], err[1]);
+	}
 	if (a->pid < 0)
 		goto fail;
-	close(out[1]);
+	if (out[1] >= 0)
+		close(out[1]);
 	close(err[1]);
 	a->out_fd = out[0];
 	a->err_fd = err[0];
@@ -92,11 +128,18 @@ struct eu_agent *eu_agent_start_argv(const char *const *argv)
 	return a;
 fail:
 	free(a);
-	close(out[0]);
-	close(out[1]);
+	if (out[0] >= 0)
+		close(out[0]);
+	if (out[1] >= 0)
+		close(out[1]);
 	close(err[0]);
 	close(err[1]);
 	return NULL;
+}
+
+struct eu_agent *eu_agent_start_argv(const char *const *argv)
+{
+	return eu_agent_start_opts(argv, NULL);
 }
 
 struct eu_agent *eu_agent_start(const char *pkg, const char *const *args)
@@ -167,6 +210,7 @@ static bool try_reap(struct eu_agent *a, bool block)
 	int st;
 	pid_t r = waitpid(a->pid, &st, block ? 0 : WNOHANG);
 	if (r == a->pid) {
+		eu_child_reaped(r);
 		a->reaped = true;
 		a->status = decode_status(st);
 	}
@@ -387,6 +431,7 @@ int eu_run_capture(const char *const *argv, int timeout_ms, char **output)
 	}
 	int st = 0;
 	waitpid(pid, &st, 0);
+	eu_child_reaped(pid);
 	eu_buf_putc(&b, '\0');
 	if (output)
 		*output = b.data;
@@ -411,13 +456,16 @@ int eu_wait_pid(pid_t pid, int timeout_ms)
 	int st;
 	for (;;) {
 		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid)
+		if (r == pid) {
+			eu_child_reaped(pid);
 			return decode_status(st);
+		}
 		if (r < 0)
 			return -1;
 		if (now_ms() >= deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
+			eu_child_reaped(pid);
 			return -1;
 		}
 		usleep(2000);

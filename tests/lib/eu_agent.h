@@ -32,6 +32,15 @@ struct eu_agent *eu_agent_start(const char *pkg, const char *const *args);
 /* Starts EU_AGENT_BIN argv... exactly as given (no "run", no --json). */
 struct eu_agent *eu_agent_start_argv(const char *const *argv);
 
+struct eu_agent_opts {
+	bool pty;                 /* stdin and stdout on a pseudo-terminal (a person's view) */
+	unsigned short cols, rows; /* its size; 0: 200 x 50 */
+	const char *const *env;   /* in the child only: "NAME=VALUE" sets, "NAME" unsets */
+};
+
+/* eu_agent_start_argv with options (o may be NULL). With a pty, stdout lines end in "\r". */
+struct eu_agent *eu_agent_start_opts(const char *const *argv, const struct eu_agent_opts *o);
+
 pid_t eu_agent_pid(const struct eu_agent *a);
 
 /* Waits until stderr contains EU_AGENT_ATTACHED_MARK. False on timeout or when the agent

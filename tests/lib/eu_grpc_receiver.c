@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eu_children.h"
 #include "eu_run_util.h"
 #include "eu_test.h"
 
@@ -62,11 +63,11 @@ struct eu_grpc_receiver *eu_grpc_receiver_start(const struct eu_grpc_receiver_op
 		argv[n++] = o->cert;
 		argv[n++] = o->key;
 	}
-	r->pid = fork();
+	r->pid = eu_child_fork(); /* dies with the test, even after a failed assertion */
 	if (r->pid == 0) {
 		dup2(out[1], 1);
-		close(out[0]);
-		close(out[1]);
+		for (int fd = 3; fd < 256; fd++)
+			close(fd);
 		execv(PYTHON, (char *const *)argv);
 		_exit(127);
 	}
@@ -156,6 +157,7 @@ void eu_grpc_receiver_stop(struct eu_grpc_receiver *r)
 	if (r->pid > 0) {
 		kill(r->pid, SIGKILL);
 		waitpid(r->pid, NULL, 0);
+		eu_child_reaped(r->pid);
 	}
 	for (size_t i = 0; i < r->n_calls; i++)
 		cJSON_Delete(r->calls[i]);
