@@ -5,34 +5,26 @@
  * and finds that signal's line by value (sender, target, signal name, comm). Root. */
 #include <criterion/criterion.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <pty.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "eu_test.h"
+#include "eu_agent.h"
+#include "eu_children.h"
 
 #define SIGSNOOP_PKG EU_PLUGIN_BUILD_DIR "/sigsnoop/package.json"
-#define OUT_MAX (1u << 20)
 
 struct tty_run {
 	char root[64];
 	char watch[96];
-	char log[96];
-	pid_t agent;
-	int out;          /* the pty's master, or the pipe's read end */
-	char *text;       /* everything read from it */
-	size_t len;
+	struct eu_agent *a;
+	const char *text; /* every line read so far (eu_agent_stdout) */
 	pid_t target;     /* the child the test signals */
 };
 
@@ -46,40 +38,34 @@ static int64_t now_ms(void)
 static void setup_dirs(struct tty_run *r)
 {
 	memset(r, 0, sizeof(*r));
+	r->text = "";
 	strcpy(r->root, "/tmp/eu-tty-XXXXXX");
 	cr_assert(mkdtemp(r->root));
 	snprintf(r->watch, sizeof(r->watch), "%s/watch", r->root);
-	snprintf(r->log, sizeof(r->log), "%s/agent.log", r->root);
 	cr_assert_eq(mkdir(r->watch, 0755), 0);
 	char cmd[512];
 	snprintf(cmd, sizeof(cmd), "cp %s %s/sigsnoop.json && bash %s/scripts/mount-fs.sh "
 		 ">/dev/null 2>&1; true", SIGSNOOP_PKG, r->watch, EU_SOURCE_DIR);
 	cr_assert_eq(system(cmd), 0);
-	r->text = calloc(1, OUT_MAX + 1);
-	cr_assert(r->text);
 	/* the child whose signals are looked for: it ignores SIGUSR1 and waits */
-	r->target = fork();
+	r->target = eu_child_fork();
 	cr_assert_geq(r->target, 0);
 	if (r->target == 0) {
 		signal(SIGUSR1, SIG_IGN);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		for (int i = 0; i < 600; i++)
 			sleep(1);
 		_exit(0);
 	}
 }
 
-/* The agent's environment and stderr (its log, to a file: the terminal gets records only). */
-static void child_exec(const struct tty_run *r, const char *no_color, const char *format)
+/* The daemon on the watch directory, stdout on a terminal or a pipe; its log stays on
+ * stderr (a pipe): the terminal gets records only. */
+static void start(struct tty_run *r, bool pty, const char *no_color, const char *format)
 {
-	setenv("TERM", "xterm-256color", 1);
+	char nc[32] = "NO_COLOR";
 	if (no_color)
-		setenv("NO_COLOR", no_color, 1);
-	else
-		unsetenv("NO_COLOR");
-	int fd = open(r->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || dup2(fd, 2) < 0)
-		_exit(126);
+		snprintf(nc, sizeof(nc), "NO_COLOR=%s", no_color);
+	const char *env[] = {"TERM=xterm-256color", nc, NULL};
 	const char *argv[8] = {EU_AGENT_BIN, "--watch", r->watch, "--api", "none"};
 	int n = 5;
 	if (format) {
@@ -87,45 +73,27 @@ static void child_exec(const struct tty_run *r, const char *no_color, const char
 		argv[n++] = format;
 	}
 	argv[n] = NULL;
-	execv(EU_AGENT_BIN, (char *const *)argv);
-	_exit(127);
+	struct eu_agent_opts o = {.pty = pty, .cols = 200, .rows = 50, .env = env};
+	r->a = eu_agent_start_opts(argv, &o);
+	cr_assert(r->a, "cannot start the agent");
 }
 
 static void start_on_pty(struct tty_run *r, const char *no_color, const char *format)
 {
-	struct winsize ws = {.ws_row = 50, .ws_col = 200};
-	r->agent = forkpty(&r->out, NULL, NULL, &ws);
-	cr_assert_geq(r->agent, 0, "forkpty: %s", strerror(errno));
-	if (r->agent == 0)
-		child_exec(r, no_color, format);
+	start(r, true, no_color, format);
 }
 
 static void start_on_pipe(struct tty_run *r, const char *format)
 {
-	int p[2];
-	cr_assert_eq(pipe(p), 0);
-	r->agent = fork();
-	cr_assert_geq(r->agent, 0);
-	if (r->agent == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		child_exec(r, NULL, format);
-	}
-	close(p[1]);
-	r->out = p[0];
+	start(r, false, NULL, format);
 }
 
 static void read_some(struct tty_run *r, int ms)
 {
-	struct pollfd pfd = {.fd = r->out, .events = POLLIN};
-	if (poll(&pfd, 1, ms) <= 0)
-		return;
-	ssize_t n = read(r->out, r->text + r->len, OUT_MAX - r->len);
-	if (n > 0) {
-		r->len += (size_t)n;
-		r->text[r->len] = 0;
-	}
+	if (eu_agent_next_line(r->a, ms))
+		while (eu_agent_next_line(r->a, 0))
+			;
+	r->text = eu_agent_stdout(r->a);
 }
 
 /* The output without ANSI SGR sequences and without the terminal's carriage returns. */
@@ -178,35 +146,23 @@ static bool signal_until(struct tty_run *r, const char *pattern)
 
 static void finish(struct tty_run *r)
 {
-	if (r->agent > 0) {
-		kill(r->agent, SIGINT);
-		int64_t deadline = now_ms() + 15000;
-		int st = 0;
-		pid_t w = 0;
-		while (now_ms() < deadline && (w = waitpid(r->agent, &st, WNOHANG)) == 0)
-			read_some(r, 50);
-		if (w == 0) {
-			kill(r->agent, SIGKILL);
-			waitpid(r->agent, &st, 0);
-		}
-		cr_expect(w > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-			  "the agent did not exit 0 on SIGINT");
+	if (r->a) {
+		int rc = eu_agent_stop(r->a, 15000);
+		cr_expect_eq(rc, 0, "the agent did not exit 0 on SIGINT: %d", rc);
+		eu_agent_free(r->a);
 	}
 	if (r->target > 0) {
 		kill(r->target, SIGKILL);
-		waitpid(r->target, NULL, 0);
+		eu_wait_pid(r->target, 5000);
 	}
-	close(r->out);
-	free(r->text);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", r->root);
 	cr_expect_eq(system(cmd), 0);
 }
 
-static char *agent_log(const struct tty_run *r)
+static char *agent_log(struct tty_run *r)
 {
-	char *log = eu_test_read_file(r->log, NULL);
-	return log ? log : strdup("(no log)");
+	return strdup(eu_agent_stderr(r->a));
 }
 
 /* The line of our SIGUSR1, by value: time, padded package, sender, target, name, comm. */
