@@ -11,6 +11,7 @@
 
 #include "eunomia/decoder.h"
 #include "eunomia/hist.h"
+#include "decode/decoder_text.h"
 
 #define SGR_DIM "\033[2m"
 #define SGR_BOLD "\033[1m"
@@ -24,21 +25,6 @@ bool eu_text_color_wanted(int fd)
 {
 	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
 	return isatty(fd) && !(no && *no) && !(term && !strcmp(term, "dumb"));
-}
-
-/* Columns a string takes: UTF-8 continuation bytes take none. */
-static size_t columns(const char *s, size_t n)
-{
-	size_t c = 0;
-	for (size_t i = 0; i < n; i++)
-		c += ((unsigned char)s[i] & 0xc0) != 0x80;
-	return c;
-}
-
-static void pad(eu_buf *out, size_t have, size_t want)
-{
-	for (; have < want; have++)
-		eu_buf_putc(out, ' ');
 }
 
 static void put_styled(eu_buf *out, const struct eu_text_style *st, const char *sgr,
@@ -63,13 +49,13 @@ static void put_head(eu_buf *out, struct eu_text_style *st, uint64_t time_ns,
 			      (unsigned)(time_ns % 1000000000u / 1000000u));
 	put_styled(out, st, SGR_DIM, t, n);
 	eu_buf_putc(out, ' ');
-	size_t plen = strlen(package), pcols = columns(package, plen);
+	size_t plen = strlen(package), pcols = eu_text_columns(package, plen);
 	if (pcols > st->pkg_width)
 		st->pkg_width = pcols > PKG_WIDTH_MAX ? PKG_WIDTH_MAX : (unsigned)pcols;
 	if (st->pkg_width < PKG_WIDTH_MIN)
 		st->pkg_width = PKG_WIDTH_MIN;
 	put_styled(out, st, SGR_BOLD, package, plen);
-	pad(out, pcols, st->pkg_width);
+	eu_text_pad(out, pcols, st->pkg_width);
 	if (what) {
 		eu_buf_putc(out, ' ');
 		eu_buf_puts(out, what);
@@ -103,13 +89,13 @@ static void put_pair(eu_buf *out, const struct eu_text_style *st, const char *ke
 			eu_buf_putc(out, val[i]);
 		}
 		eu_buf_putc(out, '"');
-		cols = columns(val, n) + 2;
+		cols = eu_text_columns(val, n) + 2;
 	} else {
 		eu_buf_append(out, val, n);
-		cols = columns(val, n);
+		cols = eu_text_columns(val, n);
 	}
 	if (!last)
-		pad(out, cols, width);
+		eu_text_pad(out, cols, width);
 }
 
 /* Every top-level field of a plan's record as key=value (skip: a field index left out). */

@@ -1,4 +1,5 @@
 /* ecli's plain-text table, single values as text, and fields read as numbers. */
+#include "decoder_text.h"
 #include "decoder_priv.h"
 
 #include <errno.h>
@@ -6,9 +7,7 @@
 
 static const uint8_t no_data[1];
 
-/* Terminal columns a UTF-8 run occupies, counting one per code point (escapes are ASCII,
- * so everything the formatters write is valid UTF-8). */
-static size_t columns(const char *s, size_t n)
+size_t eu_text_columns(const char *s, size_t n)
 {
 	size_t c = 0;
 	for (size_t i = 0; i < n; i++)
@@ -16,7 +15,7 @@ static size_t columns(const char *s, size_t n)
 	return c;
 }
 
-static void pad(eu_buf *b, size_t used, size_t width)
+void eu_text_pad(eu_buf *b, size_t used, size_t width)
 {
 	static const char spaces[] = "                                                                ";
 	while (used < width) {
@@ -42,8 +41,8 @@ void eu_plan_text_header(const struct eu_plan *plan, eu_buf *out)
 		size_t start = out->len;
 		eu_buf_text_escaped(out, up.data ? up.data : "", up.len);
 		if (i + 1 < n) {
-			pad(out, columns(out->data ? out->data + start : "", out->len - start),
-			    plan->widths[i]);
+			const char *cell = out->data ? out->data + start : "";
+			eu_text_pad(out, eu_text_columns(cell, out->len - start), plan->widths[i]);
 			eu_buf_putc(out, ' ');
 		}
 	}
@@ -73,7 +72,7 @@ int eu_plan_text_row(const struct eu_plan *plan, const char *time_str, const voi
 		eu_wr_value(&w, plan, op, base, true);
 		if (i + 1 == n)
 			break;
-		size_t used = columns(w.b->data + start, (size_t)(w.p - w.b->data) - start);
+		size_t used = eu_text_columns(w.b->data + start, (size_t)(w.p - w.b->data) - start);
 		size_t width = plan->widths[i];
 		size_t fill = used < width ? width - used : 0;
 		if (!eu_wr_room(&w, fill + 1))
