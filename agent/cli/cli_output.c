@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,7 +33,6 @@ void cli_output_use_records(struct cli_output *o, const struct eu_package *pkg)
 		strcpy(o->host, "unknown");
 	o->meta = (struct eu_record_meta){.package = pkg->name ? pkg->name : "", .version = o->version,
 					  .host = o->host};
-	o->ts_field = -1;
 }
 
 /* The daemon takes the clock once per batch; so do we (a batch starts with an empty buffer). */
@@ -42,31 +42,59 @@ static void record_clock(struct cli_output *o)
 		eu_record_clock_sync(&o->clock);
 }
 
+/* exp's record source for its current plan, made on first use: NULL when out of memory. */
+static struct eu_record_source *record_source(struct cli_output *o, const struct eu_export *exp)
+{
+	bool sample = eu_export_kind(exp) == EU_EXPORT_SAMPLE;
+	const struct eu_plan *plan = eu_export_plan(exp);
+	struct cli_record_src *slot = NULL;
+	for (size_t i = 0; i < o->n_srcs && !slot; i++)
+		if (o->srcs[i].exp == exp)
+			slot = &o->srcs[i];
+	if (slot && slot->plan == plan)
+		return slot->src;
+	if (!slot) {
+		struct cli_record_src *grown = realloc(o->srcs, (o->n_srcs + 1) * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		o->srcs = grown;
+		slot = &o->srcs[o->n_srcs++];
+		*slot = (struct cli_record_src){.exp = exp};
+	}
+	eu_record_source_unref(slot->src);
+	slot->src = NULL;
+	slot->plan = plan;
+	struct eu_record_source t = {
+		.kind = sample ? EU_RECORD_SAMPLE : EU_RECORD_EVENT,
+		.package = o->meta.package, .version = o->meta.version, .host = o->meta.host,
+		.event = sample ? eu_export_map_name(exp) : eu_plan_name(plan),
+		/* eu_record_source_new takes references of its own */
+		.plan = (struct eu_plan *)plan, .key_plan = (struct eu_plan *)eu_export_key_plan(exp),
+		.key_scalar = eu_export_key_scalar(exp), .value_scalar = eu_export_value_scalar(exp),
+		.ts_field = sample ? -1 : eu_record_time_field(plan),
+	};
+	if (eu_record_source_new(&t, &slot->src))
+		slot->src = NULL;
+	return slot->src;
+}
+
 /* The daemon's record of an event or a sampled map entry (eunomia/record.h). */
 static void put_record(struct cli_output *o, const struct eu_export *exp, const void *key,
 		       size_t key_size, const void *data, size_t size)
 {
-	bool sample = eu_export_kind(exp) == EU_EXPORT_SAMPLE;
-	const struct eu_plan *plan = eu_export_plan(exp);
-	if (!sample && o->ts_plan != plan) {
-		o->ts_plan = plan;
-		o->ts_field = eu_record_time_field(plan);
+	struct eu_record_source *src = record_source(o, exp);
+	if (!src) {
+		o->buf.oom = true; /* the batch is dropped as for any allocation failure */
+		return;
 	}
 	record_clock(o);
-	struct eu_record_source src = {
-		.kind = sample ? EU_RECORD_SAMPLE : EU_RECORD_EVENT,
-		.package = o->meta.package, .version = o->meta.version, .host = o->meta.host,
-		.event = sample ? eu_export_map_name(exp) : eu_plan_name(plan),
-		/* read only: eu_record_format takes no reference */
-		.plan = (struct eu_plan *)plan, .key_plan = (struct eu_plan *)eu_export_key_plan(exp),
-		.key_scalar = eu_export_key_scalar(exp), .value_scalar = eu_export_value_scalar(exp),
-		.ts_field = sample ? -1 : o->ts_field,
-	};
+	bool sample = src->kind == EU_RECORD_SAMPLE;
 	struct eu_record r = {
-		.src = &src, .data = data, .size = (uint32_t)size, .key = key,
+		.src = src, .data = data, .size = (uint32_t)size, .key = key,
 		.key_size = (uint32_t)key_size,
 		.time_ns = sample ? o->clock.real_now_ns
-				  : eu_record_event_time(plan, o->ts_field, data, size, &o->clock),
+				  : eu_record_event_time(src->plan, src->ts_field, data, size,
+							 &o->clock),
 	};
 	eu_record_format(&o->buf, &r);
 }
@@ -74,6 +102,9 @@ static void put_record(struct cli_output *o, const struct eu_export *exp, const 
 void cli_output_free(struct cli_output *o)
 {
 	eu_buf_free(&o->buf);
+	for (size_t i = 0; i < o->n_srcs; i++)
+		eu_record_source_unref(o->srcs[i].src);
+	free(o->srcs);
 }
 
 bool cli_output_flush(struct cli_output *o)

@@ -68,8 +68,14 @@ struct cli_output {
 	struct eu_record_clock clock;
 	char version[13];
 	char host[256];
-	const struct eu_plan *ts_plan; /* the plan ts_field was found in */
-	int ts_field;
+	/* one record source per export, made as the daemon makes them; remade when the export's
+	 * plan changes (a plan chosen by the first record's size) */
+	struct cli_record_src {
+		const struct eu_export *exp;
+		const struct eu_plan *plan;
+		struct eu_record_source *src;
+	} *srcs;
+	size_t n_srcs;
 };
 
 void cli_output_init(struct cli_output *o, int fd, bool json, bool print_header);

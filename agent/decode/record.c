@@ -189,13 +189,7 @@ int eu_record_format_event(eu_buf *out, const struct eu_record_meta *m,
 static void begin_from(eu_buf *out, const struct eu_record_source *src, uint64_t time_ns)
 {
 	put_times(out, time_ns);
-	if (src->json_head_) {
-		eu_buf_append(out, src->json_head_, src->json_head_len_);
-		return;
-	}
-	/* a source filled in by its user (run's output, on its stack) has no rendered header */
-	struct eu_record_meta m = {src->package, src->version, src->event, src->host};
-	put_head(out, &m);
+	eu_buf_append(out, src->json_head_, src->json_head_len_);
 }
 
 int eu_record_format(eu_buf *out, const struct eu_record *r)
@@ -203,6 +197,8 @@ int eu_record_format(eu_buf *out, const struct eu_record *r)
 	const struct eu_record_source *src = r->src;
 	size_t mark = out->len;
 	int ret = 0;
+	if (!src->json_head_)
+		return -EINVAL; /* not made by eu_record_source_new: no header to write */
 	if (src->kind == EU_RECORD_LINE || src->kind == EU_RECORD_OBJECT) {
 		begin_from(out, src, r->time_ns);
 		if (src->kind == EU_RECORD_OBJECT) {

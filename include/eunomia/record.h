@@ -123,7 +123,8 @@ struct eu_record {
 };
 
 /* The JSON line of a record (the schema above) with its newline. -EINVAL (a record shorter
- * than its plan) or -ENOMEM, with nothing appended. */
+ * than its plan, or a source not made by eu_record_source_new) or -ENOMEM, with nothing
+ * appended. */
 int eu_record_format(eu_buf *out, const struct eu_record *r);
 
 /* A batch of records: filled by one thread, then sealed and shared read-only by any number
