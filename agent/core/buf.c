@@ -51,7 +51,8 @@ void eu_buf_append(eu_buf *b, const void *data, size_t n)
 {
 	if (!eu_buf_reserve(b, n))
 		return;
-	memcpy(b->data + b->len, data, n);
+	if (n) /* callers pass (NULL, 0) for empty text: memcpy(.., NULL, 0) is undefined */
+		memcpy(b->data + b->len, data, n);
 	b->len += n;
 	b->data[b->len] = '\0';
 }

@@ -262,7 +262,8 @@ struct eu_metric_series *eu_metric_series_get(struct eu_metric_family *f,
 	}
 	char *text = (char *)(s->values + f->n_labels);
 	for (size_t i = 0; i < f->n_labels; i++) {
-		memcpy(text, values[i].s, values[i].len);
+		if (values[i].len) /* an empty label value may come as (NULL, 0) */
+			memcpy(text, values[i].s, values[i].len);
 		text[values[i].len] = '\0';
 		s->values[i].s = text;
 		s->values[i].len = values[i].len;

@@ -40,7 +40,8 @@ static int keep_btf_files(struct eu_package *pkg, const struct eu_tar *tar, eu_e
 		f->size = m->size;
 		if (!f->name || !f->data)
 			return eu_error_set(err, -ENOMEM, "%s: out of memory", pkg->origin);
-		memcpy(f->data, m->data, m->size);
+		if (m->size) /* an empty member may have no data pointer */
+			memcpy(f->data, m->data, m->size);
 	}
 	return 0;
 }

@@ -157,7 +157,8 @@ int eu_elf_syms_load(const char *path, struct eu_elf_syms **out, eu_error *err)
 		eu_elf_syms_free(e);
 		return ret;
 	}
-	qsort(e->syms, e->n, sizeof(*e->syms), by_addr);
+	if (e->n > 1) /* an ELF without symbols has syms NULL: qsort(NULL, 0) is undefined */
+		qsort(e->syms, e->n, sizeof(*e->syms), by_addr);
 	*out = e;
 	return 0;
 }

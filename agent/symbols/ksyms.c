@@ -104,7 +104,8 @@ int eu_ksyms_load(const char *path, struct eu_ksyms **out, eu_error *err)
 				    "cannot be named; run as root or set kernel.kptr_restrict=0",
 				    path);
 	}
-	qsort(k->syms, k->n, sizeof(*k->syms), by_addr);
+	if (k->n > 1) /* an empty kallsyms leaves syms NULL: qsort(NULL, 0) is undefined */
+		qsort(k->syms, k->n, sizeof(*k->syms), by_addr);
 	*out = k;
 	return 0;
 }
