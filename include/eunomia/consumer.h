@@ -35,13 +35,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <uv.h>
 
 #include "eunomia/buf.h"
 #include "eunomia/error.h"
 
 struct eu_program;
 struct eu_plan;
+/* libuv's loop (uv_loop_t), declared, not included: <uv.h> needs POSIX types (pthread_rwlock_t)
+ * that a strict -std=c11 build without _GNU_SOURCE does not see, and this header must compile
+ * there. */
+struct uv_loop_s;
 struct eu_map_meta;
 
 enum eu_export_kind {
@@ -136,7 +139,7 @@ struct eu_consumer;
 
 /* Sets up the exports of a loaded program (plans, buffers); nothing runs until start. With
  * describe_only, the program needs only to be opened. */
-int eu_consumer_new(uv_loop_t *loop, struct eu_program *prog,
+int eu_consumer_new(struct uv_loop_s *loop, struct eu_program *prog,
 		    const struct eu_consumer_opts *opts, struct eu_consumer **out, eu_error *err);
 int eu_consumer_start(struct eu_consumer *c, eu_error *err);
 /* Stops watching (events stay in the buffers). */

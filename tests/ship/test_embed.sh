@@ -52,7 +52,7 @@ fi
 for h in "$incdir"/eunomia/*.h; do
 	echo "#include <eunomia/$(basename "$h")>" >"$work/one.c"
 	# shellcheck disable=SC2046
-	cc -Wall -Werror -fsyntax-only $(pkg-config --cflags libeunomia) "$work/one.c" ||
+	cc -std=c11 -pedantic -Wall -Werror -fsyntax-only $(pkg-config --cflags libeunomia) "$work/one.c" ||
 		fail "installed header eunomia/$(basename "$h") does not compile on its own"
 done
 
