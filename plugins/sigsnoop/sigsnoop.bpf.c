@@ -94,7 +94,8 @@ int tgkill_exit(struct trace_event_raw_sys_exit *ctx)
 	return probe_exit(ctx, ctx->ret);
 }
 
-/* every signal the kernel generates, whoever sends it (faults, timers, the kernel itself) */
+/* every other signal the kernel generates, whoever sends it (faults, timers, the kernel
+ * itself) */
 SEC("tracepoint/signal/signal_generate")
 int sig_trace(struct trace_event_raw_signal_generate *ctx)
 {
@@ -104,8 +105,13 @@ int sig_trace(struct trace_event_raw_signal_generate *ctx)
 	int ret = ctx->errno;
 	if (failed_only && ret == 0)
 		return 0;
-	u32 pid = bpf_get_current_pid_tgid() >> 32;
+	u64 id = bpf_get_current_pid_tgid();
+	u32 pid = id >> 32, tid = (u32)id;
 	if (filtered_pid && pid != filtered_pid)
+		return 0;
+	/* a signal sent by kill/tkill/tgkill is reported once, by the syscall's exit with its
+	 * return value: the sender's thread has its entry in `values` until then */
+	if (bpf_map_lookup_elem(&values, &tid))
 		return 0;
 	struct event event = {};
 	event.pid = pid;

@@ -60,6 +60,16 @@ static bool match(const cJSON *rec, void *ctx)
 	       eu_json_int(rec, "sig", -1) == w->sig && eu_json_int(rec, "ret", 1) == w->ret;
 }
 
+/* the warm-up record: the sender child's SIGUSR2 to the target */
+static long long sender_pid;
+
+static bool count_sender_usr2(const cJSON *rec, void *ctx)
+{
+	const struct want *w = ctx;
+	return eu_json_int(rec, "pid", -1) == sender_pid && eu_json_int(rec, "tpid", -1) == w->tpid &&
+	       eu_json_int(rec, "sig", -1) == w->sig;
+}
+
 struct sender {
 	pid_t target;
 	int sig;
@@ -155,4 +165,79 @@ Test(plugin_sigsnoop, failed_only_and_target_signal)
 	cr_expect_eq(eu_agent_stop(a, 10000), 0);
 	eu_agent_free(a);
 	stop_child(child);
+}
+
+/* A child that sends one kill(target, SIGUSR2) per byte read on fd, and one SIGUSR1 on 'X'. */
+static pid_t start_sender(pid_t target, int *cmd_fd)
+{
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(p[1]);
+		char c;
+		while (read(p[0], &c, 1) == 1)
+			kill(target, c == 'X' ? SIGUSR1 : SIGUSR2);
+		_exit(0);
+	}
+	close(p[0]);
+	*cmd_fd = p[1];
+	return pid;
+}
+
+static void send_warmup(void *ctx)
+{
+	cr_assert_eq(write(*(int *)ctx, "w", 1), 1);
+}
+
+struct one_kill {
+	long long pid, tpid;
+	int seen;     /* records of the SIGUSR1 kill */
+	int bad_ret;  /* of them, with ret != 0 */
+};
+
+static bool count_usr1(const cJSON *rec, void *ctx)
+{
+	struct one_kill *k = ctx;
+	if (eu_json_int(rec, "pid", -1) == k->pid && eu_json_int(rec, "tpid", -1) == k->tpid &&
+	    eu_json_int(rec, "sig", -1) == SIGUSR1) {
+		k->seen++;
+		k->bad_ret += eu_json_int(rec, "ret", -1) != 0;
+	}
+	return false; /* read everything until the time is up */
+}
+
+/* One kill() is one record: the syscall's exit reports it, and the signal_generate
+ * tracepoint, which fires inside that same kill(), does not report it again. */
+Test(plugin_sigsnoop, one_kill_is_one_record)
+{
+	pid_t target = start_child();
+	int cmd;
+	pid_t sender = start_sender(target, &cmd);
+	char spid[16];
+	snprintf(spid, sizeof(spid), "%d", sender);
+	sender_pid = sender;
+	struct eu_agent *a = start((const char *const[]){"--filtered_pid", spid, NULL});
+	/* the perf buffer loses what comes before its reader: SIGUSR2s until one is seen */
+	struct want w = {.tpid = target, .sig = SIGUSR2, .ret = 0};
+	struct one_kill k = {.pid = sender, .tpid = target};
+	cJSON *rec = NULL;
+	for (int i = 0; i < 40 && !rec; i++) {
+		send_warmup(&cmd);
+		rec = eu_agent_find(a, count_sender_usr2, &w, 250);
+	}
+	cr_assert(rec, "no event for the sender's SIGUSR2; stderr:\n%s", eu_agent_stderr(a));
+	cJSON_Delete(rec);
+	cr_assert_eq(write(cmd, "X", 1), 1);
+	cr_assert_null(eu_agent_find(a, count_usr1, &k, 2000));
+	cr_expect_eq(k.seen, 1, "one kill(%d, SIGUSR1) by pid %d gave %d records:\n%s", target,
+		     sender, k.seen, eu_agent_stdout(a));
+	cr_expect_eq(k.bad_ret, 0, "%s", eu_agent_stdout(a));
+	cr_expect_eq(eu_agent_stop(a, 10000), 0);
+	eu_agent_free(a);
+	close(cmd);
+	stop_child(sender);
+	stop_child(target);
 }
