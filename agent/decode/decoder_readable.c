@@ -16,6 +16,10 @@
  *             -> "-ENOENT" (0 and positive values are results: numbers)
  *   TCP state state, oldstate, newstate, old_state, new_state, skc_state, tcp_state: an
  *             integer 1..13 in a package whose programs hook TCP -> "TCP_ESTABLISHED"
+ *   pointer   an unsigned 8-byte integer named like a memory address (has "addr" or ends in
+ *             "ptr": skaddr, kaddr, ..._ptr), never one named like an IP address (saddr,
+ *             daddr, ...: bcc keeps IPv4 addresses in u64s) nor a link-layer one (mac, hw,
+ *             eth, lladdr) -> hex, as a BTF pointer prints: "0xffff8f2a1c3e4000"
  *
  * Enum-typed fields already print their names and are left alone. */
 #include "decoder_priv.h"
@@ -81,6 +85,20 @@ static bool v6_name(const char *name)
 {
 	return ends_with(name, "v6") || ends_with(name, "6") || (!ends_with(name, "4") &&
 								 v4_name(name));
+}
+
+/* A kernel or user memory address kept in an integer (tcpstates' skaddr). */
+static bool pointer_field(const struct eu_plan_op *op, const char *name)
+{
+	static const char *const link[] = {"mac", "hw", "eth", "lladdr", NULL};
+	if (op->kind != EU_OP_U64 || op->bit_size || (op->flags & EU_OPF_BE))
+		return false;
+	for (const char *const *n = link; *n; n++)
+		if (strcasestr(name, *n))
+			return false;
+	if (ends_with(name, "ptr"))
+		return true;
+	return strcasestr(name, "addr") && !v4_name(name) && !v6_name(name);
 }
 
 /* 4: a 4-byte address layout, 16: a 16-byte one, 0: neither */
@@ -193,6 +211,10 @@ static int read_members(struct reading_ctx *rc, uint32_t first, uint32_t count, 
 		     op->kind == EU_OP_S16 || op->kind == EU_OP_S32 || op->kind == EU_OP_S64)) {
 			op->base_kind = op->kind;
 			op->kind = EU_OP_BE;
+			continue;
+		}
+		if (pointer_field(op, name)) {
+			op->kind = EU_OP_PTR;
 			continue;
 		}
 		int ret = named_reading(rc, op, name);

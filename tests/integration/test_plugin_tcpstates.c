@@ -92,8 +92,12 @@ static bool collect(const cJSON *rec, void *ctx)
 		snprintf(s->why[SYN_SENT], 256, "pid %lld", eu_json_int(rec, "pid", -1));
 	}
 	if (is(rec, "oldstate", "TCP_SYN_SENT") && is(rec, "newstate", "TCP_ESTABLISHED") &&
-	    sport == c->cport && dport == c->lport)
-		s->got[CLIENT_EST] = addrs;
+	    sport == c->cport && dport == c->lport) {
+		/* skaddr, the kernel's struct sock address, prints as a pointer: 0xffff... */
+		const char *sk = eu_json_str(rec, "skaddr");
+		s->got[CLIENT_EST] = addrs && sk && !strncmp(sk, "0xffff", 6) && strlen(sk) == 18;
+		snprintf(s->why[CLIENT_EST], 256, "skaddr %s", sk ? sk : "(not a string)");
+	}
 	if (is(rec, "oldstate", "TCP_SYN_RECV") && is(rec, "newstate", "TCP_ESTABLISHED") &&
 	    sport == c->lport && dport == c->cport)
 		s->got[SERVER_EST] = addrs;

@@ -198,7 +198,7 @@ Test(decoder_readable, tcpstates_names_in_tcp_packages_only)
 	struct eu_plan *plan = readable_plan(tcpstates_type(), EU_READ_TCP);
 	char *got = format(plan, &r, sizeof(r));
 	cr_expect(strstr(got, "{\"saddr\":\"127.0.0.1\",\"daddr\":\"127.0.0.2\","
-			      "\"skaddr\":305419896,"),
+			      "\"skaddr\":\"0x12345678\","),
 		  "%s", got);
 	cr_expect(strstr(got, "\"oldstate\":7,\"oldstate_name\":\"TCP_CLOSE\",\"newstate\":2,"
 			      "\"newstate_name\":\"TCP_SYN_SENT\",\"family\":2,\"sport\":0,"
@@ -207,6 +207,7 @@ Test(decoder_readable, tcpstates_names_in_tcp_packages_only)
 	free(got);
 	char *row = row_of(plan, &r, sizeof(r));
 	cr_expect(strstr(row, "TCP_CLOSE") && strstr(row, "TCP_SYN_SENT"), "%s", row);
+	cr_expect(strstr(row, " 0x12345678 ") && !strstr(row, "305419896"), "%s", row);
 	free(row);
 	r.newstate = 99; /* no such state: the number, no name key */
 	got = format(plan, &r, sizeof(r));
@@ -289,7 +290,7 @@ Test(decoder_readable, look_alike_fields_keep_their_numbers)
 	cr_assert_gt(en, 0);
 	cr_assert_eq(btf__add_enum_value(B, "OPEN", 1), 0);
 	int st = add_struct("event", 40);
-	field("addr", t.u64, 0, 0);      /* a memory address */
+	field("addr", t.u64, 0, 0);      /* a memory address: hex */
 	field("addr32", t.u32, 64, 0);    /* no family, not __be32, no v4 name */
 	field("mac_addr", u8x6, 96, 0);   /* link layer */
 	field("state", en, 160, 0);       /* an enum: its own names */
@@ -312,7 +313,7 @@ Test(decoder_readable, look_alike_fields_keep_their_numbers)
 	put(rec, 36, &eno, 4);
 	struct eu_plan *plan = readable_plan(st, EU_READ_RETURNS | EU_READ_TCP);
 	expect_readable(plan, rec, sizeof(rec),
-			"{\"addr\":4096,\"addr32\":16777343,"
+			"{\"addr\":\"0x1000\",\"addr32\":16777343,"
 			"\"mac_addr\":[1,2,3,4,5,6],\"state\":\"OPEN\",\"err\":4294967294,"
 			"\"seq\":1000,\"ip4\":\"10.0.0.1\",\"errno\":2,\"errno_name\":\"ENOENT\"}");
 	eu_plan_free(plan);
@@ -417,5 +418,32 @@ Test(decoder_readable, opensnoop_short_record)
 	put(rec, 4, &ret, 4);
 	expect_readable(plan, rec, 22,
 			"{\"pid\":0,\"ret\":3,\"flags\":0,\"uid\":0,\"fname\":\"/nope\"}");
+	eu_plan_free(plan);
+}
+
+/* Integers named like memory addresses print in hex; IP-named u64s (bcc keeps IPv4
+ * addresses in them), link-layer names, other sizes and signed values keep their numbers. */
+Test(decoder_readable, pointer_names_print_hex)
+{
+	struct ids t = base_types();
+	int s64 = add_int("long long", 8, BTF_INT_SIGNED);
+	int st = add_struct("event", 56);
+	field("skaddr", t.u64, 0, 0);
+	field("kaddr", t.u64, 64, 0);
+	field("buf_ptr", t.u64, 128, 0);
+	field("saddr", t.u64, 192, 0);   /* bcc tcplife: an IPv4 address in a u64 */
+	field("daddr", t.u64, 256, 0);
+	field("hwaddr", t.u64, 320, 0);  /* link layer */
+	field("offaddr", s64, 384, 0);   /* signed: not an address */
+	uint64_t v[7] = {0xffff8f2a1c3e4000ull, 0xffffffff81000000ull, 0x7ffc0000, 16777343,
+			 33554559, 0x112233445566ull, 4096};
+	struct eu_plan *plan = readable_plan(st, 0);
+	expect_readable(plan, v, sizeof(v),
+			"{\"skaddr\":\"0xffff8f2a1c3e4000\",\"kaddr\":\"0xffffffff81000000\","
+			"\"buf_ptr\":\"0x7ffc0000\",\"saddr\":16777343,\"daddr\":33554559,"
+			"\"hwaddr\":18838586676582,\"offaddr\":4096}");
+	char *row = row_of(plan, v, sizeof(v));
+	cr_expect(strstr(row, "0xffff8f2a1c3e4000 ") && strstr(row, " 16777343 "), "%s", row);
+	free(row);
 	eu_plan_free(plan);
 }
