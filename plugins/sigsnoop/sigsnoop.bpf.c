@@ -50,6 +50,10 @@ static __always_inline int probe_exit(void *ctx, int ret)
 		return 0;
 	if (failed_only && ret >= 0)
 		goto cleanup;
+	/* a signal the syscall did send is reported once, by signal_generate, which fires inside
+	 * the call; what it cannot see is reported here: failures and kill(pid, 0) */
+	if (ret == 0 && eventp->sig != 0)
+		goto cleanup;
 	eventp->ret = ret;
 	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, eventp, sizeof(*eventp));
 cleanup:
@@ -94,8 +98,7 @@ int tgkill_exit(struct trace_event_raw_sys_exit *ctx)
 	return probe_exit(ctx, ctx->ret);
 }
 
-/* every other signal the kernel generates, whoever sends it (faults, timers, the kernel
- * itself) */
+/* every signal the kernel generates, whoever sends it (faults, timers, the kernel itself) */
 SEC("tracepoint/signal/signal_generate")
 int sig_trace(struct trace_event_raw_signal_generate *ctx)
 {
@@ -105,13 +108,8 @@ int sig_trace(struct trace_event_raw_signal_generate *ctx)
 	int ret = ctx->errno;
 	if (failed_only && ret == 0)
 		return 0;
-	u64 id = bpf_get_current_pid_tgid();
-	u32 pid = id >> 32, tid = (u32)id;
+	u32 pid = bpf_get_current_pid_tgid() >> 32;
 	if (filtered_pid && pid != filtered_pid)
-		return 0;
-	/* a signal sent by kill/tkill/tgkill is reported once, by the syscall's exit with its
-	 * return value: the sender's thread has its entry in `values` until then */
-	if (bpf_map_lookup_elem(&values, &tid))
 		return 0;
 	struct event event = {};
 	event.pid = pid;
