@@ -345,10 +345,19 @@ int eu_cli_daemon(int argc, char **argv)
 		code = err.code == -EINVAL ? DAEMON_EXIT_USAGE : DAEMON_EXIT_FAIL;
 		goto out;
 	}
+	/* the API's socket is bound before any package attaches: a port in use fails the start
+	 * at once, with nothing loaded */
 	struct eu_api *api = NULL;
 	if (cli_api_start(&a.api, d, &api)) {
 		eu_daemon_free(d);
 		code = DAEMON_EXIT_USAGE;
+		goto out;
+	}
+	if (eu_daemon_watch(d, &err)) {
+		eu_log(EU_LOG_ERROR, "%s", err.msg);
+		eu_api_free(api);
+		eu_daemon_free(d);
+		code = DAEMON_EXIT_FAIL;
 		goto out;
 	}
 	code = eu_daemon_run(d) ? DAEMON_EXIT_FAIL : DAEMON_EXIT_OK;

@@ -617,16 +617,22 @@ int eu_daemon_new(const struct eu_daemon_opts *opts, struct eu_daemon **out, eu_
 	uv_signal_start(&d->sig_usr1, on_signal, SIGUSR1);
 	if ((ret = daemon_ctl_init(d, opts, err)))
 		goto fail;
-	for (size_t i = 0; i < d->cfg.n_watch; i++) {
-		if ((ret = watch_add(d, d->cfg.watch[i], err)))
-			goto fail;
-	}
-	daemon_metrics_load_packages(d);
 	*out = d;
 	return 0;
 fail:
 	eu_daemon_free(d);
 	return ret;
+}
+
+int eu_daemon_watch(struct eu_daemon *d, eu_error *err)
+{
+	for (size_t i = 0; i < d->cfg.n_watch; i++) {
+		int ret = watch_add(d, d->cfg.watch[i], err);
+		if (ret)
+			return ret;
+	}
+	daemon_metrics_load_packages(d);
+	return 0;
 }
 
 int eu_daemon_run(struct eu_daemon *d)

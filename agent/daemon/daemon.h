@@ -95,9 +95,12 @@ struct eu_daemon_pkg_info {
 
 struct eu_daemon;
 
-/* Reads the config, opens the sinks and starts watching (every package already present is
- * loaded before this returns). */
+/* Reads the config, opens the sinks and binds the --prometheus listener; no package is
+ * loaded yet, so a listener that cannot bind fails the start before anything attaches. */
 int eu_daemon_new(const struct eu_daemon_opts *opts, struct eu_daemon **out, eu_error *err);
+/* Starts watching: every package already present is loaded before this returns. Called after
+ * the caller's own listeners (the API) are bound. */
+int eu_daemon_watch(struct eu_daemon *d, eu_error *err);
 /* Says ready (log line, systemd notification), then runs the loop until SIGINT/SIGTERM or
  * eu_daemon_stop; 0 on a clean stop. */
 int eu_daemon_run(struct eu_daemon *d);

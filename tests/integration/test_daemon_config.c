@@ -2,6 +2,10 @@
  * the config, SIGHUP reloading them. */
 #include "daemon_fixture.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 static struct dfix F;
 
 static void setup(void)
@@ -270,4 +274,59 @@ Test(daemon_config, sighup_with_a_config_start_up_refuses_keeps_running)
 	cr_assert_eq(dfix_count(eu_agent_stderr(F.a), "programs attached"), 1, "%s",
 		     eu_agent_stderr(F.a));
 	cr_assert_eq(eu_agent_stop(F.a, 10000), 0);
+}
+
+/* A port in use fails the start at once: the API and --prometheus listeners are bound before
+ * any package loads, and the error names the address and the reason; nothing attached. */
+static void expect_bind_failure(const char *const *listener, int port, int want_code)
+{
+	dfix_sh("cp %s %s/boot.json", BOOTSTRAP_PKG, F.watch);
+	const char *argv[16] = {dfix_daemon_bin(), "--watch", F.watch};
+	size_t n = 3;
+	for (size_t i = 0; listener[i] && n < 15; i++)
+		argv[n++] = listener[i];
+	argv[n] = NULL;
+	int64_t t0 = dfix_now_ms();
+	F.a = eu_agent_start_argv(argv);
+	cr_assert(F.a);
+	int code = eu_agent_wait_exit(F.a, 10000);
+	const char *err = eu_agent_stderr(F.a);
+	cr_assert_eq(code, want_code, "exit %d:\n%s", code, err);
+	cr_expect_lt(dfix_now_ms() - t0, 5000, "took %lld ms", (long long)(dfix_now_ms() - t0));
+	char addr[64];
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	cr_expect(strstr(err, addr) && strstr(err, "Address already in use"), "%s", err);
+	cr_expect_null(strstr(err, "attached"), "a package was attached first:\n%s", err);
+}
+
+static int occupied_port(int *fd)
+{
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t sl = sizeof(sa);
+	cr_assert_eq(bind(*fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(*fd, 1), 0);
+	cr_assert_eq(getsockname(*fd, (struct sockaddr *)&sa, &sl), 0);
+	return ntohs(sa.sin_port);
+}
+
+Test(daemon_config, api_port_in_use_fails_before_any_package)
+{
+	int fd, port = occupied_port(&fd);
+	char api[64], tok[192];
+	snprintf(api, sizeof(api), "tcp:127.0.0.1:%d", port);
+	snprintf(tok, sizeof(tok), "%s/token", F.root);
+	dfix_sh("echo s3cr3t-token-0123456789abcdef > %s && chmod 600 %s", tok, tok);
+	expect_bind_failure((const char *[]){"--api", api, "--api-token-file", tok, NULL}, port, 2);
+	close(fd);
+}
+
+Test(daemon_config, prometheus_port_in_use_fails_before_any_package)
+{
+	int fd, port = occupied_port(&fd);
+	char prom[64];
+	snprintf(prom, sizeof(prom), "127.0.0.1:%d", port);
+	expect_bind_failure((const char *[]){"--api", "none", "--prometheus", prom, NULL}, port, 1);
+	close(fd);
 }
