@@ -12,6 +12,8 @@
 
 /* See count_result. */
 #define EPISODE_QUIET_MS 2000u
+/* how long close waits for a writer still busy with a batch or a flush */
+#define SINK_CLOSE_GRACE_MS 200u
 
 /* A queued batch: a reference to records every sink shares (nothing is copied per sink). */
 struct chunk {
@@ -350,6 +352,11 @@ void eu_sink_close(struct eu_sink *s, int timeout_ms)
 		       s->name, timeout_ms);
 	eu_sink_abandon(s);
 	pthread_mutex_lock(&s->mu);
+	/* a writer finishing a batch or a flush is done in moments; only one stuck in write()
+	 * is not, and it is left behind after this grace */
+	struct timespec grace = deadline_in(SINK_CLOSE_GRACE_MS);
+	while (s->busy && pthread_cond_timedwait(&s->drained, &s->mu, &grace) != ETIMEDOUT)
+		;
 	bool busy = s->busy;
 	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->mu);

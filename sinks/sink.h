@@ -29,6 +29,7 @@
 #define EU_SINK_DEFAULT_QUEUE_BYTES (64u << 20)
 
 struct eu_sink_plugin;
+struct eu_metrics_feed;
 
 /* One sink's settings: its plugin, the plugin's own config struct (filled from the key
  * table's defaults, then from what was set) and the keys every sink has. */
@@ -40,6 +41,10 @@ struct eu_sink_config {
 				* NULL when the default holds */
 	size_t queue_records;  /* 0: the daemon's queue_size, else EU_SINK_DEFAULT_QUEUE_RECORDS */
 	size_t queue_bytes;    /* 0: EU_SINK_DEFAULT_QUEUE_BYTES */
+	/* The agent's metrics (agent/metrics/metrics_feed.h), for a plugin that exports them
+	 * (otlp); set by the daemon before it opens the sink, NULL elsewhere. Not a key: copies
+	 * take it along and equality ignores it. */
+	struct eu_metrics_feed *metrics;
 };
 
 /* The plugin named type, or NULL. */

@@ -301,6 +301,7 @@ int eu_sink_config_copy(struct eu_sink_config *dst, const struct eu_sink_config 
 	}
 	dst->queue_records = src->queue_records;
 	dst->queue_bytes = src->queue_bytes;
+	dst->metrics = src->metrics;
 	return 0;
 }
 

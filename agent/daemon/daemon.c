@@ -127,8 +127,10 @@ static int sink_defaults(struct eu_config *cfg, eu_error *err)
 	return 0;
 }
 
-/* Opens every sink of cfg (defaults applied), or none. */
-static int open_sink_set(struct eu_config *cfg, struct eu_sink ***out, eu_error *err)
+/* Opens every sink of cfg (defaults applied), or none; the sinks that export metrics read
+ * them from feed. */
+static int open_sink_set(struct eu_config *cfg, struct eu_metrics_feed *feed,
+			 struct eu_sink ***out, eu_error *err)
 {
 	*out = NULL;
 	int ret = sink_defaults(cfg, err);
@@ -138,6 +140,7 @@ static int open_sink_set(struct eu_config *cfg, struct eu_sink ***out, eu_error 
 	if (!sinks)
 		return eu_error_set(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < cfg->n_sinks; i++) {
+		cfg->sinks[i].metrics = feed;
 		ret = eu_sink_open(&cfg->sinks[i], &sinks[i], err);
 		if (ret) {
 			for (size_t k = 0; k < i; k++)
@@ -153,7 +156,7 @@ static int open_sink_set(struct eu_config *cfg, struct eu_sink ***out, eu_error 
 
 static int open_sinks(struct eu_daemon *d, eu_error *err)
 {
-	int ret = open_sink_set(&d->cfg, &d->sinks, err);
+	int ret = open_sink_set(&d->cfg, daemon_metrics_feed(d), &d->sinks, err);
 	if (!ret)
 		d->n_sinks = d->cfg.n_sinks;
 	return ret;
@@ -344,6 +347,7 @@ static bool shares_exclusive(const struct eu_config *a, const struct eu_config *
 static int swap_sinks(struct eu_daemon *d, struct eu_config *next, eu_error *err)
 {
 	daemon_flush(d);
+	daemon_metrics_handover(d);
 	struct eu_sink **old = d->sinks, **sinks = NULL;
 	size_t n_old = d->n_sinks;
 	bool close_first = shares_exclusive(&d->cfg, next);
@@ -357,10 +361,10 @@ static int swap_sinks(struct eu_daemon *d, struct eu_config *next, eu_error *err
 			       "sinks use %s too)", eu_sink_name(old[i]), x ? x : "its resources");
 		}
 		retire_sink_set(old, n_old, SINK_SWAP_CLOSE_MS);
-		ret = open_sink_set(next, &sinks, err);
+		ret = open_sink_set(next, daemon_metrics_feed(d), &sinks, err);
 		if (ret) {
 			eu_error again = {0};
-			if (!open_sink_set(&d->cfg, &d->sinks, &again))
+			if (!open_sink_set(&d->cfg, daemon_metrics_feed(d), &d->sinks, &again))
 				d->n_sinks = d->cfg.n_sinks;
 			else
 				eu_log(EU_LOG_ERROR, "config reload: the previous sinks do not open "
@@ -369,7 +373,7 @@ static int swap_sinks(struct eu_daemon *d, struct eu_config *next, eu_error *err
 			return ret;
 		}
 	} else {
-		ret = open_sink_set(next, &sinks, err);
+		ret = open_sink_set(next, daemon_metrics_feed(d), &sinks, err);
 		if (ret)
 			return ret;
 	}
@@ -447,7 +451,6 @@ static void reload_config(struct eu_daemon *d)
 	}
 	if (next.log_level_set)
 		eu_log_set_level(next.log_level);
-	bool swapped = !keep_sinks;
 	if (keep_sinks) {
 		struct eu_sink_config *sinks = d->cfg.sinks;
 		size_t n_sinks = d->cfg.n_sinks;
@@ -461,8 +464,6 @@ static void reload_config(struct eu_daemon *d)
 	}
 	eu_config_free(&d->cfg);
 	d->cfg = next;
-	if (swapped)
-		daemon_metrics_sinks_changed(d);
 
 	struct watch_dir *wd = d->dirs;
 	while (wd) {

@@ -1,5 +1,6 @@
 /* The daemon's metrics: the registry fed by every package, upstream's exporter config, the
- * agent's own counters and the `--prometheus ADDR:PORT` endpoint (metrics_daemon.h). */
+ * agent's own counters, the `--prometheus ADDR:PORT` endpoint, and the feed through which
+ * the otlp sinks take copies of it all to export on their own threads (metrics_daemon.h). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -11,8 +12,8 @@
 #include "eunomia/consumer.h"
 #include "http/http_server.h"
 #include "eunomia/log.h"
+#include "metrics/metrics_feed.h"
 #include "metrics/metrics_rules.h"
-#include "sinks/otlp/otlp.h"
 #include "eunomia/package.h"
 
 #define EXPIRE_INTERVAL_MS 10000u
@@ -30,14 +31,11 @@ struct eu_daemon_metrics {
 	uv_timer_t expire;
 	bool timer_init;
 	eu_buf page;
-	/* OTLP metrics: an exporter of our own beside the otlp sink's (same OTEL_* settings) */
-	struct eu_otlp_exporter *otlp;
-	enum eu_metrics_temporality temporality;
-	uv_timer_t export_timer;
-	bool export_init;
-	uint64_t export_deadline;
-	eu_buf req;
-	eu_buf resource;            /* packed Resource */
+	/* the otlp sinks ask for copies from their threads; the async wakes the loop to make
+	 * them */
+	struct eu_metrics_feed *feed;
+	uv_async_t feed_wake;
+	bool feed_wake_init;
 	struct eu_daemon *d;
 	uint64_t start_ns;          /* the self counters' start: when the daemon was made */
 };
@@ -58,8 +56,6 @@ int daemon_metrics_new(struct eu_daemon *d, const struct eu_daemon_opts *opts, e
 	dm->d = d;
 	dm->start_ns = now_real_ns();
 	eu_buf_init(&dm->page);
-	eu_buf_init(&dm->req);
-	eu_buf_init(&dm->resource);
 	dm->static_dir.d = d;
 	bool has_prom = opts->sz > offsetof(struct eu_daemon_opts, prometheus) && opts->prometheus;
 	bool has_exp = opts->sz > offsetof(struct eu_daemon_opts, exporter_config) &&
@@ -73,7 +69,9 @@ int daemon_metrics_new(struct eu_daemon *d, const struct eu_daemon_opts *opts, e
 	    (has_token && !(dm->token = strdup(opts->metrics_token))) ||
 	    (has_exp && !(dm->exporter_config = strdup(opts->exporter_config))))
 		return eu_error_set(err, -ENOMEM, "out of memory");
-	int ret = 0;
+	int ret = eu_metrics_feed_new(daemon_metrics_collect, d, &dm->feed, err);
+	if (ret)
+		return ret;
 	if (dm->exporter_config) {
 		/* read once here for the package list; rules are merged on every config build */
 		struct eu_config tmp = {0};
@@ -131,95 +129,21 @@ static void on_healthz(void *ctx, struct eu_http_req *req)
 	eu_http_reply(req, 200, "application/json", ok, sizeof(ok) - 1);
 }
 
-static int self_otlp(struct eu_daemon *d, uint64_t now_ns, eu_buf *out, eu_error *err);
-
-static void export_now(struct eu_daemon_metrics *dm)
+static void on_feed_wake(uv_async_t *a)
 {
-	eu_error err = {0};
-	uint64_t now = now_real_ns();
-	eu_buf_reset(&dm->req);
-	dm->req.oom = false;
-	/* Two ExportMetricsServiceRequests back to back are one request whose resource_metrics
-	 * hold both (protobuf merges a repeated field's occurrences): the registry's metrics, then
-	 * the agent's own counters, sent together. */
-	if (eu_otlp_metrics_from_registry(dm->reg, dm->resource.data ? dm->resource.data : "",
-					  dm->resource.len, dm->temporality, now, &dm->req,
-					  &err) ||
-	    self_otlp(dm->d, now, &dm->req, &err)) {
-		eu_log(EU_LOG_WARN, "OTLP metrics: %s", err.msg);
-		return;
-	}
-	/* a full queue drops the request and counts it in the exporter's stats */
-	eu_otlp_exporter_metrics(dm->otlp, dm->req.data, dm->req.len);
+	struct eu_daemon_metrics *dm = a->data;
+	eu_metrics_feed_serve(dm->feed, false);
 }
 
-static void on_export(uv_timer_t *t)
+static void feed_wake(void *ctx)
 {
-	struct eu_daemon_metrics *dm = t->data;
-	export_now(dm);
+	struct eu_daemon_metrics *dm = ctx;
+	uv_async_send(&dm->feed_wake);
 }
 
-/* The OTLP metrics exporter follows the first otlp sink's settings. */
-static bool is_otlp(const struct eu_sink_config *sc)
+struct eu_metrics_feed *daemon_metrics_feed(struct eu_daemon *d)
 {
-	return !strcmp(eu_sink_config_type(sc), "otlp");
-}
-
-static int otlp_start(struct eu_daemon *d, const struct eu_sink_config *sc, eu_error *err)
-{
-	struct eu_daemon_metrics *dm = d->metrics;
-	/* the otlp sink's OTEL_* settings from the config file, then the environment */
-	void *env = (void *)sc;
-	const char *tp =
-		eu_sink_config_getenv(env, "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE");
-	if (eu_metrics_temporality_parse(tp, &dm->temporality))
-		eu_log(EU_LOG_WARN, "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=%s: expected "
-		       "cumulative, delta or lowmemory: using cumulative", tp);
-	uint64_t interval = 60000;
-	const char *iv = eu_sink_config_getenv(env, "OTEL_METRIC_EXPORT_INTERVAL");
-	if (iv && *iv) {
-		char *end = NULL;
-		unsigned long long v = strtoull(iv, &end, 10);
-		if (*end || !v)
-			eu_log(EU_LOG_WARN, "OTEL_METRIC_EXPORT_INTERVAL=%s: expected milliseconds: "
-			       "using 60000", iv);
-		else
-			interval = v;
-	}
-	struct eu_otlp_config oc;
-	memset(&oc, 0, sizeof(oc));
-	int ret = eu_otlp_config_from_env(&oc, eu_sink_config_get(sc, "endpoint"),
-					  eu_sink_config_getenv, env, err);
-	if (ret)
-		return ret;
-	eu_buf res;
-	eu_buf_init(&res);
-	eu_error rerr = {0};
-	struct eu_otlp_resource_opts ro = {.getenv = eu_sink_config_getenv, .getenv_ctx = env};
-	if (eu_otlp_resource_encode(&ro, &res, &rerr) < 0 || res.oom) {
-		eu_otlp_config_free(&oc);
-		eu_buf_free(&res);
-		return eu_error_set(err, -ENOMEM, "out of memory");
-	}
-	ret = eu_otlp_exporter_new(&d->loop, &oc, res.data ? res.data : "", res.len, &dm->otlp,
-				   err);
-	eu_otlp_config_free(&oc);
-	/* every request is assembled around the packed resource: keep it */
-	eu_buf_free(&dm->resource);
-	dm->resource = res;
-	if (ret)
-		return ret;
-	if (!dm->export_init) {
-		uv_timer_init(&d->loop, &dm->export_timer);
-		dm->export_timer.data = dm;
-		dm->export_init = true;
-	}
-	uv_timer_start(&dm->export_timer, on_export, interval, interval);
-	eu_log(EU_LOG_INFO, "OTLP metrics: every %llu ms, %s temporality",
-	       (unsigned long long)interval,
-	       dm->temporality == EU_TEMPORALITY_DELTA ? "delta" :
-	       dm->temporality == EU_TEMPORALITY_LOWMEMORY ? "lowmemory" : "cumulative");
-	return 0;
+	return d->metrics ? d->metrics->feed : NULL;
 }
 
 int daemon_metrics_start(struct eu_daemon *d, eu_error *err)
@@ -244,13 +168,13 @@ int daemon_metrics_start(struct eu_daemon *d, eu_error *err)
 	dm->timer_init = true;
 	uv_timer_start(&dm->expire, on_expire, every, every);
 	uv_unref((uv_handle_t *)&dm->expire);
-	for (size_t i = 0; i < d->cfg.n_sinks; i++) {
-		if (is_otlp(&d->cfg.sinks[i])) {
-			if ((ret = otlp_start(d, &d->cfg.sinks[i], err)))
-				return ret;
-			break;
-		}
-	}
+	if ((ret = uv_async_init(&d->loop, &dm->feed_wake, on_feed_wake)))
+		return eu_error_set(err, ret, "metrics: %s", uv_strerror(ret));
+	dm->feed_wake.data = dm;
+	dm->feed_wake_init = true;
+	/* the loop runs for other reasons; waiting for asks is no reason of its own */
+	uv_unref((uv_handle_t *)&dm->feed_wake);
+	eu_metrics_feed_set_wake(dm->feed, feed_wake, dm);
 	if (!dm->prometheus)
 		return 0;
 	char spec[300];
@@ -299,69 +223,11 @@ void daemon_metrics_load_packages(struct eu_daemon *d)
 	}
 }
 
-static void on_drain(uv_timer_t *t)
+void daemon_metrics_handover(struct eu_daemon *d)
 {
-	struct eu_daemon_metrics *dm = t->data;
-	if (!eu_otlp_exporter_idle(dm->otlp) && uv_now(t->loop) < dm->export_deadline)
-		return;
-	eu_otlp_exporter_close(dm->otlp);
-	dm->otlp = NULL;
-	uv_close((uv_handle_t *)&dm->export_timer, NULL);
-	dm->export_init = false;
-}
-
-/* An exporter being replaced: it sends what it holds, then closes (bounded). */
-struct retiring_exporter {
-	struct eu_otlp_exporter *exp;
-	uv_timer_t timer;
-	uint64_t deadline;
-};
-
-static void on_retired_closed(uv_handle_t *h)
-{
-	free(h->data);
-}
-
-static void on_retire_drain(uv_timer_t *t)
-{
-	struct retiring_exporter *r = t->data;
-	if (!eu_otlp_exporter_idle(r->exp) && uv_now(t->loop) < r->deadline)
-		return;
-	eu_otlp_exporter_close(r->exp);
-	uv_close((uv_handle_t *)&r->timer, on_retired_closed);
-}
-
-void daemon_metrics_sinks_changed(struct eu_daemon *d)
-{
-	struct eu_daemon_metrics *dm = d->metrics;
-	if (!dm || d->stopping)
-		return;
-	if (dm->otlp) {
-		/* a last export with the old settings, sent while the new exporter starts */
-		export_now(dm);
-		eu_otlp_exporter_flush(dm->otlp);
-		struct retiring_exporter *r = calloc(1, sizeof(*r));
-		if (r) {
-			r->exp = dm->otlp;
-			r->deadline = uv_now(&d->loop) + d->shutdown_ms;
-			uv_timer_init(&d->loop, &r->timer);
-			r->timer.data = r;
-			uv_timer_start(&r->timer, on_retire_drain, 20, 20);
-		} else {
-			eu_otlp_exporter_close(dm->otlp);
-		}
-		dm->otlp = NULL;
-		uv_timer_stop(&dm->export_timer);
-	}
-	for (size_t i = 0; i < d->cfg.n_sinks; i++) {
-		if (!is_otlp(&d->cfg.sinks[i]))
-			continue;
-		eu_error err = {0};
-		if (otlp_start(d, &d->cfg.sinks[i], &err))
-			eu_log(EU_LOG_ERROR, "config reload: OTLP metrics: %s (not exported until a "
-			       "reload succeeds)", err.msg);
-		break;
-	}
+	/* the sinks about to be replaced take a last copy with them: exported at their close */
+	if (d->metrics && d->metrics->reg)
+		eu_metrics_feed_serve(d->metrics->feed, true);
 }
 
 void daemon_metrics_stop(struct eu_daemon *d)
@@ -377,16 +243,13 @@ void daemon_metrics_stop(struct eu_daemon *d)
 		uv_close((uv_handle_t *)&dm->expire, NULL);
 		dm->timer_init = false;
 	}
-	if (dm->otlp) {
-		/* a last export, then the loop runs on until it is sent or the bound passes */
-		export_now(dm);
-		eu_otlp_exporter_flush(dm->otlp);
-		dm->export_deadline = uv_now(&d->loop) + d->shutdown_ms;
-		uv_timer_start(&dm->export_timer, on_drain, 20, 20);
-	} else if (dm->export_init) {
-		/* a reload left no exporter (no otlp sink any more, or it failed to start) */
-		uv_close((uv_handle_t *)&dm->export_timer, NULL);
-		dm->export_init = false;
+	if (dm->feed_wake_init) {
+		/* a last copy for every sink, with the packages' final counters: the sinks export
+		 * it when they close */
+		eu_metrics_feed_serve(dm->feed, true);
+		eu_metrics_feed_set_wake(dm->feed, NULL, NULL);
+		uv_close((uv_handle_t *)&dm->feed_wake, NULL);
+		dm->feed_wake_init = false;
 	}
 }
 
@@ -401,8 +264,7 @@ void daemon_metrics_free(struct eu_daemon *d)
 	free(dm->prometheus);
 	free(dm->token);
 	eu_buf_free(&dm->page);
-	eu_buf_free(&dm->req);
-	eu_buf_free(&dm->resource);
+	eu_metrics_feed_free(dm->feed);
 	free(dm);
 	d->metrics = NULL;
 }
@@ -559,77 +421,92 @@ void eu_daemon_render_metrics(struct eu_daemon *d, eu_buf *out)
 	}
 }
 
-/* The same counters as OTLP Sums. Each package's values are read once into a row, so the
- * counters of one metric, which must be consecutive, can be laid out metric by metric. */
-struct self_pkg_row {
-	uint64_t v[N_PKG_METRICS];
-	struct eu_otlp_kv attrs[2]; /* package, file: point into the slot, valid this turn */
-};
+/* The same counters as a registry of their own, for the metrics feed: counters set to their
+ * totals since the daemon started, as whole numbers. */
+static int self_family(struct eu_metrics *m, const struct self_metric *sm, const char *const *labels,
+		       size_t n_labels, struct eu_metric_family **out, eu_error *err)
+{
+	struct eu_metric_desc desc = {
+		.name = sm->otlp, .help = sm->help, .unit = sm->unit,
+		.type = sm->gauge ? EU_METRIC_GAUGE : EU_METRIC_COUNTER,
+		.labels = labels, .n_labels = n_labels, .integer = true,
+	};
+	return eu_metrics_family(m, &desc, out, err);
+}
 
-struct self_rows {
-	struct self_pkg_row *rows;
-	size_t n, cap;
+static void self_set(struct eu_metric_family *f, const struct eu_label_value *v, uint64_t value,
+		     uint64_t start_ns, bool *oom)
+{
+	struct eu_metric_series *s = eu_metric_series_get(f, v, start_ns);
+	if (!s)
+		*oom = true;
+	eu_metric_set(s, (double)value, start_ns);
+}
+
+struct self_fill {
+	struct eu_metric_family *fam[N_PKG_METRICS];
+	uint64_t start_ns;
 	bool oom;
 };
 
-static void self_pkg_row(void *ctx, const struct eu_daemon_pkg_info *i)
+static void self_pkg_series(void *ctx, const struct eu_daemon_pkg_info *i)
 {
-	struct self_rows *r = ctx;
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 8;
-		struct self_pkg_row *nr = realloc(r->rows, cap * sizeof(*nr));
-		if (!nr) {
-			r->oom = true;
-			return;
-		}
-		r->rows = nr;
-		r->cap = cap;
-	}
-	struct self_pkg_row *row = &r->rows[r->n++];
-	pkg_values(i, row->v);
-	row->attrs[0] = (struct eu_otlp_kv){(char *)"package", (char *)i->name};
-	row->attrs[1] = (struct eu_otlp_kv){(char *)"file", (char *)i->path};
+	struct self_fill *c = ctx;
+	uint64_t v[N_PKG_METRICS];
+	pkg_values(i, v);
+	const struct eu_label_value lv[] = {{i->name, strlen(i->name)}, {i->path, strlen(i->path)}};
+	for (size_t k = 0; k < N_PKG_METRICS; k++)
+		self_set(c->fam[k], lv, v[k], c->start_ns, &c->oom);
 }
 
-static int self_otlp(struct eu_daemon *d, uint64_t now_ns, eu_buf *out, eu_error *err)
+static int self_registry(struct eu_daemon *d, struct eu_metrics **out, eu_error *err)
 {
 	struct eu_daemon_metrics *dm = d->metrics;
-	struct self_rows r = {0};
-	eu_daemon_foreach_package(d, self_pkg_row, &r);
-	size_t n_sinks = d->n_sinks;
-	uint64_t (*sv)[N_SINK_METRICS] = calloc(n_sinks ? n_sinks : 1, sizeof(*sv));
-	struct eu_otlp_kv *sattr = calloc(n_sinks ? n_sinks : 1, sizeof(*sattr));
-	struct eu_otlp_counter *c =
-		calloc(N_PKG_METRICS * r.n + N_SINK_METRICS * n_sinks + 1, sizeof(*c));
-	int ret = -ENOMEM;
-	if (r.oom || !sv || !sattr || !c) {
-		eu_error_set(err, ret, "OTLP self metrics: out of memory");
-		goto out;
+	/* no budget: every package and sink is a series */
+	struct eu_metrics_opts mo = {.sz = sizeof(mo), .max_series = SIZE_MAX / 2,
+				     .idle_expiry_ns = UINT64_MAX};
+	struct eu_metrics *m;
+	int ret = eu_metrics_new(&mo, &m, err);
+	if (ret)
+		return ret;
+	static const char *const pkg_labels[] = {"package", "file"};
+	static const char *const sink_labels[] = {"sink"};
+	struct self_fill c = {.start_ns = dm->start_ns};
+	for (size_t k = 0; !ret && k < N_PKG_METRICS; k++)
+		ret = self_family(m, &pkg_metrics[k], pkg_labels, 2, &c.fam[k], err);
+	if (!ret)
+		eu_daemon_foreach_package(d, self_pkg_series, &c);
+	for (size_t k = 0; !ret && k < N_SINK_METRICS; k++) {
+		struct eu_metric_family *f;
+		if ((ret = self_family(m, &sink_metrics[k], sink_labels, 1, &f, err)))
+			break;
+		for (size_t i = 0; i < d->n_sinks; i++) {
+			uint64_t v[N_SINK_METRICS];
+			sink_values(d->sinks[i], v);
+			const char *name = eu_sink_name(d->sinks[i]);
+			const struct eu_label_value lv[] = {{name, strlen(name)}};
+			self_set(f, lv, v[k], dm->start_ns, &c.oom);
+		}
 	}
-	for (size_t i = 0; i < n_sinks; i++) {
-		sink_values(d->sinks[i], sv[i]);
-		sattr[i] = (struct eu_otlp_kv){(char *)"sink", (char *)eu_sink_name(d->sinks[i])};
+	if (!ret && c.oom)
+		ret = eu_error_set(err, -ENOMEM, "the agent's own metrics: out of memory");
+	if (ret) {
+		eu_metrics_free(m);
+		return ret;
 	}
-	size_t nc = 0;
-	for (size_t k = 0; k < N_PKG_METRICS; k++) {
-		for (size_t i = 0; pkg_metrics[k].otlp && i < r.n; i++)
-			c[nc++] = (struct eu_otlp_counter){pkg_metrics[k].otlp, pkg_metrics[k].help,
-							   pkg_metrics[k].unit, r.rows[i].v[k],
-							   r.rows[i].attrs, 2, pkg_metrics[k].gauge};
-	}
-	for (size_t k = 0; k < N_SINK_METRICS; k++) {
-		for (size_t i = 0; sink_metrics[k].otlp && i < n_sinks; i++)
-			c[nc++] = (struct eu_otlp_counter){sink_metrics[k].otlp, sink_metrics[k].help,
-							   sink_metrics[k].unit, sv[i][k], &sattr[i],
-							   1, sink_metrics[k].gauge};
-	}
-	ret = eu_otlp_metrics_request(dm->resource.data ? dm->resource.data : "",
-				      dm->resource.len, "eunomia-agent/self", EU_VERSION,
-				      dm->start_ns, now_ns, c, nc, out, err);
-out:
-	free(r.rows);
-	free(sv);
-	free(sattr);
-	free(c);
+	*out = m;
+	return 0;
+}
+
+int daemon_metrics_collect(void *ctx, struct eu_metrics_snapshot *out, eu_error *err)
+{
+	struct eu_daemon *d = ctx;
+	struct eu_daemon_metrics *dm = d->metrics;
+	if (!dm || !dm->reg)
+		return eu_error_set(err, -ENOENT, "the metrics registry is not running");
+	out->taken_ns = now_real_ns();
+	int ret = eu_metrics_clone(dm->reg, &out->reg, err);
+	if (!ret)
+		ret = self_registry(d, &out->self, err);
 	return ret;
 }

@@ -21,10 +21,14 @@ int daemon_metrics_start(struct eu_daemon *d, eu_error *err);
 /* Loads the exporter config's packages (after the watched directories). */
 void daemon_metrics_load_packages(struct eu_daemon *d);
 void daemon_metrics_stop(struct eu_daemon *d);
-/* After SIGHUP replaced the sinks (d->cfg holds the new ones): the OTLP metrics exporter is
- * restarted with the first otlp sink's settings (or stopped when there is none); the old one
- * makes a last export and drains in the background. */
-void daemon_metrics_sinks_changed(struct eu_daemon *d);
+/* Before SIGHUP replaces the sinks: each takes a last copy of the metrics, exported when it
+ * closes. */
+void daemon_metrics_handover(struct eu_daemon *d);
+/* What the sinks get their copies of the metrics from (eu_sink_config.metrics). */
+struct eu_metrics_feed *daemon_metrics_feed(struct eu_daemon *d);
+/* The feed's collect callback: a copy of the registry and the agent's own counters. */
+struct eu_metrics_snapshot;
+int daemon_metrics_collect(void *ctx, struct eu_metrics_snapshot *out, eu_error *err);
 void daemon_metrics_free(struct eu_daemon *d);
 /* Appends the package's metric rules to its parameter key (frees key; NULL when out of
  * memory), so that a config reload that changes them reloads the package. */

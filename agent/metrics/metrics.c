@@ -135,6 +135,7 @@ int eu_metrics_family(struct eu_metrics *m, const struct eu_metric_desc *d,
 	f->unit = dup_or_null(d->unit, &oom);
 	f->type = d->type;
 	f->observed = d->observed;
+	f->integer = d->integer;
 	f->max_series = d->max_series ? d->max_series : m->max_series;
 	f->table_size = 64;
 	f->table = calloc(f->table_size, sizeof(*f->table));
@@ -452,4 +453,90 @@ void eu_metrics_foreach(const struct eu_metrics *m, eu_metric_point_fn fn, void 
 			fn(ctx, &p);
 		}
 	}
+}
+
+struct eu_metric_series *eu_metric_series_find(const struct eu_metric_family *f,
+					       const struct eu_label_value *values)
+{
+	if (!values)
+		return f->overflow;
+	uint64_t h = hash_values(values, f->n_labels);
+	for (struct eu_metric_series *s = f->table[h & (f->table_size - 1)]; s; s = s->next)
+		if (s->hash == h && values_eq(s, values, f->n_labels))
+			return s;
+	return NULL;
+}
+
+const struct eu_metric_family *eu_metrics_find_family(const struct eu_metrics *m,
+						      const char *name)
+{
+	for (const struct eu_metric_family *f = m->families; f; f = f->next)
+		if (!strcmp(f->name, name))
+			return f;
+	return NULL;
+}
+
+/* The state of src in dst (a series dst_f just made for it). */
+static void series_copy(struct eu_metric_series *dst, const struct eu_metric_series *src)
+{
+	dst->start_ns = src->start_ns;
+	dst->last_ns = src->last_ns;
+	dst->value = src->value;
+	dst->count = src->count;
+	dst->sum = src->sum;
+	if (dst->buckets && src->buckets)
+		memcpy(dst->buckets, src->buckets, (src->fam->n_bounds + 1) * sizeof(uint64_t));
+}
+
+int eu_metrics_clone(const struct eu_metrics *src, struct eu_metrics **out, eu_error *err)
+{
+	struct eu_metrics_opts o = {.sz = sizeof(o), .max_series = src->max_series,
+				    .idle_expiry_ns = src->idle_ns};
+	struct eu_metrics *m;
+	int ret = eu_metrics_new(&o, &m, err);
+	if (ret)
+		return ret;
+	for (const struct eu_metric_family *f = src->families; f && !ret; f = f->next) {
+		struct eu_metric_desc d = {
+			.name = f->name, .help = f->help, .unit = f->unit, .type = f->type,
+			.labels = (const char *const *)f->labels, .n_labels = f->n_labels,
+			.bounds = f->bounds, .n_bounds = f->n_bounds, .max_series = f->max_series,
+			.observed = f->observed, .integer = f->integer,
+		};
+		struct eu_metric_family *df;
+		if ((ret = eu_metrics_family(m, &d, &df, err)))
+			break;
+		/* oldest first, so the copy lists its series in the source's order */
+		size_t n = f->n_series, i = 0;
+		const struct eu_metric_series **order = malloc((n ? n : 1) * sizeof(*order));
+		if (!order) {
+			ret = eu_error_set(err, -ENOMEM, "out of memory");
+			break;
+		}
+		for (const struct eu_metric_series *s = f->all; s; s = s->all_next)
+			order[n - 1 - i++] = s;
+		for (i = 0; i < n && !ret; i++) {
+			struct eu_metric_series *ds = eu_metric_series_get(df, order[i]->values, 0);
+			if (!ds)
+				ret = eu_error_set(err, -ENOMEM, "out of memory");
+			else
+				series_copy(ds, order[i]);
+		}
+		free(order);
+		if (!ret && f->overflow) {
+			struct eu_metric_series *ds = overflow_series(df, 0);
+			if (!ds)
+				ret = eu_error_set(err, -ENOMEM, "out of memory");
+			else
+				series_copy(ds, f->overflow);
+			df->overflowed = f->overflowed;
+		}
+		df->expired = f->expired;
+	}
+	if (ret) {
+		eu_metrics_free(m);
+		return ret;
+	}
+	*out = m;
+	return 0;
 }

@@ -56,6 +56,9 @@ struct eu_metric_desc {
 	/* read from a source that keeps its own totals (a sampled map) rather than counted as
 	 * events happen: an asynchronous instrument for OTLP's "lowmemory" temporality */
 	bool observed;
+	/* OTLP: the values are whole counts, sent as int rather than double (the agent's own
+	 * counters) */
+	bool integer;
 };
 
 struct eu_label_value {
@@ -102,6 +105,18 @@ bool eu_metric_series_is_overflow(const struct eu_metric_series *s);
 /* Histograms: zero the counts, keeping the start time (an overflow series rebuilt from the
  * current values of a cumulative source on every sample). */
 void eu_metric_hist_clear(struct eu_metric_series *s);
+
+/* The series for these label values when it exists (NULL values: the overflow series), else
+ * NULL; nothing is created or marked used. */
+struct eu_metric_series *eu_metric_series_find(const struct eu_metric_family *f,
+					       const struct eu_label_value *values);
+const struct eu_metric_family *eu_metrics_find_family(const struct eu_metrics *m,
+						      const char *name);
+
+/* A copy of every family and series of src (values, start times, overflow series and the
+ * registry's own counts) as a registry of its own: what an exporter on another thread reads
+ * while src goes on changing. 0 or -ENOMEM. */
+int eu_metrics_clone(const struct eu_metrics *src, struct eu_metrics **out, eu_error *err);
 
 /* Removes series idle longer than the expiry; returns how many. */
 size_t eu_metrics_expire(struct eu_metrics *m, uint64_t now_ns);
@@ -170,5 +185,15 @@ int eu_metrics_temporality_parse(const char *s, enum eu_metrics_temporality *out
 int eu_otlp_metrics_from_registry(struct eu_metrics *m, const void *resource,
 				  size_t resource_len, enum eu_metrics_temporality t,
 				  uint64_t now_ns, eu_buf *out, eu_error *err);
+/* The same under another scope name ("eunomia-agent/self"). */
+int eu_otlp_metrics_from_registry_scope(struct eu_metrics *m, const char *scope,
+					const void *resource, size_t resource_len,
+					enum eu_metrics_temporality t, uint64_t now_ns, eu_buf *out,
+					eu_error *err);
+/* Delta bookkeeping between copies (eu_metrics_clone): every series of snap that prev also
+ * has counts from what prev held, as exported at prev_ns; the others start afresh. An
+ * exporter keeps the copy it last sent as prev, so each exporter has deltas of its own. */
+void eu_otlp_metrics_carry(struct eu_metrics *snap, const struct eu_metrics *prev,
+			   uint64_t prev_ns);
 
 #endif

@@ -35,6 +35,7 @@ struct eu_metric_family {
 	size_t n_bounds;
 	size_t max_series;
 	bool observed;
+	bool integer;
 	struct eu_metric_series **table;
 	size_t table_size;                 /* power of two */
 	struct eu_metric_series *all;

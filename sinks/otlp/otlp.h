@@ -31,6 +31,7 @@
 
 #include "eunomia/buf.h"
 #include "eunomia/error.h"
+#include "metrics/metrics.h"
 
 struct eu_plan;
 struct uv_loop_s;
@@ -200,6 +201,9 @@ int eu_otlp_metrics_request(const void *resource, size_t resource_len, const cha
  *   timeout:     _<SIGNAL>_TIMEOUT, _TIMEOUT: milliseconds per request (default 10000)
  *   TLS:         _<SIGNAL>_CERTIFICATE, _CERTIFICATE (CA file); _CLIENT_CERTIFICATE and
  *                _CLIENT_KEY likewise (PEM files)
+ * Metrics: every OTEL_METRIC_EXPORT_INTERVAL ms (default 60000), with the temporality
+ * OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE asks (cumulative, delta or lowmemory;
+ * default cumulative).
  * Batching from OTEL_BLRP_MAX_QUEUE_SIZE (2048), OTEL_BLRP_MAX_EXPORT_BATCH_SIZE (512),
  * OTEL_BLRP_SCHEDULE_DELAY (1000 ms) and OTEL_BLRP_EXPORT_TIMEOUT (30000 ms: the whole
  * export of one batch, retries included).
@@ -237,17 +241,22 @@ struct eu_otlp_config {
 	uint32_t retry_max_ms;      /* default 5000 */
 	uint32_t max_attempts;      /* per batch, the first one included; 0: no limit but time */
 	size_t max_metric_requests; /* metric requests waiting (default 16) */
-	/* Optional on-disk spool for logs (NULL: none). With it, a batch whose retries run out,
-	 * the oldest batch of a full queue, and whatever is queued or in flight at close are
+	uint32_t metric_interval_ms; /* OTEL_METRIC_EXPORT_INTERVAL */
+	enum eu_metrics_temporality temporality;
+	/* Optional on-disk spool (NULL: none). With it, a batch whose retries run out, the
+	 * oldest batch of a full queue, and whatever is queued or in flight at close are
 	 * written to DIR (one file per batch, sequence-numbered) instead of being dropped, and
 	 * replayed oldest first before newer records once the receiver takes requests again,
-	 * also after a restart. Past spool_max_bytes they are dropped (dropped_spool_full). */
+	 * also after a restart. Past spool_max_bytes they are dropped (dropped_spool_full).
+	 * Metrics requests get the same in DIR/metrics, a spool of their own (the same cap),
+	 * so neither signal replays as the other. */
 	char *spool_dir;
 	uint64_t spool_max_bytes;   /* default 256 MiB */
 	bool spool_fsync;           /* fdatasync each batch file and its directory entry */
 	/* Write-ahead: every log record is appended to the spool before eu_otlp_exporter_log
 	 * returns and is sent from there, so a crash loses none of them (the daemon's default
-	 * with a spool). Without it only the cases above reach the spool. */
+	 * with a spool). Without it only the cases above reach the spool. Logs only: the
+	 * metrics spool always takes only the cases above. */
 	bool spool_write_ahead;
 };
 

@@ -290,6 +290,13 @@ int eu_otlp_config_from_env(struct eu_otlp_config *cfg, const char *base_endpoin
 	blrp(fn, ctx, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", &batch);
 	blrp(fn, ctx, "OTEL_BLRP_SCHEDULE_DELAY", &delay);
 	blrp(fn, ctx, "OTEL_BLRP_EXPORT_TIMEOUT", &timeout);
+	cfg->metric_interval_ms = 60000;
+	blrp(fn, ctx, "OTEL_METRIC_EXPORT_INTERVAL", &cfg->metric_interval_ms);
+	const char *tn = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+	const char *tp = eu_otlp_env(fn, ctx, tn);
+	if (eu_metrics_temporality_parse(tp, &cfg->temporality))
+		eu_log(EU_LOG_WARN, "%s=%s ignored: expected cumulative, delta or lowmemory; using "
+		       "cumulative", tn, tp);
 	/* the specification: a batch larger than the queue is clamped to it */
 	cfg->max_queue = queue;
 	cfg->max_batch = batch > queue ? queue : batch;

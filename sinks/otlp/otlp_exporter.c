@@ -14,6 +14,8 @@
  * back from the spool: a crash or kill -9 loses nothing that was acknowledged (a batch
  * delivered just before it may be delivered again). Only while the spool cannot take records
  * (its cap, a full disk) do they wait in the memory queue as without write-ahead.
+ * Metrics requests have a spool of their own (spool_dir/metrics) that only ever takes what
+ * could not be sent (the overflow spool, never write-ahead): neither replays as the other.
  *
  * A receiver that cannot be reached is told at once: the first failed request logs a warning
  * naming the URL and the reason, a reminder follows every FAILING_REMIND_MS while it lasts,
@@ -87,6 +89,9 @@ struct chan {
 	size_t slice_total;   /* records in the file */
 	bool spool_full_told; /* the current spool-full episode was logged */
 	bool wal_failed_told; /* the current episode of failed write-ahead appends was logged */
+	/* where this signal's batches wait on disk (NULL: no spool): logs in spool_dir,
+	 * metrics requests apart in spool_dir/metrics, so neither replays as the other */
+	struct eu_otlp_spool *spool;
 	unsigned attempts;
 	uint64_t first_ms;
 	uv_timer_t retry_timer;
@@ -109,7 +114,6 @@ struct eu_otlp_exporter {
 	uv_timer_t batch_timer;
 	struct chan logs;
 	struct chan metrics;
-	struct eu_otlp_spool *spool;
 	struct eu_compressor *gzip; /* when either signal compresses: one for both */
 	uint64_t rng;
 	int open_handles;
@@ -247,19 +251,20 @@ static bool busy(const struct chan *c)
 
 static bool spooling(const struct chan *c)
 {
-	return c->is_logs && c->exp->spool;
+	return c->spool != NULL;
 }
 
+/* Only logs are written ahead: the metrics spool takes what could not be sent (overflow). */
 static bool write_ahead(const struct chan *c)
 {
-	return spooling(c) && c->exp->cfg.spool_write_ahead;
+	return c->is_logs && spooling(c) && c->exp->cfg.spool_write_ahead;
 }
 
 /* Records on disk waiting to be sent: sealed batch files or the open write-ahead file. */
 static bool spool_pending(const struct chan *c)
 {
-	return spooling(c) && (eu_otlp_spool_files(c->exp->spool) ||
-			       eu_otlp_spool_open_records(c->exp->spool));
+	return spooling(c) && (eu_otlp_spool_files(c->spool) ||
+			       eu_otlp_spool_open_records(c->spool));
 }
 
 /* Records that could not be spooled are dropped as spool_full; said once per episode (until
@@ -284,11 +289,12 @@ static int spool_write_items(struct chan *c, uint64_t seq, struct qitem **items,
 	if (!recs)
 		return eu_error_set(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		const struct scope *sc = &exp->scopes[items[i]->scope];
-		recs[i] = (struct eu_otlp_scoped_record){sc->name, sc->version, items[i]->data,
-							 items[i]->len};
+		/* a metrics request carries its scopes inside */
+		const struct scope *sc = c->is_logs ? &exp->scopes[items[i]->scope] : NULL;
+		recs[i] = (struct eu_otlp_scoped_record){sc ? sc->name : "", sc ? sc->version : "",
+							 items[i]->data, items[i]->len};
 	}
-	int ret = eu_otlp_spool_write(exp->spool, seq, recs, n, err);
+	int ret = eu_otlp_spool_write(c->spool, seq, recs, n, err);
 	free(recs);
 	if (!ret) {
 		c->st.spooled += n;
@@ -312,15 +318,15 @@ static bool spool_items(struct chan *c, uint64_t seq, struct qitem **items, size
 static bool batch_from_spool(struct chan *c)
 {
 	struct eu_otlp_exporter *exp = c->exp;
-	while (eu_otlp_spool_files(exp->spool)) {
+	while (eu_otlp_spool_files(c->spool)) {
 		struct eu_otlp_spool_batch sb;
 		uint64_t seq;
 		eu_error err = {0};
-		if (eu_otlp_spool_oldest(exp->spool, &seq, &sb, &err)) {
+		if (eu_otlp_spool_oldest(c->spool, &seq, &sb, &err)) {
 			eu_log(EU_LOG_WARN, "otlp %s: %s", c->what, err.msg);
 			if (err.code == -ENOMEM)
 				return false;
-			eu_otlp_spool_remove(exp->spool, seq);
+			eu_otlp_spool_remove(c->spool, seq);
 			continue;
 		}
 		if (sb.damaged)
@@ -336,10 +342,10 @@ static bool batch_from_spool(struct chan *c)
 		c->slice_end = from + n;
 		for (size_t i = from; i < from + n; i++) {
 			const struct eu_otlp_spool_rec *r = &sb.recs[i];
-			uint32_t scope;
+			uint32_t scope = 0;
 			struct qitem *it = NULL;
-			if (!intern_scope(exp, r->scope_name, r->name_len, r->scope_version,
-					  r->version_len, &scope))
+			if (!c->is_logs || !intern_scope(exp, r->scope_name, r->name_len,
+							 r->scope_version, r->version_len, &scope))
 				it = malloc(sizeof(*it) + r->len);
 			if (!it) {
 				eu_otlp_spool_batch_free(&sb);
@@ -353,7 +359,7 @@ static bool batch_from_spool(struct chan *c)
 		}
 		eu_otlp_spool_batch_free(&sb);
 		if (!c->batch_n) {
-			eu_otlp_spool_remove(exp->spool, seq);
+			eu_otlp_spool_remove(c->spool, seq);
 			c->slice_done = 0;
 			continue;
 		}
@@ -376,7 +382,7 @@ static int spill_queue(struct chan *c, eu_error *err)
 		return eu_error_set(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		items[i] = c->q[(c->q_head + i) % c->q_cap];
-	int ret = spool_write_items(c, eu_otlp_spool_reserve(c->exp->spool), items, n, err);
+	int ret = spool_write_items(c, eu_otlp_spool_reserve(c->spool), items, n, err);
 	free(items);
 	if (ret)
 		return ret;
@@ -466,8 +472,8 @@ static void start_export(struct chan *c)
 	struct eu_otlp_exporter *exp = c->exp;
 	if (busy(c) || exp->closing)
 		return;
-	if (write_ahead(c) && !eu_otlp_spool_files(exp->spool))
-		eu_otlp_spool_seal(exp->spool); /* the open file holds the oldest records unsent */
+	if (write_ahead(c) && !eu_otlp_spool_files(c->spool))
+		eu_otlp_spool_seal(c->spool); /* the open file holds the oldest records unsent */
 	if (!c->q_len && !spool_pending(c))
 		return;
 	if (!c->batch) {
@@ -481,7 +487,7 @@ static void start_export(struct chan *c)
 	if (!c->q_len)
 		return;
 	if (spooling(c))
-		c->batch_seq = eu_otlp_spool_reserve(exp->spool);
+		c->batch_seq = eu_otlp_spool_reserve(c->spool);
 	size_t bytes = 0;
 	while (c->q_len && c->batch_n < c->max_items) {
 		struct qitem *next = c->q[c->q_head];
@@ -655,7 +661,7 @@ static void slice_done(struct chan *c)
 		c->slice_done = c->slice_end;
 		return;
 	}
-	eu_otlp_spool_remove(c->exp->spool, c->batch_seq);
+	eu_otlp_spool_remove(c->spool, c->batch_seq);
 	c->slice_done = 0;
 }
 
@@ -793,7 +799,7 @@ static int wal_append(struct chan *c, uint32_t scope, const void *data, size_t l
 	const struct scope *sc = &exp->scopes[scope];
 	struct eu_otlp_scoped_record r = {sc->name, sc->version, data, len};
 	eu_error err = {0};
-	if (eu_otlp_spool_append(exp->spool, &r, &err)) {
+	if (eu_otlp_spool_append(c->spool, &r, &err)) {
 		if (!c->wal_failed_told)
 			eu_log(EU_LOG_WARN, "otlp %s: cannot write records ahead to the spool: %s; "
 					    "they wait in memory (lost if the agent is killed) until "
@@ -807,10 +813,10 @@ static int wal_append(struct chan *c, uint32_t scope, const void *data, size_t l
 	c->wal_failed_told = false;
 	c->st.queued++;
 	c->st.spooled++;
-	if (eu_otlp_spool_open_records(exp->spool) >= c->max_items ||
-	    eu_otlp_spool_open_bytes(exp->spool) >= exp->cfg.max_batch_bytes) {
+	if (eu_otlp_spool_open_records(c->spool) >= c->max_items ||
+	    eu_otlp_spool_open_bytes(c->spool) >= exp->cfg.max_batch_bytes) {
 		/* a whole batch is on disk: it may go now (or after the one in flight) */
-		eu_otlp_spool_seal(exp->spool);
+		eu_otlp_spool_seal(c->spool);
 		start_export(c);
 	} else {
 		arm_batch_timer(exp);
@@ -918,7 +924,7 @@ int eu_otlp_exporter_metrics(struct eu_otlp_exporter *exp, const void *request, 
 
 int eu_otlp_exporter_sync(struct eu_otlp_exporter *exp)
 {
-	return exp->spool ? eu_otlp_spool_sync(exp->spool) : 0;
+	return exp->logs.spool ? eu_otlp_spool_sync(exp->logs.spool) : 0;
 }
 
 void eu_otlp_exporter_flush(struct eu_otlp_exporter *exp)
@@ -930,22 +936,22 @@ void eu_otlp_exporter_flush(struct eu_otlp_exporter *exp)
 bool eu_otlp_exporter_idle(const struct eu_otlp_exporter *exp)
 {
 	return !exp->logs.q_len && !busy(&exp->logs) && !exp->metrics.q_len &&
-	       !busy(&exp->metrics) && !spool_pending(&exp->logs);
+	       !busy(&exp->metrics) && !spool_pending(&exp->logs) && !spool_pending(&exp->metrics);
 }
 
 static void chan_stats(const struct chan *c, struct eu_otlp_signal_stats *out)
 {
 	*out = c->st;
 	out->queue_len = c->q_len;
+	if (c->spool) {
+		out->spool_files = eu_otlp_spool_files(c->spool);
+		out->spool_bytes = eu_otlp_spool_bytes(c->spool);
+	}
 }
 
 void eu_otlp_exporter_get_stats(const struct eu_otlp_exporter *exp, struct eu_otlp_stats *out)
 {
 	chan_stats(&exp->logs, &out->logs);
-	if (exp->spool) {
-		out->logs.spool_files = eu_otlp_spool_files(exp->spool);
-		out->logs.spool_bytes = eu_otlp_spool_bytes(exp->spool);
-	}
 	chan_stats(&exp->metrics, &out->metrics);
 }
 
@@ -1093,7 +1099,15 @@ int eu_otlp_exporter_new(uv_loop_t *loop, const struct eu_otlp_config *cfg,
 			goto fail;
 		}
 		ret = eu_otlp_spool_open(cfg->spool_dir, cfg->spool_max_bytes, cfg->spool_fsync,
-					 &exp->spool, err);
+					 &exp->logs.spool, err);
+		char *mdir = NULL;
+		if (!ret && asprintf(&mdir, "%s/metrics", cfg->spool_dir) < 0)
+			ret = eu_error_set(err, -ENOMEM, "otlp exporter: out of memory");
+		/* the same cap for each: metrics requests are small beside the logs */
+		if (!ret)
+			ret = eu_otlp_spool_open(mdir, cfg->spool_max_bytes, cfg->spool_fsync,
+						 &exp->metrics.spool, err);
+		free(mdir);
 		if (ret)
 			goto fail;
 		ret = -ENOMEM;
@@ -1123,15 +1137,15 @@ int eu_otlp_exporter_new(uv_loop_t *loop, const struct eu_otlp_config *cfg,
 		       i ? "metrics" : "logs", sc->url, eu_otlp_protocol_name(sc->protocol),
 		       sc->gzip ? "gzip" : "no compression", sc->timeout_ms);
 	}
-	if (exp->spool) {
-		eu_log(EU_LOG_INFO, "otlp logs: spool %s%s: %zu batch files (%llu bytes) from earlier "
-				    "runs to replay", exp->cfg.spool_dir,
-		       exp->cfg.spool_write_ahead ? " (write-ahead)" : "",
-		       eu_otlp_spool_files(exp->spool),
-		       (unsigned long long)eu_otlp_spool_bytes(exp->spool));
+	for (int i = 0; exp->logs.spool && i < 2; i++) {
+		const struct chan *c = i ? &exp->metrics : &exp->logs;
+		eu_log(EU_LOG_INFO, "otlp %s: spool %s%s%s: %zu batch files (%llu bytes) from earlier "
+				    "runs to replay", c->what, exp->cfg.spool_dir, i ? "/metrics" : "",
+		       write_ahead(c) ? " (write-ahead)" : "", eu_otlp_spool_files(c->spool),
+		       (unsigned long long)eu_otlp_spool_bytes(c->spool));
+		if (eu_otlp_spool_files(c->spool))
+			arm_batch_timer(exp); /* replay what an earlier run left */
 	}
-	if (exp->spool && eu_otlp_spool_files(exp->spool))
-		arm_batch_timer(exp); /* replay what an earlier run left */
 	*out = exp;
 	return 0;
 fail_handles:
@@ -1169,7 +1183,8 @@ static void exporter_free(struct eu_otlp_exporter *exp)
 	}
 	free(exp->scopes);
 	free(exp->resource);
-	eu_otlp_spool_close(exp->spool);
+	eu_otlp_spool_close(exp->logs.spool);
+	eu_otlp_spool_close(exp->metrics.spool);
 	eu_compressor_free(exp->gzip);
 	eu_otlp_config_free(&exp->cfg);
 	free(exp);

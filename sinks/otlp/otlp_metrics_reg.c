@@ -108,21 +108,21 @@ static void number_point(struct eu_metric_series *s, bool delta, uint64_t now, P
 {
 	p->time_unix_nano = now;
 	p->value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE;
-	if (s->fam->type == EU_METRIC_GAUGE) {
+	if (s->fam->type == EU_METRIC_GAUGE || !delta) {
 		p->start_time_unix_nano = s->start_ns;
 		p->as_double = s->value;
-		return;
+	} else {
+		bool reset = !s->exp_ns || s->start_ns > s->exp_ns || s->value < s->exp_value;
+		p->start_time_unix_nano = reset ? s->start_ns : s->exp_ns;
+		p->as_double = reset ? s->value : s->value - s->exp_value;
+		s->exp_value = s->value;
+		s->exp_ns = now;
 	}
-	if (!delta) {
-		p->start_time_unix_nano = s->start_ns;
-		p->as_double = s->value;
-		return;
+	if (s->fam->integer) {
+		double v = p->as_double;
+		p->value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT;
+		p->as_int = v >= 9223372036854775807.0 ? INT64_MAX : v <= 0 ? 0 : (int64_t)v;
 	}
-	bool reset = !s->exp_ns || s->start_ns > s->exp_ns || s->value < s->exp_value;
-	p->start_time_unix_nano = reset ? s->start_ns : s->exp_ns;
-	p->as_double = reset ? s->value : s->value - s->exp_value;
-	s->exp_value = s->value;
-	s->exp_ns = now;
 }
 
 static void hist_point(struct eu_metric_series *s, bool delta, uint64_t now, uint64_t *buckets,
@@ -154,9 +154,65 @@ static void hist_point(struct eu_metric_series *s, bool delta, uint64_t now, uin
 	s->exp_ns = s->exp_buckets ? now : 0;
 }
 
+/* Every series of a family, then its overflow series (when it has one). */
+struct series_iter {
+	struct eu_metric_series *s;
+	bool overflow_done;
+};
+
+static struct eu_metric_series *series_next(const struct eu_metric_family *f,
+					    struct series_iter *it)
+{
+	struct eu_metric_series *cur = it->s;
+	if (cur) {
+		it->s = cur->all_next;
+		return cur;
+	}
+	if (f->overflow && !it->overflow_done) {
+		it->overflow_done = true;
+		return f->overflow;
+	}
+	return NULL;
+}
+
+void eu_otlp_metrics_carry(struct eu_metrics *snap, const struct eu_metrics *prev,
+			   uint64_t prev_ns)
+{
+	for (struct eu_metric_family *f = snap->families; prev && f; f = f->next) {
+		const struct eu_metric_family *pf = eu_metrics_find_family(prev, f->name);
+		if (!pf || pf->type != f->type || pf->n_bounds != f->n_bounds)
+			continue;
+		size_t nb = f->n_bounds + 1;
+		struct series_iter it = {f->all, false};
+		for (struct eu_metric_series *cur; (cur = series_next(f, &it));) {
+			const struct eu_metric_series *ps = eu_metric_series_find(pf, cur->values);
+			if (!ps)
+				continue;
+			cur->exp_ns = prev_ns;
+			cur->exp_value = ps->value;
+			cur->exp_count = ps->count;
+			cur->exp_sum = ps->sum;
+			if (f->type == EU_METRIC_HISTOGRAM && ps->buckets &&
+			    (cur->exp_buckets = malloc(nb * sizeof(uint64_t))))
+				memcpy(cur->exp_buckets, ps->buckets, nb * sizeof(uint64_t));
+			else if (f->type == EU_METRIC_HISTOGRAM)
+				cur->exp_ns = 0; /* no memory: the whole count again, from the start */
+		}
+	}
+}
+
 int eu_otlp_metrics_from_registry(struct eu_metrics *m, const void *resource,
 				  size_t resource_len, enum eu_metrics_temporality t,
 				  uint64_t now_ns, eu_buf *out, eu_error *err)
+{
+	return eu_otlp_metrics_from_registry_scope(m, "eunomia-agent/metrics", resource,
+						   resource_len, t, now_ns, out, err);
+}
+
+int eu_otlp_metrics_from_registry_scope(struct eu_metrics *m, const char *scope,
+					const void *resource, size_t resource_len,
+					enum eu_metrics_temporality t, uint64_t now_ns, eu_buf *out,
+					eu_error *err)
 {
 	size_t nf = 0, ns = 0, nl = 0, nbk = 0;
 	for (struct eu_metric_family *f = m->families; f; f = f->next) {
@@ -199,14 +255,8 @@ int eu_otlp_metrics_from_registry(struct eu_metrics *m, const void *resource,
 		mt->unit = f->unit ? f->unit : (char *)"";
 		void **first = &a.pptr[ip];
 		size_t count = 0;
-		struct eu_metric_series *s = f->all;
-		bool did_overflow = false;
-		while (s || (f->overflow && !did_overflow)) {
-			struct eu_metric_series *cur = s ? s : f->overflow;
-			if (s)
-				s = s->all_next;
-			else
-				did_overflow = true;
+		struct series_iter it = {f->all, false};
+		for (struct eu_metric_series *cur; (cur = series_next(f, &it));) {
 			KeyValue **attrs = &a.kptr[ia];
 			size_t n_attrs = attrs_of(cur, &a, ia);
 			ia += n_attrs;
@@ -255,7 +305,7 @@ int eu_otlp_metrics_from_registry(struct eu_metrics *m, const void *resource,
 		}
 		a.mptr[im++] = mt;
 	}
-	ret = eu_otlp_metrics_wrap(resource, resource_len, "eunomia-agent/metrics", EU_VERSION,
+	ret = eu_otlp_metrics_wrap(resource, resource_len, scope, EU_VERSION,
 				   a.mptr, im, out);
 out:
 	arena_free(&a);

@@ -11,13 +11,15 @@
  * thread after every pass of the loop, so the daemon's counters never call "written" what
  * was only queued.
  *
- * The sink's own counters go out as OTLP metrics (monotonic cumulative Sums) every
- * OTEL_METRIC_EXPORT_INTERVAL ms (default 60000) and once more at close:
+ * Metrics (otlp_sink_metrics.c): every OTEL_METRIC_EXPORT_INTERVAL ms (default 60000) and
+ * once more at close, the agent's metrics (the daemon's feed, when it handed one) and the
+ * sink's own counters go out through the same exporter (monotonic cumulative Sums):
  *   eunomia.otlp.log_records.queued / .exported / .rejected   {record}
  *   eunomia.otlp.log_records.dropped {reason=queue_full|not_retryable|retries_exhausted|
  *                                     spool_full|shutdown|bad_record}
  *   eunomia.otlp.log_records.spooled / .replayed               {record}
  *   eunomia.otlp.requests, eunomia.otlp.retries                {request}
+ *   eunomia.otlp.metric_requests.exported / .spooled / .replayed / .dropped{reason}
  *   eunomia.otlp.sent                                          By (on the wire)
  *
  * The on-disk spool (see eu_otlp_config) is on when the sink's spool_dir (config file) or
@@ -28,7 +30,8 @@
  * cache: a killed agent loses nothing, a power loss may), interval (fdatasync of what was
  * written ahead every fsync_interval_ms) or always (after every batch the sink writes);
  * spool_fsync: true or EUNOMIA_OTLP_SPOOL_FSYNC=1 mean always. With any but none, every
- * batch file is fdatasync'd when it is complete.
+ * batch file is fdatasync'd when it is complete. Metrics requests that cannot be sent wait
+ * apart in SPOOL_DIR/metrics (overflow only, never written ahead) and are replayed from there.
  *
  * Two key=value lists (OTEL_RESOURCE_ATTRIBUTES syntax), from the sink's config keys or else
  * the environment:
@@ -47,13 +50,13 @@
 #include "eunomia/log.h"
 #include "eunomia/record.h"
 #include "otlp.h"
+#include "otlp_sink_metrics.h"
 #include "sinks/sink_plugin.h"
 
 /* how often the writer thread runs the loop while the exporter has work */
 #define OTLP_TICK_MS 5u
 /* how long close waits for what is queued to be delivered */
 #define OTLP_CLOSE_MS 2000u
-#define OTLP_METRIC_INTERVAL_MS 60000u
 
 /* The fsync policy of the records written ahead (the file sink's, key fsync). */
 enum otlp_fsync {
@@ -74,6 +77,7 @@ struct otlp_conf {
 	uint64_t fsync_interval_ms;
 	char *severity;
 	char *attributes;
+	bool metrics;
 };
 
 #define SRC_CACHE_MAX 256u
@@ -94,10 +98,8 @@ struct eu_sink_backend {
 	struct src_info *last;
 	void *resource;
 	size_t resource_len;
-	uint64_t start_ns;           /* the cumulative sums' start */
-	uint64_t metric_interval_ms;
-	uint64_t next_metrics_ms;    /* CLOCK_MONOTONIC */
-	eu_buf metrics;
+	struct eu_otlp_sink_metrics *mx;
+	uint64_t mx_due_ms;          /* CLOCK_MONOTONIC: when mx wants to run again */
 	struct eu_otlp_kvs severity;
 	struct eu_otlp_kvs attr_env;
 	struct eu_otlp_attr_map *map;
@@ -108,15 +110,10 @@ struct eu_sink_backend {
 	bool sync_failed_told;
 };
 
-static uint64_t real_now_ns(void)
+/* The sink's own counters as an ExportMetricsServiceRequest appended to out. */
+static int own_metrics(void *ctx, uint64_t start_ns, uint64_t now_ns, eu_buf *out)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void queue_metrics(struct eu_sink_backend *b)
-{
+	struct eu_sink_backend *b = ctx;
 	struct eu_otlp_stats st;
 	eu_otlp_exporter_get_stats(b->exp, &st);
 	const struct eu_otlp_signal_stats *l = &st.logs;
@@ -124,9 +121,14 @@ static void queue_metrics(struct eu_sink_backend *b)
 	struct eu_otlp_kv reasons[] = {
 		{"reason", "queue_full"}, {"reason", "not_retryable"}, {"reason", "retries_exhausted"},
 		{"reason", "spool_full"}, {"reason", "shutdown"},      {"reason", "bad_record"},
+		{"reason", "not_collected"},
 	};
+	const struct eu_otlp_signal_stats *m = &st.metrics;
 	const char *dropped = "eunomia.otlp.log_records.dropped";
 	const char *dd = "log records the otlp sink lost, by reason";
+	const char *mdropped = "eunomia.otlp.metric_requests.dropped";
+	const char *mdd = "metrics requests the otlp sink lost, by reason (not_collected: the "
+			  "agent's metrics could not be copied or encoded)";
 	struct eu_otlp_counter c[] = {
 		{"eunomia.otlp.log_records.queued", "log records accepted by the otlp sink", rec,
 		 l->queued, NULL, 0, false},
@@ -144,6 +146,19 @@ static void queue_metrics(struct eu_sink_backend *b)
 		 l->spooled, NULL, 0, false},
 		{"eunomia.otlp.log_records.replayed", "log records delivered from the spool", rec,
 		 l->replayed, NULL, 0, false},
+		{"eunomia.otlp.metric_requests.exported", "metrics requests acknowledged by the "
+		 "receiver", req, m->exported, NULL, 0, false},
+		{mdropped, mdd, req, m->dropped_queue_full, &reasons[0], 1, false},
+		{mdropped, mdd, req, m->dropped_non_retryable, &reasons[1], 1, false},
+		{mdropped, mdd, req, m->dropped_retries_exhausted, &reasons[2], 1, false},
+		{mdropped, mdd, req, m->dropped_spool_full, &reasons[3], 1, false},
+		{mdropped, mdd, req, m->dropped_shutdown, &reasons[4], 1, false},
+		{mdropped, mdd, req, b->mx ? eu_otlp_sink_metrics_failed(b->mx) : 0, &reasons[6], 1,
+		 false},
+		{"eunomia.otlp.metric_requests.spooled", "metrics requests written to the spool", req,
+		 m->spooled, NULL, 0, false},
+		{"eunomia.otlp.metric_requests.replayed", "metrics requests delivered from the spool",
+		 req, m->replayed, NULL, 0, false},
 		{"eunomia.otlp.requests", "HTTP requests sent", req, l->requests + st.metrics.requests,
 		 NULL, 0, false},
 		{"eunomia.otlp.retries", "HTTP requests that were retries", req,
@@ -151,11 +166,9 @@ static void queue_metrics(struct eu_sink_backend *b)
 		{"eunomia.otlp.sent", "request bytes sent on the wire", "By",
 		 l->bytes_sent + st.metrics.bytes_sent, NULL, 0, false},
 	};
-	eu_buf_reset(&b->metrics);
-	if (!eu_otlp_metrics_request(b->resource, b->resource_len, "eunomia-agent/otlp-sink",
-				     EU_VERSION, b->start_ns, real_now_ns(), c,
-				     sizeof(c) / sizeof(c[0]), &b->metrics, NULL))
-		eu_otlp_exporter_metrics(b->exp, b->metrics.data, b->metrics.len);
+	return eu_otlp_metrics_request(b->resource, b->resource_len, "eunomia-agent/otlp-sink",
+				       EU_VERSION, start_ns, now_ns, c, sizeof(c) / sizeof(c[0]), out,
+				       NULL);
 }
 
 /* Runs the exporter's loop once without waiting, then publishes its counters. */
@@ -192,10 +205,8 @@ static void otlp_stats(void *state, struct eu_sink_stats *out)
 
 static void maybe_metrics(struct eu_sink_backend *b, uint64_t now_ms)
 {
-	if (now_ms < b->next_metrics_ms)
-		return;
-	b->next_metrics_ms = now_ms + b->metric_interval_ms;
-	queue_metrics(b);
+	if (b->mx && now_ms >= b->mx_due_ms)
+		b->mx_due_ms = now_ms + eu_otlp_sink_metrics_tick(b->mx, now_ms);
 }
 
 /* The fsync policy over the records written ahead since the last sync. */
@@ -314,9 +325,11 @@ static uint32_t otlp_tick_period(void *state)
 	struct eu_sink_backend *b = state;
 	if (!eu_otlp_exporter_idle(b->exp))
 		return OTLP_TICK_MS;
+	if (!b->mx)
+		return 0;
 	/* idle: wake only for the next metrics export */
 	uint64_t now = eu_sink_now_ms();
-	uint64_t wait = b->next_metrics_ms > now ? b->next_metrics_ms - now : 1;
+	uint64_t wait = b->mx_due_ms > now ? b->mx_due_ms - now : 1;
 	return wait > UINT32_MAX ? UINT32_MAX : (uint32_t)wait;
 }
 
@@ -353,7 +366,8 @@ static void otlp_flush(void *state)
 static void otlp_close(void *state)
 {
 	struct eu_sink_backend *b = state;
-	queue_metrics(b);
+	if (b->mx)
+		eu_otlp_sink_metrics_final(b->mx);
 	eu_otlp_exporter_flush(b->exp);
 	uv_timer_t t;
 	uv_timer_init(&b->loop, &t);
@@ -368,6 +382,9 @@ static void otlp_close(void *state)
 	/* dropped_shutdown is final once close has run */
 	eu_otlp_exporter_get_stats(b->exp, &st);
 	log_stats(&st.logs, "logs");
+	if (b->mx)
+		log_stats(&st.metrics, "metrics");
+	eu_otlp_sink_metrics_free(b->mx);
 	if (b->bad_records)
 		eu_log(EU_LOG_WARN, "sink otlp: %llu records could not be encoded and were dropped "
 		       "(bad_record)", (unsigned long long)b->bad_records);
@@ -378,7 +395,6 @@ static void otlp_close(void *state)
 	for (size_t i = 0; i < b->n_srcs; i++)
 		free(b->srcs[i].names);
 	free(b->srcs);
-	eu_buf_free(&b->metrics);
 	free(b->resource);
 	free(b->map);
 	eu_otlp_kvs_free(&b->severity);
@@ -476,7 +492,6 @@ static int otlp_open(const struct eu_sink_config *sc, const void *conf, void **o
 	}
 	eu_buf_init(&b->rec);
 	eu_buf_init(&b->scratch);
-	eu_buf_init(&b->metrics);
 	b->srcs = calloc(SRC_CACHE_MAX, sizeof(*b->srcs));
 	pthread_mutex_init(&b->snap_mu, NULL);
 	ret = b->srcs ? naming_setup(b, cfg, err)
@@ -495,19 +510,26 @@ static int otlp_open(const struct eu_sink_config *sc, const void *conf, void **o
 	b->fsync = ocfg.spool_write_ahead ? fsync : OTLP_FSYNC_NONE;
 	b->fsync_interval_ms = cfg->fsync_interval_ms ? (uint32_t)cfg->fsync_interval_ms : 1000;
 	b->synced_ms = eu_sink_now_ms();
-	b->metric_interval_ms = OTLP_METRIC_INTERVAL_MS;
-	const char *iv = eu_sink_config_getenv(env, "OTEL_METRIC_EXPORT_INTERVAL");
-	if (iv && atol(iv) > 0)
-		b->metric_interval_ms = (uint64_t)atol(iv);
-	b->start_ns = real_now_ns();
-	b->next_metrics_ms = eu_sink_now_ms() + b->metric_interval_ms;
 	ret = eu_otlp_exporter_new(&b->loop, &ocfg, res.data, res.len, &b->exp, err);
-	eu_otlp_config_free(&ocfg);
 	b->resource = res.data; /* the buffer's storage, kept for the metrics requests */
 	b->resource_len = res.len;
+	if (!ret && cfg->metrics) {
+		/* every otlp sink exports the agent's metrics unless told not to */
+		struct eu_otlp_sink_metrics_opts mo = {
+			.feed = sc->metrics, .interval_ms = ocfg.metric_interval_ms,
+			.temporality = ocfg.temporality, .resource = b->resource,
+			.resource_len = b->resource_len, .exp = b->exp, .own = own_metrics,
+			.own_ctx = b,
+		};
+		ret = eu_otlp_sink_metrics_new(&mo, &b->mx, err);
+		if (ret)
+			eu_otlp_exporter_close(b->exp);
+		else
+			b->mx_due_ms = eu_sink_now_ms();
+	}
+	eu_otlp_config_free(&ocfg);
 	if (ret) {
 		free(b->resource);
-		eu_buf_free(&b->metrics);
 		free(b->srcs);
 		free(b->map);
 		eu_otlp_kvs_free(&b->severity);
@@ -556,6 +578,7 @@ static int check_severities(const char *value, eu_error *err)
 static const char *const compression_choices[] = {"gzip", "none", NULL};
 static const char *const protocol_choices[] = {"http/protobuf", "grpc", NULL};
 static const char *const fsync_choices[] = {"none", "interval", "always", NULL};
+static const char *const temporality_choices[] = {"cumulative", "delta", "lowmemory", NULL};
 
 #define OTEL_KEY(k, t, var, d) \
 	{.key = k, .type = t, .offset = EU_SINK_KEY_NO_FIELD, .env = var, .desc = d}
@@ -568,7 +591,9 @@ static const struct eu_sink_key otlp_keys[] = {
 		 "http://localhost:4317)"},
 	{.key = "spool_dir", .type = EU_SINK_KEY_STRING,
 	 .offset = offsetof(struct otlp_conf, spool_dir), .env = "EUNOMIA_OTLP_SPOOL_DIR",
-	 .desc = "keep batches the collector did not take on disk here and replay them"},
+	 .desc = "the disk spool: log records are written ahead to it (spool_write_ahead) or "
+		 "only what the collector did not take, and replayed; metrics requests that could "
+		 "not be sent wait apart in DIR/metrics"},
 	{.key = "spool_max_size", .type = EU_SINK_KEY_SIZE, .min = 1,
 	 .offset = offsetof(struct otlp_conf, spool_max_bytes), .env = "EUNOMIA_OTLP_SPOOL_MAX_BYTES",
 	 .desc = "the spool's cap (default 256M); beyond it batches are dropped and counted"},
@@ -592,6 +617,10 @@ static const struct eu_sink_key otlp_keys[] = {
 	{.key = "severity", .type = EU_SINK_KEY_LIST, .check = check_severities,
 	 .offset = offsetof(struct otlp_conf, severity), .env = "EUNOMIA_OTLP_SEVERITY",
 	 .desc = "severity per package: package=LEVEL (TRACE..FATAL4 or 1..24; default INFO)"},
+	{.key = "metrics", .type = EU_SINK_KEY_BOOL, .def = "true",
+	 .offset = offsetof(struct otlp_conf, metrics),
+	 .desc = "export the agent's metrics (the registry, the agent's and this sink's counters) "
+		 "beside the logs, every metric_export_interval; each otlp sink does unless false"},
 	{.key = "attributes", .type = EU_SINK_KEY_LIST, .check = check_list,
 	 .offset = offsetof(struct otlp_conf, attributes), .env = "EUNOMIA_OTLP_ATTRIBUTES",
 	 .desc = "attribute name per event field: field=name (empty: drop the field)"},
@@ -630,18 +659,20 @@ static const struct eu_sink_key otlp_keys[] = {
 	 .offset = EU_SINK_KEY_NO_FIELD, .env = "OTEL_RESOURCE_ATTRIBUTES",
 	 .desc = "more resource attributes: name=value"},
 	OTEL_KEY("metric_export_interval", EU_SINK_KEY_MILLIS, "OTEL_METRIC_EXPORT_INTERVAL",
-		 "how often the agent's own counters are exported (default 60s)"),
-	OTEL_KEY("metrics_temporality", EU_SINK_KEY_STRING,
-		 "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
-		 "cumulative (default) or delta, for the metrics from events"),
+		 "how often the agent's metrics are exported (default 60s)"),
+	{.key = "metrics_temporality", .type = EU_SINK_KEY_ENUM, .choices = temporality_choices,
+	 .offset = EU_SINK_KEY_NO_FIELD, .env = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+	 .desc = "of the registry's counters and histograms: cumulative (default), delta, or "
+		 "lowmemory (delta for those counted from events)"},
 	{0},
 };
 
 const struct eu_sink_plugin eu_sink_plugin_otlp = {
 	.name = "otlp",
-	.desc = "OpenTelemetry logs over OTLP, http/protobuf or grpc (records as LogRecords, "
-		"one scope per package version), with retries, an optional disk spool and the sink's own "
-		"counters as metrics. Keys fall back to the environment variable named.",
+	.desc = "OpenTelemetry logs and metrics over OTLP, http/protobuf or grpc, through one "
+		"exporter (records as LogRecords, one scope per package version; the agent's "
+		"metrics every metric_export_interval), with retries and an optional disk spool. "
+		"Keys fall back to the environment variable named.",
 	.arg_key = "endpoint",
 	.keys = otlp_keys,
 	.conf_size = sizeof(struct otlp_conf),

@@ -108,6 +108,19 @@ static inline size_t dfix_count(const char *hay, const char *needle)
 	return n;
 }
 
+/* The number after `key` in the first line containing `line_has`, or -1. */
+static inline long long dfix_number_after(const char *log, const char *line_has, const char *key)
+{
+	const char *l = strstr(log, line_has);
+	if (!l)
+		return -1;
+	const char *eol = strchr(l, '\n');
+	const char *k = strstr(l, key);
+	if (!k || (eol && k > eol))
+		return -1;
+	return atoll(k + strlen(key));
+}
+
 /* Reads output until the log has `count` occurrences of needle (or the timeout). */
 static inline bool dfix_wait_log(struct dfix *f, const char *needle, size_t count, int timeout_ms)
 {

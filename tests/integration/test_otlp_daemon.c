@@ -39,19 +39,6 @@ static uint16_t dead_port(void)
 	return ntohs(sa.sin_port);
 }
 
-/* The number after `key` in the first line containing `line_has`, or -1. */
-static long long number_after(const char *log, const char *line_has, const char *key)
-{
-	const char *l = strstr(log, line_has);
-	if (!l)
-		return -1;
-	const char *eol = strchr(l, '\n');
-	const char *k = strstr(l, key);
-	if (!k || (eol && k > eol))
-		return -1;
-	return atoll(k + strlen(key));
-}
-
 Test(otlp_daemon, a_dead_collector_is_told_at_once_and_nothing_is_called_written)
 {
 	uint16_t port = dead_port();
@@ -89,21 +76,21 @@ Test(otlp_daemon, a_dead_collector_is_told_at_once_and_nothing_is_called_written
 	char line[96];
 	snprintf(line, sizeof(line), "counters: sink %s:", sink);
 	cr_assert(strstr(err, line), "no exit counters:\n%s", err);
-	long long queued = number_after(err, line, "queued ");
-	long long handed = number_after(err, line, "handed to the exporter ");
-	long long exported = number_after(err, line, "exported ");
+	long long queued = dfix_number_after(err, line, "queued ");
+	long long handed = dfix_number_after(err, line, "handed to the exporter ");
+	long long exported = dfix_number_after(err, line, "exported ");
 	cr_assert_gt(queued, 0, "%s", err);
 	cr_assert_eq(handed, queued, "%s", err);
 	cr_assert_eq(exported, 0, "%s", err);
-	cr_assert_eq(number_after(err, line, "written "), -1, "'written' for an otlp sink:\n%s",
+	cr_assert_eq(dfix_number_after(err, line, "written "), -1, "'written' for an otlp sink:\n%s",
 		     err);
 	cr_assert(!strstr(err, "within 0 ms"), "a false warning at exit:\n%s", err);
 	/* the exporter's final word: nothing exported, every record dropped by a reason */
 	const char *fin = "counters: sink otlp logs (final):";
 	cr_assert(strstr(err, fin), "%s", err);
-	cr_assert_eq(number_after(err, fin, "queued, "), 0, "exported: %s", err);
-	long long q = number_after(err, fin, "(final): ");
-	long long dropped = number_after(err, fin, "dropped ");
+	cr_assert_eq(dfix_number_after(err, fin, "queued, "), 0, "exported: %s", err);
+	long long q = dfix_number_after(err, fin, "(final): ");
+	long long dropped = dfix_number_after(err, fin, "dropped ");
 	cr_assert_eq(q, queued, "%s", err);
 	cr_assert_eq(dropped, q, "every record must be counted as dropped:\n%s", err);
 }
@@ -142,11 +129,11 @@ Test(otlp_daemon, grpc_collector_gets_the_records)
 	const char *err = eu_agent_stderr(F.a);
 	char line[96];
 	snprintf(line, sizeof(line), "counters: sink %s:", sink);
-	cr_assert_gt(number_after(err, line, "exported "), 0, "%s", err);
+	cr_assert_gt(dfix_number_after(err, line, "exported "), 0, "%s", err);
 	/* a sink closed after its final counters has nothing left to drain: no warning says
 	 * it was not drained */
 	cr_assert(!strstr(err, "not drained within"), "a false warning at exit:\n%s", err);
-	cr_assert_eq(number_after(err, "counters: sink otlp logs (final):", "dropped "), 0, "%s",
+	cr_assert_eq(dfix_number_after(err, "counters: sink otlp logs (final):", "dropped "), 0, "%s",
 		     err);
 	eu_grpc_receiver_stop(rx);
 }

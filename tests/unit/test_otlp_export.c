@@ -753,16 +753,24 @@ Test(otlp_export, write_ahead_record_torn_by_the_kill_is_cut_off)
 	rm_rf(copy);
 }
 
-static size_t files_in(const char *dir)
+/* The number a shell command prints, the command being fmt with dir in it. */
+static size_t count_by_shell(const char *fmt, const char *dir)
 {
 	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "ls -A '%s' | wc -l", dir);
+	snprintf(cmd, sizeof(cmd), fmt, dir);
 	FILE *p = popen(cmd, "r");
 	cr_assert_not_null(p);
 	unsigned long n = 0;
 	cr_assert_eq(fscanf(p, "%lu", &n), 1);
 	pclose(p);
 	return n;
+}
+
+/* Files left anywhere under dir: the logs' batch files and the metrics spool's (dir/metrics,
+ * a directory of its own, counted by what it holds). */
+static size_t files_in(const char *dir)
+{
+	return count_by_shell("find '%s' -type f | wc -l", dir);
 }
 
 Test(otlp_export, write_ahead_with_the_receiver_up_delivers_in_order_and_cleans_up)
@@ -813,6 +821,127 @@ Test(otlp_export, write_ahead_spool_full_falls_back_to_the_queue)
 	bring_receiver_back(port);
 	cr_assert(run_until_idle(10000));
 	assert_delivered_in_order(14, 1);
+	rm_rf(dir);
+}
+
+/* ---- the metrics spool: SPOOL_DIR/metrics, overflow only, apart from the logs' ---- */
+
+/* A metrics request whose one counter has the value v, queued on the exporter. */
+static void metric_value(uint64_t v)
+{
+	struct eu_otlp_counter c[] = {{"test.value", "", "1", v, NULL, 0, false}};
+	eu_buf req;
+	eu_buf_init(&req);
+	cr_assert_eq(eu_otlp_metrics_request(F.resource.data, F.resource.len, "test", "1", 1, 2, c,
+					     1, &req, NULL), 0);
+	cr_assert_eq(eu_otlp_exporter_metrics(F.exp, req.data, req.len), 0);
+	eu_buf_free(&req);
+}
+
+/* The counter values of the /v1/metrics requests and the sequence numbers of the /v1/logs
+ * requests received so far, each in arrival order. */
+static void split_received(uint64_t *vals, size_t *n_vals, uint64_t *seqs, size_t *n_seqs)
+{
+	*n_vals = *n_seqs = 0;
+	for (size_t i = 0; i < eu_http_receiver_count(F.rx); i++) {
+		const struct eu_http_request *rq = eu_http_receiver_request(F.rx, i);
+		if (!strcmp(rq->path, "/v1/logs")) {
+			*n_seqs = collect_seqs(i, seqs, *n_seqs, 16);
+			continue;
+		}
+		cr_assert_str_eq(rq->path, "/v1/metrics");
+		Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *r =
+			opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__unpack(
+				NULL, rq->body_len, rq->body);
+		cr_assert_not_null(r, "metrics request %zu does not decode", i);
+		cr_assert_lt(*n_vals, 16);
+		vals[(*n_vals)++] = (uint64_t)
+			r->resource_metrics[0]->scope_metrics[0]->metrics[0]->sum->data_points[0]->as_int;
+		opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__free_unpacked(
+			r, NULL);
+	}
+}
+
+/* Batch files directly in dir (not in a directory below it). */
+static size_t spool_files_in(const char *dir)
+{
+	return count_by_shell("find '%s' -maxdepth 1 -type f -name '*.spool' | wc -l", dir);
+}
+
+/* With write-ahead on, log records are on disk at once but metrics requests are not (the
+ * metrics spool is an overflow spool); at close the metrics waiting in memory go to
+ * DIR/metrics, never among the logs' files, and after a restart each is replayed on its own
+ * signal: the logs to /v1/logs, the metrics to /v1/metrics, in order, exactly once. */
+Test(otlp_export, metrics_spool_is_overflow_only_and_apart_from_the_logs)
+{
+	char dir[] = SPOOL_DIR_TEMPLATE;
+	struct eu_otlp_config cfg;
+	uint16_t port = spool_config_during_outage(dir, &cfg, false);
+	cfg.max_batch = 10;
+	cfg.spool_write_ahead = true;
+	start(&cfg);
+	log_seqs(1, 5, "p");
+	for (uint64_t v = 1; v <= 3; v++)
+		metric_value(100 + v);
+	run_for(100);
+	struct eu_otlp_stats st = exporter_stats();
+	cr_assert_eq(st.logs.spooled, 5, "log records are written ahead");
+	cr_assert_eq(st.metrics.spooled, 0, "metrics requests were written ahead");
+	char mdir[64];
+	snprintf(mdir, sizeof(mdir), "%s/metrics", dir);
+	cr_assert_eq(spool_files_in(mdir), 0);
+	cr_assert_not(eu_otlp_exporter_idle(F.exp));
+	st = stop_agent();
+	cr_assert_eq(st.metrics.spooled, 3, "metrics requests in memory at close were not spooled");
+	cr_assert_eq(st.metrics.dropped_shutdown, 0);
+	cr_assert_geq(spool_files_in(mdir), 1);
+
+	restart_on_spool(port, dir, false);
+	st = exporter_stats();
+	cr_assert_eq(st.logs.replayed, 5);
+	cr_assert_eq(st.metrics.replayed, 3);
+	cr_assert_eq(st.logs.dropped_non_retryable + st.metrics.dropped_non_retryable, 0,
+		     "one signal's spool replayed as the other");
+	uint64_t vals[16], seqs[16];
+	size_t nv, ns;
+	split_received(vals, &nv, seqs, &ns);
+	cr_assert_eq(ns, 5);
+	assert_consecutive(seqs, ns, 1);
+	cr_assert_eq(nv, 3);
+	for (size_t i = 0; i < nv; i++)
+		cr_assert_eq(vals[i], 101 + i, "metrics request %zu out of order", i);
+	cr_assert_eq(files_in(dir), 0, "delivered spool files left behind");
+	rm_rf(dir);
+}
+
+/* The exporter is not idle while only the metrics spool holds requests: a restart with the
+ * logs' spool empty still replays them (an idle test that looked at the logs alone would
+ * stop here with nothing sent). */
+Test(otlp_export, idle_counts_the_metrics_spool)
+{
+	char dir[] = SPOOL_DIR_TEMPLATE;
+	struct eu_otlp_config cfg;
+	uint16_t port = spool_config_during_outage(dir, &cfg, false);
+	cfg.spool_write_ahead = true;
+	start(&cfg);
+	metric_value(7);
+	metric_value(8);
+	cr_assert_eq(stop_agent().metrics.spooled, 2);
+
+	bring_receiver_back(port);
+	make_cfg(&cfg, false);
+	cfg.spool_dir = strdup(dir);
+	start(&cfg);
+	cr_assert_not(eu_otlp_exporter_idle(F.exp), "idle with two metrics requests on disk");
+	cr_assert(run_until_idle(10000));
+	cr_assert_eq(exporter_stats().metrics.replayed, 2);
+	uint64_t vals[16], seqs[16];
+	size_t nv, ns;
+	split_received(vals, &nv, seqs, &ns);
+	cr_assert_eq(ns, 0);
+	cr_assert_eq(nv, 2);
+	cr_assert_eq(vals[0], 7);
+	cr_assert_eq(vals[1], 8);
 	rm_rf(dir);
 }
 
