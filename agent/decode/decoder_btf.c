@@ -134,6 +134,26 @@ static bool is_char_elem(struct btf_ctx *c, uint32_t id)
 	return (btf_int_encoding(r.t) & BTF_INT_CHAR) || strcmp(type_name(c, r.t), "char") == 0;
 }
 
+/* `__u8 comm[16]`, `unsigned char fname[N]`: bcc declares these `char`, libbpf-tools and
+ * hand-written tools often do not; their user space prints them with %s all the same. Only
+ * names that say text turn an unsigned byte array into a string: other byte arrays
+ * (addresses, hashes, raw buffers) keep every byte. */
+static bool text_name(const char *name)
+{
+	static const char *const exact[] = {"task", "file", "str", "text", "msg", NULL};
+	static const char *const suffix[] = {"comm", "name", "path", NULL};
+	size_t n = strlen(name);
+	for (const char *const *e = exact; *e; e++)
+		if (!strcmp(name, *e))
+			return true;
+	for (const char *const *e = suffix; *e; e++) {
+		size_t m = strlen(*e);
+		if (n >= m && !strcmp(name + n - m, *e))
+			return true;
+	}
+	return false;
+}
+
 static int push_member(struct btf_ctx *c, struct member_vec *mv, const struct member_ref *m)
 {
 	if (mv->n >= EU_PLAN_MAX_OPS)
@@ -219,7 +239,10 @@ static int build_composite(struct btf_ctx *c, uint32_t op, const struct btf_type
 				  depth + 1, &child_cost);
 		if (err)
 			goto out;
-		const struct eu_plan_op *child = &pb->ops[first + i];
+		struct eu_plan_op *child = &pb->ops[first + i];
+		if (child->kind == EU_OP_ARRAY && text_name(m->name) && child->count &&
+		    child->stride == 1 && pb->ops[child->first].kind == EU_OP_U8)
+			child->kind = EU_OP_CHARS; /* its element op stays, unused */
 		if ((uint64_t)child->offset + child->size > t->size) {
 			err = fail(c, -EINVAL, "lies outside its parent (bytes %u..%llu of %u)",
 				   child->offset, (unsigned long long)child->offset + child->size,

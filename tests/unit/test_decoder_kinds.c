@@ -413,3 +413,24 @@ Test(decoder_kinds, pre_kflag_int_encoded_bitfields)
 	cr_expect(strstr(err.msg, "field z: integer encoding (5 bits at 30) does not fit 4 bytes"),
 		  "%s", err.msg);
 }
+
+/* libbpf-tools declare `__u8 comm[16]`: a byte array named as text prints as a string, cut
+ * at its NUL; the same bytes under another name (or in a 2-D array) stay numbers. */
+Test(decoder_kinds, unsigned_byte_arrays_named_as_text_are_strings)
+{
+	int u8 = add_int("unsigned char", 1, 0);
+	int u8t = btf__add_typedef(B, "__u8", u8);
+	int a4 = add_array(u8t, 4);
+	int st = add_struct("ev", 20);
+	field("comm", a4, 0, 0);
+	field("fname", a4, 32, 0);
+	field("task", a4, 64, 0);
+	field("hash", a4, 96, 0);
+	field("namespaces", a4, 128, 0);
+	uint8_t rec[20];
+	for (int i = 0; i < 5; i++)
+		put(rec, 4 * (size_t)i, "ls\0x", 4);
+	expect_json(st, rec, sizeof(rec),
+		    "{\"comm\":\"ls\",\"fname\":\"ls\",\"task\":\"ls\",\"hash\":[108,115,0,120],"
+		    "\"namespaces\":[108,115,0,120]}");
+}
