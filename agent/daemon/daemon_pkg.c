@@ -512,6 +512,23 @@ static void slot_fail(struct pkg_slot *slot, const char *msg)
 		eu_log(EU_LOG_ERROR, "%s%s%s", named ? "" : slot->path, named ? "" : ": ", msg);
 }
 
+/* What the slot's file holds could not be read or started (why). Before the file has settled
+ * it is most likely still being copied: quiet, -EAGAIN (the watcher retries); once settled,
+ * the slot fails with the reason, 0. */
+static int slot_not_ready(struct pkg_slot *slot, const char *why, bool settled)
+{
+	if (settled) {
+		slot_fail(slot, why);
+		return 0;
+	}
+	eu_log(EU_LOG_DEBUG, "%s: not ready yet (%s): retrying", slot->path, why);
+	if (!slot->cur) {
+		free(slot->reason);
+		slot->reason = strdup("waiting for the file to be complete");
+	}
+	return -EAGAIN;
+}
+
 void daemon_rescan_watched(struct eu_daemon *d)
 {
 	for (struct watch_dir *wd = d->dirs; wd; wd = wd->next)
@@ -636,16 +653,7 @@ static int module_changed(struct eu_daemon *d, struct pkg_slot *slot, bool settl
 			daemon_retire(d, inst);
 		else if (inst)
 			daemon_inst_free(inst);
-		if (!settled) {
-			eu_log(EU_LOG_DEBUG, "%s: not ready yet (%s): retrying", path, err.msg);
-			if (!slot->cur) {
-				free(slot->reason);
-				slot->reason = strdup("waiting for the file to be complete");
-			}
-			return -EAGAIN;
-		}
-		slot_fail(slot, err.msg);
-		return 0;
+		return slot_not_ready(slot, err.msg, settled);
 	}
 	free(slot->name);
 	slot->name = strdup(slot->stem);
@@ -719,17 +727,7 @@ static int package_changed(struct eu_daemon *d, struct pkg_slot *slot, struct eu
 	if (ret) {
 		eu_package_free(pkg);
 		params_free(&params);
-		if (!settled) {
-			/* most likely still being copied: quiet until it has settled */
-			eu_log(EU_LOG_DEBUG, "%s: not ready yet (%s): retrying", path, err.msg);
-			if (!slot->cur) {
-				free(slot->reason);
-				slot->reason = strdup("waiting for the file to be complete");
-			}
-			return -EAGAIN;
-		}
-		slot_fail(slot, err.msg);
-		return 0;
+		return slot_not_ready(slot, err.msg, settled);
 	}
 	char version[13];
 	eu_record_version(pkg->sha256, version);
