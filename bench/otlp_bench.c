@@ -9,9 +9,15 @@
  *      N/4 records), and the ratio of the two CPU figures.
  *   4. gzip of the same 512-record request bodies, side by side: zlib's streaming deflate
  *      (level 6, how the exporter compressed before) and libdeflate (core/compress.h, level
- *      6, what it uses now): ns/record and bytes/record of each, and the speed ratio.
+ *      6): ns/record and bytes/record of each, and the speed ratio.
+ *   5. libdeflate's gzip per level 1..9 (the otlp sink's compression_level) on two kinds of
+ *      request bodies, 512 LogRecords each, encoded by the exporter's encoder: the bootstrap
+ *      exec events above, and daemon_throughput's flood events (a sequence number and a
+ *      nanosecond timestamp that change every record, pid, cpu, comm): ns/record, bytes/record
+ *      and the ratio raw/gzip, and each level's time beside level 1's.
  *
- * usage: otlp_bench [RECORDS]   (default 200000) */
+ * usage: otlp_bench [RECORDS]   (default 200000)
+ *        OTLP_BENCH_ONLY=gzip otlp_bench   only 4 and 5 (no receivers) */
 #include <bpf/btf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,6 +178,127 @@ static int gzip_compare(const eu_buf *enc, long n)
 	return 0;
 }
 
+/* daemon_throughput's event (bench/bpf/flood/flood.h), as the daemon decodes it. */
+struct flood_event {
+	unsigned long long ts;
+	unsigned long long seq;
+	int pid;
+	int cpu;
+	char comm[16];
+};
+
+static int flood_btf(struct btf *btf)
+{
+	int u64 = btf__add_int(btf, "unsigned long long", 8, 0);
+	int s32 = btf__add_int(btf, "int", 4, BTF_INT_SIGNED);
+	int u32 = btf__add_int(btf, "unsigned int", 4, 0);
+	int ch = btf__add_int(btf, "char", 1, BTF_INT_SIGNED);
+	int comm = btf__add_array(btf, u32, ch, 16);
+	int st = btf__add_struct(btf, "flood_event", sizeof(struct flood_event));
+	if (st < 0)
+		return st;
+	btf__add_field(btf, "ts", u64, 0, 0);
+	btf__add_field(btf, "seq", u64, 64, 0);
+	btf__add_field(btf, "pid", s32, 128, 0);
+	btf__add_field(btf, "cpu", s32, 160, 0);
+	btf__add_field(btf, "comm", comm, 192, 0);
+	return st;
+}
+
+/* One request body's worth of flood LogRecords (PER_BODY of them, 10 us apart, as at
+ * 100k events/s), encoded as the otlp sink encodes them. */
+static int flood_body(int per_body, eu_buf *body)
+{
+	struct btf *btf = btf__new_empty();
+	int id = flood_btf(btf);
+	struct eu_plan *plan = NULL;
+	eu_error err = {0};
+	const char **names = NULL;
+	int rc = 1;
+	if (id < 0 || eu_plan_new(btf, (uint32_t)id, &plan, &err) ||
+	    eu_otlp_attr_names(plan, NULL, 0, &names))
+		goto out;
+	eu_buf text;
+	eu_buf_init(&text);
+	uint64_t base = (uint64_t)clock_ns(CLOCK_REALTIME);
+	rc = 0;
+	for (int i = 0; i < per_body && !rc; i++) {
+		struct flood_event fe = {.ts = 81234567890123ull + (uint64_t)i * 10000,
+					 .seq = 5000000ull + (uint64_t)i, .pid = 4242, .cpu = i % 2};
+		snprintf(fe.comm, sizeof(fe.comm), "daemon_throughp");
+		struct eu_otlp_log_event ev = {.package = "flood", .event_type = "flood_event",
+					       .plan = plan, .data = &fe, .size = sizeof(fe),
+					       .time_unix_nano = base + (uint64_t)i * 10000,
+					       .observed_time_unix_nano = base + (uint64_t)i * 10000 +
+									  3100 + (uint64_t)(i % 13) * 97,
+					       .attr_names = names, .scratch = &text};
+		rc = eu_otlp_log_encode(&ev, body, &err) ? 1 : 0;
+	}
+	eu_buf_free(&text);
+out:
+	if (rc)
+		fprintf(stderr, "flood body: %s\n", err.msg[0] ? err.msg : "out of memory");
+	free(names);
+	eu_plan_free(plan);
+	btf__free(btf);
+	return rc;
+}
+
+/* 5. libdeflate gzip per level on one body, every level over the same rounds. */
+static int gzip_levels(const char *what, const eu_buf *body, int per_body, long n)
+{
+	enum { MAX_LEVEL = 9 };
+	struct eu_compressor *c[MAX_LEVEL + 1] = {0};
+	double ns[MAX_LEVEL + 1] = {0};
+	size_t bytes[MAX_LEVEL + 1] = {0};
+	eu_buf out;
+	eu_buf_init(&out);
+	int rc = 0;
+	for (int l = 1; l <= MAX_LEVEL; l++)
+		if (!(c[l] = eu_compressor_new(l)))
+			rc = 1;
+	long rounds = n / per_body ? n / per_body : 1;
+	/* levels interleaved round by round: a noisy neighbour costs every level alike */
+	for (long r = 0; r < rounds && !rc; r++) {
+		for (int l = 1; l <= MAX_LEVEL && !rc; l++) {
+			eu_buf_reset(&out);
+			double t = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+			rc = eu_compress_gzip(c[l], body->data, body->len, &out) ? 1 : 0;
+			ns[l] += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t;
+			bytes[l] = out.len;
+		}
+	}
+	if (rc) {
+		fprintf(stderr, "gzip levels: failed\n");
+	} else {
+		double per = (double)rounds * per_body;
+		printf("  libdeflate gzip by level, %s: %d-record bodies, %.1f bytes/record raw, "
+		       "%ld bodies per level:\n", what, per_body, (double)body->len / per_body, rounds);
+		for (int l = 1; l <= MAX_LEVEL; l++)
+			printf("    level %d: %5.0f ns/record (%.2fx level 1), %6.1f bytes/record, "
+			       "ratio %.2f\n", l, ns[l] / per, ns[l] / ns[1],
+			       (double)bytes[l] / per_body, (double)body->len / (double)bytes[l]);
+	}
+	for (int l = 1; l <= MAX_LEVEL; l++)
+		eu_compressor_free(c[l]);
+	eu_buf_free(&out);
+	return rc;
+}
+
+static int gzip_by_level(const eu_buf *enc, long n)
+{
+	enum { PER_BODY = 512 };
+	eu_buf body;
+	eu_buf_init(&body);
+	for (int i = 0; i < PER_BODY; i++)
+		eu_buf_append(&body, enc[i % NREC].data, enc[i % NREC].len);
+	int rc = gzip_levels("bootstrap exec events", &body, PER_BODY, n);
+	eu_buf_reset(&body);
+	rc |= flood_body(PER_BODY, &body) || gzip_levels("flood events", &body, PER_BODY, n);
+	eu_buf_free(&body);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 200000;
@@ -217,6 +344,12 @@ int main(int argc, char **argv)
 
 	printf("otlp_bench: bootstrap exec events, gzip, batches of 512, loopback receivers\n");
 	printf("  encode (plan -> LogRecord protobuf): %.0f ns/record\n", enc_ns);
+	const char *only = getenv("OTLP_BENCH_ONLY");
+	int rc = 0;
+	if (only && !strcmp(only, "gzip")) {
+		rc = gzip_compare(enc, n) | gzip_by_level(enc, n);
+		goto out;
+	}
 	/* 2. export over loopback, http/protobuf then grpc, in the same run */
 	struct export_result http = {0}, grpc = {0};
 	struct eu_http_receiver *rx = eu_http_receiver_start(0);
@@ -226,7 +359,7 @@ int main(int argc, char **argv)
 	}
 	char url[64];
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u", eu_http_receiver_port(rx));
-	int rc = export_run(enc, n, url, "http/protobuf", &http);
+	rc = export_run(enc, n, url, "http/protobuf", &http);
 	eu_http_receiver_stop(rx);
 	print_result("http/protobuf", &http);
 	/* grpcio's Python server decodes every call: fewer records keep the run short */
@@ -246,6 +379,8 @@ int main(int argc, char **argv)
 		printf("  grpc / http/protobuf exporter CPU per record: %.2fx\n",
 		       grpc.cpu_ns_per_record / http.cpu_ns_per_record);
 	rc |= gzip_compare(enc, n);
+	rc |= gzip_by_level(enc, n);
+out:
 	for (int i = 0; i < NREC; i++)
 		eu_buf_free(&enc[i]);
 	free(enc);
