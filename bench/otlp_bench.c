@@ -17,7 +17,8 @@
  *      and the ratio raw/gzip, and each level's time beside level 1's.
  *
  * usage: otlp_bench [RECORDS]   (default 200000)
- *        OTLP_BENCH_ONLY=gzip otlp_bench   only 4 and 5 (no receivers) */
+ *        OTLP_BENCH_ONLY=gzip otlp_bench   only 4 and 5 (no receivers); =http, =grpc: only
+ *                                          that export (for a profiler) */
 #include <bpf/btf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -359,9 +360,13 @@ int main(int argc, char **argv)
 	}
 	char url[64];
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u", eu_http_receiver_port(rx));
-	rc = export_run(enc, n, url, "http/protobuf", &http);
+	if (!only || strcmp(only, "grpc")) {
+		rc = export_run(enc, n, url, "http/protobuf", &http);
+		print_result("http/protobuf", &http);
+	}
 	eu_http_receiver_stop(rx);
-	print_result("http/protobuf", &http);
+	if (only && !strcmp(only, "http"))
+		goto out;
 	/* grpcio's Python server decodes every call: fewer records keep the run short */
 	long gn = n / 4 ? n / 4 : 1;
 	const char *why = NULL;
@@ -378,6 +383,8 @@ int main(int argc, char **argv)
 	if (http.cpu_ns_per_record > 0)
 		printf("  grpc / http/protobuf exporter CPU per record: %.2fx\n",
 		       grpc.cpu_ns_per_record / http.cpu_ns_per_record);
+	if (only)
+		goto out;
 	rc |= gzip_compare(enc, n);
 	rc |= gzip_by_level(enc, n);
 out:

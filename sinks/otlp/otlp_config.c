@@ -270,6 +270,23 @@ static void blrp(eu_otlp_getenv_fn fn, void *ctx, const char *name, uint32_t *ou
 	}
 }
 
+/* EUNOMIA_OTLP_COMPRESSION_LEVEL (the otlp sink's compression_level key): one level for
+ * both signals, as they share one compressor. */
+static int gzip_level(eu_otlp_getenv_fn fn, void *ctx)
+{
+	const char *name = "EUNOMIA_OTLP_COMPRESSION_LEVEL";
+	const char *v = eu_otlp_env(fn, ctx, name);
+	uint32_t level;
+	if (!v)
+		return EU_OTLP_GZIP_LEVEL;
+	if (parse_u32(v, &level) || level < 1 || level > EU_OTLP_GZIP_LEVEL_MAX) {
+		eu_log(EU_LOG_WARN, "%s=%s ignored: expected 1 to %d; using %d", name, v,
+		       EU_OTLP_GZIP_LEVEL_MAX, EU_OTLP_GZIP_LEVEL);
+		return EU_OTLP_GZIP_LEVEL;
+	}
+	return (int)level;
+}
+
 int eu_otlp_config_from_env(struct eu_otlp_config *cfg, const char *base_endpoint,
 			    eu_otlp_getenv_fn fn, void *ctx, eu_error *err)
 {
@@ -308,6 +325,7 @@ int eu_otlp_config_from_env(struct eu_otlp_config *cfg, const char *base_endpoin
 	cfg->retry_max_ms = 5000;
 	cfg->max_attempts = 0;
 	cfg->max_metric_requests = 16;
+	cfg->gzip_level = gzip_level(fn, ctx);
 	cfg->spool_max_bytes = 256u << 20;
 	return 0;
 }

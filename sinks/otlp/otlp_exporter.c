@@ -1082,6 +1082,8 @@ int eu_otlp_exporter_new(uv_loop_t *loop, const struct eu_otlp_config *cfg,
 		exp->cfg.max_metric_requests = 16;
 	if (!exp->cfg.export_timeout_ms)
 		exp->cfg.export_timeout_ms = 30000;
+	if (exp->cfg.gzip_level < 1 || exp->cfg.gzip_level > EU_OTLP_GZIP_LEVEL_MAX)
+		exp->cfg.gzip_level = EU_OTLP_GZIP_LEVEL;
 	exp->rng = (uint64_t)(uintptr_t)exp ^ ((uint64_t)time(NULL) << 20) ^ 0x9e3779b97f4a7c15ull;
 	exp->resource = malloc(resource_len ? resource_len : 1);
 	int ret = -ENOMEM;
@@ -1114,7 +1116,7 @@ int eu_otlp_exporter_new(uv_loop_t *loop, const struct eu_otlp_config *cfg,
 	}
 
 	if (cfg->logs.gzip || cfg->metrics.gzip) {
-		exp->gzip = eu_compressor_new(6);
+		exp->gzip = eu_compressor_new(exp->cfg.gzip_level);
 		if (!exp->gzip) {
 			eu_error_set(err, ret, "otlp exporter: out of memory");
 			goto fail;

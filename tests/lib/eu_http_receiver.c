@@ -166,6 +166,7 @@ static bool read_request(int fd, char *buf, size_t *len, struct eu_http_request 
 	req->gzip = ce && !strcasecmp(ce, "gzip");
 	free(ce);
 	if (req->gzip) {
+		req->gzip_xfl = body > 8 ? (unsigned char)raw[8] : 0;
 		if (!gunzip(raw, body, &req->body, &req->body_len)) {
 			free(raw);
 			return false;

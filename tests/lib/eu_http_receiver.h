@@ -26,6 +26,7 @@ struct eu_http_request {
 	size_t body_len;
 	size_t wire_len;     /* Content-Length as sent */
 	bool gzip;
+	unsigned char gzip_xfl; /* the gzip header's XFL: 4 fastest level, 2 slowest, 0 others */
 	int status;          /* what the receiver answered (0: closed the connection) */
 	uint64_t at_ms;      /* CLOCK_MONOTONIC when it arrived */
 	unsigned conn;       /* which connection (0, 1, ... in accept order) carried it */

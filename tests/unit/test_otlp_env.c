@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "eunomia/buf.h"
@@ -76,6 +77,7 @@ Test(otlp_env, defaults_and_precedence)
 	cr_assert_eq(cfg.max_batch, 512);
 	cr_assert_eq(cfg.schedule_delay_ms, 1000);
 	cr_assert_eq(cfg.export_timeout_ms, 30000);
+	cr_assert_eq(cfg.gzip_level, 1, "the fastest level (bench/otlp_bench)");
 	cr_assert_str_eq(logged(), "", "defaults warn about nothing");
 	eu_otlp_config_free(&cfg);
 
@@ -107,6 +109,12 @@ Test(otlp_env, defaults_and_precedence)
 	cr_assert_null(cfg.metrics.client_key);
 	cr_assert_eq(cfg.max_queue, 100);
 	cr_assert_eq(cfg.max_batch, 100, "batch clamped to the queue");
+	eu_otlp_config_free(&cfg);
+
+	struct fake_env lv = {{{"EUNOMIA_OTLP_COMPRESSION_LEVEL", " 9"}}};
+	load(&cfg, NULL, &lv);
+	cr_assert_eq(cfg.gzip_level, 9);
+	cr_assert_str_eq(logged(), "");
 	eu_otlp_config_free(&cfg);
 
 	/* an explicit base (--sink otlp:URL) wins over the variable */
@@ -189,6 +197,17 @@ Test(otlp_env, invalid_values_warn_and_use_the_default)
 			  "none; using none");
 	cr_assert_not(cfg.logs.gzip);
 	eu_otlp_config_free(&cfg);
+
+	const char *bad_levels[] = {"0", "10", "fast", "-1"};
+	for (size_t k = 0; k < sizeof(bad_levels) / sizeof(bad_levels[0]); k++) {
+		struct fake_env l = {{{"EUNOMIA_OTLP_COMPRESSION_LEVEL", bad_levels[k]}}};
+		char want[96];
+		snprintf(want, sizeof(want), "EUNOMIA_OTLP_COMPRESSION_LEVEL=%s ignored: expected 1 "
+					     "to 9; using 1", bad_levels[k]);
+		ignored(&cfg, &l, want);
+		cr_assert_eq(cfg.gzip_level, 1);
+		eu_otlp_config_free(&cfg);
+	}
 
 	struct fake_env t = {{{"OTEL_EXPORTER_OTLP_TIMEOUT", "abc"}}};
 	ignored(&cfg, &t, "OTEL_EXPORTER_OTLP_TIMEOUT=abc ignored: expected milliseconds; "

@@ -154,6 +154,8 @@ Test(otlp_sink, record_lines_reach_the_receiver)
 	opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__free_unpacked(
 		mr, NULL);
 	cr_assert(rq->gzip);
+	cr_assert_eq(rq->gzip_xfl, 4, "the default level is 1 (gzip XFL 4: fastest): XFL %u",
+		     rq->gzip_xfl);
 	cr_assert_str_eq(rq->path, "/v1/logs");
 	Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *r =
 		opentelemetry__proto__collector__logs__v1__export_logs_service_request__unpack(
@@ -231,6 +233,8 @@ Test(otlp_sink, config_settings_win_over_the_environment)
 	set_key(&cfg, "attributes", "ppid=parent.pid,filename=");
 	set_key(&cfg, "service_name", "from-config");
 	set_key(&cfg, "compression", "gzip");
+	setenv("EUNOMIA_OTLP_COMPRESSION_LEVEL", "1", 1);
+	set_key(&cfg, "compression_level", "9");
 	set_key(&cfg, "headers", "x-tenant=team%20a,x-api-key=k1");
 	void *b;
 	const struct eu_sink_plugin *ops = &eu_sink_plugin_otlp;
@@ -251,6 +255,9 @@ Test(otlp_sink, config_settings_win_over_the_environment)
 	const struct eu_http_request *rq = eu_http_receiver_request(rx, 0);
 	cr_assert_str_eq(rq->path, "/v1/logs");
 	cr_assert(rq->gzip, "compression: gzip from the config, not none from the env");
+	cr_assert_eq(rq->gzip_xfl, 2, "compression_level 9 from the config (gzip XFL 2: slowest), "
+				      "not 1 from the env: XFL %u", rq->gzip_xfl);
+	unsetenv("EUNOMIA_OTLP_COMPRESSION_LEVEL");
 	cr_assert(strstr(rq->headers, "x-tenant: team a\r\n"), "%s", rq->headers);
 	cr_assert(strstr(rq->headers, "x-api-key: k1\r\n"), "%s", rq->headers);
 	Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *r =
