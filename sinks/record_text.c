@@ -98,16 +98,26 @@ static void put_pair(eu_buf *out, const struct eu_text_style *st, const char *ke
 		eu_text_pad(out, cols, width);
 }
 
-/* Every top-level field of a plan's record as key=value (skip: a field index left out). */
+/* Whether field i is an inline stack (its frames print below the line, not its addresses). */
+static bool inline_stack(const struct eu_record_stacks *stacks, size_t i)
+{
+	for (size_t k = 0; stacks && k < stacks->n; k++)
+		if ((size_t)stacks->f[k].field == i)
+			return stacks->f[k].is_inline;
+	return false;
+}
+
+/* Every top-level field of a plan's record as key=value (skip: a field index left out; so
+ * are the inline stacks of stacks, which may be NULL). */
 static int put_fields(eu_buf *out, const struct eu_text_style *st, const struct eu_plan *plan,
-		      const void *data, size_t size, int skip, int also_skip, bool ends_line,
-		      eu_buf *scratch)
+		      const void *data, size_t size, int skip, const struct eu_record_stacks *stacks,
+		      bool ends_line, eu_buf *scratch)
 {
 	size_t n = eu_plan_field_count(plan), last = n;
-	while (last > 0 && ((int)(last - 1) == skip || (int)(last - 1) == also_skip))
+	while (last > 0 && ((int)(last - 1) == skip || inline_stack(stacks, last - 1)))
 		last--;
 	for (size_t i = 0; i < n; i++) {
-		if ((int)i == skip || (int)i == also_skip)
+		if ((int)i == skip || inline_stack(stacks, i))
 			continue;
 		eu_buf_reset(scratch);
 		int ret = eu_plan_format_field_text(plan, i, data, size, scratch);
@@ -124,14 +134,14 @@ static int put_fields(eu_buf *out, const struct eu_text_style *st, const struct 
 /* A sampled map's key or value: the scalar as name=V, a struct as its members. */
 static int put_part(eu_buf *out, const struct eu_text_style *st, const char *name,
 		    const struct eu_plan *plan, bool scalar, const void *data, size_t size,
-		    int skip, bool ends_line, eu_buf *scratch)
+		    const struct eu_record_stacks *stacks, bool ends_line, eu_buf *scratch)
 {
 	if (!plan) {
 		put_pair(out, st, name, "null", 4, 0, ends_line);
 		return 0;
 	}
 	if (!scalar)
-		return put_fields(out, st, plan, data, size, skip, -1, ends_line, scratch);
+		return put_fields(out, st, plan, data, size, -1, stacks, ends_line, scratch);
 	eu_buf_reset(scratch);
 	int ret = eu_plan_format_field_text(plan, 0, data, size, scratch);
 	if (ret)
@@ -186,16 +196,19 @@ static int put_sample(eu_buf *out, const struct eu_record *r, struct eu_text_sty
 	bool hist = src->hist != EU_RECORD_HIST_NONE;
 	int slots = hist && !src->value_scalar ? slots_field(src->plan) : -1;
 	put_head(out, st, r->time_ns, src->package, src->event);
+	const struct eu_record_stacks *stacks = r->stacks ? &src->stacks : NULL;
 	int ret = put_part(out, st, "key", src->key_plan, src->key_scalar, r->key, r->key_size,
-			   -1, false, scratch);
+			   stacks, false, scratch);
 	if (!ret && slots < 0)
 		ret = put_part(out, st, "value", src->plan, src->value_scalar, r->data, r->size,
-			       -1, true, scratch);
+			       NULL, true, scratch);
 	else if (!ret)
-		ret = put_fields(out, st, src->plan, r->data, r->size, slots, -1, true, scratch);
+		ret = put_fields(out, st, src->plan, r->data, r->size, slots, NULL, true, scratch);
 	if (ret)
 		return ret;
 	eu_buf_putc(out, '\n');
+	if (stacks)
+		eu_record_stacks_text(stacks, src->key_plan, r->stacks, r->stacks_size, out);
 	if (slots < 0)
 		return 0;
 	const struct eu_field_info *f = eu_plan_field(src->plan, (size_t)slots);
@@ -267,10 +280,14 @@ int eu_record_text(eu_buf *out, const struct eu_record *r, struct eu_text_style 
 			eu_buf_free(&scratch);
 			return -EINVAL;
 		}
+		const struct eu_record_stacks *stacks = r->stacks ? &src->stacks : NULL;
 		put_head(out, st, r->time_ns, src->package, NULL);
-		ret = put_fields(out, st, src->plan, r->data, r->size, src->ts_field, -1, true,
+		ret = put_fields(out, st, src->plan, r->data, r->size, src->ts_field, stacks, true,
 				 &scratch);
 		eu_buf_putc(out, '\n');
+		/* as bcc's tools print them: one frame a line below the record, innermost first */
+		if (stacks)
+			eu_record_stacks_text(stacks, src->plan, r->stacks, r->stacks_size, out);
 	} else if (src->kind == EU_RECORD_LINE || src->kind == EU_RECORD_OBJECT) {
 		put_line(out, r, st, &scratch);
 		ret = 0;

@@ -77,12 +77,16 @@ struct eu_record_batch *daemon_open_batch(struct eu_daemon *d)
 	return d->batch;
 }
 
-void daemon_add_record(struct pkg_inst *inst, struct eu_record_source *src, uint64_t time_ns,
-		       const void *key, size_t ks, const void *data, size_t size)
+/* A record with its stacks named (a frames blob, or NULL). */
+static void add_record(struct pkg_inst *inst, struct eu_record_source *src, uint64_t time_ns,
+		       const void *key, size_t ks, const void *data, size_t size,
+		       const void *stacks, size_t stacks_size)
 {
 	struct eu_daemon *d = inst->d;
 	struct eu_record_batch *b = d->batch;
-	int ret = b ? eu_record_batch_add(b, src, time_ns, key, ks, data, size) : -ENOMEM;
+	int ret = b ? eu_record_batch_add_stacks(b, src, time_ns, key, ks, data, size, stacks,
+						 stacks_size)
+		    : -ENOMEM;
 	if (ret) {
 		/* a record shorter than its plan, or no memory for it: counted, never sent */
 		inst->format_errors++;
@@ -94,6 +98,27 @@ void daemon_add_record(struct pkg_inst *inst, struct eu_record_source *src, uint
 	daemon_ctl_record(inst, &r);
 	if (eu_record_batch_bytes(b) >= BATCH_FLUSH_BYTES)
 		daemon_flush(d);
+}
+
+void daemon_add_record(struct pkg_inst *inst, struct eu_record_source *src, uint64_t time_ns,
+		       const void *key, size_t ks, const void *data, size_t size)
+{
+	add_record(inst, src, time_ns, key, ks, data, size, NULL, 0);
+}
+
+/* A record whose source has stacks: named now, while the process whose user frames they are
+ * is alive and the stack-trace map holds them (agent/symbols caches what it reads). */
+static void add_with_stacks(struct pkg_inst *inst, const struct eu_export *exp,
+			    struct eu_record_source *src, uint64_t time_ns, const void *key,
+			    size_t ks, const void *data, size_t size)
+{
+	const void *blob = NULL;
+	size_t blob_size = 0;
+	if (src->stacks.n && eu_export_stacks_name(exp, src->kind == EU_RECORD_SAMPLE ? key : data,
+						   src->kind == EU_RECORD_SAMPLE ? ks : size,
+						   &blob, &blob_size))
+		blob = NULL; /* the record goes out with its numbers; the sinks print those */
+	add_record(inst, src, time_ns, key, ks, data, size, blob, blob_size);
 }
 
 static void on_event(void *ctx, const struct eu_export *exp, const void *data, size_t size)
@@ -110,7 +135,7 @@ static void on_event(void *ctx, const struct eu_export *exp, const void *data, s
 		return;
 	}
 	uint64_t t = eu_record_event_time(src->plan, src->ts_field, data, size, &d->clock);
-	daemon_add_record(inst, inst->srcs[xi], t, NULL, 0, data, size);
+	add_with_stacks(inst, exp, inst->srcs[xi], t, NULL, 0, data, size);
 }
 
 static void on_sample(void *ctx, const struct eu_export *exp, const void *key, size_t ks,
@@ -126,7 +151,7 @@ static void on_sample(void *ctx, const struct eu_export *exp, const void *key, s
 		inst->format_errors++;
 		return;
 	}
-	daemon_add_record(inst, inst->srcs[xi], d->clock.real_now_ns, key, ks, value, vs);
+	add_with_stacks(inst, exp, inst->srcs[xi], d->clock.real_now_ns, key, ks, value, vs);
 }
 
 static void on_batch_timer(uv_timer_t *t)
@@ -351,6 +376,8 @@ static int inst_start(struct eu_daemon *d, struct pkg_inst *inst, const struct p
 		t.event = sample ? eu_export_map_name(exp) : eu_plan_name(t.plan);
 		if (!sample)
 			t.ts_field = eu_record_time_field(t.plan);
+		if (eu_export_stacks(exp))
+			t.stacks = *eu_export_stacks(exp);
 		const struct eu_map_meta *mm = sample ? eu_export_meta(exp) : NULL;
 		if (mm) {
 			/* what a readable sink needs to print a histogram as one */

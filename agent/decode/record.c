@@ -192,6 +192,19 @@ static void begin_from(eu_buf *out, const struct eu_record_source *src, uint64_t
 	eu_buf_append(out, src->json_head_, src->json_head_len_);
 }
 
+static int put_folded(eu_buf *out, const struct eu_record_source *src,
+		      const struct eu_record *r)
+{
+	eu_buf line;
+	eu_buf_init(&line);
+	eu_record_stacks_folded(&src->stacks, src->key_plan, r->key, r->key_size, r->stacks,
+				r->stacks_size, &line);
+	eu_buf_json_string(out, line.data ? line.data : "", line.len);
+	int ret = line.oom ? -ENOMEM : 0;
+	eu_buf_free(&line);
+	return ret;
+}
+
 int eu_record_format(eu_buf *out, const struct eu_record *r)
 {
 	const struct eu_record_source *src = r->src;
@@ -212,24 +225,43 @@ int eu_record_format(eu_buf *out, const struct eu_record *r)
 		if (r->size < eu_plan_min_size(src->plan))
 			return -EINVAL;
 		begin_from(out, src, r->time_ns);
-		ret = eu_plan_format_json(src->plan, r->data, r->size, out);
+		if (src->stacks.n && r->stacks) {
+			eu_buf_putc(out, '{');
+			ret = eu_record_stacks_json(&src->stacks, src->plan, r->data, r->size,
+						    r->stacks, r->stacks_size, out);
+			eu_buf_putc(out, '}');
+		} else {
+			ret = eu_plan_format_json(src->plan, r->data, r->size, out);
+		}
 	} else {
 		const struct eu_plan *kp = src->key_plan, *vp = src->plan;
 		if (r->key_size < (kp ? eu_plan_size(kp) : 0) || r->size < eu_plan_size(vp))
 			return -EINVAL;
 		begin_from(out, src, r->time_ns);
 		eu_buf_puts(out, "{\"key\":");
-		if (!kp)
+		bool stacks = kp && src->stacks.n && r->stacks;
+		if (!kp) {
 			eu_buf_puts(out, "null");
-		else if (src->key_scalar)
+		} else if (stacks) {
+			eu_buf_putc(out, '{');
+			ret = eu_record_stacks_json(&src->stacks, kp, r->key, r->key_size, r->stacks,
+						    r->stacks_size, out);
+			eu_buf_putc(out, '}');
+		} else if (src->key_scalar) {
 			ret = eu_plan_format_field_json(kp, 0, r->key, r->key_size, out);
-		else
+		} else {
 			ret = eu_plan_format_json(kp, r->key, r->key_size, out);
+		}
 		eu_buf_puts(out, ",\"value\":");
 		if (!ret && src->value_scalar)
 			ret = eu_plan_format_field_json(vp, 0, r->data, r->size, out);
 		else if (!ret)
 			ret = eu_plan_format_json(vp, r->data, r->size, out);
+		if (!ret && stacks) {
+			/* a stack-count map's entry as a flame graph's input line */
+			eu_buf_puts(out, ",\"folded\":");
+			ret = put_folded(out, src, r);
+		}
 		eu_buf_putc(out, '}');
 	}
 	if (!ret) {

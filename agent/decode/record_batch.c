@@ -137,9 +137,17 @@ int eu_record_batch_add(struct eu_record_batch *b, struct eu_record_source *src,
 			uint64_t time_ns, const void *key, size_t key_size, const void *data,
 			size_t size)
 {
+	return eu_record_batch_add_stacks(b, src, time_ns, key, key_size, data, size, NULL, 0);
+}
+
+int eu_record_batch_add_stacks(struct eu_record_batch *b, struct eu_record_source *src,
+			       uint64_t time_ns, const void *key, size_t key_size,
+			       const void *data, size_t size, const void *stacks,
+			       size_t stacks_size)
+{
 	if (b->sealed)
 		return -EBUSY;
-	if (size > UINT32_MAX || key_size > UINT32_MAX)
+	if (size > UINT32_MAX || key_size > UINT32_MAX || stacks_size > UINT32_MAX)
 		return -EINVAL;
 	if (src->kind == EU_RECORD_EVENT && size < eu_plan_min_size(src->plan))
 		return -EINVAL;
@@ -152,6 +160,7 @@ int eu_record_batch_add(struct eu_record_batch *b, struct eu_record_source *src,
 	size_t mark = b->bytes.len;
 	size_t key_at = key_size ? put_bytes(&b->bytes, key, key_size) : 0;
 	size_t data_at = put_bytes(&b->bytes, data, size);
+	size_t stacks_at = stacks ? put_bytes(&b->bytes, stacks, stacks_size) : 0;
 	if (b->bytes.oom) {
 		b->bytes.oom = false;
 		b->bytes.len = mark;
@@ -161,7 +170,9 @@ int eu_record_batch_add(struct eu_record_batch *b, struct eu_record_source *src,
 	b->recs[b->n++] = (struct eu_record){.src = src, .time_ns = time_ns,
 					     .data = (const void *)(uintptr_t)data_at,
 					     .size = (uint32_t)size, .key_size = (uint32_t)key_size,
-					     .key = (const void *)(uintptr_t)key_at};
+					     .key = (const void *)(uintptr_t)key_at,
+					     .stacks = (const void *)(uintptr_t)stacks_at,
+					     .stacks_size = stacks ? (uint32_t)stacks_size : 0};
 	return 0;
 }
 
@@ -176,6 +187,7 @@ void eu_record_batch_seal(struct eu_record_batch *b, uint64_t observed_ns)
 		struct eu_record *r = &b->recs[i];
 		r->data = base + (uintptr_t)r->data;
 		r->key = r->key_size ? base + (uintptr_t)r->key : NULL;
+		r->stacks = r->stacks_size ? base + (uintptr_t)r->stacks : NULL;
 	}
 }
 

@@ -22,31 +22,26 @@
 #include "eunomia/log.h"
 #include "eunomia/package.h"
 #include "eunomia/program.h"
+#include "eunomia/record.h"
 #include "symbols/symbols.h"
 
-#define MAX_STACK_FIELDS 4
 #define MAX_DEPTH 1024
 
-enum stack_kind { STACK_INLINE, STACK_ID };
-
 struct stack_field {
-	enum stack_kind kind;
-	int field;            /* top-level index in the plan */
 	int size_field;       /* inline: the size field, or -1 */
 	bool size_in_bytes;
 	struct bpf_map *map;  /* id: the stack-trace map */
-	char out_name[64];    /* id: the key the frames print under */
 };
 
 struct eu_stacks {
 	const struct eu_plan *plan; /* the events' plan, or the samples' key plan */
-	struct stack_field f[MAX_STACK_FIELDS];
-	size_t n;
-	int pid_field, comm_field;
+	struct eu_record_stacks layout; /* what the records' formatters need (record.h) */
+	struct stack_field f[EU_RECORD_STACKS_MAX];
 	bool with_names;
 	uint64_t frames[MAX_DEPTH];
 	uint64_t *idbuf;      /* one stack-trace map value */
 	size_t idbuf_len;     /* in frames */
+	eu_buf blob;          /* the last record's named frames */
 };
 
 static bool ends_with_ci(const char *s, const char *sfx)
@@ -120,20 +115,28 @@ static struct bpf_map *stack_map_for(struct bpf_object *obj, const char *field)
 	return n > 1 && match ? match : first;
 }
 
+static bool is_user_name(const char *n)
+{
+	return contains_ci(n, "user") || n[0] == 'u' || n[0] == 'U';
+}
+
 static void detect(struct eu_export *exp, const struct eu_plan *plan, struct eu_stacks **out)
 {
 	*out = NULL;
-	struct eu_stacks s = {.plan = plan, .pid_field = -1, .comm_field = -1, .with_names = true};
+	struct eu_stacks s = {.plan = plan, .with_names = true};
+	struct eu_record_stacks *L = &s.layout;
+	L->pid_field = L->comm_field = -1;
 	struct bpf_object *obj = eu_program_object(exp->owner->prog);
-	for (size_t i = 0; i < eu_plan_field_count(plan) && s.n < MAX_STACK_FIELDS; i++) {
+	for (size_t i = 0; i < eu_plan_field_count(plan) && L->n < EU_RECORD_STACKS_MAX; i++) {
 		const struct eu_field_info *f = eu_plan_field(plan, i);
-		struct stack_field *sf = &s.f[s.n];
+		struct stack_field *sf = &s.f[L->n];
 		memset(sf, 0, sizeof(*sf));
-		sf->field = (int)i;
+		memset(&L->f[L->n], 0, sizeof(L->f[L->n]));
+		L->f[L->n].field = (int16_t)i;
+		L->f[L->n].user = is_user_name(f->name);
 		sf->size_field = -1;
 		if (f->kind == EU_FIELD_INT && (f->size == 4 || f->size == 8) &&
 		    (ends_with_ci(f->name, "stack_id") || ends_with_ci(f->name, "stackid"))) {
-			sf->kind = STACK_ID;
 			sf->map = stack_map_for(obj, f->name);
 			if (!sf->map) {
 				eu_log(EU_LOG_WARN, "%s: field %s looks like a stack id but the object "
@@ -142,36 +145,39 @@ static void detect(struct eu_export *exp, const struct eu_plan *plan, struct eu_
 				continue;
 			}
 			size_t len = strlen(f->name) - (ends_with_ci(f->name, "_id") ? 3 : 2);
-			snprintf(sf->out_name, sizeof(sf->out_name), "%.*s", (int)len, f->name);
-			s.n++;
+			snprintf(L->f[L->n].name, sizeof(L->f[L->n].name), "%.*s", (int)len,
+				 f->name);
+			L->n++;
 		} else if (f->kind == EU_FIELD_ARRAY && f->elems && f->size == f->elems * 8 &&
 			   contains_ci(f->name, "stack")) {
-			sf->kind = STACK_INLINE;
+			L->f[L->n].is_inline = true;
 			sf->size_field = size_field_of(plan, f->name, &sf->size_in_bytes);
-			s.n++;
+			L->n++;
 		}
 	}
-	if (!s.n) {
+	if (!L->n) {
 		if (exp->meta && exp->meta->stack_trace)
 			eu_log(EU_LOG_WARN, "%s: the stack_trace interpreter is set but the records "
 			       "have no stack field (an integer *stack_id, or a __u64 array named "
 			       "*stack*): printed as they are", exp->map_name);
 		return;
 	}
-	s.pid_field = find_field(plan, (const char *const[]){"tgid", "pid", "tid", NULL}, false);
-	s.comm_field = find_field(plan, (const char *const[]){"comm", "task", "name", "command",
-							     NULL},
-				  true);
+	L->pid_field = (int16_t)find_field(plan, (const char *const[]){"tgid", "pid", "tid", NULL},
+					   false);
+	L->comm_field = (int16_t)find_field(plan, (const char *const[]){"comm", "task", "name",
+									"command", NULL},
+					    true);
 	if (exp->meta && exp->meta->stack_trace)
 		s.with_names = exp->meta->stack_trace_symbols;
 	struct eu_stacks *heap = malloc(sizeof(*heap));
 	if (!heap)
 		return;
 	*heap = s;
-	for (size_t i = 0; i < heap->n; i++)
+	eu_buf_init(&heap->blob);
+	for (size_t i = 0; i < L->n; i++)
 		eu_log(EU_LOG_DEBUG, "%s: field %s is a %s stack%s", exp->map_name,
-		       eu_plan_field(plan, (size_t)heap->f[i].field)->name,
-		       heap->f[i].kind == STACK_ID ? "stack-trace map id of a" : "inline",
+		       eu_plan_field(plan, (size_t)L->f[i].field)->name,
+		       L->f[i].is_inline ? "inline" : "stack-trace map id of a",
 		       heap->f[i].size_field >= 0 ? ", cut at its size field" : "");
 	*out = heap;
 }
@@ -195,10 +201,18 @@ bool eu_export_has_stacks(const struct eu_export *exp)
 	return stacks_of(exp) != NULL;
 }
 
+const struct eu_record_stacks *eu_export_stacks(const struct eu_export *exp)
+{
+	struct eu_stacks *s = stacks_of(exp);
+	return s ? &s->layout : NULL;
+}
+
 void eu_stacks_free(struct eu_stacks *s)
 {
-	if (s)
+	if (s) {
 		free(s->idbuf);
+		eu_buf_free(&s->blob);
+	}
 	free(s);
 }
 
@@ -211,15 +225,16 @@ static int64_t int_field(const struct eu_plan *plan, int i, const void *data, si
 	return v;
 }
 
-/* The frames of stack field sf, innermost first, into s->frames; their number (0 when the
- * stack is missing). *missing is set for a negative id other than -EFAULT (no user stack). */
-static size_t frames_of(struct eu_stacks *s, const struct stack_field *sf, const void *data,
-			size_t size, bool *missing)
+/* The frames of stack k, innermost first, into s->frames; their number (0 when the stack is
+ * missing). *missing is set for a negative id other than -EFAULT (no user stack). */
+static size_t frames_of(struct eu_stacks *s, size_t k, const void *data, size_t size,
+			bool *missing)
 {
 	*missing = false;
-	const struct eu_field_info *f = eu_plan_field(s->plan, (size_t)sf->field);
+	const struct stack_field *sf = &s->f[k];
+	const struct eu_field_info *f = eu_plan_field(s->plan, (size_t)s->layout.f[k].field);
 	size_t n = 0;
-	if (sf->kind == STACK_INLINE) {
+	if (s->layout.f[k].is_inline) {
 		if (f->offset >= size)
 			return 0;
 		size_t have = (size - f->offset) / 8;
@@ -234,7 +249,7 @@ static size_t frames_of(struct eu_stacks *s, const struct stack_field *sf, const
 			n = MAX_DEPTH;
 		memcpy(s->frames, (const uint8_t *)data + f->offset, n * 8);
 	} else {
-		int64_t id = int_field(s->plan, sf->field, data, size, -1);
+		int64_t id = int_field(s->plan, s->layout.f[k].field, data, size, -1);
 		if (f->size == 4)
 			id = (int32_t)id;
 		if (id < 0) {
@@ -273,92 +288,63 @@ static struct eu_stack_syms *syms_of(const struct eu_export *exp)
 	return c->syms;
 }
 
-static const char *frame_name(const struct eu_export *exp, struct eu_stacks *s, uint32_t pid,
-			      uint64_t addr)
+/* Every stack of a record looked up and named into s->blob. */
+static int name_stacks(const struct eu_export *exp, struct eu_stacks *s, const void *data,
+		       size_t size)
 {
+	if (size < eu_plan_min_size(s->plan))
+		return -EINVAL;
+	eu_buf_reset(&s->blob);
 	struct eu_stack_syms *syms = syms_of(exp);
-	return syms ? eu_stack_syms_name(syms, pid, addr, s->with_names) : "[unknown]";
-}
-
-static void json_frames(const struct eu_export *exp, struct eu_stacks *s, uint32_t pid,
-			size_t n, bool missing, eu_buf *out)
-{
-	eu_buf_putc(out, '[');
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			eu_buf_putc(out, ',');
-		const char *name = frame_name(exp, s, pid, s->frames[i]);
-		eu_buf_json_string(out, name, strlen(name));
-	}
-	if (missing)
-		eu_buf_puts(out, "\"[missing]\"");
-	eu_buf_putc(out, ']');
-}
-
-static const struct stack_field *stack_at(const struct eu_stacks *s, size_t i)
-{
-	for (size_t k = 0; k < s->n; k++)
-		if ((size_t)s->f[k].field == i)
-			return &s->f[k];
-	return NULL;
-}
-
-static void json_key(eu_buf *out, const char *name)
-{
-	eu_buf_json_string(out, name, strlen(name));
-	eu_buf_putc(out, ':');
-}
-
-/* Every field of the record as JSON members (no braces), the stacks as frame names. */
-static int json_members(const struct eu_export *exp, struct eu_stacks *s, const void *data,
-			size_t size, eu_buf *out)
-{
-	uint32_t pid = (uint32_t)int_field(s->plan, s->pid_field, data, size, 0);
-	for (size_t i = 0; i < eu_plan_field_count(s->plan); i++) {
-		const struct eu_field_info *f = eu_plan_field(s->plan, i);
-		const struct stack_field *sf = stack_at(s, i);
-		if (i)
-			eu_buf_putc(out, ',');
-		json_key(out, f->name);
+	uint32_t pid = (uint32_t)int_field(s->plan, s->layout.pid_field, data, size, 0);
+	for (size_t k = 0; k < s->layout.n; k++) {
 		bool missing;
-		if (sf && sf->kind == STACK_INLINE) {
-			size_t n = frames_of(s, sf, data, size, &missing);
-			json_frames(exp, s, pid, n, missing, out);
-			continue;
-		}
-		int rc = eu_plan_format_field_json(s->plan, i, data, size, out);
-		if (rc)
-			return rc;
-		if (sf) {
-			size_t n = frames_of(s, sf, data, size, &missing);
-			eu_buf_putc(out, ',');
-			json_key(out, sf->out_name);
-			json_frames(exp, s, pid, n, missing, out);
-		}
+		size_t n = frames_of(s, k, data, size, &missing);
+		size_t at = eu_record_stack_begin(&s->blob);
+		for (size_t i = 0; i < n; i++)
+			eu_record_stack_frame(&s->blob, syms ? eu_stack_syms_name(syms, pid,
+										 s->frames[i],
+										 s->with_names)
+							     : "[unknown]");
+		eu_record_stack_end(&s->blob, at, missing);
 	}
-	return 0;
+	return s->blob.oom ? -ENOMEM : 0;
 }
 
-static void text_frames(const struct eu_export *exp, struct eu_stacks *s, const char *title,
-			uint32_t pid, size_t n, bool missing, eu_buf *out)
+int eu_export_stacks_name(const struct eu_export *exp, const void *data, size_t size,
+			  const void **blob, size_t *blob_size)
 {
-	eu_buf_printf(out, "    %s:\n", title);
-	for (size_t i = 0; i < n; i++)
-		eu_buf_printf(out, "      %s\n", frame_name(exp, s, pid, s->frames[i]));
-	if (missing)
-		eu_buf_puts(out, "      [missing]\n");
+	struct eu_stacks *s = stacks_of(exp);
+	if (!s)
+		return -EINVAL;
+	int rc = name_stacks(exp, s, data, size);
+	*blob = rc ? NULL : s->blob.data;
+	*blob_size = rc ? 0 : s->blob.len;
+	return rc;
+}
+
+static bool is_inline_field(const struct eu_stacks *s, size_t i)
+{
+	for (size_t k = 0; k < s->layout.n; k++)
+		if ((size_t)s->layout.f[k].field == i)
+			return s->layout.f[k].is_inline;
+	return false;
 }
 
 int eu_export_format_stacks_event(const struct eu_export *exp, const void *data, size_t size,
 				  bool json, const char *time_str, eu_buf *out)
 {
 	struct eu_stacks *s = stacks_of(exp);
-	if (!s || size < eu_plan_min_size(s->plan))
+	if (!s)
 		return -EINVAL;
+	int rc = name_stacks(exp, s, data, size);
+	if (rc)
+		return rc;
 	size_t start = out->len;
 	if (json) {
 		eu_buf_putc(out, '{');
-		int rc = json_members(exp, s, data, size, out);
+		rc = eu_record_stacks_json(&s->layout, s->plan, data, size, s->blob.data,
+					   s->blob.len, out);
 		if (rc) {
 			out->len = start;
 			return rc;
@@ -369,8 +355,7 @@ int eu_export_format_stacks_event(const struct eu_export *exp, const void *data,
 	/* the row without the inline stacks, then each stack's frames below it */
 	eu_buf_puts(out, time_str);
 	for (size_t i = 0; i < eu_plan_field_count(s->plan); i++) {
-		const struct stack_field *sf = stack_at(s, i);
-		if (sf && sf->kind == STACK_INLINE)
+		if (is_inline_field(s, i))
 			continue;
 		eu_buf_putc(out, ' ');
 		size_t at = out->len;
@@ -381,15 +366,7 @@ int eu_export_format_stacks_event(const struct eu_export *exp, const void *data,
 	while (out->len > start && out->data[out->len - 1] == ' ')
 		out->len--;
 	eu_buf_putc(out, '\n');
-	uint32_t pid = (uint32_t)int_field(s->plan, s->pid_field, data, size, 0);
-	for (size_t k = 0; k < s->n; k++) {
-		const struct stack_field *sf = &s->f[k];
-		bool missing;
-		size_t n = frames_of(s, sf, data, size, &missing);
-		const char *title = sf->kind == STACK_ID ? sf->out_name
-							 : eu_plan_field(s->plan, (size_t)sf->field)->name;
-		text_frames(exp, s, title, pid, n, missing, out);
-	}
+	eu_record_stacks_text(&s->layout, s->plan, s->blob.data, s->blob.len, out);
 	return out->oom ? -ENOMEM : 0;
 }
 
@@ -401,8 +378,7 @@ void eu_export_stacks_text_header(const struct eu_export *exp, eu_buf *out)
 	size_t start = out->len;
 	eu_buf_puts(out, "TIME    ");
 	for (size_t i = 0; i < eu_plan_field_count(s->plan); i++) {
-		const struct stack_field *sf = stack_at(s, i);
-		if (sf && sf->kind == STACK_INLINE)
+		if (is_inline_field(s, i))
 			continue;
 		const char *name = eu_plan_field(s->plan, i)->name;
 		eu_buf_putc(out, ' ');
@@ -428,55 +404,26 @@ static bool sample_count(const struct eu_export *exp, const void *value, size_t 
 	return false;
 }
 
-/* Appends `;frame` for each frame of sf, outermost first. */
-static void folded_frames(const struct eu_export *exp, struct eu_stacks *s,
-			  const struct stack_field *sf, const void *key, size_t ks, uint32_t pid,
-			  eu_buf *out)
-{
-	bool missing;
-	size_t n = frames_of(s, sf, key, ks, &missing);
-	if (missing)
-		eu_buf_puts(out, ";[missing]");
-	while (n--) {
-		eu_buf_putc(out, ';');
-		const char *name = frame_name(exp, s, pid, s->frames[n]);
-		/* ';' and ' ' separate frames and the count in folded lines */
-		for (const char *c = name; *c; c++)
-			eu_buf_putc(out, *c == ';' || *c == ' ' ? '_' : *c);
-	}
-}
-
-static bool is_user_side(const struct eu_stacks *s, const struct stack_field *sf)
-{
-	const char *n = eu_plan_field(s->plan, (size_t)sf->field)->name;
-	return contains_ci(n, "user") || n[0] == 'u' || n[0] == 'U';
-}
-
 int eu_export_format_stacks_sample(const struct eu_export *exp, const void *key, size_t ks,
 				   const void *value, size_t vs, bool json, eu_buf *out)
 {
 	struct eu_stacks *s = stacks_of(exp);
-	if (!s || ks < eu_plan_min_size(s->plan))
+	if (!s)
 		return -EINVAL;
+	int rc = name_stacks(exp, s, key, ks);
+	if (rc)
+		return rc;
 	size_t start = out->len;
-	uint32_t pid = (uint32_t)int_field(s->plan, s->pid_field, key, ks, 0);
 	eu_buf folded;
 	eu_buf_init(&folded);
-	if (s->comm_field >= 0)
-		eu_plan_format_field_text(s->plan, (size_t)s->comm_field, key, ks, &folded);
-	else
-		eu_buf_printf(&folded, "%u", pid);
-	/* user frames first (the process's outermost call at the left), then the kernel's */
-	for (int user = 1; user >= 0; user--)
-		for (size_t k = 0; k < s->n; k++)
-			if (is_user_side(s, &s->f[k]) == (bool)user)
-				folded_frames(exp, s, &s->f[k], key, ks, pid, &folded);
+	eu_record_stacks_folded(&s->layout, s->plan, key, ks, s->blob.data, s->blob.len,
+				&folded);
 	int64_t count = 0;
 	bool counted = sample_count(exp, value, vs, &count);
-	int rc = 0;
 	if (json) {
 		eu_buf_putc(out, '{');
-		rc = json_members(exp, s, key, ks, out);
+		rc = eu_record_stacks_json(&s->layout, s->plan, key, ks, s->blob.data, s->blob.len,
+					   out);
 		eu_buf_puts(out, ",\"value\":");
 		if (!rc)
 			rc = exp->value_scalar ? eu_plan_format_field_json(exp->plan, 0, value, vs, out)

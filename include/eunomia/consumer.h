@@ -46,6 +46,7 @@ struct eu_plan;
  * there. */
 struct uv_loop_s;
 struct eu_map_meta;
+struct eu_record_stacks;
 
 enum eu_export_kind {
 	EU_EXPORT_RINGBUF = 1,
@@ -92,6 +93,16 @@ bool eu_export_has_stacks(const struct eu_export *exp);
  * record too short to decode or an export without stacks. */
 int eu_export_format_stacks_event(const struct eu_export *exp, const void *data, size_t size,
 				  bool json, const char *time_str, eu_buf *out);
+/* Where the stacks are in the records (the events' fields, a sampled map's key's), for a
+ * record source (record.h); NULL without stacks. Lives as long as the export. */
+const struct eu_record_stacks *eu_export_stacks(const struct eu_export *exp);
+/* The stacks of one record (an event, or a sampled map's key) looked up in the stack-trace
+ * maps and named, as a frames blob (record.h) valid until the next call on the export.
+ * Named when called: the process of user frames must still be alive (its mappings are
+ * kept per pid, re-read after REREAD seconds, see agent/symbols). -EINVAL for a record too
+ * short to decode or an export without stacks, -ENOMEM. */
+int eu_export_stacks_name(const struct eu_export *exp, const void *data, size_t size,
+			  const void **blob, size_t *blob_size);
 /* The text header matching those rows, with its newline. */
 void eu_export_stacks_text_header(const struct eu_export *exp, eu_buf *out);
 /* A sampled map whose key carries stack ids (a stack-count map): text, a folded line

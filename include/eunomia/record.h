@@ -81,6 +81,51 @@ enum eu_record_kind {
 			       * object's compact text, checked by the producer, and the fields */
 };
 
+/* The stacks a record carries (found by agent/program/stacks.c from field names and types)
+ * and, beside its raw bytes, their frames already named: symbolised when the record was
+ * taken, while the process and the stack-trace map still hold them. The frames are a blob
+ * (eu_record_stack_frames reads it): per stack in f[] order, a 4-byte frame count, a byte
+ * "missing" (the kernel did not take or no longer holds the stack), then that many
+ * NUL-terminated names, innermost first. */
+#define EU_RECORD_STACKS_MAX 4
+struct eu_record_stacks {
+	uint8_t n;                /* 0: no stacks */
+	int16_t pid_field;        /* whose user frames (folded lines without comm), or -1 */
+	int16_t comm_field;       /* the folded line's first element, or -1 */
+	struct {
+		int16_t field;    /* top-level field of the plan (samples: of the key's) */
+		bool is_inline;   /* the field holds the addresses (bpf_get_stack); else an id */
+		bool user;        /* a user stack (folded lines put them before the kernel's) */
+		char name[64];    /* id: the member its frames go under ("kern_stack") */
+	} f[EU_RECORD_STACKS_MAX];
+};
+
+/* The name stack k prints under: an inline stack's field name, an id's name without _id. */
+const char *eu_record_stack_title(const struct eu_record_stacks *s, const struct eu_plan *plan,
+				  size_t k);
+/* Appends stack k to a frames blob under construction: begin, a name per frame, end. */
+size_t eu_record_stack_begin(eu_buf *blob);
+void eu_record_stack_frame(eu_buf *blob, const char *name);
+void eu_record_stack_end(eu_buf *blob, size_t at, bool missing);
+/* Stack k of a blob: its frame count, *missing and the first name (the next follows each
+ * name's NUL). false when the blob is shorter than it says (nothing is read past it). */
+bool eu_record_stack_frames(const void *blob, size_t size, size_t k, uint32_t *n,
+			    bool *missing, const char **first);
+/* Every field of data as JSON members without braces, as `run --json` prints them: inline
+ * stacks as arrays of names, each id followed by "NAME":[names]; "[missing]" is a frame of
+ * its own. -EINVAL for data shorter than the plan. */
+int eu_record_stacks_json(const struct eu_record_stacks *s, const struct eu_plan *plan,
+			  const void *data, size_t size, const void *blob, size_t blob_size,
+			  eu_buf *out);
+/* Each stack as "    TITLE:" and a line "      NAME" per frame, innermost first. */
+void eu_record_stacks_text(const struct eu_record_stacks *s, const struct eu_plan *plan,
+			   const void *blob, size_t blob_size, eu_buf *out);
+/* A folded line without its count, for flame graphs: `comm;user frames;kernel frames`,
+ * outermost first (';' and ' ' in names become '_'); the pid when there is no comm field. */
+void eu_record_stacks_folded(const struct eu_record_stacks *s, const struct eu_plan *plan,
+			     const void *key, size_t key_size, const void *blob,
+			     size_t blob_size, eu_buf *out);
+
 /* What the records of one export of one package version share. Reference-counted and
  * immutable once made: a package version that is replaced (hot swap) stays described, its
  * plans alive, while records of it wait in a sink's queue. */
@@ -102,6 +147,7 @@ struct eu_record_source {
 		EU_RECORD_HIST_LINEAR, /* of a linear_hist map */
 	} hist;
 	char unit[16];            /* samples: the histogram's unit ("usecs"), or "" */
+	struct eu_record_stacks stacks; /* events: in the event; samples: in the key */
 	unsigned refs_;           /* private */
 	const char *json_head_;   /* private: `,"package":...,"fields":` rendered once */
 	size_t json_head_len_;
@@ -120,6 +166,8 @@ struct eu_record {
 	uint32_t size;
 	uint32_t key_size;   /* samples: the key */
 	const void *key;
+	const void *stacks;  /* the named frames (eu_record_stacks), or NULL */
+	uint32_t stacks_size;
 };
 
 /* The JSON line of a record (the schema above) with its newline. -EINVAL (a record shorter
@@ -137,6 +185,11 @@ struct eu_record_batch *eu_record_batch_new(void);
 int eu_record_batch_add(struct eu_record_batch *b, struct eu_record_source *src,
 			uint64_t time_ns, const void *key, size_t key_size, const void *data,
 			size_t size);
+/* The same with the record's named stacks (a frames blob, copied; NULL: none). */
+int eu_record_batch_add_stacks(struct eu_record_batch *b, struct eu_record_source *src,
+			       uint64_t time_ns, const void *key, size_t key_size,
+			       const void *data, size_t size, const void *stacks,
+			       size_t stacks_size);
 /* A sealed batch of n_records lines that are already JSON text (text[0..len), each ending in
  * '\n'): for producers that have no plan. It has no typed records (eu_record_batch_count is
  * 0): encoders other than text count its lines as records they cannot encode. */

@@ -114,6 +114,14 @@ struct eu_otlp_log_event {
 	const void *key;
 	size_t key_size;
 	bool key_scalar, value_scalar;
+	/* The record's stacks named (record.h; NULL: none): each goes out as an attribute whose
+	 * value is an array of strings, the frames innermost first ("[missing]" a frame of its
+	 * own), under the inline field's name (replacing its addresses) or, for a stack id, the
+	 * id's name without _id beside the id; a sample also gets "folded", its flame-graph
+	 * line `comm;outermost;...;innermost`. */
+	const struct eu_record_stacks *stacks;
+	const void *stack_blob;
+	size_t stack_blob_size;
 	/* A record with no plan (a Wasm module's output line, or its JSON object's text): the
 	 * body is this text as a string (invalid UTF-8 replaced), and there are no attributes. */
 	const char *text;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "eunomia/decoder.h"
+#include "eunomia/record.h"
 #include "otlp.h"
 #include "otlp_priv.h"
 
@@ -332,6 +333,59 @@ static int put_part(eu_buf *b, const char *name, const struct eu_plan *plan, con
 	return ret ? ret : b->oom ? -ENOMEM : 0;
 }
 
+/* Stack k of the record as an attribute: key = [frame, ...] (an ArrayValue of strings). */
+static void put_frames(eu_buf *b, const struct eu_otlp_log_event *ev, size_t k)
+{
+	const char *key = eu_record_stack_title(ev->stacks, ev->sample ? ev->key_plan : ev->plan,
+						k);
+	uint32_t n;
+	bool missing;
+	const char *p;
+	eu_record_stack_frames(ev->stack_blob, ev->stack_blob_size, k, &n, &missing, &p);
+	size_t kv_at = open_len(b, 6);
+	put_string(b, 1, key, strlen(key));
+	size_t av_at = open_len(b, 2);
+	size_t arr_at = open_len(b, AV_ARRAY);
+	for (uint32_t i = 0; i <= n; i++) {
+		const char *name = i < n ? p : missing ? "[missing]" : NULL;
+		if (!name)
+			break;
+		size_t len = strlen(name);
+		size_t el_at = open_len(b, 1);
+		put_string(b, AV_STRING, name, len);
+		close_len(b, el_at);
+		if (i < n)
+			p += len + 1;
+	}
+	close_len(b, arr_at);
+	close_len(b, av_at);
+	close_len(b, kv_at);
+}
+
+static int stack_of_field(const struct eu_record_stacks *s, size_t field)
+{
+	for (size_t k = 0; s && k < s->n; k++)
+		if ((size_t)s->f[k].field == field)
+			return (int)k;
+	return -1;
+}
+
+/* A sample's stacks and its folded line as attributes. */
+static void put_sample_stacks(eu_buf *b, const struct eu_otlp_log_event *ev, eu_buf *scratch)
+{
+	for (size_t k = 0; k < ev->stacks->n; k++)
+		put_frames(b, ev, k);
+	eu_buf_reset(scratch);
+	eu_record_stacks_folded(ev->stacks, ev->key_plan, ev->key, ev->key_size, ev->stack_blob,
+				ev->stack_blob_size, scratch);
+	size_t kv_at = open_len(b, 6);
+	put_string(b, 1, "folded", 6);
+	size_t av_at = open_len(b, 2);
+	put_string(b, AV_STRING, scratch->data ? scratch->data : "", scratch->len);
+	close_len(b, av_at);
+	close_len(b, kv_at);
+}
+
 static const char *severity_text(int n)
 {
 	static const char *const names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
@@ -391,8 +445,14 @@ int eu_otlp_log_encode(const struct eu_otlp_log_event *ev, eu_buf *out, eu_error
 		ret = eu_otlp_attr_names(plan, ev->map, ev->n_map, &resolved);
 		names = resolved;
 	}
+	const struct eu_record_stacks *stacks = ev->stacks && ev->stack_blob ? ev->stacks : NULL;
 	for (size_t i = 0; i < nf && !ret; i++) {
 		const char *key = names[i];
+		int k = stack_of_field(stacks, i);
+		if (k >= 0 && stacks->f[k].is_inline) {
+			put_frames(b, ev, (size_t)k);
+			continue;
+		}
 		if (!key)
 			continue;
 		struct enc e = {.b = b, .top_key = key, .top_len = strlen(key), .top_field = 6};
@@ -400,6 +460,8 @@ int eu_otlp_log_encode(const struct eu_otlp_log_event *ev, eu_buf *out, eu_error
 		if (ret == -E2BIG)
 			eu_error_set(err, ret, "OTLP log %s.%s: field %s: nested too deep", pkg, type,
 				     eu_plan_field(plan, i)->name);
+		if (k >= 0)
+			put_frames(b, ev, (size_t)k);
 	}
 	if (ev->sample && !ret) {
 		ret = put_part(b, "key", ev->key_plan, ev->key, ev->key_size, ev->key_scalar,
@@ -407,6 +469,8 @@ int eu_otlp_log_encode(const struct eu_otlp_log_event *ev, eu_buf *out, eu_error
 		if (!ret)
 			ret = put_part(b, "value", plan, ev->data, ev->size, ev->value_scalar,
 				       scratch);
+		if (!ret && stacks && ev->key_plan)
+			put_sample_stacks(b, ev, scratch);
 	}
 	eu_buf_free(&own);
 	free(resolved);

@@ -291,7 +291,9 @@ static int otlp_write(void *state, const struct eu_sink_batch *batch, uint64_t *
 			.observed_time_unix_nano = observed, .severity_number = si->severity,
 			.attr_names = si->names, .scratch = &b->scratch, .sample = sample,
 			.key_plan = src->key_plan, .key = r->key, .key_size = r->key_size,
-			.key_scalar = src->key_scalar, .value_scalar = src->value_scalar};
+			.key_scalar = src->key_scalar, .value_scalar = src->value_scalar,
+			.stacks = r->stacks ? &src->stacks : NULL, .stack_blob = r->stacks,
+			.stack_blob_size = r->stacks_size};
 		if (src->kind == EU_RECORD_LINE || src->kind == EU_RECORD_OBJECT) {
 			ev.plan = NULL;
 			ev.text = r->data;
