@@ -4,7 +4,9 @@
  *
  * A process's table is read at its first lookup and again when an address falls outside every
  * mapping it knows (a library loaded since, or a pid reused) — at most once a second per
- * process. At most 1024 files are kept; frames in files past that print as unknown. Files are
+ * process — and once it is MAX_AGE_NS old (an exec keeps the pid: its new image is seen within
+ * that; a process that exited keeps resolving from its table until then, then its frames are
+ * unknown). At most MAX_PROCS tables are kept (all dropped when full). At most 1024 files are kept; frames in files past that print as unknown. Files are
  * opened through /proc/PID/root so processes in other mount namespaces resolve too. */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #define MAX_PROCS 4096
 #define MAX_FILES 1024
 #define REREAD_NS 1000000000ull
+#define MAX_AGE_NS 10000000000ull
 
 struct elf_file {
 	dev_t dev;
@@ -191,9 +194,14 @@ static int read_maps(struct eu_usyms *u, struct proc_table *p)
 
 static struct proc_table *proc_for(struct eu_usyms *u, uint32_t pid)
 {
-	for (size_t i = 0; i < u->n_procs; i++)
-		if (u->procs[i].pid == pid)
-			return &u->procs[i];
+	for (size_t i = 0; i < u->n_procs; i++) {
+		struct proc_table *p = &u->procs[i];
+		if (p->pid != pid)
+			continue;
+		if (now_ns() - p->read_ns >= MAX_AGE_NS)
+			read_maps(u, p);
+		return p;
+	}
 	if (u->n_procs == MAX_PROCS) {
 		for (size_t i = 0; i < u->n_procs; i++)
 			proc_clear(&u->procs[i]);

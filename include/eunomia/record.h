@@ -10,6 +10,9 @@
  *    "host":"node-1",                           gethostname()
  *    "fields":{"pid":1234,"comm":"bash",...}}   the decoded fields (decoder.h formatting);
  *                                               sampled maps: {"key":K,"value":V}
+ *                                               stacks (when the source has them): as
+ *                                               eu_record_stacks_json prints them, and
+ *                                               samples add "folded"
  *
  * Event time: when the event struct has a top-level 8-byte integer field named `ts`,
  * `timestamp`, `time_ns`, `ts_ns`, `timestamp_ns` or ending in `_ts` / `_ts_ns` (the first in

@@ -6,9 +6,9 @@
  * value against what kinds.bpf.c writes. */
 #include "daemon_fixture.h"
 
-#include <sys/syscall.h>
 
 #include "eu_http_receiver.h"
+#include "stacks_fixture.h"
 
 #define KINDS_PKG EU_TESTBPF_BUILD_DIR "/kinds/package.json"
 
@@ -72,32 +72,49 @@ static void expect_attr(const char *text, const char *key, const char *value)
 	cr_expect(strstr(text, want), "no <%s> in what protoc decoded:\n%s", want, text);
 }
 
-Test(otlp_wire, every_kind_arrives_as_its_otlp_type)
+/* A getppid(2) (from eu_stacks_outer, for the stack tests) every half second until the
+ * receiver got a logs request (bounded: 15 s): that request. */
+static const struct eu_http_request *first_logs_request(struct eu_http_receiver *rx)
 {
-	struct eu_http_receiver *rx = eu_http_receiver_start(0);
-	cr_assert_not_null(rx);
-	char sink[64];
-	snprintf(sink, sizeof(sink), "otlp:http://127.0.0.1:%u", eu_http_receiver_port(rx));
-	dfix_sh("cp %s %s/kinds.json", KINDS_PKG, F.watch);
-	dfix_sh("echo '{\"target_pid\": %d}' > %s/kinds.params.json", (int)getpid(), F.watch);
-	setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", 1);
-	setenv("OTEL_BLRP_SCHEDULE_DELAY", "100", 1);
-	dfix_start(&F, (const char *[]){"--sink", sink, NULL});
-	unsetenv("OTEL_EXPORTER_OTLP_COMPRESSION");
-	unsetenv("OTEL_BLRP_SCHEDULE_DELAY");
-	cr_assert(dfix_wait_log(&F, "attached in", 1, 20000), "kinds not attached:\n%s",
-		  eu_agent_stderr(F.a));
-
-	/* one event; again every half second until a logs request came (bounded) */
 	const struct eu_http_request *req = NULL;
 	for (int i = 0; i < 30 && !req; i++) {
-		syscall(SYS_getppid);
+		cr_assert_eq(eu_stacks_outer(), getppid() + 1);
 		eu_http_receiver_wait(rx, eu_http_receiver_count(rx) + 1, 500);
 		for (size_t k = 0; k < eu_http_receiver_count(rx) && !req; k++)
 			if (!strcmp(eu_http_receiver_request(rx, k)->path, "/v1/logs"))
 				req = eu_http_receiver_request(rx, k);
 	}
 	cr_assert_not_null(req, "no logs request within 15 s:\n%s", eu_agent_stderr(F.a));
+	return req;
+}
+
+/* A receiver on loopback and the daemon running pkg (as NAME.json, with its pid parameter
+ * set to ours) with an otlp sink to it (gzip when asked), the package attached. */
+static struct eu_http_receiver *start_with_receiver(const char *pkg, const char *name,
+						    const char *pid_param, bool gzip)
+{
+	struct eu_http_receiver *rx = eu_http_receiver_start(0);
+	cr_assert_not_null(rx);
+	char sink[64];
+	snprintf(sink, sizeof(sink), "otlp:http://127.0.0.1:%u", eu_http_receiver_port(rx));
+	dfix_sh("cp %s %s/%s.json", pkg, F.watch, name);
+	dfix_sh("echo '{\"%s\": %d}' > %s/%s.params.json", pid_param, (int)getpid(), F.watch,
+		name);
+	if (gzip)
+		setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", 1);
+	setenv("OTEL_BLRP_SCHEDULE_DELAY", "100", 1);
+	dfix_start(&F, (const char *[]){"--sink", sink, NULL});
+	unsetenv("OTEL_EXPORTER_OTLP_COMPRESSION");
+	unsetenv("OTEL_BLRP_SCHEDULE_DELAY");
+	cr_assert(dfix_wait_log(&F, "attached in", 1, 20000), "%s not attached:\n%s", name,
+		  eu_agent_stderr(F.a));
+	return rx;
+}
+
+Test(otlp_wire, every_kind_arrives_as_its_otlp_type)
+{
+	struct eu_http_receiver *rx = start_with_receiver(KINDS_PKG, "kinds", "target_pid", true);
+	const struct eu_http_request *req = first_logs_request(rx);
 	cr_assert(req->gzip, "the request was not gzip");
 	char *text = protoc_decode(req->body, req->body_len);
 
@@ -142,6 +159,36 @@ Test(otlp_wire, every_kind_arrives_as_its_otlp_type)
 	expect_attr(text, "ip4", "string_value: \"127.0.0.1\"");
 	expect_attr(text, "ip6", "string_value: \"::1\"");
 	expect_attr(text, "v4", "string_value: \"192.0.2.1\"");
+	free(text);
+	eu_agent_stop(F.a, 10000);
+	eu_agent_free(F.a);
+	F.a = NULL;
+	eu_http_receiver_stop(rx);
+}
+
+/* Stacks go out as attributes holding arrays of strings, the frames named as run names them:
+ * an inline stack under its field's name, a stack id's frames beside it. */
+Test(otlp_wire, stacks_arrive_as_arrays_of_frame_names)
+{
+	struct eu_http_receiver *rx = start_with_receiver(EU_TESTBPF_BUILD_DIR
+							  "/stacksnoop/package.json",
+							  "snoop", "targ_tgid", false);
+	const struct eu_http_request *req = first_logs_request(rx);
+	char *text = protoc_decode(req->body, req->body_len);
+	/* the first record's attributes, each stack an array of string values */
+	static const char *const keys[] = {"kstack", "ustack", "kern_stack"};
+	for (size_t i = 0; i < 3; i++) {
+		char head[128];
+		snprintf(head, sizeof(head), "attributes { key: \"%s\" value { array_value { values {",
+			 keys[i]);
+		cr_expect(strstr(text, head), "no array attribute %s:\n%s", keys[i], text);
+	}
+	cr_expect(strstr(text, "values { string_value: \"do_syscall_64\" }"), "%s", text);
+	cr_expect(strstr(text, "values { string_value: \"eu_stacks_outer\" }"), "%s", text);
+	/* the byte count stays a number; the id too */
+	cr_expect(strstr(text, "attributes { key: \"kstack_sz\" value { int_value: "), "%s", text);
+	cr_expect(strstr(text, "attributes { key: \"kern_stack_id\" value { int_value: "), "%s",
+		  text);
 	free(text);
 	eu_agent_stop(F.a, 10000);
 	eu_agent_free(F.a);

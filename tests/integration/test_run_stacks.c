@@ -15,30 +15,10 @@
 #include "eu_agent.h"
 #include "eu_run_util.h"
 #include "eu_test.h"
+#include "stacks_fixture.h"
 
 #define STACKCOUNT EU_TESTBPF_BUILD_DIR "/stackcount/package.json"
 #define STACKSNOOP EU_TESTBPF_BUILD_DIR "/stacksnoop/package.json"
-
-static atomic_bool spinning;
-
-/* Where the profiled thread spends its time: the name the folded lines must show. */
-static __attribute__((noinline)) void eu_stacks_spin_in_user(volatile uint64_t *sink)
-{
-	for (uint64_t i = 0; i < 4000000; i++)
-		*sink += i * 2654435761u;
-}
-
-static void *spin_thread(void *arg)
-{
-	volatile uint64_t sink = 0;
-	struct timespec start, now;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	do {
-		eu_stacks_spin_in_user(&sink);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-	} while (atomic_load(&spinning) && now.tv_sec - start.tv_sec < 20);
-	return NULL;
-}
 
 Test(run_stacks, profile_counts_print_as_folded_stacks)
 {
@@ -50,13 +30,13 @@ Test(run_stacks, profile_counts_print_as_folded_stacks)
 		"--targ_pid", pid, NULL});
 	cr_assert(a);
 	cr_assert(eu_agent_wait_attached(a, 30000), "not attached: %s", eu_agent_stderr(a));
-	atomic_store(&spinning, true);
+	atomic_store(&eu_stacks_spinning, true);
 	pthread_t t;
-	cr_assert_eq(pthread_create(&t, NULL, spin_thread, NULL), 0);
+	cr_assert_eq(pthread_create(&t, NULL, eu_stacks_spin_thread, NULL), 0);
 	sleep(2);
 	/* the map prints at exit, while this process (whose frames it names) is alive */
 	cr_expect_eq(eu_agent_stop(a, 20000), 0, "stderr:\n%s", eu_agent_stderr(a));
-	atomic_store(&spinning, false);
+	atomic_store(&eu_stacks_spinning, false);
 	pthread_join(t, NULL);
 
 	long long spin_samples = 0;
@@ -85,22 +65,6 @@ Test(run_stacks, profile_counts_print_as_folded_stacks)
 	eu_agent_free(a);
 }
 
-/* getppid(2) called two frames below a function with a distinctive name (this file is built
- * with frame pointers, so the user stack unwinds through inner to outer). */
-static __attribute__((noinline)) int eu_stacks_inner(void)
-{
-	int r = getppid();
-	__asm__ volatile("" ::: "memory");
-	return r;
-}
-
-static __attribute__((noinline)) int eu_stacks_outer(void)
-{
-	int r = eu_stacks_inner();
-	__asm__ volatile("" ::: "memory");
-	return r + 1;
-}
-
 static void call_getppid(void *ctx)
 {
 	(void)ctx;
@@ -110,17 +74,6 @@ static void call_getppid(void *ctx)
 static bool has_stacks(const cJSON *rec, void *ctx)
 {
 	return cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(rec, "kstack"));
-}
-
-static bool array_has(const cJSON *arr, const char *name)
-{
-	const cJSON *f;
-	cJSON_ArrayForEach(f, arr)
-	{
-		if (cJSON_IsString(f) && !strcmp(f->valuestring, name))
-			return true;
-	}
-	return false;
 }
 
 static char *frames_text(const cJSON *arr)
@@ -151,11 +104,11 @@ Test(run_stacks, events_carry_named_stacks)
 	cr_expect_gt(cJSON_GetArraySize(k), 0);
 	cr_expect_eq(cJSON_GetArraySize(k) * 8, eu_json_int(rec, "kstack_sz", -1), "kstack %s", kt);
 	cr_expect_eq(cJSON_GetArraySize(u) * 8, eu_json_int(rec, "ustack_sz", -1), "ustack %s", ut);
-	cr_expect(array_has(k, "do_syscall_64"), "kernel frames: %s", kt);
-	cr_expect(array_has(byid, "do_syscall_64"), "frames by stack id: %s", it);
+	cr_expect(eu_stacks_array_has(k, "do_syscall_64"), "kernel frames: %s", kt);
+	cr_expect(eu_stacks_array_has(byid, "do_syscall_64"), "frames by stack id: %s", it);
 	cr_expect_geq(eu_json_int(rec, "kern_stack_id", -1), 0);
-	cr_expect(array_has(u, "getppid"), "user frames: %s", ut);
-	cr_expect(array_has(u, "eu_stacks_outer"), "user frames: %s", ut);
+	cr_expect(eu_stacks_array_has(u, "getppid"), "user frames: %s", ut);
+	cr_expect(eu_stacks_array_has(u, "eu_stacks_outer"), "user frames: %s", ut);
 	free(kt);
 	free(ut);
 	free(it);
