@@ -3,6 +3,7 @@
  * as log2 histograms per key, on --interval and at exit, checked against calls we make. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +36,25 @@ Test(run_aggregates, counts_and_histograms_printed_without_sample)
 									    "--targ_pid", pid, NULL});
 	cr_assert(a);
 	cr_assert(eu_agent_wait_attached(a, 20000), "not attached: %s", eu_agent_stderr(a));
-	for (int i = 0; i < 7; i++)
+	/* the count map is per-CPU: calls made on two CPUs must print as one summed value */
+	cpu_set_t was;
+	cr_assert_eq(sched_getaffinity(0, sizeof(was), &was), 0);
+	int cpus[2] = {-1, -1}, found = 0;
+	for (int c = 0; c < CPU_SETSIZE && found < 2; c++)
+		if (CPU_ISSET(c, &was))
+			cpus[found++] = c;
+	for (int i = 0; i < 7; i++) {
+		int c = cpus[i < 4 || found < 2 ? 0 : 1];
+		cpu_set_t one;
+		CPU_ZERO(&one);
+		CPU_SET(c, &one);
+		cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+		cr_assert_eq(sched_getcpu(), c);
 		syscall(SYS_getppid);
+	}
+	cr_assert_eq(sched_setaffinity(0, sizeof(was), &was), 0);
+	if (found < 2)
+		printf("run_aggregates: one CPU only: the per-CPU sum is not exercised\n");
 	int fd = open("/dev/null", O_WRONLY);
 	cr_assert_geq(fd, 0);
 	char buf[100] = {0};
