@@ -492,7 +492,7 @@ int eu_metrics_clone(const struct eu_metrics *src, struct eu_metrics **out, eu_e
 {
 	struct eu_metrics_opts o = {.sz = sizeof(o), .max_series = src->max_series,
 				    .idle_expiry_ns = src->idle_ns};
-	struct eu_metrics *m;
+	struct eu_metrics *m = NULL;
 	int ret = eu_metrics_new(&o, &m, err);
 	if (ret)
 		return ret;
