@@ -80,6 +80,27 @@ static inline void dfix_fini(struct dfix *f)
 	dfix_sh("umount %s/tmpfs 2>/dev/null; rm -rf %s", f->root, f->root);
 }
 
+/* The prologue of a suite whose every test has a fresh fixture: declares `static struct dfix
+ * var`, set up before each test of suite `name` and torn down after it. The teardown runs even
+ * when a failed assertion ends the test early, so the daemon is stopped and the directory
+ * removed whatever the test skipped:
+ *
+ *	EU_DFIX_SUITE(F, daemon_config, 120);
+ *	Test(daemon_config, reload) { dfix_start(&F, NULL); ... }
+ */
+#define EU_DFIX_SUITE(var, name, timeout_s)                                                     \
+	static struct dfix var;                                                                 \
+	static void eu_dfix_setup_##name(void)                                                  \
+	{                                                                                       \
+		dfix_init(&var);                                                                \
+	}                                                                                       \
+	static void eu_dfix_teardown_##name(void)                                               \
+	{                                                                                       \
+		dfix_fini(&var);                                                                \
+	}                                                                                       \
+	TestSuite(name, .init = eu_dfix_setup_##name, .fini = eu_dfix_teardown_##name,          \
+		  .timeout = timeout_s)
+
 /* Starts the daemon with extra args (NULL-terminated) and waits for its "ready" line. */
 static inline void dfix_start(struct dfix *f, const char *const *extra)
 {

@@ -7,19 +7,7 @@
 #include "core/file.h"
 #include "eunomia/buf.h"
 
-static struct dfix F;
-
-static void setup(void)
-{
-	dfix_init(&F);
-}
-
-static void teardown(void)
-{
-	dfix_fini(&F);
-}
-
-TestSuite(check_config, .init = setup, .fini = teardown, .timeout = 180);
+EU_DFIX_SUITE(F, check_config, 180);
 
 static void write_file(const char *path, const char *text)
 {

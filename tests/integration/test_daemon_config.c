@@ -6,19 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-static struct dfix F;
-
-static void setup(void)
-{
-	dfix_init(&F);
-}
-
-static void teardown(void)
-{
-	dfix_fini(&F);
-}
-
-TestSuite(daemon_config, .init = setup, .fini = teardown, .timeout = 120);
+EU_DFIX_SUITE(F, daemon_config, 120);
 
 static void write_config(const char *path, const char *text)
 {

@@ -3,19 +3,7 @@
  * swaps, asserted through the decoded exec events and the daemon's log. */
 #include "daemon_fixture.h"
 
-static struct dfix F;
-
-static void setup(void)
-{
-	dfix_init(&F);
-}
-
-static void teardown(void)
-{
-	dfix_fini(&F);
-}
-
-TestSuite(daemon_hotplug, .init = setup, .fini = teardown, .timeout = 120);
+EU_DFIX_SUITE(F, daemon_hotplug, 120);
 
 static struct dfix_match exec_of(const char *version)
 {

@@ -1,19 +1,7 @@
 /* 20 packages at once: all attached, each one's events flowing, one loop. */
 #include "daemon_fixture.h"
 
-static struct dfix F;
-
-static void setup(void)
-{
-	dfix_init(&F);
-}
-
-static void teardown(void)
-{
-	dfix_fini(&F);
-}
-
-TestSuite(daemon_scale, .init = setup, .fini = teardown, .timeout = 180);
+EU_DFIX_SUITE(F, daemon_scale, 180);
 
 Test(daemon_scale, twenty_packages_at_start_and_hot)
 {

@@ -6,19 +6,7 @@
 #include <sys/mount.h>
 #include <sys/statvfs.h>
 
-static struct dfix F;
-
-static void setup(void)
-{
-	dfix_init(&F);
-}
-
-static void teardown(void)
-{
-	dfix_fini(&F);
-}
-
-TestSuite(daemon_sinks, .init = setup, .fini = teardown, .timeout = 180);
+EU_DFIX_SUITE(F, daemon_sinks, 180);
 
 static size_t file_records(const char *path, const struct dfix_match *m, size_t *lines,
 			   size_t *bad)

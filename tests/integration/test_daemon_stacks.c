@@ -13,19 +13,7 @@
 #define STACKSNOOP EU_TESTBPF_BUILD_DIR "/stacksnoop/package.json"
 #define STACKCOUNT EU_TESTBPF_BUILD_DIR "/stackcount/package.json"
 
-static struct dfix F;
-
-static void setup(void)
-{
-	dfix_init(&F);
-}
-
-static void teardown(void)
-{
-	dfix_fini(&F);
-}
-
-TestSuite(daemon_stacks, .init = setup, .fini = teardown, .timeout = 120);
+EU_DFIX_SUITE(F, daemon_stacks, 120);
 
 /* The first record of text (JSON lines) whose fields have member `member`; NULL if none. */
 static cJSON *record_with(const char *text, const char *member)

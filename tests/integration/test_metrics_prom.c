@@ -5,12 +5,10 @@
 #include "daemon_fixture.h"
 
 #include <curl/curl.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <dirent.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 
+#include "eu_net.h"
 #include "eunomia/buf.h"
 
 #define OPEN_COMM "eu_met_open"
@@ -252,13 +250,7 @@ Test(metrics_prom, without_type_suffix_keeps_counter_names)
 static pid_t spawn_prometheus(struct dfix *f, int agent_port, int *port_out)
 {
 	/* a free port for Prometheus' own web listener */
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-	socklen_t al = sizeof(a);
-	getsockname(s, (struct sockaddr *)&a, &al);
-	int port = ntohs(a.sin_port);
-	close(s);
+	int port = eu_unused_loopback_port();
 	char cfg[256];
 	snprintf(cfg, sizeof(cfg), "%s/prometheus.yml", f->root);
 	FILE *c = fopen(cfg, "w");

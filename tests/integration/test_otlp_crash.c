@@ -8,41 +8,14 @@
 #include "daemon_fixture.h"
 #include "eu_children.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include "eu_http_receiver.h"
+#include "eu_net.h"
 #include "eunomia/buf.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 
-static struct dfix F;
-
-static void setup(void)
-{
-	dfix_init(&F);
-}
-
-static void teardown(void)
-{
-	dfix_fini(&F);
-}
-
-TestSuite(otlp_crash, .init = setup, .fini = teardown, .timeout = 240);
-
-/* A loopback port nothing listens on (bound, read, closed). */
-static uint16_t dead_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t sl = sizeof(sa);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
+EU_DFIX_SUITE(F, otlp_crash, 240);
 
 static size_t on_data(char *p, size_t sz, size_t n, void *ud)
 {
@@ -144,7 +117,7 @@ static size_t our_records(struct eu_http_receiver *rx, const char *base, size_t 
  * (distinct) and in all (*total). */
 static size_t crash_and_restart(bool write_ahead, size_t *total)
 {
-	uint16_t port = dead_port();
+	uint16_t port = eu_unused_loopback_port();
 	char sink[64], sock[160], spool[160], bg[192];
 	snprintf(sink, sizeof(sink), "otlp:http://127.0.0.1:%u", port);
 	snprintf(sock, sizeof(sock), "%s/api.sock", F.root);

@@ -6,42 +6,14 @@
  * with a real gRPC collector: the records arrive and the counters say exported. */
 #include "daemon_fixture.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include "eu_grpc_receiver.h"
+#include "eu_net.h"
 
-static struct dfix F;
-
-static void setup(void)
-{
-	dfix_init(&F);
-}
-
-static void teardown(void)
-{
-	dfix_fini(&F);
-}
-
-TestSuite(otlp_daemon, .init = setup, .fini = teardown, .timeout = 120);
-
-/* A loopback port nothing listens on (bound, read, closed). */
-static uint16_t dead_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t sl = sizeof(sa);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
+EU_DFIX_SUITE(F, otlp_daemon, 120);
 
 Test(otlp_daemon, a_dead_collector_is_told_at_once_and_nothing_is_called_written)
 {
-	uint16_t port = dead_port();
+	uint16_t port = eu_unused_loopback_port();
 	char sink[64], url[96];
 	snprintf(sink, sizeof(sink), "otlp:http://127.0.0.1:%u", port);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/logs", port);

@@ -18,19 +18,7 @@ typedef Opentelemetry__Proto__Resource__V1__Resource Resource;
 
 #define RUNS 3
 
-static struct dfix F;
-
-static void setup(void)
-{
-	dfix_init(&F);
-}
-
-static void teardown(void)
-{
-	dfix_fini(&F);
-}
-
-TestSuite(otlp_one_exporter, .init = setup, .fini = teardown, .timeout = 180);
+EU_DFIX_SUITE(F, otlp_one_exporter, 180);
 
 /* The agent's config: bootstrap counting its events by comm, one otlp sink (extra: more of
  * its keys, one per line, indented). */

@@ -12,19 +12,7 @@
 
 #define KINDS_PKG EU_TESTBPF_BUILD_DIR "/kinds/package.json"
 
-static struct dfix F;
-
-static void setup(void)
-{
-	dfix_init(&F);
-}
-
-static void teardown(void)
-{
-	dfix_fini(&F);
-}
-
-TestSuite(otlp_wire, .init = setup, .fini = teardown, .timeout = 120);
+EU_DFIX_SUITE(F, otlp_wire, 120);
 
 /* protoc's text of an ExportLogsServiceRequest, with every run of blanks and newlines as one
  * space (the indentation is not what is checked). */

@@ -2,22 +2,20 @@
  * pair, the 2022 legacy format and stdin (`run -`, a package or a Wasm module, its bytes
  * decide; a pipe of something else, an empty pipe and a terminal are told, exit 1); each
  * runs and decodes real events. */
-#include <arpa/inet.h>
 #include <bpf/btf.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "eu_agent.h"
+#include "eu_net.h"
 #include "eu_run_util.h"
 #include "eu_test.h"
 
@@ -70,53 +68,16 @@ Test(run_sources, skel_json_pair)
 
 /* ---- http ----------------------------------------------------------------------------- */
 
-static int free_port(void)
-{
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) ||
-	    getsockname(s, (struct sockaddr *)&a, &len)) {
-		if (s >= 0)
-			close(s);
-		return -1;
-	}
-	close(s);
-	return ntohs(a.sin_port);
-}
-
-static bool port_open(int port)
-{
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	bool ok = s >= 0 && connect(s, (struct sockaddr *)&a, sizeof(a)) == 0;
-	if (s >= 0)
-		close(s);
-	return ok;
-}
-
 Test(run_sources, http_url)
 {
-	int port = free_port();
-	cr_assert_gt(port, 0);
-	char port_s[16];
-	snprintf(port_s, sizeof(port_s), "%d", port);
-	pid_t server = eu_spawn((const char *const[]){"/usr/bin/python3", "-m", "http.server",
-						      "--bind", "127.0.0.1", "--directory",
-						      BOOTSTRAP_DIR, port_s, NULL});
-	cr_assert_gt(server, 0);
-	int tries = 0;
-	while (!port_open(port) && tries++ < 100)
-		usleep(50 * 1000);
-	cr_assert(port_open(port), "the test http server did not start on port %d", port);
-
+	uint16_t port;
+	pid_t server = eu_http_serve_dir(BOOTSTRAP_DIR, &port);
 	char url[128];
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/package.json", port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/package.json", port);
 	expect_bootstrap_events(url);
 
 	/* a missing file names the URL and the status */
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/missing.json", port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/missing.json", port);
 	char *out = NULL;
 	int rc = eu_run_capture((const char *const[]){EU_AGENT_BIN, "run", url, NULL}, 20000, &out);
 	cr_expect_eq(rc, 1, "%s", out);
@@ -129,9 +90,9 @@ Test(run_sources, http_url)
 
 Test(run_sources, unreachable_url)
 {
-	int port = free_port();
+	uint16_t port = eu_unused_loopback_port();
 	char url[128];
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/package.json", port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/package.json", port);
 	char *out = NULL;
 	int rc = eu_run_capture((const char *const[]){EU_AGENT_BIN, "run", url, NULL}, 20000, &out);
 	cr_expect_eq(rc, 1, "%s", out);

@@ -8,19 +8,7 @@
 
 #include <dirent.h>
 
-static struct dfix F;
-
-static void setup(void)
-{
-	dfix_init(&F);
-}
-
-static void teardown(void)
-{
-	dfix_fini(&F);
-}
-
-TestSuite(ship_configmap, .init = setup, .fini = teardown, .timeout = 180);
+EU_DFIX_SUITE(F, ship_configmap, 180);
 
 /* BPF links held by the process (fdinfo with link_type:). */
 static size_t bpf_links_of(pid_t pid)

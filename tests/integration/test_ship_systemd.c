@@ -11,19 +11,7 @@
 
 #define UNIT_SRC EU_SOURCE_DIR "/deploy/eunomia-agent.service"
 
-static struct dfix F;
-
-static void setup(void)
-{
-	dfix_init(&F);
-}
-
-static void teardown(void)
-{
-	dfix_fini(&F);
-}
-
-TestSuite(ship_systemd, .init = setup, .fini = teardown, .timeout = 180);
+EU_DFIX_SUITE(F, ship_systemd, 180);
 
 /* The value of the unit's `key=` line (the last one), malloc'd, or NULL. */
 static char *unit_value(const char *unit, const char *key)

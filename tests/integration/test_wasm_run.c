@@ -1,18 +1,16 @@
 /* wasm-bpf modules of ours (tests/wasm, built with clang --target=wasm32-wasi) run for real by
  * `eunomia-agent run`: events we cause are checked by value in what the module prints. */
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "eu_agent.h"
+#include "eu_net.h"
 #include "eu_run_util.h"
 
 #define MOD(name) EU_TESTWASM_BUILD_DIR "/" name ".wasm"
@@ -119,45 +117,12 @@ Test(wasm_run, prog_type_option)
 	free(dir);
 }
 
-static int free_port(void)
-{
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int port = -1;
-	if (s >= 0 && !bind(s, (struct sockaddr *)&a, sizeof(a)) &&
-	    !getsockname(s, (struct sockaddr *)&a, &len))
-		port = ntohs(a.sin_port);
-	if (s >= 0)
-		close(s);
-	return port;
-}
-
-static bool port_open(int port)
-{
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	bool ok = s >= 0 && connect(s, (struct sockaddr *)&a, sizeof(a)) == 0;
-	if (s >= 0)
-		close(s);
-	return ok;
-}
-
 Test(wasm_run, from_http_url)
 {
-	int port = free_port();
-	cr_assert_gt(port, 0);
-	char port_s[16], url[128];
-	snprintf(port_s, sizeof(port_s), "%d", port);
-	pid_t server = eu_spawn((const char *const[]){"/usr/bin/python3", "-m", "http.server",
-						      "--bind", "127.0.0.1", "--directory",
-						      EU_TESTWASM_BUILD_DIR, port_s, NULL});
-	cr_assert_gt(server, 0);
-	for (int tries = 0; !port_open(port) && tries < 100; tries++)
-		usleep(50 * 1000);
-	cr_assert(port_open(port), "the test http server did not start on port %d", port);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/bootstrap.wasm", port);
+	uint16_t port;
+	pid_t server = eu_http_serve_dir(EU_TESTWASM_BUILD_DIR, &port);
+	char url[128];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/bootstrap.wasm", port);
 	expect_bootstrap_rows((const char *const[]){EU_AGENT_BIN, "run", url, NULL});
 	kill(server, SIGTERM);
 	eu_wait_pid(server, 5000);

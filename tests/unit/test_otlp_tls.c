@@ -5,9 +5,7 @@
  * failures are retried and then counted. */
 #include <criterion/criterion.h>
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +18,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 
 #include "eu_http_receiver.h"
+#include "eu_net.h"
 #include "sinks/otlp/otlp.h"
 
 static char dir[] = "/tmp/otlp-tls-XXXXXX";
@@ -41,18 +40,6 @@ static void make_certs(void)
 		 dir);
 	cr_assert_eq(system(cmd), 0, "openssl could not make the test certificates (%s/log)",
 		     dir);
-}
-
-static uint16_t free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t sl = sizeof(sa);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
 }
 
 /* openssl s_server on port, its plaintext side on fd (stdin and stdout). */
@@ -95,7 +82,7 @@ static void send_tls(struct run *r, const char *ca, const char *cert, const char
 {
 	int sv[2];
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	uint16_t port = free_port();
+	uint16_t port = eu_unused_loopback_port();
 	r->server = start_tls_server(port, sv[1]);
 	close(sv[1]);
 	r->rx = eu_http_receiver_start(0);
