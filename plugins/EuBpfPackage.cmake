@@ -34,20 +34,28 @@ endif()
 # include_guard makes this file run once: later directories read the path from here
 set_property(GLOBAL PROPERTY EU_VMLINUX_H_FILE ${EU_VMLINUX_H_FILE})
 
-# eu_add_bpf_package(<name> <source.bpf.c> <output dir> <list var>)
+# eu_add_bpf_package(<name> <source.bpf.c> <output dir> <list var> [INCLUDE <dir>...])
 # Builds <output dir>/package.json (+ .bpf.o, .skel.json) with ecc and appends the package
 # path to <list var> in the caller's scope. The header <name>.h beside the source, when it
-# exists, names the exported structs.
+# exists, names the exported structs. INCLUDE: more header directories for the source (their
+# headers are dependencies too), e.g. the helpers the test packages share.
 function(eu_add_bpf_package name source outdir listvar)
+  cmake_parse_arguments(PARSE_ARGV 4 arg "" "" "INCLUDE")
   get_property(vmlinux GLOBAL PROPERTY EU_VMLINUX_H_FILE)
   set(incdir ${CMAKE_SOURCE_DIR}/plugins/include)
   get_filename_component(srcdir ${source} DIRECTORY)
   file(GLOB headers ${srcdir}/*.h)
+  set(extra_inc)
+  foreach(dir ${arg_INCLUDE})
+    list(APPEND extra_inc -I ${dir})
+    file(GLOB dir_headers ${dir}/*.h)
+    list(APPEND headers ${dir_headers})
+  endforeach()
   set(pkg ${outdir}/package.json)
   add_custom_command(OUTPUT ${pkg}
     COMMAND ${CMAKE_COMMAND} -E env CLANG=${EU_CLANG}
             $<TARGET_FILE:ecc> ${source} -o ${outdir} --vmlinux-h ${vmlinux}
-            -I ${incdir}
+            -I ${incdir} ${extra_inc}
     DEPENDS ecc ${source} ${headers} ${incdir}/eu_bpf.h ${incdir}/eu_bpf_compat.h
     COMMENT "ecc: building BPF package ${name}"
     VERBATIM)

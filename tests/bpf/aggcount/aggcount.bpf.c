@@ -5,6 +5,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "aggcount.h"
+#include "eu_test_bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -26,16 +27,6 @@ struct {
 
 static struct hist initial_hist;
 
-static __always_inline __u64 log2l(__u64 v)
-{
-	__u64 r = 0;
-	for (int i = 0; i < 63 && v > 1; i++) {
-		v >>= 1;
-		r++;
-	}
-	return r;
-}
-
 static __always_inline bool traced(__u32 pid)
 {
 	return targ_pid && pid == (__u32)targ_pid;
@@ -47,13 +38,9 @@ int count_getppid(void *ctx)
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	if (!traced(pid))
 		return 0;
-	__u64 zero = 0, *val = bpf_map_lookup_elem(&counts, &pid);
-	if (!val) {
-		bpf_map_update_elem(&counts, &pid, &zero, BPF_NOEXIST);
-		val = bpf_map_lookup_elem(&counts, &pid);
-		if (!val)
-			return 0;
-	}
+	__u64 zero = 0, *val = eu_map_lookup_or_init(&counts, &pid, &zero);
+	if (!val)
+		return 0;
 	*val += 1;
 	return 0;
 }
@@ -64,17 +51,11 @@ int size_pwrite(struct trace_event_raw_sys_enter *ctx)
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	if (!traced(pid))
 		return 0;
-	struct hist *h = bpf_map_lookup_elem(&hists, &pid);
-	if (!h) {
-		bpf_map_update_elem(&hists, &pid, &initial_hist, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hists, &pid);
-		if (!h)
-			return 0;
+	struct hist *h = eu_map_lookup_or_init(&hists, &pid, &initial_hist);
+	if (!h)
+		return 0;
+	if (!h->comm[0])
 		bpf_get_current_comm(h->comm, sizeof(h->comm));
-	}
-	__u64 slot = log2l(ctx->args[2]);
-	if (slot >= MAX_SLOTS)
-		slot = MAX_SLOTS - 1;
-	__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&h->slots[eu_log2_slot(ctx->args[2], MAX_SLOTS)], 1);
 	return 0;
 }

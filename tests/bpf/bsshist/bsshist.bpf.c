@@ -7,6 +7,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "bsshist.h"
+#include "eu_test_bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -22,16 +23,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } start SEC(".maps");
-
-static __always_inline __u64 log2l(__u64 v)
-{
-	__u64 r = 0;
-	for (int i = 0; i < 63 && v > 1; i++) {
-		v >>= 1;
-		r++;
-	}
-	return r;
-}
 
 static __always_inline bool traced(void)
 {
@@ -58,10 +49,7 @@ int sleep_exit(void *ctx)
 		return 0;
 	__u64 delta = (bpf_ktime_get_ns() - *tsp) / 1000;
 	bpf_map_delete_elem(&start, &tid);
-	__u64 slot = log2l(delta);
-	if (slot >= MAX_SLOTS)
-		slot = MAX_SLOTS - 1;
-	__sync_fetch_and_add(&sleep_us.slots[slot], 1);
+	__sync_fetch_and_add(&sleep_us.slots[eu_log2_slot(delta, MAX_SLOTS)], 1);
 	return 0;
 }
 
@@ -70,9 +58,7 @@ int size_pwrite(struct trace_event_raw_sys_enter *ctx)
 {
 	if (!traced())
 		return 0;
-	__u64 slot = log2l(ctx->args[2]);
-	if (slot >= MAX_SLOTS)
-		slot = MAX_SLOTS - 1;
+	__u32 slot = eu_log2_slot(ctx->args[2], MAX_SLOTS);
 	__sync_fetch_and_add(&size_hist[slot], 1);
 	__u64 fd = ctx->args[0];
 	if (fd < 8)

@@ -5,6 +5,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "commlat.h"
+#include "eu_test_bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -19,31 +20,18 @@ struct {
 
 static struct hist zero_hist;
 
-static __always_inline __u32 log2_slot(__u64 v)
-{
-	__u32 r = 0;
-	for (int i = 0; i < 63 && v > 1; i++) {
-		v >>= 1;
-		r++;
-	}
-	return r < MAX_SLOTS ? r : MAX_SLOTS - 1;
-}
-
 static __always_inline int record(__u64 bytes, __u32 is_write)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	if (!targ_tgid || tgid != (__u32)targ_tgid)
 		return 0;
 	struct hist_key key = {.tgid = tgid, .is_write = is_write};
-	struct hist *h = bpf_map_lookup_elem(&hists, &key);
-	if (!h) {
-		bpf_map_update_elem(&hists, &key, &zero_hist, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hists, &key);
-		if (!h)
-			return 0;
+	struct hist *h = eu_map_lookup_or_init(&hists, &key, &zero_hist);
+	if (!h)
+		return 0;
+	if (!h->comm[0])
 		bpf_get_current_comm(h->comm, sizeof(h->comm));
-	}
-	__sync_fetch_and_add(&h->slots[log2_slot(bytes)], 1);
+	__sync_fetch_and_add(&h->slots[eu_log2_slot(bytes, MAX_SLOTS)], 1);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "mapkinds.h"
+#include "eu_test_bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -36,19 +37,15 @@ int mapkinds_getppid(void *ctx)
 	if (!target_pid || pid != (u32)target_pid)
 		return 0;
 	u32 key = 0;
-	struct lin_hist *h = bpf_map_lookup_elem(&lin, &key);
-	if (!h) {
-		bpf_map_update_elem(&lin, &key, &zero, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&lin, &key);
-		if (!h)
-			return 0;
+	struct lin_hist *h = eu_map_lookup_or_init(&lin, &key, &zero);
+	if (!h)
+		return 0;
+	if (!h->comm[0])
 		bpf_get_current_comm(h->comm, sizeof(h->comm));
-	}
 	__sync_fetch_and_add(&h->slots[3], 1);
 	u32 k = 7;
 	u64 init = 0;
-	bpf_map_update_elem(&kv, &k, &init, BPF_NOEXIST);
-	u64 *v = bpf_map_lookup_elem(&kv, &k);
+	u64 *v = eu_map_lookup_or_init(&kv, &k, &init);
 	if (v)
 		__sync_fetch_and_add(v, 5);
 	return 0;

@@ -5,6 +5,7 @@
  * counts map is only written here: the agent prints it as a key/value table. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "eu_test_bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -23,14 +24,9 @@ int count_sample(void *ctx)
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	if (targ_pid && pid != (__u32)targ_pid)
 		return 0;
-	__u64 zero = 0, *val = bpf_map_lookup_elem(&samples, &pid);
-	if (!val) {
-		/* another CPU may insert first: then add to its entry */
-		bpf_map_update_elem(&samples, &pid, &zero, BPF_NOEXIST);
-		val = bpf_map_lookup_elem(&samples, &pid);
-		if (!val)
-			return 0;
-	}
+	__u64 zero = 0, *val = eu_map_lookup_or_init(&samples, &pid, &zero);
+	if (!val)
+		return 0;
 	__sync_fetch_and_add(val, 1);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "sized.h"
+#include "eu_test_bpf.h"
 
 const volatile pid_t targ_tgid = 0;
 
@@ -41,13 +42,9 @@ int handle_getpgid(struct trace_event_raw_sys_enter *ctx)
 	pid_t tgid = bpf_get_current_pid_tgid() >> 32;
 	if (tgid != targ_tgid)
 		return 0;
-	struct call_stats zero = {}, *s = bpf_map_lookup_elem(&calls, &tgid);
-	if (!s) {
-		bpf_map_update_elem(&calls, &tgid, &zero, BPF_NOEXIST);
-		s = bpf_map_lookup_elem(&calls, &tgid);
-		if (!s)
-			return 0;
-	}
+	struct call_stats zero = {}, *s = eu_map_lookup_or_init(&calls, &tgid, &zero);
+	if (!s)
+		return 0;
 	__sync_fetch_and_add(&s->calls, 1);
 	s->last_arg = ctx->args[0];
 	long id = bpf_get_stackid(ctx, &stackmap, 0);

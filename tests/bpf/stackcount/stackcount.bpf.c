@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "stackcount.h"
+#include "eu_test_bpf.h"
 
 const volatile pid_t targ_pid = -1;
 
@@ -33,13 +34,9 @@ int do_perf_event(struct bpf_perf_event_data *ctx)
 	key.kern_stack_id = bpf_get_stackid(&ctx->regs, &stackmap, 0);
 	key.user_stack_id = bpf_get_stackid(&ctx->regs, &stackmap, BPF_F_USER_STACK);
 	static const __u64 zero;
-	__u64 *count = bpf_map_lookup_elem(&counts, &key);
-	if (!count) {
-		bpf_map_update_elem(&counts, &key, &zero, BPF_NOEXIST);
-		count = bpf_map_lookup_elem(&counts, &key);
-		if (!count)
-			return 0;
-	}
+	__u64 *count = eu_map_lookup_or_init(&counts, &key, &zero);
+	if (!count)
+		return 0;
 	__sync_fetch_and_add(count, 1);
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "syscnt.h"
+#include "eu_test_bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -52,13 +53,9 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 	__u64 delta = bpf_ktime_get_ns() - *ts;
 	bpf_map_delete_elem(&start, &tid);
 	__u32 key = ctx->id;
-	struct data_t zero = {}, *v = bpf_map_lookup_elem(&data, &key);
-	if (!v) {
-		bpf_map_update_elem(&data, &key, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&data, &key);
-		if (!v)
-			return 0;
-	}
+	struct data_t zero = {}, *v = eu_map_lookup_or_init(&data, &key, &zero);
+	if (!v)
+		return 0;
 	v->count++;
 	v->total_ns += delta;
 	return 0;

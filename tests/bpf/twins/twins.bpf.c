@@ -8,6 +8,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "twins.h"
+#include "eu_test_bpf.h"
 
 /* the build machine's numbers (ecc adds its multiarch include directory) */
 #include <asm/unistd.h>
@@ -22,16 +23,6 @@ struct {
 	__type(value, struct hist);
 } hists SEC(".maps");
 
-static __always_inline __u64 log2l(__u64 v)
-{
-	__u64 r = 0;
-	for (int i = 0; i < 63 && v > 1; i++) {
-		v >>= 1;
-		r++;
-	}
-	return r;
-}
-
 static __always_inline int count(struct pt_regs *regs, long id)
 {
 	if (id != __NR_getpgid || (bpf_get_current_pid_tgid() >> 32) != (__u32)targ_tgid)
@@ -39,17 +30,10 @@ static __always_inline int count(struct pt_regs *regs, long id)
 	__u64 arg = PT_REGS_PARM1_CORE_SYSCALL(regs);
 	__u32 key = 0;
 	static const struct hist zero;
-	struct hist *h = bpf_map_lookup_elem(&hists, &key);
-	if (!h) {
-		bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hists, &key);
-		if (!h)
-			return 0;
-	}
-	__u64 slot = log2l(arg);
-	if (slot >= MAX_SLOTS)
-		slot = MAX_SLOTS - 1;
-	__sync_fetch_and_add(&h->slots[slot], 1);
+	struct hist *h = eu_map_lookup_or_init(&hists, &key, &zero);
+	if (!h)
+		return 0;
+	__sync_fetch_and_add(&h->slots[eu_log2_slot(arg, MAX_SLOTS)], 1);
 	return 0;
 }
 
