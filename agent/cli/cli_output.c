@@ -170,13 +170,12 @@ void cli_output_event(struct cli_output *o, const struct eu_export *exp, const v
 	const struct eu_plan *plan = eu_export_plan(exp);
 	if (o->record) {
 		put_record(o, exp, NULL, 0, data, size);
-	} else if (plan && eu_export_has_stacks(exp)) {
-		if (!o->json)
-			cli_output_header(o, exp);
-		eu_export_format_stacks_event(exp, data, size, o->json, local_time(o), &o->buf);
 	} else if (o->json) {
-		if (eu_plan_format_json(plan, data, size, &o->buf) == 0)
-			eu_buf_putc(&o->buf, '\n');
+		if (plan)
+			eu_export_format_json(exp, NULL, 0, data, size, &o->buf);
+	} else if (plan && eu_export_has_stacks(exp)) {
+		cli_output_header(o, exp);
+		eu_export_format_stacks_event(exp, data, size, false, local_time(o), &o->buf);
 	} else {
 		cli_output_header(o, exp);
 		if (eu_plan_text_row(plan, local_time(o), data, size, &o->buf) == 0)
@@ -185,32 +184,18 @@ void cli_output_event(struct cli_output *o, const struct eu_export *exp, const v
 	maybe_flush(o);
 }
 
-/* An all-zero histogram says nothing (array maps hold one per key from the start). */
-static bool empty_hist(const struct eu_export *exp, const void *value, size_t value_size)
-{
-	uint64_t slots[256];
-	int n = eu_sample_hist_slots(exp, value, value_size, slots, 256);
-	if (n < 0)
-		return false;
-	for (int i = 0; i < n; i++)
-		if (slots[i])
-			return false;
-	return true;
-}
-
 void cli_output_sample(struct cli_output *o, const struct eu_export *exp, const void *key,
 		       size_t key_size, const void *value, size_t value_size)
 {
-	if (o->broken || empty_hist(exp, value, value_size))
+	if (o->broken || eu_sample_hist_empty(exp, value, value_size))
 		return;
 	if (o->record) {
 		put_record(o, exp, key, key_size, value, value_size);
-	} else if (eu_export_has_stacks(exp)) {
-		eu_export_format_stacks_sample(exp, key, key_size, value, value_size, o->json,
-					       &o->buf);
 	} else if (o->json) {
-		if (eu_sample_format_json(exp, key, key_size, value, value_size, &o->buf) == 0)
-			eu_buf_putc(&o->buf, '\n');
+		eu_export_format_json(exp, key, key_size, value, value_size, &o->buf);
+	} else if (eu_export_has_stacks(exp)) {
+		eu_export_format_stacks_sample(exp, key, key_size, value, value_size, false,
+					       &o->buf);
 	} else {
 		eu_sample_format_text(exp, key, key_size, value, value_size, &o->buf);
 	}

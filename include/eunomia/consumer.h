@@ -111,6 +111,12 @@ void eu_export_stacks_text_header(const struct eu_export *exp, eu_buf *out);
 int eu_export_format_stacks_sample(const struct eu_export *exp, const void *key, size_t ks,
 				   const void *value, size_t vs, bool json, eu_buf *out);
 
+/* One record as the JSON line `eunomia-agent run --json` prints, newline included: an event
+ * (key NULL, data/size the record) or a sampled map's entry (data/size its value), stacks
+ * named. Returns 0; 1 with nothing written for an all-zero histogram; -EINVAL for a record
+ * too short to decode; -ENOMEM. */
+int eu_export_format_json(const struct eu_export *exp, const void *key, size_t key_size,
+			  const void *data, size_t size, eu_buf *out);
 /* Current counters (reads eu_rb_drops from the kernel for ring buffers). */
 void eu_export_get_stats(const struct eu_export *exp, struct eu_export_stats *out);
 

@@ -19,6 +19,7 @@
 #ifndef EUNOMIA_SAMPLER_H
 #define EUNOMIA_SAMPLER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,5 +36,8 @@ int eu_sample_format_json(const struct eu_export *exp, const void *key, size_t k
  * of slots (at most max), or a negative errno when the value has no integer `slots` array. */
 int eu_sample_hist_slots(const struct eu_export *exp, const void *value, size_t value_size,
 			 uint64_t *slots, size_t max);
+/* Whether the entry is a histogram with every slot zero (`run` does not print those: array
+ * maps hold one per key from the start). */
+bool eu_sample_hist_empty(const struct eu_export *exp, const void *value, size_t value_size);
 
 #endif

@@ -110,3 +110,34 @@ run_embed() {
 }
 run_embed "$work/embed"
 run_embed "$work/embed-static"
+
+# the package's options after the seconds reach the kernel: bootstrap with min_duration_ns
+# set reports no exec at all, only exits that lasted that long (every process lasts 1 ns)
+exit_re='"exit_code":1,.*"comm":"eu-embed-probe","filename":"","exit_event":1'
+"$work/embed" "$pkg" 8 --min_duration_ns 1 >"$work/out-param" 2>"$work/err" &
+pid=$!
+seen=
+for _ in $(seq 1 40); do
+	sleep 0.25
+	kill -0 "$pid" 2>/dev/null || { cat "$work/err"; fail "embed --min_duration_ns 1 exited early"; }
+	"$work/eu-embed-probe" || true
+	if grep -q "$exit_re" "$work/out-param"; then seen=1; break; fi
+done
+{ kill "$pid"; wait "$pid"; } 2>/dev/null || true
+pid=
+[ -n "$seen" ] || { cat "$work/err"; fail "embed --min_duration_ns 1 did not report the probe's exit"; }
+if grep -q '"exit_event":0' "$work/out-param"; then
+	fail "embed --min_duration_ns 1 reported an exec: the option did not reach the program"
+fi
+echo "embed: the package option --min_duration_ns reached the program (exits only, no exec)"
+
+# what cannot run says so and exits 1: an unknown option, a missing package
+if "$work/embed" "$pkg" 1 --no_such_option 1 >/dev/null 2>"$work/err"; then
+	fail "embed accepted an unknown package option"
+fi
+grep -q "no_such_option" "$work/err" || { cat "$work/err"; fail "the unknown option is not named"; }
+if "$work/embed" "$work/no-such-package.json" 1 >/dev/null 2>"$work/err"; then
+	fail "embed ran a package that does not exist"
+fi
+grep -q "no-such-package.json" "$work/err" || { cat "$work/err"; fail "the missing package is not named"; }
+echo "embed: an unknown option and a missing package are refused, each named"
