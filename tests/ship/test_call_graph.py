@@ -66,20 +66,23 @@ KNOWN_LOOPS = {
 }
 
 
-def nm_symbols(nm, obj):
-    """(defined globals, undefined) of one object file."""
-    out = subprocess.run([nm, "-P", obj], check=True, capture_output=True, text=True).stdout
-    defined, undefined = set(), set()
+def nm_symbols(nm, objs):
+    """object file -> (defined globals, undefined), from one nm run over all of them."""
+    out = subprocess.run([nm, "-P", "-A"] + sorted(objs), check=True, capture_output=True,
+                         text=True).stdout
+    syms = {o: (set(), set()) for o in objs}
     for line in out.splitlines():
-        parts = line.split()
-        if len(parts) < 2:
+        # "FILE: NAME TYPE [VALUE SIZE]"
+        head, sep, rest = line.partition(": ")
+        parts = rest.split()
+        if not sep or len(parts) < 2 or head not in syms:
             continue
         name, kind = parts[0], parts[1]
         if kind == "U":
-            undefined.add(name)
-        elif kind in "TDBRVWGS" or kind in "iu":
-            defined.add(name)
-    return defined, undefined
+            syms[head][1].add(name)
+        elif kind in "TDBRVWGSiu":
+            syms[head][0].add(name)
+    return syms
 
 
 def objects(build):
@@ -110,8 +113,9 @@ def module_of(rel):
 def call_graph(objs, nm):
     """file -> {file: [symbols]}: the files whose symbols it needs."""
     defs, needs = {}, {}
+    syms = nm_symbols(nm, objs.values())
     for rel, path in objs.items():
-        d, u = nm_symbols(nm, path)
+        d, u = syms[path]
         needs[rel] = u
         for s in d:
             defs.setdefault(s, set()).add(rel)
