@@ -156,9 +156,9 @@ static int open_sink_set(struct eu_config *cfg, struct eu_metrics_feed *feed,
 
 static int open_sinks(struct eu_daemon *d, eu_error *err)
 {
-	int ret = open_sink_set(&d->cfg, daemon_metrics_feed(d), &d->sinks, err);
+	int ret = open_sink_set(&d->cfg, daemon_metrics_feed(d), &d->router.sinks, err);
 	if (!ret)
-		d->n_sinks = d->cfg.n_sinks;
+		d->router.n_sinks = d->cfg.n_sinks;
 	return ret;
 }
 
@@ -279,7 +279,7 @@ static void log_sink_set(struct eu_sink **sinks, size_t n)
 
 static void log_sinks(struct eu_daemon *d)
 {
-	log_sink_set(d->sinks, d->n_sinks);
+	log_sink_set(d->router.sinks, d->router.n_sinks);
 }
 
 /* How long replaced sinks together may take to write what they hold. */
@@ -346,15 +346,15 @@ static bool shares_exclusive(const struct eu_config *a, const struct eu_config *
  * and reopened if the new one cannot open. */
 static int swap_sinks(struct eu_daemon *d, struct eu_config *next, eu_error *err)
 {
-	daemon_flush(d);
+	daemon_router_flush(&d->router);
 	daemon_metrics_handover(d);
-	struct eu_sink **old = d->sinks, **sinks = NULL;
-	size_t n_old = d->n_sinks;
+	struct eu_sink **old = d->router.sinks, **sinks = NULL;
+	size_t n_old = d->router.n_sinks;
 	bool close_first = shares_exclusive(&d->cfg, next);
 	int ret = 0;
 	if (close_first) {
-		d->sinks = NULL;
-		d->n_sinks = 0;
+		d->router.sinks = NULL;
+		d->router.n_sinks = 0;
 		for (size_t i = 0; i < n_old; i++) {
 			const char *x = eu_sink_config_exclusive(&d->cfg.sinks[i]);
 			eu_log(EU_LOG_INFO, "config reload: sink %s replaced (closed first: the new "
@@ -364,8 +364,8 @@ static int swap_sinks(struct eu_daemon *d, struct eu_config *next, eu_error *err
 		ret = open_sink_set(next, daemon_metrics_feed(d), &sinks, err);
 		if (ret) {
 			eu_error again = {0};
-			if (!open_sink_set(&d->cfg, daemon_metrics_feed(d), &d->sinks, &again))
-				d->n_sinks = d->cfg.n_sinks;
+			if (!open_sink_set(&d->cfg, daemon_metrics_feed(d), &d->router.sinks, &again))
+				d->router.n_sinks = d->cfg.n_sinks;
 			else
 				eu_log(EU_LOG_ERROR, "config reload: the previous sinks do not open "
 				       "again either (%s): records are dropped until a reload succeeds",
@@ -377,8 +377,8 @@ static int swap_sinks(struct eu_daemon *d, struct eu_config *next, eu_error *err
 		if (ret)
 			return ret;
 	}
-	d->sinks = sinks;
-	d->n_sinks = next->n_sinks;
+	d->router.sinks = sinks;
+	d->router.n_sinks = next->n_sinks;
 	for (size_t i = 0; !close_first && i < n_old; i++)
 		eu_log(EU_LOG_INFO, "config reload: sink %s replaced", eu_sink_name(old[i]));
 	if (!close_first) {
@@ -393,8 +393,8 @@ static int swap_sinks(struct eu_daemon *d, struct eu_config *next, eu_error *err
 			retire_sink_set(old, n_old, SINK_SWAP_CLOSE_MS);
 		}
 	}
-	for (size_t i = 0; i < d->n_sinks; i++)
-		eu_log(EU_LOG_INFO, "config reload: sink %s opened", eu_sink_name(d->sinks[i]));
+	for (size_t i = 0; i < d->router.n_sinks; i++)
+		eu_log(EU_LOG_INFO, "config reload: sink %s opened", eu_sink_name(d->router.sinks[i]));
 	return 0;
 }
 
@@ -498,8 +498,11 @@ static void on_stop_soon(uv_timer_t *t)
 	eu_daemon_stop(t->data);
 }
 
-void daemon_stop_soon(struct eu_daemon *d)
+/* Stops the daemon from the loop's next turn (safe inside any callback): the router's
+ * callback when the only sink's reader went away. */
+static void stop_soon(void *ctx)
 {
+	struct eu_daemon *d = ctx;
 	if (d->signals_init)
 		uv_timer_start(&d->stop_soon, on_stop_soon, 0, 0);
 }
@@ -509,6 +512,7 @@ void eu_daemon_stop(struct eu_daemon *d)
 	if (d->stopping)
 		return;
 	d->stopping = true;
+	daemon_router_stopping(&d->router);
 	eu_notify_stopping();
 	daemon_ctl_stop(d);
 	while (d->dirs) {
@@ -525,7 +529,7 @@ void eu_daemon_stop(struct eu_daemon *d)
 			eu_consumer_drain(s->cur->cons);
 		}
 	}
-	daemon_flush(d);
+	daemon_router_flush(&d->router);
 	eu_daemon_foreach_package(d, log_pkg, NULL);
 	log_kbtf(d);
 	daemon_metrics_stop(d);
@@ -537,7 +541,7 @@ void eu_daemon_stop(struct eu_daemon *d)
 		uv_close((uv_handle_t *)&d->sig_hup, on_stopped_handle);
 		uv_close((uv_handle_t *)&d->sig_usr1, on_stopped_handle);
 		uv_close((uv_handle_t *)&d->stop_soon, on_stopped_handle);
-		uv_close((uv_handle_t *)&d->batch_timer, on_stopped_handle);
+		daemon_router_close(&d->router);
 		d->signals_init = false;
 	}
 }
@@ -554,9 +558,9 @@ static void on_signal(uv_signal_t *h, int signum)
 	case SIGHUP:
 		eu_log(EU_LOG_INFO, "SIGHUP: reopening sink files%s",
 		       d->config_path ? " and reloading the config" : "");
-		daemon_flush(d);
-		for (size_t i = 0; i < d->n_sinks; i++)
-			eu_sink_reopen(d->sinks[i]);
+		daemon_router_flush(&d->router);
+		for (size_t i = 0; i < d->router.n_sinks; i++)
+			eu_sink_reopen(d->router.sinks[i]);
 		reload_config(d);
 		break;
 	case SIGUSR1:
@@ -608,9 +612,9 @@ int eu_daemon_new(const struct eu_daemon_opts *opts, struct eu_daemon **out, eu_
 	uv_signal_init(&d->loop, &d->sig_hup);
 	uv_signal_init(&d->loop, &d->sig_usr1);
 	uv_timer_init(&d->loop, &d->stop_soon);
-	uv_timer_init(&d->loop, &d->batch_timer);
+	daemon_router_init(&d->router, &d->loop, stop_soon, d);
 	d->sig_int.data = d->sig_term.data = d->sig_hup.data = d->sig_usr1.data = d;
-	d->stop_soon.data = d->batch_timer.data = d;
+	d->stop_soon.data = d;
 	d->signals_init = true;
 	uv_signal_start(&d->sig_int, on_signal, SIGINT);
 	uv_signal_start(&d->sig_term, on_signal, SIGTERM);
@@ -650,7 +654,7 @@ int eu_daemon_run(struct eu_daemon *d)
 	if (eu_notify_ready(status))
 		eu_log(EU_LOG_WARN, "cannot notify the service manager (NOTIFY_SOCKET) of readiness");
 	uv_run(&d->loop, UV_RUN_DEFAULT);
-	daemon_flush(d);
+	daemon_router_flush(&d->router);
 	return 0;
 }
 
@@ -663,14 +667,13 @@ void eu_daemon_free(struct eu_daemon *d)
 		/* closes handles and waits for detaches on the thread pool */
 		uv_run(&d->loop, UV_RUN_DEFAULT);
 	}
-	daemon_flush(d);
-	retire_sink_set(d->sinks, d->n_sinks, d->shutdown_ms);
-	d->sinks = NULL;
-	d->n_sinks = 0;
+	daemon_router_flush(&d->router);
+	retire_sink_set(d->router.sinks, d->router.n_sinks, d->shutdown_ms);
+	d->router.sinks = NULL;
+	d->router.n_sinks = 0;
 	if (d->loop_init)
 		uv_loop_close(&d->loop);
-	eu_record_batch_unref(d->batch);
-	d->batch = NULL;
+	daemon_router_free(&d->router);
 	eu_config_free(&d->cfg);
 	eu_config_free(&d->cli);
 	daemon_metrics_free(d);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "daemon_priv.h"
+#include "daemon_wasm.h"
 #include "core/file.h"
 #include "eunomia/log.h"
 #include "eunomia/package.h"
@@ -457,7 +458,7 @@ static int load_module(struct eu_daemon *d, const struct eu_daemon_load *l, eu_e
 		return eu_error_set(err, -ENOMEM, "out of memory");
 	}
 	eu_record_version(inst->pkg->sha256, inst->version);
-	int ret = daemon_wasm_start(d, inst, l->data, l->size, l->args, l->n_args, err);
+	int ret = daemon_module_start(d, inst, l->data, l->size, l->args, l->n_args, err);
 	if (ret) {
 		if (inst->wasm)
 			daemon_retire(d, inst);

@@ -10,6 +10,7 @@
 
 #include "config_check.h"
 #include "daemon_priv.h"
+#include "daemon_wasm.h"
 #include "metrics_daemon.h"
 #include "metrics/metrics_rules.h"
 #include "eunomia/consumer.h"
@@ -20,44 +21,11 @@
 #include "eunomia/program.h"
 #include "wasm/wasm_module.h"
 
-/* Records are handed to the sinks in batches: once a batch holds this many bytes (even
- * mid-drain) or records, else at most BATCH_DELAY_MS after the drain that opened it. Waking
- * every sink's thread for each drain of a few records costs more than the records. */
-#define BATCH_FLUSH_BYTES (1u << 20)
-#define BATCH_FLUSH_RECORDS 4096u
-#define BATCH_DELAY_MS 5u
-
 static double ms_since(const struct timespec *t0)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-void daemon_flush(struct eu_daemon *d)
-{
-	struct eu_record_batch *b = d->batch;
-	if (!b)
-		return;
-	d->batch = NULL;
-	if (d->signals_init)
-		uv_timer_stop(&d->batch_timer);
-	eu_record_batch_seal(b, d->clock.real_now_ns);
-	/* every sink takes its own reference to the same records: nothing is copied or
-	 * formatted here, each sink encodes on its own thread */
-	for (size_t i = 0; i < d->n_sinks; i++)
-		eu_sink_write(d->sinks[i], b);
-	eu_record_batch_unref(b);
-	/* `--watch W | head -1`: with stdout the only output and nobody reading it, every
-	 * record would be dropped from now on; stop, as `run` does (with other sinks, stdout's
-	 * drops are counted and the others go on) */
-	if (d->n_sinks == 1 && !d->stdout_gone && !d->stopping && d->signals_init &&
-	    eu_sink_reader_gone(d->sinks[0])) {
-		d->stdout_gone = true;
-		eu_log(EU_LOG_INFO, "sink %s: its reader went away (EPIPE) and it is the only sink: "
-		       "stopping", eu_sink_name(d->sinks[0]));
-		daemon_stop_soon(d);
-	}
 }
 
 static size_t export_index(struct pkg_inst *inst, const struct eu_export *exp)
@@ -68,22 +36,13 @@ static size_t export_index(struct pkg_inst *inst, const struct eu_export *exp)
 	return 0;
 }
 
-struct eu_record_batch *daemon_open_batch(struct eu_daemon *d)
-{
-	if (!d->batch) {
-		d->batch = eu_record_batch_new();
-		eu_record_clock_sync(&d->clock);
-	}
-	return d->batch;
-}
-
 /* A record with its stacks named (a frames blob, or NULL). */
 static void add_record(struct pkg_inst *inst, struct eu_record_source *src, uint64_t time_ns,
 		       const void *key, size_t ks, const void *data, size_t size,
 		       const void *stacks, size_t stacks_size)
 {
 	struct eu_daemon *d = inst->d;
-	struct eu_record_batch *b = d->batch;
+	struct eu_record_batch *b = d->router.batch;
 	int ret = b ? eu_record_batch_add_stacks(b, src, time_ns, key, ks, data, size, stacks,
 						 stacks_size)
 		    : -ENOMEM;
@@ -96,8 +55,7 @@ static void add_record(struct pkg_inst *inst, struct eu_record_source *src, uint
 	struct eu_record r = {.src = src, .time_ns = time_ns, .data = data,
 			      .size = (uint32_t)size, .key = key, .key_size = (uint32_t)ks};
 	daemon_ctl_record(inst, &r);
-	if (eu_record_batch_bytes(b) >= BATCH_FLUSH_BYTES)
-		daemon_flush(d);
+	daemon_router_grown(&d->router);
 }
 
 void daemon_add_record(struct pkg_inst *inst, struct eu_record_source *src, uint64_t time_ns,
@@ -126,15 +84,15 @@ static void on_event(void *ctx, const struct eu_export *exp, const void *data, s
 	struct pkg_inst *inst = ctx;
 	struct eu_daemon *d = inst->d;
 	size_t xi = export_index(inst, exp);
-	daemon_open_batch(d);
+	daemon_router_open(&d->router);
 	if (inst->metrics)
-		eu_metrics_pkg_event(inst->metrics, xi, data, size, d->clock.real_now_ns);
+		eu_metrics_pkg_event(inst->metrics, xi, data, size, d->router.clock.real_now_ns);
 	const struct eu_record_source *src = inst->srcs[xi];
 	if (!src) {
 		inst->format_errors++;
 		return;
 	}
-	uint64_t t = eu_record_event_time(src->plan, src->ts_field, data, size, &d->clock);
+	uint64_t t = eu_record_event_time(src->plan, src->ts_field, data, size, &d->router.clock);
 	add_with_stacks(inst, exp, inst->srcs[xi], t, NULL, 0, data, size);
 }
 
@@ -144,38 +102,20 @@ static void on_sample(void *ctx, const struct eu_export *exp, const void *key, s
 	struct pkg_inst *inst = ctx;
 	struct eu_daemon *d = inst->d;
 	size_t xi = export_index(inst, exp);
-	daemon_open_batch(d);
+	daemon_router_open(&d->router);
 	if (inst->metrics)
-		eu_metrics_pkg_sample(inst->metrics, xi, key, ks, value, vs, d->clock.real_now_ns);
+		eu_metrics_pkg_sample(inst->metrics, xi, key, ks, value, vs, d->router.clock.real_now_ns);
 	if (!inst->srcs[xi]) {
 		inst->format_errors++;
 		return;
 	}
-	add_with_stacks(inst, exp, inst->srcs[xi], d->clock.real_now_ns, key, ks, value, vs);
-}
-
-static void on_batch_timer(uv_timer_t *t)
-{
-	daemon_flush(t->data);
+	add_with_stacks(inst, exp, inst->srcs[xi], d->router.clock.real_now_ns, key, ks, value, vs);
 }
 
 static void on_batch(void *ctx, const struct eu_export *exp)
 {
 	struct pkg_inst *inst = ctx;
-	daemon_drained(inst->d);
-}
-
-void daemon_drained(struct eu_daemon *d)
-{
-	if (!d->batch)
-		return;
-	if (!d->signals_init || d->stopping ||
-	    eu_record_batch_count(d->batch) >= BATCH_FLUSH_RECORDS) {
-		daemon_flush(d);
-		return;
-	}
-	if (!uv_is_active((uv_handle_t *)&d->batch_timer))
-		uv_timer_start(&d->batch_timer, on_batch_timer, BATCH_DELAY_MS, 0);
+	daemon_router_drained(&inst->d->router);
 }
 
 /* --- parameters --- */
@@ -434,18 +374,59 @@ void daemon_retire(struct eu_daemon *d, struct pkg_inst *inst)
 	inst->slot = NULL;
 	d->retiring++;
 	if (inst->wasm) {
-		daemon_wasm_retire(d, inst);
+		daemon_wasm_retire(inst->wasm);
 		return;
 	}
 	if (inst->cons) {
 		/* what the old version already produced is delivered, not lost */
 		eu_consumer_stop(inst->cons);
 		eu_consumer_drain(inst->cons);
-		daemon_flush(d);
+		daemon_router_flush(&d->router);
 		eu_consumer_close(inst->cons, on_consumer_closed, inst);
 	} else {
 		on_consumer_closed(inst);
 	}
+}
+
+/* --- Wasm modules: their lines are records of the instance --- */
+
+static void module_record(void *ctx, struct eu_record_source *src, uint64_t time_ns,
+			  const void *data, size_t size)
+{
+	struct pkg_inst *inst = ctx;
+	daemon_router_open(&inst->d->router);
+	daemon_add_record(inst, src, time_ns, NULL, 0, data, size);
+}
+
+static void module_drained(void *ctx)
+{
+	struct pkg_inst *inst = ctx;
+	daemon_router_drained(&inst->d->router);
+}
+
+static void module_closed(void *ctx)
+{
+	struct pkg_inst *inst = ctx;
+	inst->wasm = NULL;
+	inst->d->retiring--;
+	daemon_inst_free(inst);
+}
+
+static const struct daemon_wasm_ops module_ops = {
+	.record = module_record,
+	.drained = module_drained,
+	.closed = module_closed,
+};
+
+int daemon_module_start(struct eu_daemon *d, struct pkg_inst *inst, const void *bytes,
+			size_t size, const char *const *args, size_t n_args, eu_error *err)
+{
+	struct daemon_wasm_start s = {
+		.pkg = inst->pkg, .version = inst->version, .host = d->host,
+		.bytes = bytes, .size = size, .args = args, .n_args = n_args,
+		.ops = &module_ops, .ctx = inst,
+	};
+	return daemon_wasm_start(&d->loop, &s, &inst->wasm, err);
 }
 
 /* --- slots --- */
@@ -668,8 +649,8 @@ static int module_changed(struct eu_daemon *d, struct pkg_slot *slot, bool settl
 		id = NULL;
 		key = NULL;
 		eu_record_version(inst->pkg->sha256, inst->version);
-		ret = daemon_wasm_start(d, inst, data, size, (const char *const *)args.names, args.n,
-					&err);
+		ret = daemon_module_start(d, inst, data, size, (const char *const *)args.names,
+					  args.n, &err);
 	}
 	free(data);
 	free(key);
@@ -890,7 +871,7 @@ void daemon_pkg_info(struct pkg_slot *slot, struct eu_daemon_pkg_info *out)
 	memcpy(out->version, inst->version, sizeof(out->version));
 	out->records = inst->records;
 	if (inst->wasm) {
-		daemon_wasm_info(inst, out);
+		daemon_wasm_info(inst->wasm, out);
 		return;
 	}
 	memcpy(out->version, inst->version, sizeof(out->version));

@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "eunomia/features.h"
 #include "kbtf/kbtf_cache.h"
+#include "router.h"
 #include "eunomia/record.h"
 #include "sinks/sink.h"
 #include "watcher.h"
@@ -76,11 +77,7 @@ struct eu_daemon {
 	struct eu_kbtf_cache *kbtf;
 	char *btf_archive_dir;
 
-	struct eu_sink **sinks;
-	size_t n_sinks;
-	struct eu_record_batch *batch; /* records not yet handed to the sinks, or NULL */
-	uv_timer_t batch_timer;        /* hands a small batch over BATCH_DELAY_MS after it opened */
-	struct eu_record_clock clock;  /* read when a batch is opened */
+	struct daemon_router router;  /* the open batch and the sinks it goes to */
 
 	struct watch_dir *dirs;
 	struct pkg_slot *slots;
@@ -89,7 +86,6 @@ struct eu_daemon {
 	uv_signal_t sig_int, sig_term, sig_hup, sig_usr1;
 	uv_timer_t stop_soon;  /* stops the daemon off the current callback */
 	bool signals_init;
-	bool stdout_gone;      /* the only sink is stdout and its reader went away */
 	bool stopping;
 	bool name_clash;  /* a watched file was refused: an API package has its name */
 	struct daemon_ctl *ctl;     /* daemon_ctl.c */
@@ -99,19 +95,10 @@ struct eu_daemon {
 extern const struct eu_watcher_ops eu_daemon_watch_ops;
 
 /* daemon_pkg.c */
-void daemon_flush(struct eu_daemon *d);
-/* The batch records go to, opened (and the clock read) with its first record; NULL when out
- * of memory (daemon_add_record then counts the record as a format error). */
-struct eu_record_batch *daemon_open_batch(struct eu_daemon *d);
 /* Adds a record of inst to the open batch (copying key and data), hands it to the API's
  * streams, and flushes a batch grown past its byte bound. */
 void daemon_add_record(struct pkg_inst *inst, struct eu_record_source *src, uint64_t time_ns,
 		       const void *key, size_t ks, const void *data, size_t size);
-/* A producer drained what it had: the batch goes to the sinks now (full, or stopping) or
- * after a short delay that lets more records join it. */
-void daemon_drained(struct eu_daemon *d);
-/* (daemon.c) Stops the daemon from the loop's next turn (safe inside any callback). */
-void daemon_stop_soon(struct eu_daemon *d);
 /* Offers every watched file again (unchanged ones stay as they are): after a config reload,
  * or when an API package that a watched file's name clashed with is gone. */
 void daemon_rescan_watched(struct eu_daemon *d);
@@ -129,21 +116,11 @@ int daemon_offer_inline(struct watch_dir *wd, const char *origin, const char *na
 int daemon_start_instance(struct eu_daemon *d, struct pkg_inst *inst, char **names, char **values,
 			  size_t n, eu_error *err);
 
-/* daemon_wasm.c: Wasm modules, each on its own thread */
-struct daemon_wasm;
-/* The identity of a module: a package with only name, origin and sha256 of the bytes. */
-struct eu_package *daemon_wasm_identity(const char *name, const char *origin, const void *bytes,
-					size_t size);
-/* Validates the module and starts it on its thread with argv [NAME.wasm, args...] (inst->d,
- * pkg and version set). On an error
- * after inst->wasm was set, the instance is to be retired (daemon_retire), else freed. */
-int daemon_wasm_start(struct eu_daemon *d, struct pkg_inst *inst, const void *bytes, size_t size,
-		      const char *const *args, size_t n_args, eu_error *err);
-/* (daemon_retire) Stops the module; inst is freed once its thread has ended. */
-void daemon_wasm_retire(struct eu_daemon *d, struct pkg_inst *inst);
-void daemon_wasm_info(struct pkg_inst *inst, struct eu_daemon_pkg_info *out);
-/* Whether the module ended by itself (exit or failure) and stays ended. */
-bool daemon_wasm_ended(const struct pkg_inst *inst);
+/* daemon_pkg.c: starts a Wasm module for inst (inst->d, pkg and version set) with argv
+ * [NAME.wasm, args...] on its own thread (daemon_wasm.c). On an error after inst->wasm was
+ * set, the instance is to be retired (daemon_retire), else freed. */
+int daemon_module_start(struct eu_daemon *d, struct pkg_inst *inst, const void *bytes,
+			size_t size, const char *const *args, size_t n_args, eu_error *err);
 
 /* daemon_ctl.c: the control API's side and the watched directories' security */
 struct ctl_slot;

@@ -20,9 +20,10 @@
 #include <time.h>
 
 #include "core/codec.h"
-#include "daemon_priv.h"
+#include "daemon_wasm.h"
 #include "eunomia/log.h"
 #include "eunomia/package.h"
+#include "eunomia/record.h"
 #include "wasm/wasm_module.h"
 
 /* lines waiting for the loop; past this, lines are dropped and counted */
@@ -37,7 +38,9 @@ struct line_hdr {
 };
 
 struct daemon_wasm {
-	struct pkg_inst *inst;
+	const struct eu_package *pkg;
+	const struct daemon_wasm_ops *ops;
+	void *ctx;
 	struct eu_wasm_module *m;
 	pthread_t thread;
 	bool thread_started;
@@ -153,16 +156,13 @@ static void *module_main(void *arg)
 
 static void put_line_record(struct daemon_wasm *w, const struct line_hdr *h, const char *text)
 {
-	struct pkg_inst *inst = w->inst;
-	daemon_open_batch(inst->d);
 	cJSON *obj = NULL;
 	if (h->len && text[0] == '{')
 		obj = cJSON_ParseWithLength(text, h->len);
 	/* an object's fields are sent in their compact form: one line per record in JSON sinks */
 	char *json = cJSON_IsObject(obj) ? cJSON_PrintUnformatted(obj) : NULL;
 	struct eu_record_source *src = w->srcs[h->stream == 2][json != NULL];
-	daemon_add_record(inst, src, h->time_ns, NULL, 0, json ? json : text,
-			  json ? strlen(json) : h->len);
+	w->ops->record(w->ctx, src, h->time_ns, json ? json : text, json ? strlen(json) : h->len);
 	free(json);
 	cJSON_Delete(obj);
 }
@@ -192,10 +192,10 @@ static void drain(struct daemon_wasm *w, bool *ended)
 		w->lines++;
 	}
 	eu_buf_free(&q);
-	daemon_drained(w->inst->d);
+	w->ops->drained(w->ctx);
 	if (dropped > w->dropped_logged) {
 		eu_log(EU_LOG_WARN, "%s: %llu output line%s dropped (the daemon could not keep up; "
-		       "%llu so far)", w->inst->pkg->origin,
+		       "%llu so far)", w->pkg->origin,
 		       (unsigned long long)(dropped - w->dropped_logged),
 		       dropped - w->dropped_logged == 1 ? "" : "s", (unsigned long long)dropped);
 		w->dropped_logged = dropped;
@@ -205,8 +205,8 @@ static void drain(struct daemon_wasm *w, bool *ended)
 static void inst_closed(uv_handle_t *h)
 {
 	struct daemon_wasm *w = h->data;
-	struct pkg_inst *inst = w->inst;
-	struct eu_daemon *d = inst->d;
+	const struct daemon_wasm_ops *ops = w->ops;
+	void *ctx = w->ctx;
 	eu_wasm_module_free(w->m);
 	for (int i = 0; i < 4; i++)
 		eu_record_source_unref(w->srcs[i / 2][i % 2]);
@@ -216,9 +216,7 @@ static void inst_closed(uv_handle_t *h)
 		eu_buf_free(&w->partial[i]);
 	free(w->end_reason);
 	free(w);
-	inst->wasm = NULL;
-	d->retiring--;
-	daemon_inst_free(inst);
+	ops->closed(ctx);
 }
 
 static void close_when_done(struct daemon_wasm *w)
@@ -232,7 +230,7 @@ static void close_when_done(struct daemon_wasm *w)
 /* A module that ended by itself: said once at the default level, kept in its status. */
 static void report_end(struct daemon_wasm *w)
 {
-	const char *origin = w->inst->pkg->origin;
+	const char *origin = w->pkg->origin;
 	char why[EU_ERROR_MSG_MAX + 64];
 	enum eu_log_level level = EU_LOG_ERROR;
 	w->end_state = EU_PKG_STATE_FAILED;
@@ -270,7 +268,7 @@ static void on_wake(uv_async_t *h)
 		else if (w->outcome == EU_WASM_STOPPED)
 			eu_log(EU_LOG_WARN, "%s", w->err.msg);
 		else if (w->outcome == EU_WASM_FAILED && w->err.code != -EINTR)
-			eu_log(EU_LOG_WARN, "%s: while stopping: %s", w->inst->pkg->origin,
+			eu_log(EU_LOG_WARN, "%s: while stopping: %s", w->pkg->origin,
 			       w->err.msg);
 	}
 	close_when_done(w);
@@ -291,42 +289,47 @@ struct eu_package *daemon_wasm_identity(const char *name, const char *origin, co
 	return p;
 }
 
-int daemon_wasm_start(struct eu_daemon *d, struct pkg_inst *inst, const void *bytes, size_t size,
-		      const char *const *args, size_t n_args, eu_error *err)
+int daemon_wasm_start(uv_loop_t *loop, const struct daemon_wasm_start *s,
+		      struct daemon_wasm **out, eu_error *err)
 {
+	*out = NULL;
+	const struct eu_package *pkg = s->pkg;
+	size_t n_args = s->n_args;
 	if (n_args > 256)
 		return eu_error_set(err, -E2BIG, "%zu module arguments: 256 at most", n_args);
 	struct daemon_wasm *w = calloc(1, sizeof(*w));
 	if (!w)
 		return eu_error_set(err, -ENOMEM, "out of memory");
-	w->inst = inst;
+	w->pkg = pkg;
+	w->ops = s->ops;
+	w->ctx = s->ctx;
 	eu_buf_init(&w->queue);
 	eu_buf_init(&w->partial[0]);
 	eu_buf_init(&w->partial[1]);
 	pthread_mutex_init(&w->lock, NULL);
 	/* argv[0]: the module's file name, as `run` gives it */
 	char argv0[300];
-	const char *slash = strrchr(inst->pkg->origin, '/');
+	const char *slash = strrchr(pkg->origin, '/');
 	if (slash)
 		snprintf(argv0, sizeof(argv0), "%s", slash + 1);
 	else
-		snprintf(argv0, sizeof(argv0), "%s.wasm", inst->pkg->name);
+		snprintf(argv0, sizeof(argv0), "%s.wasm", pkg->name);
 	char *argv[258] = {argv0};
 	for (size_t i = 0; i < n_args; i++)
-		argv[i + 1] = (char *)args[i];
+		argv[i + 1] = (char *)s->args[i];
 	struct eu_wasm_opts o = {.sz = sizeof(o), .name = argv0, .argc = (int)n_args + 1,
 				 .argv = argv, .write = on_module_write, .write_ctx = w};
 	int ret = 0;
 	for (int i = 0; i < 4 && !ret; i++) {
 		struct eu_record_source t = {
 			.kind = i % 2 ? EU_RECORD_OBJECT : EU_RECORD_LINE,
-			.package = inst->pkg->name ? inst->pkg->name : "", .version = inst->version,
-			.event = i / 2 ? "stderr" : "stdout", .host = d->host, .ts_field = -1};
+			.package = pkg->name ? pkg->name : "", .version = s->version,
+			.event = i / 2 ? "stderr" : "stdout", .host = s->host, .ts_field = -1};
 		if (eu_record_source_new(&t, &w->srcs[i / 2][i % 2]))
 			ret = eu_error_set(err, -ENOMEM, "out of memory");
 	}
 	if (!ret)
-		ret = eu_wasm_module_new(bytes, size, &o, &w->m, err);
+		ret = eu_wasm_module_new(s->bytes, s->size, &o, &w->m, err);
 	if (ret) {
 		for (int i = 0; i < 4; i++)
 			eu_record_source_unref(w->srcs[i / 2][i % 2]);
@@ -334,8 +337,8 @@ int daemon_wasm_start(struct eu_daemon *d, struct pkg_inst *inst, const void *by
 		free(w);
 		return ret;
 	}
-	inst->wasm = w;
-	uv_async_init(&d->loop, &w->wake, on_wake);
+	*out = w;
+	uv_async_init(loop, &w->wake, on_wake);
 	w->wake.data = w;
 	/* signals go to the loop's thread: an EINTR in the module's poll would end it */
 	sigset_t all, old;
@@ -349,18 +352,16 @@ int daemon_wasm_start(struct eu_daemon *d, struct pkg_inst *inst, const void *by
 	return 0;
 }
 
-void daemon_wasm_retire(struct eu_daemon *d, struct pkg_inst *inst)
+void daemon_wasm_retire(struct daemon_wasm *w)
 {
-	struct daemon_wasm *w = inst->wasm;
 	w->retiring = true;
 	if (w->thread_started && !w->joined)
 		eu_wasm_module_stop(w->m);
 	close_when_done(w);
 }
 
-void daemon_wasm_info(struct pkg_inst *inst, struct eu_daemon_pkg_info *out)
+void daemon_wasm_info(struct daemon_wasm *w, struct eu_daemon_pkg_info *out)
 {
-	struct daemon_wasm *w = inst->wasm;
 	pthread_mutex_lock(&w->lock);
 	uint64_t dropped = w->dropped;
 	pthread_mutex_unlock(&w->lock);
@@ -373,9 +374,4 @@ void daemon_wasm_info(struct pkg_inst *inst, struct eu_daemon_pkg_info *out)
 		if (!out->reason)
 			out->reason = w->end_reason;
 	}
-}
-
-bool daemon_wasm_ended(const struct pkg_inst *inst)
-{
-	return inst->wasm && inst->wasm->joined;
 }

@@ -411,11 +411,11 @@ void eu_daemon_render_metrics(struct eu_daemon *d, eu_buf *out)
 	}
 	for (size_t k = 0; k < N_SINK_METRICS; k++) {
 		put_header(out, &sink_metrics[k]);
-		for (size_t i = 0; i < d->n_sinks; i++) {
+		for (size_t i = 0; i < d->router.n_sinks; i++) {
 			uint64_t v[N_SINK_METRICS];
-			sink_values(d->sinks[i], v);
+			sink_values(d->router.sinks[i], v);
 			eu_buf_printf(out, "%s{", sink_metrics[k].prom);
-			put_label(out, "sink", eu_sink_name(d->sinks[i]));
+			put_label(out, "sink", eu_sink_name(d->router.sinks[i]));
 			eu_buf_printf(out, "} %" PRIu64 "\n", v[k]);
 		}
 	}
@@ -480,10 +480,10 @@ static int self_registry(struct eu_daemon *d, struct eu_metrics **out, eu_error 
 		struct eu_metric_family *f;
 		if ((ret = self_family(m, &sink_metrics[k], sink_labels, 1, &f, err)))
 			break;
-		for (size_t i = 0; i < d->n_sinks; i++) {
+		for (size_t i = 0; i < d->router.n_sinks; i++) {
 			uint64_t v[N_SINK_METRICS];
-			sink_values(d->sinks[i], v);
-			const char *name = eu_sink_name(d->sinks[i]);
+			sink_values(d->router.sinks[i], v);
+			const char *name = eu_sink_name(d->router.sinks[i]);
 			const struct eu_label_value lv[] = {{name, strlen(name)}};
 			self_set(f, lv, v[k], dm->start_ns, &c.oom);
 		}
