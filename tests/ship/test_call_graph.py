@@ -54,6 +54,8 @@ KNOWN_LOOPS = {
     _files("agent/cli/cli_run.c", "agent/cli/cli_wasm.c"),
     _files("agent/decode/decoder_json.c", "agent/decode/decoder_names.c",
            "agent/decode/decoder_value.c"),
+    _files("agent/http/http_connection.c", "agent/http/http_listener.c",
+           "agent/http/http_reply.c", "agent/http/http_route.c", "agent/http/http_stream.c"),
     _files("agent/kbtf/kbtf_cache.c", "agent/kbtf/kbtf_select.c"),
     _files("agent/package/package.c", "agent/package/package_legacy.c",
            "agent/package/package_tar.c"),
