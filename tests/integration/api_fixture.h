@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 
 #include "daemon_fixture.h"
+#include "eu_http_client.h"
 #include "eu_run_util.h"
 
 struct afix {
@@ -20,26 +21,12 @@ struct afix {
 
 #define AFIX_TOKEN "t0ken-for-the-tests"
 
-
 struct aresp {
 	long status;
 	char *body;
 	size_t len;
 	cJSON *json;           /* the body parsed, or NULL */
 };
-
-static size_t afix_on_data(char *p, size_t sz, size_t n, void *ud)
-{
-	struct aresp *r = ud;
-	char *nb = realloc(r->body, r->len + sz * n + 1);
-	if (!nb)
-		return 0;
-	r->body = nb;
-	memcpy(r->body + r->len, p, sz * n);
-	r->len += sz * n;
-	r->body[r->len] = '\0';
-	return sz * n;
-}
 
 static inline void aresp_free(struct aresp *r)
 {
@@ -54,39 +41,17 @@ static inline struct aresp afix_req(struct afix *a, const char *tcp, const char 
 				    const char *path, const void *body, size_t len,
 				    const char *header)
 {
-	struct aresp r = {0};
-	CURL *c = curl_easy_init();
 	char url[512];
-	if (!tcp) {
-		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, a->sock);
-		snprintf(url, sizeof(url), "http://localhost%s", path);
-	} else {
-		snprintf(url, sizeof(url), "http://%s%s", tcp, path);
-	}
-	struct curl_slist *h = curl_slist_append(NULL, "Expect:");
-	if (header)
-		h = curl_slist_append(h, header);
-	else if (tcp && a->auth[0])
-		h = curl_slist_append(h, a->auth);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, afix_on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	}
-	CURLcode rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-	else
-		r.status = -(long)rc;
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	if (!r.body)
-		r.body = strdup("");
+	snprintf(url, sizeof(url), "http://%s%s", tcp ? tcp : "localhost", path);
+	const char *auth = header ? header : tcp && a->auth[0] ? a->auth : NULL;
+	struct eu_http_call call = {.unix_socket = tcp ? NULL : a->sock,
+				    .method = method,
+				    .body = body,
+				    .len = len,
+				    .headers = (const char *const[]){auth, NULL},
+				    .timeout_ms = 120000};
+	struct eu_http_resp h = eu_http_request(url, &call);
+	struct aresp r = {.status = h.status, .body = h.body, .len = h.len};
 	r.json = cJSON_ParseWithLength(r.body, r.len);
 	return r;
 }

@@ -2,82 +2,16 @@
  * opens by comm and filename exactly; the page passes promtool; a real Prometheus server
  * scrapes the agent on loopback and its query API returns the series; runqlat's sampled
  * histogram matches the map read with bpftool; the series budget's overflow series. */
-#include "daemon_fixture.h"
+#include "metrics_fixture.h"
 
 #include <curl/curl.h>
 #include <dirent.h>
 #include <sys/prctl.h>
 
 #include "eu_net.h"
-#include "eunomia/buf.h"
 
 #define OPEN_COMM "eu_met_open"
 #define OPENS 7
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
-{
-	eu_buf *b = ctx;
-	eu_buf_append(b, p, sz * n);
-	return sz * n;
-}
-
-/* GET url: the body (malloc'd) on 200, else NULL. */
-static char *http_get(const char *url)
-{
-	CURL *c = curl_easy_init();
-	cr_assert_not_null(c);
-	eu_buf b;
-	eu_buf_init(&b);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	CURLcode rc = curl_easy_perform(c);
-	long code = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(c);
-	if (rc != CURLE_OK || code != 200 || b.oom) {
-		eu_buf_free(&b);
-		return NULL;
-	}
-	eu_buf_putc(&b, '\0');
-	return b.data;
-}
-
-/* The port of "prometheus: serving /metrics on tcp:127.0.0.1:PORT" in the log. */
-static int prom_port(struct dfix *f)
-{
-	cr_assert(dfix_wait_log(f, "serving /metrics on tcp:", 1, 20000), "%s",
-		  eu_agent_stderr(f->a));
-	const char *p = strstr(eu_agent_stderr(f->a), "serving /metrics on tcp:");
-	const char *eol = strchr(p, '\n');
-	const char *colon = p;
-	for (const char *q = p; *q && (!eol || q < eol); q++)
-		if (*q == ':')
-			colon = q;
-	int port = atoi(colon + 1);
-	cr_assert_gt(port, 0);
-	return port;
-}
-
-static char *metrics_page(int port)
-{
-	char url[64];
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", port);
-	char *page = http_get(url);
-	cr_assert_not_null(page, "GET %s failed", url);
-	return page;
-}
-
-/* The value of the sample line starting with prefix ("name{labels} "), or -1. */
-static double sample_value(const char *page, const char *prefix)
-{
-	for (const char *p = page; (p = strstr(p, prefix)); p++)
-		if (p == page || p[-1] == '\n')
-			return strtod(p + strlen(prefix), NULL);
-	return -1;
-}
 
 /* A child named OPEN_COMM opens path n times; returns its pid. */
 static pid_t open_n_times(const char *path, int n)
@@ -187,24 +121,14 @@ static char *inline_opens_page(struct dfix *f, const char *name, const char *ext
 	char origin[320];
 	snprintf(origin, sizeof(origin), "opensnoop (%s:programs[0].ebpf_data): version ", conf);
 	cr_assert(dfix_wait_log(f, origin, 1, 20000), "%s", eu_agent_stderr(f->a));
-	int port = prom_port(f);
+	int port = mfix_port(f);
 	char path[200];
 	snprintf(path, sizeof(path), "%s/inline-%d.txt", f->root, (int)getpid());
 	dfix_sh("touch %s", path);
 	open_n_times(path, OPENS);
 	char prefix[512];
 	snprintf(prefix, sizeof(prefix), "%s{comm=\"" OPEN_COMM "\"} ", name);
-	char *page = NULL;
-	double v = -1;
-	for (int64_t deadline = dfix_now_ms() + 30000; dfix_now_ms() < deadline;
-	     usleep(100000)) {
-		free(page);
-		page = metrics_page(port);
-		if ((v = sample_value(page, prefix)) >= OPENS)
-			break;
-	}
-	cr_assert_eq(v, OPENS, "want %s%d; page:\n%s", prefix, OPENS, page);
-	return page;
+	return mfix_wait_value(port, prefix, OPENS);
 }
 
 /* Upstream's exporter config with the package inline (ebpf_data) loads it, its counter counts
@@ -283,7 +207,7 @@ static bool prometheus_has(int port, const char *query, const char *want, int ti
 	curl_easy_cleanup(c);
 	int64_t deadline = dfix_now_ms() + timeout_ms;
 	while (dfix_now_ms() < deadline) {
-		char *body = http_get(url);
+		char *body = eu_http_get(url);
 		cJSON *j = body ? cJSON_Parse(body) : NULL;
 		cJSON *res = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "data"), "result");
 		cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(res, 0), "value"), 1);
@@ -313,7 +237,7 @@ Test(metrics_prom, upstream_exporter_config_counts_opens_and_prometheus_scrapes)
 	dfix_start(&f, (const char *[]){"--exporter-config", conf, "--prometheus", "127.0.0.1:0",
 					"--sink", out, NULL});
 	cr_assert(dfix_wait_log(&f, "opensnoop (", 1, 20000), "%s", eu_agent_stderr(f.a));
-	int port = prom_port(&f);
+	int port = mfix_port(&f);
 
 	char path[200];
 	snprintf(path, sizeof(path), "%s/unique-%d.txt", f.root, (int)getpid());
@@ -323,17 +247,7 @@ Test(metrics_prom, upstream_exporter_config_counts_opens_and_prometheus_scrapes)
 	snprintf(prefix, sizeof(prefix),
 		 "eunomia_file_open_counter_total{pid=\"%d\",comm=\"" OPEN_COMM "\",filename=\"%s\"} ",
 		 (int)pid, path);
-	char *page = NULL;
-	int64_t deadline = dfix_now_ms() + 30000;
-	double v = -1;
-	while (dfix_now_ms() < deadline) {
-		free(page);
-		page = metrics_page(port);
-		if ((v = sample_value(page, prefix)) >= OPENS)
-			break;
-		usleep(100000);
-	}
-	cr_assert_eq(v, OPENS, "want %s%d; page:\n%s", prefix, OPENS, page);
+	char *page = mfix_wait_value(port, prefix, OPENS);
 	cr_assert_not_null(strstr(page, "# TYPE eunomia_file_open_counter_total counter\n"));
 	cr_assert_not_null(strstr(page, "# HELP eunomia_file_open_counter_total test\n"));
 	/* the agent's own counters */
@@ -461,7 +375,7 @@ static bool page_hist(const char *page, uint64_t *buckets, uint64_t *count)
 	if (!i)
 		return false;
 	cr_assert_eq(i, RQ_SLOTS);
-	double c = sample_value(page, "runqlat_hists_count{");
+	double c = mfix_value(page, "runqlat_hists_count{");
 	const char *cl = strstr(page, "runqlat_hists_count{");
 	cr_assert_not_null(cl);
 	*count = strtoull(strchr(cl, ' ') + 1, NULL, 10);
@@ -479,7 +393,7 @@ Test(metrics_prom, runqlat_histogram_matches_the_map)
 	char out[200];
 	snprintf(out, sizeof(out), "file:%s/records.jsonl", f.root);
 	dfix_start(&f, (const char *[]){"--prometheus", "127.0.0.1:0", "--sink", out, NULL});
-	int port = prom_port(&f);
+	int port = mfix_port(&f);
 	/* the map is cumulative (no clear_map): a sample taken before a bpftool read has no more
 	 * in any slot than the read, and the first sample after it no less. The sampler reads
 	 * every 1000 ms, so this brackets the read within one interval. */
@@ -489,7 +403,7 @@ Test(metrics_prom, runqlat_histogram_matches_the_map)
 	bool have = false;
 	while (dfix_now_ms() < deadline && !have) {
 		free(page);
-		page = metrics_page(port);
+		page = mfix_page(port);
 		have = page_hist(page, before, &c0) && c0 > 0;
 		if (!have)
 			usleep(200000);
@@ -500,7 +414,7 @@ Test(metrics_prom, runqlat_histogram_matches_the_map)
 	have = false;
 	while (dfix_now_ms() < deadline && !have) {
 		free(page);
-		page = metrics_page(port);
+		page = mfix_page(port);
 		have = page_hist(page, after, &c1) && c1 >= total;
 		if (!have)
 			usleep(200000);
@@ -536,7 +450,7 @@ Test(metrics_prom, series_budget_overflow)
 	snprintf(out, sizeof(out), "file:%s/records.jsonl", f.root);
 	dfix_start(&f, (const char *[]){"--config", cfg, "--prometheus", "127.0.0.1:0", "--sink",
 					out, NULL});
-	int port = prom_port(&f);
+	int port = mfix_port(&f);
 	char path[200];
 	char *page = NULL;
 	double over = -1, counted = -1;
@@ -546,9 +460,9 @@ Test(metrics_prom, series_budget_overflow)
 		dfix_sh("touch %s", path);
 		open_n_times(path, 1);
 		free(page);
-		page = metrics_page(port);
-		over = sample_value(page, "opens_by_file_total{otel_metric_overflow=\"true\"} ");
-		counted = sample_value(page,
+		page = mfix_page(port);
+		over = mfix_value(page, "opens_by_file_total{otel_metric_overflow=\"true\"} ");
+		counted = mfix_value(page,
 				       "eunomia_metric_overflow_measurements_total{metric=\"opens_by_file\"} ");
 		if (over >= 3)
 			break;
@@ -557,7 +471,7 @@ Test(metrics_prom, series_budget_overflow)
 	/* the overflow series holds exactly what the budget turned away */
 	cr_assert_eq(over, counted, "%s", page);
 	cr_assert_eq(dfix_count(page, "\nopens_by_file_total{file="), 2, "%s", page);
-	cr_assert_eq(sample_value(page, "eunomia_metric_series{metric=\"opens_by_file\"} "), 3);
+	cr_assert_eq(mfix_value(page, "eunomia_metric_series{metric=\"opens_by_file\"} "), 3);
 	run_promtool(page, NULL);
 	free(page);
 	dfix_fini(&f);

@@ -2,50 +2,7 @@
  * labelled by a string and an integer field, log2 and explicit-bucket histograms of a duration
  * in ns exposed in seconds, a gauge of the last exit code; a rule naming a missing field fails
  * the package with a message naming it. Read back through `--prometheus`. */
-#include "daemon_fixture.h"
-
-#include <curl/curl.h>
-
-#include "eunomia/buf.h"
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
-{
-	eu_buf_append(ctx, p, sz * n);
-	return sz * n;
-}
-
-static char *get_metrics(struct dfix *f)
-{
-	cr_assert(dfix_wait_log(f, "serving /metrics on tcp:", 1, 20000), "%s",
-		  eu_agent_stderr(f->a));
-	const char *p = strstr(eu_agent_stderr(f->a), "serving /metrics on tcp:");
-	const char *eol = strchr(p, '\n'), *colon = p;
-	for (const char *q = p; *q && (!eol || q < eol); q++)
-		if (*q == ':')
-			colon = q;
-	char url[64];
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", atoi(colon + 1));
-	CURL *c = curl_easy_init();
-	eu_buf b;
-	eu_buf_init(&b);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-	cr_assert_eq(curl_easy_perform(c), CURLE_OK, "GET %s", url);
-	curl_easy_cleanup(c);
-	eu_buf_putc(&b, '\0');
-	return b.data;
-}
-
-static double value_of(const char *page, const char *prefix)
-{
-	for (const char *p = page; (p = strstr(p, prefix)); p++)
-		if (p == page || p[-1] == '\n')
-			return strtod(p + strlen(prefix), NULL);
-	return -1;
-}
+#include "metrics_fixture.h"
 
 static void write_config(struct dfix *f, char *path, size_t n, const char *text)
 {
@@ -99,33 +56,26 @@ Test(metrics_rules_e2e, counters_histograms_gauges_from_events)
 	snprintf(le1, sizeof(le1), "lifetime2_seconds_bucket{comm=\"%s\",le=\"1\"} ", comm);
 	snprintf(inf2, sizeof(inf2), "lifetime2_seconds_bucket{comm=\"%s\",le=\"+Inf\"} ", comm);
 	snprintf(gauge, sizeof(gauge), "last_exit_code{comm=\"%s\"} ", comm);
-	char *page = NULL;
-	int64_t deadline = dfix_now_ms() + 30000;
-	while (dfix_now_ms() < deadline) {
-		free(page);
-		page = get_metrics(&f);
-		if (value_of(page, execs) >= RUNS && value_of(page, exits) >= RUNS)
-			break;
-		usleep(100000);
-	}
-	cr_assert_eq(value_of(page, execs), RUNS, "%s\n%s", execs, page);
-	cr_assert_eq(value_of(page, exits), RUNS, "%s\n%s", exits, page);
+	int port = mfix_port(&f);
+	free(mfix_wait_value(port, execs, RUNS));
+	char *page = mfix_wait_value(port, exits, RUNS);
+	cr_assert_eq(mfix_value(page, execs), RUNS, "%s\n%s", execs, page);
 	cr_assert_not_null(strstr(page, "# HELP execs_total exec and exit events\n"));
 	cr_assert_not_null(strstr(page, "# TYPE lifetime_seconds histogram\n"));
 	/* every event is observed: exec events with duration 0, exits with their lifetime */
-	cr_assert_eq(value_of(page, count), 2 * RUNS, "%s", page);
-	cr_assert_eq(value_of(page, count2), 2 * RUNS, "%s", page);
+	cr_assert_eq(mfix_value(page, count), 2 * RUNS, "%s", page);
+	cr_assert_eq(mfix_value(page, count2), 2 * RUNS, "%s", page);
 	/* log2 bounds in seconds: slot 0 holds 0 and 1 ns, le = 1e-09 */
 	char le0[160];
 	snprintf(le0, sizeof(le0), "lifetime_seconds_bucket{comm=\"%s\",le=\"1e-09\"} ", comm);
-	cr_assert_geq(value_of(page, le0), RUNS, "%s", page);
+	cr_assert_geq(mfix_value(page, le0), RUNS, "%s", page);
 	/* bounds in ns become seconds exactly: 2^2 - 1 ns is le="3e-09" */
 	snprintf(le0, sizeof(le0), "lifetime_seconds_bucket{comm=\"%s\",le=\"3e-09\"} ", comm);
-	cr_assert_geq(value_of(page, le0), RUNS, "%s", page);
+	cr_assert_geq(mfix_value(page, le0), RUNS, "%s", page);
 	/* /bin/false lives less than a second */
-	cr_assert_eq(value_of(page, le1), 2 * RUNS, "%s", page);
-	cr_assert_eq(value_of(page, inf2), 2 * RUNS, "%s", page);
-	cr_assert_eq(value_of(page, gauge), 1, "%s\n%s", gauge, page);
+	cr_assert_eq(mfix_value(page, le1), 2 * RUNS, "%s", page);
+	cr_assert_eq(mfix_value(page, inf2), 2 * RUNS, "%s", page);
+	cr_assert_eq(mfix_value(page, gauge), 1, "%s\n%s", gauge, page);
 	free(page);
 	dfix_fini(&f);
 }
@@ -168,17 +118,8 @@ Test(metrics_rules_e2e, changed_rules_apply_on_sighup)
 	snprintf(before, sizeof(before), "before_hup_total{comm=\"%s\"} ", comm);
 	snprintf(after, sizeof(after), "after_hup_total{comm=\"%s\"} ", comm);
 	dfix_exec(&f);
-	char *page = NULL;
-	int64_t deadline = dfix_now_ms() + 30000;
-	while (dfix_now_ms() < deadline) {
-		free(page);
-		page = get_metrics(&f);
-		if (value_of(page, before) >= 2)
-			break;
-		usleep(100000);
-	}
-	cr_assert_eq(value_of(page, before), 2, "%s", page);
-	free(page);
+	int port = mfix_port(&f);
+	free(mfix_wait_value(port, before, 2));
 	write_config(&f, cfg, sizeof(cfg),
 		     "packages:\n  bootstrap:\n    metrics:\n      counters:\n"
 		     "        - {name: after_hup, labels: [comm]}\n");
@@ -186,19 +127,10 @@ Test(metrics_rules_e2e, changed_rules_apply_on_sighup)
 	/* the package is reloaded with the new rules (a new version line in the log) */
 	cr_assert(dfix_wait_log(&f, "detaching version", 1, 20000), "%s", eu_agent_stderr(f.a));
 	dfix_exec(&f);
-	deadline = dfix_now_ms() + 30000;
-	page = NULL;
-	while (dfix_now_ms() < deadline) {
-		free(page);
-		page = get_metrics(&f);
-		if (value_of(page, after) >= 2)
-			break;
-		usleep(100000);
-	}
-	cr_assert_eq(value_of(page, after), 2, "%s", page);
+	char *page = mfix_wait_value(port, after, 2);
 	/* the old rule's series stays until it expires, with its value (plus whatever the old
 	 * version still saw in the short overlap while it was being detached) */
-	cr_assert_geq(value_of(page, before), 2, "%s = %g\n%s", before, value_of(page, before),
+	cr_assert_geq(mfix_value(page, before), 2, "%s = %g\n%s", before, mfix_value(page, before),
 		      page);
 	free(page);
 	dfix_fini(&f);
@@ -222,27 +154,19 @@ Test(metrics_rules_e2e, idle_series_expire_and_are_counted)
 	snprintf(comm, sizeof(comm), "%.15s", strrchr(f.bin, '/') + 1);
 	snprintf(line, sizeof(line), "idle_execs_total{comm=\"%s\"} ", comm);
 	dfix_exec(&f);
-	char *page = NULL;
+	int port = mfix_port(&f);
+	char *page = mfix_wait_value(port, line, 2);
+	/* idle for 2 s: gone at the next expiry pass (every second here) */
 	int64_t deadline = dfix_now_ms() + 30000;
 	while (dfix_now_ms() < deadline) {
 		free(page);
-		page = get_metrics(&f);
-		if (value_of(page, line) >= 2)
-			break;
-		usleep(100000);
-	}
-	cr_assert_eq(value_of(page, line), 2, "%s", page);
-	/* idle for 2 s: gone at the next expiry pass (every second here) */
-	deadline = dfix_now_ms() + 30000;
-	while (dfix_now_ms() < deadline) {
-		free(page);
-		page = get_metrics(&f);
-		if (value_of(page, line) < 0)
+		page = mfix_page(port);
+		if (mfix_value(page, line) < 0)
 			break;
 		usleep(200000);
 	}
-	cr_assert_lt(value_of(page, line), 0, "the series never expired:\n%s", page);
-	cr_assert_geq(value_of(page, "eunomia_metric_series_expired_total{metric=\"idle_execs\"} "),
+	cr_assert_lt(mfix_value(page, line), 0, "the series never expired:\n%s", page);
+	cr_assert_geq(mfix_value(page, "eunomia_metric_series_expired_total{metric=\"idle_execs\"} "),
 		      1, "%s", page);
 	free(page);
 	dfix_fini(&f);

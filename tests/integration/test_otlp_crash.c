@@ -6,47 +6,30 @@
  * The same with write-ahead turned off shows the window the issue describes (records lost),
  * so the first test proves write-ahead closes it. Loopback only. */
 #include "daemon_fixture.h"
+
 #include "eu_children.h"
-
-#include <curl/curl.h>
-
+#include "eu_http_client.h"
 #include "eu_http_receiver.h"
 #include "eu_net.h"
-#include "eunomia/buf.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 
 EU_DFIX_SUITE(F, otlp_crash, 240);
-
-static size_t on_data(char *p, size_t sz, size_t n, void *ud)
-{
-	eu_buf_append(ud, p, sz * n);
-	return sz * n;
-}
 
 /* The sum of a metric's series whose labels contain `label` (e.g. sink="otlp), from
  * GET /metrics on the API socket; -1 when it cannot be read. */
 static long long metric(const char *sock, const char *name, const char *label)
 {
-	eu_buf b;
-	eu_buf_init(&b);
-	CURL *c = curl_easy_init();
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
-	curl_easy_setopt(c, CURLOPT_URL, "http://agent/metrics");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-	CURLcode rc = curl_easy_perform(c);
-	curl_easy_cleanup(c);
-	eu_buf_append(&b, "", 1);
-	if (rc != CURLE_OK || !b.data) {
-		eu_buf_free(&b);
+	struct eu_http_call call = {.unix_socket = sock, .timeout_ms = 5000};
+	struct eu_http_resp b = eu_http_request("http://agent/metrics", &call);
+	if (b.status != 200) {
+		eu_http_resp_free(&b);
 		return -1;
 	}
 	char key[128];
 	snprintf(key, sizeof(key), "\n%s{", name);
 	long long v = -1;
-	for (const char *l = b.data; (l = strstr(l, key + 1)); l++) {
-		if (l > b.data && l[-1] != '\n')
+	for (const char *l = b.body; (l = strstr(l, key + 1)); l++) {
+		if (l > b.body && l[-1] != '\n')
 			continue;
 		const char *close = strchr(l, '}');
 		const char *lab = strstr(l, label);
@@ -54,7 +37,7 @@ static long long metric(const char *sock, const char *name, const char *label)
 			continue;
 		v = (v < 0 ? 0 : v) + atoll(close + 1);
 	}
-	eu_buf_free(&b);
+	eu_http_resp_free(&b);
 	return v;
 }
 

@@ -2,7 +2,6 @@
  * unix socket and TCP: routing, errors, limits, tokens, slow clients, streams. */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -17,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eu_http_client.h"
 #include "http/http_server.h"
 
 struct srv {
@@ -207,65 +207,23 @@ static void srv_stop(struct srv *v)
 	cr_assert_eq(system(cmd), 0);
 }
 
-struct resp {
-	long status;
-	char *body;
-	size_t len;
-};
-
-static size_t on_data(char *p, size_t sz, size_t n, void *ud)
-{
-	struct resp *r = ud;
-	char *nb = realloc(r->body, r->len + sz * n + 1);
-	if (!nb)
-		return 0;
-	r->body = nb;
-	memcpy(r->body + r->len, p, sz * n);
-	r->len += sz * n;
-	r->body[r->len] = '\0';
-	return sz * n;
-}
-
 /* unix: socket path or NULL for the TCP listener. */
-static struct resp request(struct srv *v, bool use_unix, const char *method, const char *path,
-			   const char *body, size_t len, const char *auth)
+static struct eu_http_resp request(struct srv *v, bool use_unix, const char *method,
+				   const char *path, const char *body, size_t len,
+				   const char *auth)
 {
-	struct resp r = {0};
-	CURL *c = curl_easy_init();
 	char url[256];
-	if (use_unix) {
-		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, v->sock);
-		snprintf(url, sizeof(url), "http://localhost%s", path);
-	} else {
-		snprintf(url, sizeof(url), "http://%s%s", v->tcp + 4, path);
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	struct curl_slist *h = NULL;
-	h = curl_slist_append(h, "Expect:");
-	if (auth)
-		h = curl_slist_append(h, auth);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	}
-	CURLcode rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-	else
-		r.status = -(long)rc;
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	if (!r.body)
-		r.body = strdup("");
-	return r;
+	snprintf(url, sizeof(url), "http://%s%s", use_unix ? "localhost" : v->tcp + 4, path);
+	struct eu_http_call call = {.unix_socket = use_unix ? v->sock : NULL,
+				    .method = method,
+				    .body = body,
+				    .len = len,
+				    .headers = (const char *const[]){auth, NULL},
+				    .timeout_ms = 60000};
+	return eu_http_request(url, &call);
 }
 
-static void error_code_is(const struct resp *r, const char *code)
+static void error_code_is(const struct eu_http_resp *r, const char *code)
 {
 	cJSON *j = cJSON_Parse(r->body);
 	cr_assert(j, "not JSON: %s", r->body);
@@ -285,7 +243,7 @@ Test(http_server, routes_and_errors_over_unix_and_tcp)
 	cr_assert(S_ISSOCK(st.st_mode));
 	cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
 	for (int u = 0; u < 2; u++) {
-		struct resp r = request(&v, u, "GET", "/hello?who=a%20b", NULL, 0, NULL);
+		struct eu_http_resp r = request(&v, u, "GET", "/hello?who=a%20b", NULL, 0, NULL);
 		cr_assert_eq(r.status, 200);
 		cr_assert_str_eq(r.body, "hello a b");
 		free(r.body);
@@ -318,7 +276,7 @@ Test(http_server, body_limit_413)
 	srv_start(&v, &o, NULL);
 	char *big = malloc(5000);
 	memset(big, 'x', 5000);
-	struct resp r = request(&v, true, "POST", "/echo", big, 5000, NULL);
+	struct eu_http_resp r = request(&v, true, "POST", "/echo", big, 5000, NULL);
 	cr_assert_eq(r.status, 413, "status %ld", r.status);
 	error_code_is(&r, "body_too_large");
 	free(r.body);
@@ -334,7 +292,7 @@ Test(http_server, bearer_token)
 {
 	struct srv v;
 	srv_start(&v, NULL, "s3cret");
-	struct resp r = request(&v, false, "GET", "/hello", NULL, 0, NULL);
+	struct eu_http_resp r = request(&v, false, "GET", "/hello", NULL, 0, NULL);
 	cr_assert_eq(r.status, 401);
 	error_code_is(&r, "unauthorized");
 	free(r.body);
@@ -404,7 +362,7 @@ Test(http_server, slow_client_is_disconnected)
 	close(fd);
 	cr_assert(closed, "the slow connection was not closed");
 	/* and the server still answers others */
-	struct resp r = request(&v, true, "GET", "/hello", NULL, 0, NULL);
+	struct eu_http_resp r = request(&v, true, "GET", "/hello", NULL, 0, NULL);
 	cr_assert_eq(r.status, 200);
 	free(r.body);
 	srv_stop(&v);
@@ -487,7 +445,7 @@ Test(http_server, stream_with_suspend_and_wake)
 {
 	struct srv v;
 	srv_start(&v, NULL, NULL);
-	struct resp r = request(&v, true, "GET", "/stream", NULL, 0, NULL);
+	struct eu_http_resp r = request(&v, true, "GET", "/stream", NULL, 0, NULL);
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(r.body, "line 0\nline 1\nline 2\nline 3\nline 4\n");
 	free(r.body);
@@ -527,7 +485,7 @@ Test(http_server, quiet_stream_outlives_the_idle_timeout)
 	struct srv v;
 	struct eu_http_opts o = {.sz = sizeof(o), .timeout_s = 1};
 	srv_start(&v, &o, NULL);
-	struct resp r = request(&v, true, "GET", "/slowstream", NULL, 0, NULL);
+	struct eu_http_resp r = request(&v, true, "GET", "/slowstream", NULL, 0, NULL);
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(r.body, "line 0\nline 1\nline 2\nline 3\nline 4\n");
 	free(r.body);
@@ -617,7 +575,7 @@ Test(http_server, chunked_body_over_the_limit_413_at_once)
 	cr_assert_lt(sent, 4u << 20, "the server read %zu bytes past a 4 KiB limit", sent);
 	cr_assert_lt(took, 5000, "took %lld ms", took);
 	/* the server still answers */
-	struct resp r = request(&v, true, "GET", "/hello", NULL, 0, NULL);
+	struct eu_http_resp r = request(&v, true, "GET", "/hello", NULL, 0, NULL);
 	cr_assert_eq(r.status, 200);
 	free(r.body);
 	srv_stop(&v);
@@ -651,7 +609,7 @@ Test(http_server, slow_heads_are_shed_and_whole_requests_served)
 	usleep(300 * 1000);
 	for (int i = 0; i < 3; i++) {
 		long long t0 = now_ms();
-		struct resp r = request(&v, false, "GET", "/hello", NULL, 0, NULL);
+		struct eu_http_resp r = request(&v, false, "GET", "/hello", NULL, 0, NULL);
 		cr_assert_eq(r.status, 200, "request %d: %ld", i, r.status);
 		cr_assert_lt(now_ms() - t0, 1500, "request %d waited %lld ms", i, now_ms() - t0);
 		free(r.body);
@@ -687,7 +645,7 @@ Test(http_server, deferred_answer_while_others_are_served)
 	int fd = tcp_send(&v, "GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
 	/* the loop is free meanwhile */
 	usleep(50 * 1000);
-	struct resp r = request(&v, true, "GET", "/hello?who=you", NULL, 0, NULL);
+	struct eu_http_resp r = request(&v, true, "GET", "/hello?who=you", NULL, 0, NULL);
 	cr_expect_eq(r.status, 200);
 	cr_expect_str_eq(r.body, "hello you");
 	free(r.body);
@@ -720,7 +678,7 @@ Test(http_server, deferred_answer_after_the_client_left_or_the_server_closed)
 	for (int i = 0; i < 100 && v.deferred; i++)
 		usleep(100 * 1000);
 	cr_expect_null(v.deferred, "the late answer was not given within 10 s");
-	struct resp r = request(&v, true, "GET", "/hello", NULL, 0, NULL);
+	struct eu_http_resp r = request(&v, true, "GET", "/hello", NULL, 0, NULL);
 	cr_expect_eq(r.status, 200);
 	free(r.body);
 	/* the server closes with an answer outstanding (on_stop answers it afterwards) */
