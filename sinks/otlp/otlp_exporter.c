@@ -1014,17 +1014,12 @@ static int chan_init(struct eu_otlp_exporter *exp, struct chan *c,
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->curl_err);
-	if (c->grpc)
-		/* gRPC is HTTP/2 only: cleartext with prior knowledge (h2c, no upgrade dance),
-		 * TLS with ALPN "h2" */
-		curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
-				 strncasecmp(sc->url, "https://", 8)
-					 ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
-					 : (long)CURL_HTTP_VERSION_2TLS);
-	if (c->grpc && strncasecmp(sc->url, "https://", 8))
-		/* libcurl 7.88 fails every request after the first on a reused h2c connection
-		 * ("Error in the HTTP2 framing layer", nothing sent): one connection per call */
-		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	/* gRPC is HTTP/2 only: TLS with ALPN "h2", cleartext with prior knowledge (h2c, no
+	 * upgrade dance; otlp_http.c sets the version of each attempt) */
+	if (c->grpc && !strncasecmp(sc->url, "https://", 8))
+		curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	else if (c->grpc && eu_otlp_http_h2c(exp->http, e))
+		return eu_error_set(err, -ENOMEM, "otlp %s: out of memory", what);
 	if (sc->ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, sc->ca_file);
 	if (sc->client_cert)

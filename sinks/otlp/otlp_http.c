@@ -1,7 +1,17 @@
 /* libcurl's multi interface driven by a libuv loop: curl says which sockets to watch
  * (CURLMOPT_SOCKETFUNCTION -> uv_poll) and when to call it back (CURLMOPT_TIMERFUNCTION ->
  * uv_timer); nothing blocks the loop. Transfers that finish are handed to the done callback,
- * already removed from the multi handle. Connections stay in curl's cache between requests. */
+ * already removed from the multi handle. Connections stay in curl's cache between requests.
+ *
+ * h2c (HTTP/2 on cleartext with prior knowledge: gRPC's http://) keeps its connection too,
+ * around a bug of libcurl before 8.0 (curl#10634): a prior-knowledge request that reuses a
+ * connection fails ("Error in the HTTP2 framing layer", nothing sent), and a request that
+ * is not prior-knowledge opens new connections with an HTTP/1.1 Upgrade gRPC servers
+ * refuse. So a transfer first asks for plain HTTP/2 and may only reuse: its socket opener
+ * refuses to open one, which fails the transfer at once without a byte on the network; that
+ * transfer is then started again as prior knowledge on a fresh connection, which the next
+ * transfers reuse. The restart is the same request, not a retry: the caller sees one
+ * transfer, done once. */
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <uv.h>
@@ -15,17 +25,69 @@ struct sock {
 	struct sock *next, *prev;
 };
 
+/* a transfer that speaks h2c (eu_otlp_http_h2c) */
+struct h2c {
+	CURL *easy;
+	bool reuse_only; /* this attempt may not open a connection */
+	bool refused;    /* ... and curl asked for one */
+	struct h2c *next;
+};
+
 struct eu_otlp_http {
 	uv_loop_t *loop;
 	CURLM *multi;
 	uv_timer_t timer;
 	struct sock *socks;
+	struct h2c *h2c;
 	eu_otlp_http_done_fn done;
 	void *ctx;
 	int open_handles;
 	bool closing;
 	void (*closed)(void *ctx);
 };
+
+static struct h2c *h2c_of(struct eu_otlp_http *h, CURL *easy)
+{
+	struct h2c *t = h->h2c;
+	while (t && t->easy != easy)
+		t = t->next;
+	return t;
+}
+
+static curl_socket_t refuse_socket(void *clientp, curlsocktype purpose,
+				   struct curl_sockaddr *addr)
+{
+	(void)purpose;
+	(void)addr;
+	((struct h2c *)clientp)->refused = true;
+	return CURL_SOCKET_BAD;
+}
+
+/* How the next attempt of an h2c transfer connects: reusing a connection in curl's cache
+ * (plain HTTP/2, no socket may be opened), or prior knowledge on a new connection. */
+static void h2c_prepare(struct h2c *t, bool reuse_only)
+{
+	t->reuse_only = reuse_only;
+	t->refused = false;
+	curl_easy_setopt(t->easy, CURLOPT_HTTP_VERSION,
+			 reuse_only ? (long)CURL_HTTP_VERSION_2_0
+				    : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+	/* a prior-knowledge request must not reuse (nor share) a connection: the bug */
+	curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, reuse_only ? 0L : 1L);
+	curl_easy_setopt(t->easy, CURLOPT_OPENSOCKETFUNCTION, reuse_only ? refuse_socket : NULL);
+	curl_easy_setopt(t->easy, CURLOPT_OPENSOCKETDATA, t);
+}
+
+/* An attempt that failed only because there was no connection to reuse goes again on a
+ * fresh one: true when it is on its way (its caller hears of it when that one is done). */
+static bool h2c_restart(struct eu_otlp_http *h, CURL *easy, CURLcode code)
+{
+	struct h2c *t = h2c_of(h, easy);
+	if (!t || !t->reuse_only || !t->refused || code != CURLE_COULDNT_CONNECT)
+		return false;
+	h2c_prepare(t, false);
+	return curl_multi_add_handle(h->multi, easy) == CURLM_OK;
+}
 
 static void check_done(struct eu_otlp_http *h)
 {
@@ -37,6 +99,8 @@ static void check_done(struct eu_otlp_http *h)
 		CURL *easy = m->easy_handle;
 		CURLcode code = m->data.result;
 		curl_multi_remove_handle(h->multi, easy);
+		if (!h->closing && h2c_restart(h, easy, code))
+			continue;
 		h->done(h->ctx, easy, code);
 		if (h->closing)
 			return;
@@ -57,6 +121,11 @@ static void on_closed(uv_handle_t *handle)
 		void (*closed)(void *) = h->closed;
 		void *ctx = h->ctx;
 		curl_multi_cleanup(h->multi);
+		while (h->h2c) {
+			struct h2c *t = h->h2c;
+			h->h2c = t->next;
+			free(t);
+		}
 		free(h);
 		if (closed)
 			closed(ctx);
@@ -180,9 +249,28 @@ int eu_otlp_http_new(uv_loop_t *loop, eu_otlp_http_done_fn done, void *ctx,
 	return 0;
 }
 
+int eu_otlp_http_h2c(struct eu_otlp_http *h, CURL *easy)
+{
+	struct h2c *t = h2c_of(h, easy);
+	if (t)
+		return 0;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->easy = easy;
+	t->next = h->h2c;
+	h->h2c = t;
+	return 0;
+}
+
 bool eu_otlp_http_add(struct eu_otlp_http *h, CURL *easy)
 {
-	return !h->closing && curl_multi_add_handle(h->multi, easy) == CURLM_OK;
+	if (h->closing)
+		return false;
+	struct h2c *t = h2c_of(h, easy);
+	if (t)
+		h2c_prepare(t, true);
+	return curl_multi_add_handle(h->multi, easy) == CURLM_OK;
 }
 
 void eu_otlp_http_remove(struct eu_otlp_http *h, CURL *easy)

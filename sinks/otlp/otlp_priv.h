@@ -44,6 +44,11 @@ typedef void (*eu_otlp_http_done_fn)(void *ctx, CURL *easy, CURLcode code);
 
 int eu_otlp_http_new(struct uv_loop_s *loop, eu_otlp_http_done_fn done, void *ctx,
 		     struct eu_otlp_http **out);
+/* easy speaks h2c (http:// with HTTP/2 prior knowledge) and keeps its connection between
+ * transfers (see otlp_http.c for how, around libcurl's bug): it must not set
+ * CURLOPT_HTTP_VERSION, CURLOPT_FRESH_CONNECT or CURLOPT_OPENSOCKETFUNCTION itself.
+ * 0 or -ENOMEM. */
+int eu_otlp_http_h2c(struct eu_otlp_http *h, CURL *easy);
 /* Starts a transfer: false when curl refuses it (or h is closing). */
 bool eu_otlp_http_add(struct eu_otlp_http *h, CURL *easy);
 /* Abandons a transfer in progress (no done call for it). */

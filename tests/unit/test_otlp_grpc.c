@@ -303,6 +303,95 @@ Test(otlp_grpc, logs_arrive_by_value_h2c_gzip)
 	logs_arrive_by_value(true);
 }
 
+/* Queues one metrics request (a counter of value v). */
+static void metrics_request(int64_t v)
+{
+	struct eu_otlp_counter c = {"eunomia.events", "events seen", "{event}", v, NULL, 0, false};
+	eu_buf req;
+	eu_buf_init(&req);
+	cr_assert_eq(eu_otlp_metrics_request(F.resource.data, F.resource.len, "eunomia-agent",
+					     "0.1", 100, 200, &c, 1, &req, NULL), 0);
+	cr_assert_eq(eu_otlp_exporter_metrics(F.exp, req.data, req.len), 0);
+	eu_buf_free(&req);
+}
+
+/* Calls [from, to) came on one connection: the client end the receiver saw. */
+static const char *one_peer(size_t from, size_t to)
+{
+	const char *peer = str(eu_grpc_receiver_call(F.rx, from), "peer");
+	for (size_t c = from + 1; c < to; c++)
+		cr_assert_str_eq(str(eu_grpc_receiver_call(F.rx, c), "peer"), peer,
+				 "call %zu came on another connection", c);
+	return peer;
+}
+
+/* Sends a batch of logs, then two more with a metrics request in flight beside them, to a
+ * receiver that has had no call yet: each arrives once, in order, on the connection the
+ * first opened. */
+static void three_batches_on_one_connection(uint64_t first)
+{
+	for (uint64_t i = first; i < first + 500; i++)
+		log_record(i);
+	eu_otlp_exporter_flush(F.exp);
+	run_until_idle(10000);
+	for (uint64_t i = first + 500; i < first + 1100; i++)
+		log_record(i);
+	metrics_request((int64_t)first);
+	eu_otlp_exporter_flush(F.exp);
+	run_until_idle(10000);
+	cr_assert(eu_grpc_receiver_wait(F.rx, 4, 5000), "%zu calls; log:\n%s",
+		  eu_grpc_receiver_count(F.rx), F.logbuf.data ? F.logbuf.data : "");
+	size_t n = eu_grpc_receiver_count(F.rx);
+	cr_assert_eq(n, 4, "%zu calls to this receiver", n);
+	one_peer(0, n);
+	size_t metrics = 0;
+	uint64_t next = first;
+	for (size_t c = 0; c < n; c++) {
+		const cJSON *call = eu_grpc_receiver_call(F.rx, c);
+		if (strcmp(str(call, "service"), "metrics")) {
+			next = check_logs(c, c + 1, next);
+			continue;
+		}
+		char want[32];
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)first);
+		cr_assert_str_eq(str(call, "request.resource_metrics.0.scope_metrics.0.metrics.0."
+					   "sum.data_points.0.as_int"), want);
+		metrics++;
+	}
+	cr_assert_eq(metrics, 1);
+	cr_assert_eq(next, first + 1100);
+}
+
+Test(otlp_grpc, h2c_keeps_one_connection_across_a_receiver_restart)
+{
+	/* libcurl before 8.0 cannot reuse a prior-knowledge h2c connection (curl#10634) and
+	 * upgrades from HTTP/1.1 otherwise, which gRPC servers refuse: otlp_http.c reuses with
+	 * plain HTTP/2 and opens only prior-knowledge connections. A refused upgrade, or a
+	 * request on a reused connection that the bug breaks, would fail the call: every call
+	 * here must succeed at the first attempt (no retry, no warning). */
+	start_rx(0, NULL, NULL, NULL);
+	uint16_t port = eu_grpc_receiver_port(F.rx);
+	char ep[64];
+	endpoint(ep, sizeof(ep), "http", port);
+	start_exporter(ep, true, NULL);
+	three_batches_on_one_connection(1);
+	/* the collector restarts between requests, on the same port */
+	eu_grpc_receiver_stop(F.rx);
+	F.rx = NULL;
+	start_rx(port, NULL, NULL, NULL);
+	three_batches_on_one_connection(1101);
+	struct eu_otlp_stats st;
+	eu_otlp_exporter_get_stats(F.exp, &st);
+	cr_assert_eq(st.logs.exported, 2200);
+	cr_assert_eq(st.logs.requests, 6, "%llu logs requests",
+		     (unsigned long long)st.logs.requests);
+	cr_assert_eq(st.logs.retries, 0, "log:\n%s", F.logbuf.data);
+	cr_assert_eq(st.metrics.exported, 2);
+	cr_assert_eq(st.metrics.requests, 2);
+	cr_assert_eq(st.metrics.retries, 0, "log:\n%s", F.logbuf.data);
+	cr_assert_null(strstr(F.logbuf.data, "WARN"), "log:\n%s", F.logbuf.data);
+}
+
 Test(otlp_grpc, metrics_arrive_by_value)
 {
 	start_rx(0, NULL, NULL, NULL);
