@@ -5,10 +5,11 @@
 #include "metrics_fixture.h"
 
 #include <curl/curl.h>
-#include <dirent.h>
+#include <bpf/bpf.h>
 #include <sys/prctl.h>
 
 #include "eu_net.h"
+#include "eu_run_util.h"
 
 #define OPEN_COMM "eu_met_open"
 #define OPENS 7
@@ -280,43 +281,13 @@ Test(metrics_prom, upstream_exporter_config_counts_opens_and_prometheus_scrapes)
  * slot index; false when the map is not there. */
 static bool read_hists(pid_t agent, uint64_t *slots, size_t n, uint64_t *total)
 {
-	/* the agent's own map: the map ids behind its fds (fdinfo), the one named hists */
-	long id = -1;
-	char dir[64];
-	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)agent);
-	DIR *d = opendir(dir);
-	cr_assert_not_null(d);
-	struct dirent *de;
-	while (id < 0 && (de = readdir(d))) {
-		char fp[384], line[256];
-		snprintf(fp, sizeof(fp), "%s/%s", dir, de->d_name);
-		FILE *fi = fopen(fp, "r");
-		long map_id = -1;
-		while (fi && fgets(line, sizeof(line), fi))
-			if (!strncmp(line, "map_id:", 7))
-				map_id = atol(line + 7);
-		if (fi)
-			fclose(fi);
-		if (map_id < 0)
-			continue;
-		char ids[32], *out = NULL;
-		snprintf(ids, sizeof(ids), "%ld", map_id);
-		const char *show[] = {"/usr/sbin/bpftool", "-j", "map", "show", "id", ids, NULL};
-		if (eu_run_capture(show, 20000, &out) == 0) {
-			cJSON *m = cJSON_Parse(out);
-			const char *name = eu_json_str(m, "name");
-			if (name && !strcmp(name, "hists"))
-				id = map_id;
-			cJSON_Delete(m);
-		}
-		free(out);
-	}
-	closedir(d);
-	if (id < 0)
+	/* the agent's own map: among the maps behind its fds, the one named hists */
+	struct bpf_map_info info;
+	if (!eu_map_info_of(agent, "hists", &info))
 		return false;
 	char *out = NULL;
 	char ids[32];
-	snprintf(ids, sizeof(ids), "%ld", id);
+	snprintf(ids, sizeof(ids), "%u", info.id);
 	const char *dump[] = {"/usr/sbin/bpftool", "-j", "map", "dump", "id", ids, NULL};
 	if (eu_run_capture(dump, 20000, &out) != 0) {
 		free(out);

@@ -6,31 +6,15 @@
  * and unload removed ones, checked through the records and the links the kernel holds. */
 #include "daemon_fixture.h"
 
-#include <dirent.h>
+#include "eu_run_util.h"
 
 EU_DFIX_SUITE(F, ship_configmap, 180);
 
-/* BPF links held by the process (fdinfo with link_type:). */
+/* BPF links the process holds: what the kernel has attached for it. */
 static size_t bpf_links_of(pid_t pid)
 {
-	char dir[64];
-	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)pid);
-	DIR *d = opendir(dir);
-	cr_assert(d, "%s", dir);
-	size_t n = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char path[384];
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		char *info = eu_test_read_file(path, NULL);
-		if (info && strstr(info, "link_type:"))
-			n++;
-		free(info);
-	}
-	closedir(d);
-	return n;
+	uint32_t ids[256];
+	return eu_link_ids_of(pid, ids, 256);
 }
 
 static bool wait_links(pid_t pid, size_t want, int timeout_ms)

@@ -4,10 +4,11 @@
  * job with nothing but the unit's capabilities. */
 #include "daemon_fixture.h"
 
-#include <dirent.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+
+#include "eu_run_util.h"
 
 #define UNIT_SRC EU_SOURCE_DIR "/deploy/eunomia-agent.service"
 
@@ -150,27 +151,11 @@ static bool notify_recv(struct notify_sock *s, char *buf, size_t size, int timeo
 	}
 }
 
-/* BPF links the process holds (fds whose fdinfo has link_type:): what the kernel has attached. */
+/* BPF links the process holds: what the kernel has attached for it. */
 static size_t bpf_links_of(pid_t pid)
 {
-	char dir[64];
-	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)pid);
-	DIR *d = opendir(dir);
-	cr_assert(d, "%s", dir);
-	size_t n = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char path[384];
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		char *info = eu_test_read_file(path, NULL);
-		if (info && strstr(info, "link_type:"))
-			n++;
-		free(info);
-	}
-	closedir(d);
-	return n;
+	uint32_t ids[256];
+	return eu_link_ids_of(pid, ids, 256);
 }
 
 static void start_with_notify(struct notify_sock *s, const char *const *argv)

@@ -102,6 +102,11 @@ size_t eu_prog_ids_of(pid_t pid, uint32_t *ids, size_t max)
 	return fdinfo_ids(pid, "prog_id:", ids, max);
 }
 
+size_t eu_link_ids_of(pid_t pid, uint32_t *ids, size_t max)
+{
+	return fdinfo_ids(pid, "link_id:", ids, max);
+}
+
 bool eu_map_info_of(pid_t pid, const char *name, struct bpf_map_info *info)
 {
 	uint32_t ids[256];

@@ -25,6 +25,8 @@ size_t eu_prog_ids_of(pid_t pid, uint32_t *ids, size_t max);
  * open; false when it holds none. */
 struct bpf_map_info;
 bool eu_map_info_of(pid_t pid, const char *name, struct bpf_map_info *info);
+/* The ids of the BPF links process pid holds open: what the kernel has attached for it. */
+size_t eu_link_ids_of(pid_t pid, uint32_t *ids, size_t max);
 /* Whether a BPF program with this id still exists in the kernel. */
 bool eu_prog_id_exists(uint32_t id);
 
