@@ -592,7 +592,8 @@ int eu_daemon_new(const struct eu_daemon_opts *opts, struct eu_daemon **out, eu_
 	const char *trim = getenv("EUNOMIA_BTF_TRIM");
 	if ((!trim || strcmp(trim, "0")) && (ret = eu_kbtf_cache_new(&d->kbtf, err)))
 		goto fail;
-	if ((ret = daemon_metrics_new(d, opts, err)))
+	d->static_dir.d = d;
+	if ((ret = daemon_metrics_new(d, opts, eu_daemon_foreach_package, err)))
 		goto fail;
 	if ((ret = build_config(d, &d->cfg, err)) || (ret = config_check(d, &d->cfg, err)))
 		goto fail;
@@ -636,7 +637,7 @@ int eu_daemon_watch(struct eu_daemon *d, eu_error *err)
 		if (ret)
 			return ret;
 	}
-	daemon_metrics_load_packages(d);
+	daemon_load_exporter_packages(d);
 	return 0;
 }
 

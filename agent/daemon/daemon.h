@@ -120,7 +120,7 @@ struct eu_metrics;
 /* The daemon's metrics registry (metrics.h). */
 struct eu_metrics *eu_daemon_metrics_registry(struct eu_daemon *d);
 
-/* --- control (daemon_ctl.c), for the API: all from the loop thread --- */
+/* --- control (daemon_ctl.c, ctl_state.c), for the API: all from the loop thread --- */
 uv_loop_t *eu_daemon_loop(struct eu_daemon *d);
 struct eu_features *eu_daemon_features(struct eu_daemon *d);
 /* Called once when the daemon begins to stop (before packages are unloaded). */

@@ -857,6 +857,20 @@ const struct eu_watcher_ops eu_daemon_watch_ops = {
 	.file_removed = on_file_removed,
 };
 
+void daemon_load_exporter_packages(struct eu_daemon *d)
+{
+	size_t n;
+	const struct eu_exporter_program *progs = daemon_metrics_packages(d, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct eu_exporter_program *p = &progs[i];
+		if (p->path)
+			on_file_changed(&d->static_dir, p->path, true);
+		else
+			daemon_offer_inline(&d->static_dir, p->origin, p->name, p->inline_pkg,
+					    p->inline_len);
+	}
+}
+
 void daemon_pkg_info(struct pkg_slot *slot, struct eu_daemon_pkg_info *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -80,6 +80,7 @@ struct eu_daemon {
 	struct daemon_router router;  /* the open batch and the sinks it goes to */
 
 	struct watch_dir *dirs;
+	struct watch_dir static_dir; /* the slots of the exporter config's packages */
 	struct pkg_slot *slots;
 	size_t retiring;            /* instances being detached on the thread pool */
 
@@ -106,6 +107,9 @@ void daemon_retire(struct eu_daemon *d, struct pkg_inst *inst);
 void daemon_inst_free(struct pkg_inst *inst);
 void daemon_slot_free(struct eu_daemon *d, struct pkg_slot *slot);
 void daemon_pkg_info(struct pkg_slot *slot, struct eu_daemon_pkg_info *out);
+
+/* daemon_pkg.c: loads the exporter config's packages (after the watched directories). */
+void daemon_load_exporter_packages(struct eu_daemon *d);
 
 /* daemon_pkg.c: a package given inline (the exporter config's ebpf_data) offered like a
  * watched file's: origin names it in logs and the API, name is its slot's stem. */

@@ -23,7 +23,6 @@ struct eu_daemon_metrics {
 	char *exporter_config;
 	struct eu_exporter_program *static_progs;
 	size_t n_static;
-	struct watch_dir static_dir; /* the slots of the exporter config's packages */
 	char *prometheus;
 	char *token;                /* GET /metrics needs it; NULL: none (loopback only) */
 	bool without_type_suffix;   /* --prometheus-without-type-suffix */
@@ -37,6 +36,8 @@ struct eu_daemon_metrics {
 	uv_async_t feed_wake;
 	bool feed_wake_init;
 	struct eu_daemon *d;
+	/* every package's counters (daemon.c hands it down: the packages are above) */
+	daemon_foreach_fn foreach_package;
 	uint64_t start_ns;          /* the self counters' start: when the daemon was made */
 };
 
@@ -47,7 +48,8 @@ static uint64_t now_real_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
-int daemon_metrics_new(struct eu_daemon *d, const struct eu_daemon_opts *opts, eu_error *err)
+int daemon_metrics_new(struct eu_daemon *d, const struct eu_daemon_opts *opts,
+		       daemon_foreach_fn foreach_package, eu_error *err)
 {
 	struct eu_daemon_metrics *dm = calloc(1, sizeof(*dm));
 	if (!dm)
@@ -56,7 +58,7 @@ int daemon_metrics_new(struct eu_daemon *d, const struct eu_daemon_opts *opts, e
 	dm->d = d;
 	dm->start_ns = now_real_ns();
 	eu_buf_init(&dm->page);
-	dm->static_dir.d = d;
+	dm->foreach_package = foreach_package;
 	bool has_prom = opts->sz > offsetof(struct eu_daemon_opts, prometheus) && opts->prometheus;
 	bool has_exp = opts->sz > offsetof(struct eu_daemon_opts, exporter_config) &&
 		       opts->exporter_config;
@@ -210,17 +212,10 @@ int daemon_metrics_start(struct eu_daemon *d, eu_error *err)
 	return 0;
 }
 
-void daemon_metrics_load_packages(struct eu_daemon *d)
+const struct eu_exporter_program *daemon_metrics_packages(struct eu_daemon *d, size_t *n)
 {
-	struct eu_daemon_metrics *dm = d->metrics;
-	for (size_t i = 0; dm && i < dm->n_static; i++) {
-		const struct eu_exporter_program *p = &dm->static_progs[i];
-		if (p->path)
-			eu_daemon_watch_ops.file_changed(&dm->static_dir, p->path, true);
-		else
-			daemon_offer_inline(&dm->static_dir, p->origin, p->name, p->inline_pkg,
-					    p->inline_len);
-	}
+	*n = d->metrics ? d->metrics->n_static : 0;
+	return d->metrics ? d->metrics->static_progs : NULL;
 }
 
 void daemon_metrics_handover(struct eu_daemon *d)
@@ -404,10 +399,10 @@ void eu_daemon_render_metrics(struct eu_daemon *d, eu_buf *out)
 							     d->cfg.prom_without_type_suffix
 						     ? EU_PROM_WITHOUT_TYPE_SUFFIX : 0,
 					     out);
-	for (size_t k = 0; k < N_PKG_METRICS; k++) {
+	for (size_t k = 0; d->metrics && k < N_PKG_METRICS; k++) {
 		put_header(out, &pkg_metrics[k]);
 		struct self_ctx c = {.out = out, .which = k};
-		eu_daemon_foreach_package(d, self_pkg, &c);
+		d->metrics->foreach_package(d, self_pkg, &c);
 	}
 	for (size_t k = 0; k < N_SINK_METRICS; k++) {
 		put_header(out, &sink_metrics[k]);
@@ -475,7 +470,7 @@ static int self_registry(struct eu_daemon *d, struct eu_metrics **out, eu_error 
 	for (size_t k = 0; !ret && k < N_PKG_METRICS; k++)
 		ret = self_family(m, &pkg_metrics[k], pkg_labels, 2, &c.fam[k], err);
 	if (!ret)
-		eu_daemon_foreach_package(d, self_pkg_series, &c);
+		dm->foreach_package(d, self_pkg_series, &c);
 	for (size_t k = 0; !ret && k < N_SINK_METRICS; k++) {
 		struct eu_metric_family *f;
 		if ((ret = self_family(m, &sink_metrics[k], sink_labels, 1, &f, err)))

@@ -10,16 +10,21 @@
 
 struct pkg_inst;
 
+/* Every package's counters, for the agent's own metrics: the packages are above this file,
+ * so daemon.c hands the walk down (eu_daemon_foreach_package). */
+typedef void (*daemon_foreach_fn)(struct eu_daemon *d, eu_daemon_pkg_fn fn, void *ctx);
 /* Before the config is built: keeps the options, reads the exporter config's package list. */
-int daemon_metrics_new(struct eu_daemon *d, const struct eu_daemon_opts *opts, eu_error *err);
+int daemon_metrics_new(struct eu_daemon *d, const struct eu_daemon_opts *opts,
+		       daemon_foreach_fn foreach_package, eu_error *err);
 /* Adds the exporter config's rules to a config being built (start-up and SIGHUP). */
 int daemon_metrics_config(struct eu_daemon *d, struct eu_config *cfg, eu_error *err);
 /* Whether the exporter config names packages (then no watch directory is needed). */
 bool daemon_metrics_has_packages(struct eu_daemon *d);
 /* Once the loop runs: the expiry timer and the --prometheus listener. */
 int daemon_metrics_start(struct eu_daemon *d, eu_error *err);
-/* Loads the exporter config's packages (after the watched directories). */
-void daemon_metrics_load_packages(struct eu_daemon *d);
+/* The exporter config's packages (loaded by daemon_pkg.c after the watched directories). */
+struct eu_exporter_program;
+const struct eu_exporter_program *daemon_metrics_packages(struct eu_daemon *d, size_t *n);
 void daemon_metrics_stop(struct eu_daemon *d);
 /* Before SIGHUP replaces the sinks: each takes a last copy of the metrics, exported when it
  * closes. */

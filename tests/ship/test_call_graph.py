@@ -36,10 +36,6 @@ def _files(*names):
 
 
 KNOWN_LOOPS = {
-    # The daemon's files (README Limits: the daemon's files that still call each other):
-    # being layered; the router and the Wasm modules are out of it.
-    _files("agent/daemon/daemon.c", "agent/daemon/daemon_ctl.c", "agent/daemon/daemon_pkg.c",
-           "agent/daemon/metrics_daemon.c"),
     # The sink core both looks plugins up (sink_config.c, sink.c -> the registry -> every
     # plugin) and serves them (the plugins read their keys with eu_sink_config_get and the
     # clock from sink.c): README Limits, "The sink core and its plugins call each other".
