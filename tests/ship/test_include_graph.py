@@ -57,6 +57,7 @@ PUBLIC_HEADERS = {
     "export_type.h": "agent/decode", "decoder.h": "agent/decode", "hist.h": "agent/decode",
     "record.h": "agent/decode",
     "program.h": "agent/program", "features.h": "agent/program", "consumer.h": "agent/program",
+    "runner.h": "agent/program",
     "sampler.h": "agent/program",
 }
 
