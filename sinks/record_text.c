@@ -217,7 +217,7 @@ static int put_sample(eu_buf *out, const struct eu_record *r, struct eu_text_sty
 	uint64_t v[SLOTS_MAX];
 	for (size_t k = 0; k < n; k++)
 		v[k] = load_u((const uint8_t *)r->data + f->offset + k * es, es);
-	const char *unit = src->unit[0] ? src->unit : "(unit)";
+	const char *unit = src->unit; /* "" or "(unit)": a blank title (hist.h) */
 	if (src->hist == EU_RECORD_HIST_LINEAR) {
 		uint64_t base = int_member(src->plan, "base", "min", r->data, r->size, 0);
 		uint64_t step = int_member(src->plan, "step", NULL, r->data, r->size, 1);

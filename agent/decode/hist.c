@@ -8,6 +8,14 @@
 
 #define STARS_MAX 40
 
+/* The column title: upstream's "(unit)" is the placeholder its package.json holds when
+ * nobody named a unit, so it titles nothing, like a missing one (bcc's tools always know
+ * theirs). */
+static const char *title_of(const char *unit)
+{
+	return unit && strcmp(unit, "(unit)") ? unit : "";
+}
+
 static void put_stars(eu_buf *out, uint64_t val, uint64_t val_max, int width)
 {
 	uint64_t v = val < val_max ? val : val_max;
@@ -41,7 +49,7 @@ void eu_hist_log2(eu_buf *out, const uint64_t *slots, size_t n, const char *unit
 		return;
 	bool narrow = idx_max <= 32;
 	eu_buf_printf(out, "%*s%-*s : count    distribution\n", narrow ? 5 : 15, "",
-		      narrow ? 19 : 29, unit ? unit : "(unit)");
+		      narrow ? 19 : 29, title_of(unit));
 	int stars = narrow ? STARS_MAX : STARS_MAX / 2;
 	int width = narrow ? 10 : 20;
 	for (int i = 0; i <= idx_max; i++) {
@@ -70,7 +78,7 @@ void eu_hist_linear(eu_buf *out, const uint64_t *slots, size_t n, uint64_t base,
 	}
 	if (idx_max < 0)
 		return;
-	eu_buf_printf(out, "     %-13s : count     distribution\n", unit ? unit : "(unit)");
+	eu_buf_printf(out, "     %-13s : count     distribution\n", title_of(unit));
 	for (ptrdiff_t i = idx_min; i <= idx_max; i++) {
 		if (!slots[i])
 			continue;

@@ -506,7 +506,7 @@ const char *consumer_unit_from_names(const char *map, const struct eu_plan *valu
 		if (unit)
 			return unit;
 	}
-	return "(unit)";
+	return ""; /* none: the title stays blank and metrics get no unit suffix */
 }
 
 struct eu_export *consumer_auto_export(struct eu_consumer *c, struct bpf_map *map,

@@ -315,9 +315,7 @@ int eu_sample_format_text(const struct eu_export *exp, const void *key, size_t k
 	int ns = eu_sample_hist_slots(exp, value, value_size, slots, SLOTS_MAX);
 	if (ns < 0)
 		return ns;
-	const char *unit = exp->meta->sample.unit && *exp->meta->sample.unit
-				   ? exp->meta->sample.unit
-				   : "(unit)";
+	const char *unit = exp->meta->sample.unit; /* none: a blank title (hist.h) */
 	if (linear) {
 		uint64_t base = 0, step = 1;
 		int_member(exp, exp->base_field, value, value_size, &base);

@@ -11,11 +11,12 @@
  * line per slot from 0 up to the last non-zero one, "low -> high : count |****|", 40 stars at
  * the maximum (columns widen to 20 and the bar halves when a slot above 32 is used, as in
  * bcc). Every line ends with '\n'. Nothing is appended when all slots are zero. At most 64
- * slots are shown (slot 63 ends at 2^64-1). unit is the column title ("usecs", "(unit)"). */
+ * slots are shown (slot 63 ends at 2^64-1). unit is the column title ("usecs"); NULL, "" and
+ * upstream's placeholder "(unit)" leave it blank. */
 void eu_hist_log2(eu_buf *out, const uint64_t *slots, size_t n, const char *unit);
 
 /* bcc's print_linear_hist: slot i covers [base + i*step, base + (i+1)*step) and is labelled
- * by its low end; header "     (unit)        : count     distribution", then only the
+ * by its low end; header "     usecs         : count     distribution", then only the
  * non-zero slots "        low        : count    |****|". Nothing when all are zero. */
 void eu_hist_linear(eu_buf *out, const uint64_t *slots, size_t n, uint64_t base, uint64_t step,
 		    const char *unit);

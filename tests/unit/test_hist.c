@@ -35,8 +35,8 @@ Test(hist, log2_wide_when_high_slots_used)
 	slots[40] = 3;
 	eu_buf b;
 	eu_buf_init(&b);
-	const char *s = render_log2(slots, 41, "(unit)", &b);
-	const char *head = "               (unit)                        : count    distribution\n"
+	const char *s = render_log2(slots, 41, "nsecs", &b);
+	const char *head = "               nsecs                         : count    distribution\n"
 			   "                   0 -> 1                    : 7        |********************|\n"
 			   "                   2 -> 3                    : 0        |                    |\n";
 	cr_expect(strncmp(s, head, strlen(head)) == 0, "%s", s);
@@ -60,8 +60,8 @@ Test(hist, log2_edges)
 
 	/* counts near 2^64 must not overflow the bar arithmetic */
 	uint64_t big[2] = {UINT64_MAX, UINT64_MAX / 2};
-	cr_expect_str_eq(render_log2(big, 2, NULL, &b),
-			 "     (unit)              : count    distribution\n"
+	cr_expect_str_eq(render_log2(big, 2, "usecs", &b),
+			 "     usecs               : count    distribution\n"
 			 "         0 -> 1          : 18446744073709551615 |****************************************|\n"
 			 "         2 -> 3          : 9223372036854775807 |*******************                     |\n");
 
@@ -135,5 +135,35 @@ Test(hist, log2_bytes_title)
 			 "         2 -> 3          : 0        |                                        |\n"
 			 "         4 -> 7          : 5        |****************************************|\n"
 			 "         8 -> 15         : 1        |********                                |\n");
+	eu_buf_free(&b);
+}
+
+/* No unit known (NULL, "", or upstream's "(unit)" placeholder of a package.json): the title
+ * column is blank, the columns stay where bcc puts them. */
+Test(hist, no_unit_leaves_the_title_blank)
+{
+	uint64_t slots[2] = {1, 2};
+	const char *none[] = {NULL, "", "(unit)"};
+	eu_buf b;
+	eu_buf_init(&b);
+	for (size_t i = 0; i < 3; i++) {
+		cr_expect_str_eq(render_log2(slots, 2, none[i], &b),
+				 "                         : count    distribution\n"
+				 "         0 -> 1          : 1        |********************                    |\n"
+				 "         2 -> 3          : 2        |****************************************|\n",
+				 "unit %s", none[i] ? none[i] : "NULL");
+		eu_buf_reset(&b);
+		eu_hist_linear(&b, slots, 2, 0, 10, none[i]);
+		cr_expect_str_eq(b.data,
+				 "                   : count     distribution\n"
+				 "        0          : 1        |********************                    |\n"
+				 "        10         : 2        |****************************************|\n",
+				 "unit %s", none[i] ? none[i] : "NULL");
+	}
+	uint64_t wide[41] = {0};
+	wide[40] = 1;
+	const char *s = render_log2(wide, 41, NULL, &b);
+	const char *head = "                                             : count    distribution\n";
+	cr_expect(strncmp(s, head, strlen(head)) == 0, "%s", s);
 	eu_buf_free(&b);
 }
