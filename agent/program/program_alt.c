@@ -101,9 +101,12 @@ static int choose_in_group(struct eu_program *p, struct alt_member *m, size_t co
 				    bpf_program__name(m[i].prog), bpf_program__section_name(m[i].prog),
 				    whys[i], use, use_sec);
 	free(whys);
+	/* one line per choice: after a fallback the lines above already name the program used,
+	 * so its own entry (the API's choices list it) is logged only at -v */
 	if (chosen > 0 || count > 1)
-		program_note_choice(p, m[chosen].prog, true, EU_LOG_INFO, "using %s (%s) for %.*s",
-				    use, use_sec, (int)m[0].base_len, bpf_program__name(m[0].prog));
+		program_note_choice(p, m[chosen].prog, true, chosen ? EU_LOG_DEBUG : EU_LOG_INFO,
+				    "using %s (%s) for %.*s", use, use_sec, (int)m[0].base_len,
+				    bpf_program__name(m[0].prog));
 	for (size_t i = chosen + 1; i < count; i++) {
 		bpf_program__set_autoload(m[i].prog, false);
 		program_note_choice(p, m[i].prog, false, EU_LOG_DEBUG,

@@ -140,6 +140,14 @@ Test(run_twins, programs_without_their_target_are_left_out_or_named)
  * through: exactly the getppid calls and the openat this test makes, from the handler the
  * agent said it used (each event carries which kind of handler sent it). */
 enum { VIA_FENTRY = 1, VIA_KPROBE = 2, VIA_TRACEPOINT = 3 };
+
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
 #define GETPPIDS 7
 
 Test(run_twins, alternatives_fall_back_when_a_function_is_missing_or_refused)
@@ -185,8 +193,18 @@ Test(run_twins, alternatives_fall_back_when_a_function_is_missing_or_refused)
 			 "using %s instead", open_prog);
 		cr_expect(strstr(err, want), "\"%s\" missing from:\n%s", want, err);
 	}
-	snprintf(want, sizeof(want), "using %s for openat", open_prog);
-	cr_expect(strstr(err, want), "\"%s\" missing from:\n%s", want, err);
+	/* one line per choice: the program used is named once per member passed over (its
+	 * "instead" line), or in one "using X for openat" line when the first member runs */
+	snprintf(want, sizeof(want), "using %s", open_prog);
+	cr_expect_eq(count_of(err, want), open_via == VIA_TRACEPOINT ? 2 : 1,
+		     "\"%s\" lines in:\n%s", want, err);
+	if (open_via == VIA_FENTRY) {
+		snprintf(want, sizeof(want), "using %s for openat", open_prog);
+		cr_expect(strstr(err, want), "\"%s\" missing from:\n%s", want, err);
+	}
+	cr_expect_eq(count_of(err, "using getppid__alt1 (tracepoint/syscalls/sys_enter_getppid)"),
+		     1, "%s", err);
+	cr_expect(!strstr(err, "for getppid"), "the choice said twice:\n%s", err);
 	cr_expect(strstr(err, "fallback: attached 2 programs"), "%s", err);
 
 	for (int i = 0; i < GETPPIDS; i++)
