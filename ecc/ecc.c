@@ -631,11 +631,14 @@ static int build(const struct opts *o)
 		rc = write_outputs(o, &n, pkg, out_dir);
 	if (!rc && o->wasm_header)
 		rc = ecc_write_wasm_header(pkg->object, pkg->object_size, o->source, out_dir);
-	if (!rc)
-		printf("ecc: %s -> %s/package.json (%s: %zu program(s), %zu map(s)%s%s)\n", o->source,
-		       out_dir, pkg->obj_name, pkg->n_progs, pkg->n_maps,
-		       pkg->n_export_types ? ", exports struct " : "",
-		       pkg->n_export_types ? pkg->export_types[0].name : "");
+	if (!rc) {
+		eu_buf what;
+		eu_buf_init(&what);
+		ecc_summary(pkg, &what);
+		printf("ecc: %s -> %s/package.json (%s)\n", o->source, out_dir,
+		       what.oom || !what.data ? pkg->obj_name : what.data);
+		eu_buf_free(&what);
+	}
 	eu_package_free(pkg);
 	workdir_remove(&w);
 	free(src_text);

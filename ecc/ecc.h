@@ -35,6 +35,11 @@ void ecc_free_names(char **names, size_t n);
  * and cmdargs, map samples and export configs, and the file's doc. Problems that make the
  * package wrong (bad JSON after @cmdarg, ...) are errors naming path:line; a comment on a
  * name the object does not have is reported through warn (may be NULL). */
+/* summary.c: "NAME: N program(s), M map(s)" and what user space gets from the package:
+ * the struct its ring buffer / perf event array sends, else its @sample maps and their
+ * value types ("samples map hists (struct hist)"), else that it sends no events. */
+void ecc_summary(const struct eu_package *pkg, eu_buf *out);
+
 typedef void (*ecc_warn_fn)(void *ctx, const char *msg);
 int ecc_apply_comments(struct eu_package *pkg, const char *src, const char *path, ecc_warn_fn warn,
 		       void *warn_ctx, eu_error *err);

@@ -464,3 +464,55 @@ Test(ecc_cli, mcpu_default_and_choice)
 	cr_expect(strstr(out, "v99"), "clang's complaint is not shown: %s", out);
 	free(out);
 }
+
+/* ecc's closing line says what user space gets (the maps counted include the .bss that
+ * holds the header structs' dummy pointers): the struct a ring buffer sends, or, for a
+ * package without one, its sampled maps and their value types (never "exports struct" for a
+ * header struct nothing sends). */
+Test(ecc_cli, summary_names_what_the_package_gives)
+{
+	static const char prog[] = "SEC(\"tp/syscalls/sys_enter_getpid\")\n"
+				   "int p(void *ctx) { return 0; }\n";
+	write_text("hist.h", "#ifndef HIST_H\n#define HIST_H\n"
+			     "struct hist { __u32 slots[4]; };\n#endif\n");
+	char src[2048];
+	snprintf(src, sizeof(src),
+		 PRELUDE "#include \"hist.h\"\n"
+		 "/// @sample {\"interval\": 1000, \"type\": \"log2_hist\"}\n"
+		 "struct { __uint(type, 1); __uint(max_entries, 4); __type(key, __u32);\n"
+		 "\t__type(value, struct hist); } hists SEC(\".maps\");\n"
+		 "/// @sample {\"interval\": 1000}\n"
+		 "struct { __uint(type, 1); __uint(max_entries, 4); __type(key, __u32);\n"
+		 "\t__type(value, __u64); } totals SEC(\".maps\");\n%s",
+		 prog);
+	write_text("hist.bpf.c", src);
+	char *out = NULL;
+	cr_assert_eq(run_ecc("hist.bpf.c", "h", NULL, &out), 0, "%s", out);
+	cr_expect(strstr(out, "(hist_bpf: 1 program(s), 3 map(s), samples map hists (struct hist), "
+			      "map totals (__u64))\n"), "%s", out);
+	cr_expect(!strstr(out, "exports"), "%s", out);
+	free(out);
+
+	write_text("plain2.h", "struct rec { __u32 x; };\n");
+	snprintf(src, sizeof(src),
+		 PRELUDE "struct { __uint(type, 1); __uint(max_entries, 4); __type(key, __u32);\n"
+		 "\t__type(value, __u64); } seen SEC(\".maps\");\n%s",
+		 prog);
+	write_text("plain2.bpf.c", src);
+	cr_assert_eq(run_ecc("plain2.bpf.c", "p", NULL, &out), 0, "%s", out);
+	cr_expect(strstr(out, "(plain2_bpf: 1 program(s), 2 map(s), no events (no ring buffer or "
+			      "perf event array): the agent prints the maps and globals its "
+			      "programs fill)\n"), "%s", out);
+	free(out);
+
+	write_text("ev.h", "struct event { __u32 pid; };\n");
+	snprintf(src, sizeof(src),
+		 PRELUDE "struct { __uint(type, 27); __uint(max_entries, 4096); } rb "
+			 "SEC(\".maps\");\n%s",
+		 prog);
+	write_text("ev.bpf.c", src);
+	cr_assert_eq(run_ecc("ev.bpf.c", "e", NULL, &out), 0, "%s", out);
+	cr_expect(strstr(out, "(ev_bpf: 1 program(s), 2 map(s), exports struct event)\n"), "%s",
+		  out);
+	free(out);
+}
