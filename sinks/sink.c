@@ -61,12 +61,7 @@ static struct timespec deadline_in(uint32_t ms)
 	return ts;
 }
 
-uint64_t eu_sink_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
+
 
 static void chunk_free(struct chunk *c)
 {
@@ -283,10 +278,7 @@ bool eu_sink_write_lines(struct eu_sink *s, const char *data, size_t len, size_t
 	return ok;
 }
 
-int eu_sink_batch_json(const struct eu_sink_batch *b, const char **text, size_t *len)
-{
-	return eu_record_batch_json(b->records, text, len);
-}
+
 
 int eu_sink_flush(struct eu_sink *s, int timeout_ms)
 {

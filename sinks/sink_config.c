@@ -30,14 +30,6 @@ static size_t n_keys(const struct eu_sink_plugin *p)
 	return n;
 }
 
-static const struct eu_sink_key *find_key(const struct eu_sink_key *keys, const char *name)
-{
-	for (size_t i = 0; keys && keys[i].key; i++)
-		if (!strcmp(keys[i].key, name))
-			return &keys[i];
-	return NULL;
-}
-
 static void *field(void *conf, const struct eu_sink_key *k)
 {
 	return !conf || k->offset == EU_SINK_KEY_NO_FIELD ? NULL : (char *)conf + k->offset;
@@ -222,9 +214,9 @@ int eu_sink_config_init(struct eu_sink_config *cfg, const char *type, eu_error *
 int eu_sink_config_set(struct eu_sink_config *cfg, const char *key, const char *value,
 		       eu_error *err)
 {
-	const struct eu_sink_key *k = find_key(cfg->plugin->keys, key);
+	const struct eu_sink_key *k = eu_sink_key_find(cfg->plugin->keys, key);
 	if (!k) {
-		k = find_key(common_keys, key);
+		k = eu_sink_key_find(common_keys, key);
 		if (!k)
 			return eu_error_set(err, -ENOENT, "unknown key '%s' for a %s sink", key,
 					    cfg->plugin->name);
@@ -247,7 +239,7 @@ int eu_sink_config_set(struct eu_sink_config *cfg, const char *key, const char *
 
 bool eu_sink_config_key_is_list(const struct eu_sink_config *cfg, const char *key)
 {
-	const struct eu_sink_key *k = find_key(cfg->plugin->keys, key);
+	const struct eu_sink_key *k = eu_sink_key_find(cfg->plugin->keys, key);
 	return k && k->type == EU_SINK_KEY_LIST;
 }
 
@@ -319,21 +311,6 @@ bool eu_sink_config_equal(const struct eu_sink_config *a, const struct eu_sink_c
 		if (!str_eq(a->set[i], b->set[i]))
 			return false;
 	return true;
-}
-
-const char *eu_sink_config_get(const struct eu_sink_config *cfg, const char *key)
-{
-	const struct eu_sink_key *k = find_key(cfg->plugin->keys, key);
-	return k ? cfg->set[k - cfg->plugin->keys] : NULL;
-}
-
-const char *eu_sink_config_getenv(void *ctx, const char *name)
-{
-	const struct eu_sink_config *cfg = ctx;
-	for (size_t i = 0; cfg && cfg->plugin && i < n_keys(cfg->plugin); i++)
-		if (cfg->set[i] && cfg->plugin->keys[i].env && !strcmp(cfg->plugin->keys[i].env, name))
-			return cfg->set[i];
-	return getenv(name);
 }
 
 const char *eu_sink_config_type(const struct eu_sink_config *cfg)

@@ -93,6 +93,8 @@ struct eu_sink_plugin {
 extern const struct eu_sink_plugin *const eu_sink_plugins[];
 
 uint64_t eu_sink_now_ms(void);
+/* The key named name in a plugin's table (terminated by a NULL key), or NULL. */
+const struct eu_sink_key *eu_sink_key_find(const struct eu_sink_key *keys, const char *name);
 
 /* Writes data[0..len) to fd whole (sink_io.c), counting short writes and EINTR in *retries.
  * With wait_eagain, EAGAIN (a non-blocking fd) waits for room and retries too. 0, or a
