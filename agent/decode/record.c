@@ -161,15 +161,10 @@ void eu_record_end(eu_buf *out)
 	eu_buf_puts(out, "}\n");
 }
 
-int eu_record_format_event(eu_buf *out, const struct eu_record_meta *m,
-			   const struct eu_plan *plan, int ts_field, const void *data, size_t size,
-			   const struct eu_record_clock *c)
+/* Closes the record begun at mark when its body was written (ret 0), else takes all of it
+ * back, so a failed record leaves out as it was: no half line for the caller to send. */
+static int finish_record(eu_buf *out, size_t mark, int ret)
 {
-	if (size < eu_plan_min_size(plan))
-		return -EINVAL;
-	size_t mark = out->len;
-	eu_record_begin(out, m, eu_record_event_time(plan, ts_field, data, size, c));
-	int ret = eu_plan_format_json(plan, data, size, out);
 	if (!ret) {
 		eu_record_end(out);
 		if (out->oom)
@@ -181,6 +176,18 @@ int eu_record_format_event(eu_buf *out, const struct eu_record_meta *m,
 			out->data[mark] = '\0';
 	}
 	return ret;
+}
+
+int eu_record_format_event(eu_buf *out, const struct eu_record_meta *m,
+			   const struct eu_plan *plan, int ts_field, const void *data, size_t size,
+			   const struct eu_record_clock *c)
+{
+	if (size < eu_plan_min_size(plan))
+		return -EINVAL;
+	size_t mark = out->len;
+	eu_record_begin(out, m, eu_record_event_time(plan, ts_field, data, size, c));
+	int ret = eu_plan_format_json(plan, data, size, out);
+	return finish_record(out, mark, ret);
 }
 
 /* ---- typed records ---- */
@@ -264,17 +271,7 @@ int eu_record_format(eu_buf *out, const struct eu_record *r)
 		}
 		eu_buf_putc(out, '}');
 	}
-	if (!ret) {
-		eu_record_end(out);
-		if (out->oom)
-			ret = -ENOMEM;
-	}
-	if (ret) {
-		out->len = mark;
-		if (out->data)
-			out->data[mark] = '\0';
-	}
-	return ret;
+	return finish_record(out, mark, ret);
 }
 
 int eu_record_source_new(const struct eu_record_source *tmpl, struct eu_record_source **out)
