@@ -45,23 +45,18 @@
 /* while a receiver keeps failing, a reminder this often (the first failure is told at once) */
 #define FAILING_REMIND_MS 30000u
 
-struct qitem {
-	uint32_t scope; /* logs: index into exp->scopes */
-	size_t len;
-	unsigned char data[];
-};
-
 struct chan {
 	struct eu_otlp_exporter *exp;
 	const struct eu_otlp_signal_config *sc;
 	const char *what; /* "logs" / "metrics" */
 	bool is_logs;
 	size_t max_items;
+	struct eu_otlp_pool pool; /* where the queued and batched items live */
 	/* ring of queued items */
-	struct qitem **q;
+	struct eu_otlp_item **q;
 	size_t q_cap, q_head, q_len, q_bytes;
 	/* the batch being exported */
-	struct qitem **batch;
+	struct eu_otlp_item **batch;
 	size_t batch_n;
 	eu_buf raw;
 	eu_buf body;
@@ -205,11 +200,11 @@ static size_t on_header(char *ptr, size_t size, size_t n, void *userp)
 
 /* ---- queue ---- */
 
-static bool q_push(struct chan *c, struct qitem *it)
+static bool q_push(struct chan *c, struct eu_otlp_item *it)
 {
 	if (c->q_len == c->q_cap) {
 		size_t ncap = c->q_cap ? c->q_cap * 2 : 64;
-		struct qitem **nq = malloc(ncap * sizeof(*nq));
+		struct eu_otlp_item **nq = malloc(ncap * sizeof(*nq));
 		if (!nq)
 			return false;
 		for (size_t i = 0; i < c->q_len; i++)
@@ -225,9 +220,9 @@ static bool q_push(struct chan *c, struct qitem *it)
 	return true;
 }
 
-static struct qitem *q_pop(struct chan *c)
+static struct eu_otlp_item *q_pop(struct chan *c)
 {
-	struct qitem *it = c->q[c->q_head];
+	struct eu_otlp_item *it = c->q[c->q_head];
 	c->q_head = (c->q_head + 1) % c->q_cap;
 	c->q_len--;
 	c->q_bytes -= it->len;
@@ -237,7 +232,7 @@ static struct qitem *q_pop(struct chan *c)
 static void batch_free(struct chan *c)
 {
 	for (size_t i = 0; i < c->batch_n; i++)
-		free(c->batch[i]);
+		eu_otlp_item_free(&c->pool, c->batch[i]);
 	c->batch_n = 0;
 	c->attempts = 0;
 }
@@ -281,7 +276,7 @@ static void spool_failed(struct chan *c, size_t n, const char *why)
 }
 
 /* Writes items to the spool as batch seq: 0, or a negative errno with err saying why. */
-static int spool_write_items(struct chan *c, uint64_t seq, struct qitem **items, size_t n,
+static int spool_write_items(struct chan *c, uint64_t seq, struct eu_otlp_item **items, size_t n,
 			     eu_error *err)
 {
 	struct eu_otlp_exporter *exp = c->exp;
@@ -305,7 +300,7 @@ static int spool_write_items(struct chan *c, uint64_t seq, struct qitem **items,
 
 /* Writes items to the spool as batch seq: true when they are safe there; dropped and counted
  * as spool_full when not. */
-static bool spool_items(struct chan *c, uint64_t seq, struct qitem **items, size_t n)
+static bool spool_items(struct chan *c, uint64_t seq, struct eu_otlp_item **items, size_t n)
 {
 	eu_error err = {0};
 	if (!spool_write_items(c, seq, items, n, &err))
@@ -343,17 +338,16 @@ static bool batch_from_spool(struct chan *c)
 		for (size_t i = from; i < from + n; i++) {
 			const struct eu_otlp_spool_rec *r = &sb.recs[i];
 			uint32_t scope = 0;
-			struct qitem *it = NULL;
+			struct eu_otlp_item *it = NULL;
 			if (!c->is_logs || !intern_scope(exp, r->scope_name, r->name_len,
 							 r->scope_version, r->version_len, &scope))
-				it = malloc(sizeof(*it) + r->len);
+				it = eu_otlp_item_new(&c->pool, r->len);
 			if (!it) {
 				eu_otlp_spool_batch_free(&sb);
 				batch_free(c);
 				return false;
 			}
 			it->scope = scope;
-			it->len = r->len;
 			memcpy(it->data, r->record, r->len);
 			c->batch[c->batch_n++] = it;
 		}
@@ -377,7 +371,7 @@ static int spill_queue(struct chan *c, eu_error *err)
 	size_t n = c->q_len < c->max_items ? c->q_len : c->max_items;
 	if (!n)
 		return eu_error_set(err, -ENOENT, "nothing queued");
-	struct qitem **items = malloc(n * sizeof(*items));
+	struct eu_otlp_item **items = malloc(n * sizeof(*items));
 	if (!items)
 		return eu_error_set(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
@@ -387,7 +381,7 @@ static int spill_queue(struct chan *c, eu_error *err)
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < n; i++)
-		free(q_pop(c));
+		eu_otlp_item_free(&c->pool, q_pop(c));
 	return 0;
 }
 
@@ -490,7 +484,7 @@ static void start_export(struct chan *c)
 		c->batch_seq = eu_otlp_spool_reserve(c->spool);
 	size_t bytes = 0;
 	while (c->q_len && c->batch_n < c->max_items) {
-		struct qitem *next = c->q[c->q_head];
+		struct eu_otlp_item *next = c->q[c->q_head];
 		if (c->batch_n && bytes + next->len > exp->cfg.max_batch_bytes)
 			break;
 		bytes += next->len + 8;
@@ -853,16 +847,15 @@ static int enqueue(struct chan *c, size_t max_items, uint32_t scope, const void 
 			c->st.dropped_queue_full++;
 		return -ENOBUFS;
 	}
-	struct qitem *it = malloc(sizeof(*it) + len);
+	struct eu_otlp_item *it = eu_otlp_item_new(&c->pool, len);
 	if (!it) {
 		c->st.dropped_queue_full++;
 		return -ENOBUFS;
 	}
 	it->scope = scope;
-	it->len = len;
 	memcpy(it->data, data, len);
 	if (!q_push(c, it)) {
-		free(it);
+		eu_otlp_item_free(&c->pool, it);
 		c->st.dropped_queue_full++;
 		return -ENOBUFS;
 	}
@@ -1158,10 +1151,11 @@ fail:
 static void chan_free(struct chan *c)
 {
 	while (c->q_len)
-		free(q_pop(c));
+		eu_otlp_item_free(&c->pool, q_pop(c));
 	free(c->q);
 	batch_free(c);
 	free(c->batch);
+	eu_otlp_pool_free(&c->pool);
 	eu_buf_free(&c->raw);
 	eu_buf_free(&c->body);
 	eu_buf_free(&c->resp);
@@ -1224,7 +1218,7 @@ static void chan_shutdown(struct chan *c)
 	}
 	batch_free(c);
 	while (c->q_len)
-		free(q_pop(c));
+		eu_otlp_item_free(&c->pool, q_pop(c));
 	c->waiting_retry = false;
 	uv_timer_stop(&c->retry_timer);
 }

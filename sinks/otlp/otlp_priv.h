@@ -37,6 +37,26 @@ int eu_otlp_metrics_wrap(const void *resource, size_t resource_len, const char *
 			 struct Opentelemetry__Proto__Metrics__V1__Metric **metrics, size_t n,
 			 eu_buf *out);
 
+/* ---- the exporter's queued records, packed into reused chunks (otlp_pool.c) ---- */
+struct eu_otlp_chunk;
+struct eu_otlp_item {
+	struct eu_otlp_chunk *chunk;
+	uint32_t scope; /* logs: the exporter's scope index */
+	size_t len;
+	unsigned char data[];
+};
+struct eu_otlp_pool {
+	struct eu_otlp_chunk *fill;   /* where new items go */
+	struct eu_otlp_chunk *spares; /* drained chunks kept for reuse */
+	size_t n_spares;
+};
+/* An item with room for len bytes of data (len set, scope and data the caller's); NULL on
+ * OOM. It stays valid until eu_otlp_item_free, whatever else is allocated or freed. */
+struct eu_otlp_item *eu_otlp_item_new(struct eu_otlp_pool *p, size_t len);
+void eu_otlp_item_free(struct eu_otlp_pool *p, struct eu_otlp_item *it);
+/* Frees the pool's memory: every item must have been freed. */
+void eu_otlp_pool_free(struct eu_otlp_pool *p);
+
 /* ---- libcurl multi on a libuv loop (otlp_http.c) ---- */
 struct eu_otlp_http;
 /* A finished transfer, already removed from the multi handle. */
