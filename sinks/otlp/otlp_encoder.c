@@ -52,17 +52,61 @@ static inline void put_byte(eu_buf *b, uint8_t c)
 	b->data[b->len++] = (char)c;
 }
 
-static inline void put_varint(eu_buf *b, uint64_t v)
+/* Writers into room already reserved: each returns where the next byte goes. */
+static inline uint8_t *w_varint(uint8_t *p, uint64_t v)
 {
-	if (!room(b, 10))
-		return;
-	uint8_t *p = (uint8_t *)b->data + b->len;
 	while (v >= 0x80) {
 		*p++ = (uint8_t)(v | 0x80);
 		v >>= 7;
 	}
 	*p++ = (uint8_t)v;
-	b->len = (size_t)((char *)p - b->data);
+	return p;
+}
+
+static inline uint8_t *w_mem(uint8_t *p, const void *s, size_t n)
+{
+	if (n) /* (NULL, 0) for an empty value */
+		memcpy(p, s, n);
+	return p + n;
+}
+
+static inline uint8_t *w_at(eu_buf *b)
+{
+	return (uint8_t *)b->data + b->len;
+}
+
+static inline void w_done(eu_buf *b, const uint8_t *p)
+{
+	b->len = (size_t)((const char *)p - b->data);
+}
+
+static inline void put_varint(eu_buf *b, uint64_t v)
+{
+	if (!room(b, 10))
+		return;
+	w_done(b, w_varint(w_at(b), v));
+}
+
+/* How many bytes at the start of s[0..n) are ASCII, eight at a time: names and most values
+ * are ASCII, and every string is checked for UTF-8 before it is written. */
+static inline size_t ascii_prefix(const char *s, size_t n)
+{
+	size_t i = 0;
+	for (; n - i >= 8; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if (w & 0x8080808080808080ull)
+			break;
+	}
+	while (i < n && (unsigned char)s[i] < 0x80)
+		i++;
+	return i;
+}
+
+static inline bool utf8_ok(const char *s, size_t n)
+{
+	size_t ok = ascii_prefix(s, n);
+	return ok == n || ok + eu_utf8_valid_prefix(s + ok, n - ok) == n;
 }
 
 static inline void put_mem(eu_buf *b, const void *s, size_t n)
@@ -78,13 +122,18 @@ static inline void put_tag(eu_buf *b, uint32_t field, unsigned wt)
 	put_varint(b, (uint64_t)field << 3 | wt);
 }
 
+static inline uint8_t *w_fixed64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		*p++ = (uint8_t)(v >> (8 * i));
+	return p;
+}
+
 static void put_fixed64(eu_buf *b, uint32_t field, uint64_t v)
 {
-	put_tag(b, field, WT_FIXED64);
-	uint8_t le[8];
-	for (int i = 0; i < 8; i++)
-		le[i] = (uint8_t)(v >> (8 * i));
-	put_mem(b, le, 8);
+	if (!room(b, 15))
+		return;
+	w_done(b, w_fixed64(w_varint(w_at(b), (uint64_t)field << 3 | WT_FIXED64), v));
 }
 
 /* Opens a length-delimited field; returns where its body starts (for close_len). */
@@ -120,21 +169,16 @@ static void close_len(eu_buf *b, size_t at)
 
 static void put_bytes(eu_buf *b, uint32_t field, const void *s, size_t n)
 {
-	put_tag(b, field, WT_LEN);
-	put_varint(b, n);
-	put_mem(b, s, n);
+	if (!room(b, 15 + n)) /* tag (5) + length (10) */
+		return;
+	uint8_t *p = w_varint(w_at(b), (uint64_t)field << 3 | WT_LEN);
+	w_done(b, w_mem(w_varint(p, n), s, n));
 }
 
 /* A string field: protobuf strings must be UTF-8, so invalid bytes become U+FFFD. */
 static void put_string(eu_buf *b, uint32_t field, const char *s, size_t n)
 {
-	/* names and most values are ASCII: checked a byte at a time without a call */
-	size_t ok = 0;
-	while (ok < n && (unsigned char)s[ok] < 0x80)
-		ok++;
-	if (ok < n)
-		ok += eu_utf8_valid_prefix(s + ok, n - ok);
-	if (ok == n) {
+	if (utf8_ok(s, n)) {
 		put_bytes(b, field, s, n);
 		return;
 	}
@@ -146,12 +190,7 @@ static void put_string(eu_buf *b, uint32_t field, const char *s, size_t n)
 /* The bytes of a string (no field header), invalid UTF-8 replaced. */
 static void put_string_body(eu_buf *b, const char *s, size_t n)
 {
-	size_t ok = 0;
-	while (ok < n && (unsigned char)s[ok] < 0x80)
-		ok++;
-	if (ok < n)
-		ok += eu_utf8_valid_prefix(s + ok, n - ok);
-	if (ok == n)
+	if (utf8_ok(s, n))
 		put_mem(b, s, n);
 	else
 		eu_pb_put_utf8(b, s, n);
@@ -172,6 +211,17 @@ struct enc {
 	struct frame st[MAX_DEPTH];
 	int depth;
 };
+
+/* Ready to walk one field as key. The frame stack is left as it is: it is written before it
+ * is read, and clearing its 1.3 kB for every field cost a fifth of the encoding. */
+static void enc_start(struct enc *e, eu_buf *b, const char *key, size_t key_len, uint32_t field)
+{
+	e->b = b;
+	e->top_key = key;
+	e->top_len = key_len;
+	e->top_field = field;
+	e->depth = 0;
+}
 
 /* Opens the AnyValue for v: as a KeyValue's value (top level: a LogRecord attribute; inside a
  * struct: a KeyValueList member) or as an ArrayValue element. */
@@ -218,10 +268,122 @@ static void put_label(struct enc *e, const struct eu_value *v)
 	close_len(b, kv_at);
 }
 
+/* A scalar AnyValue, laid out before it is written so that every length around it is known
+ * and written once: hdr (its field's tag, the value or a string's length), then n bytes at p. */
+struct scalar {
+	uint8_t hdr[16];
+	size_t hdr_len;
+	const void *p;
+	size_t n;
+	char text[24]; /* an unsigned 64-bit value above INT64_MAX, in decimal */
+};
+
+static void scalar_len(struct scalar *sc, unsigned av_field, const void *p, size_t n)
+{
+	sc->hdr[0] = (uint8_t)(av_field << 3 | WT_LEN);
+	sc->hdr_len = (size_t)(w_varint(sc->hdr + 1, n) - sc->hdr);
+	sc->p = p;
+	sc->n = n;
+}
+
+/* false: not a scalar, or a string that is not UTF-8 (on_value's general path repairs it) */
+static bool scalar_of(const struct eu_value *v, struct scalar *sc)
+{
+	sc->p = NULL;
+	sc->n = 0;
+	switch (v->kind) {
+	case EU_VALUE_INT:
+		sc->hdr[0] = AV_INT << 3 | WT_VARINT;
+		sc->hdr_len = (size_t)(w_varint(sc->hdr + 1, (uint64_t)v->i) - sc->hdr);
+		return true;
+	case EU_VALUE_UINT:
+		if (v->u <= INT64_MAX) {
+			sc->hdr[0] = AV_INT << 3 | WT_VARINT;
+			sc->hdr_len = (size_t)(w_varint(sc->hdr + 1, v->u) - sc->hdr);
+		} else {
+			/* OTLP has no unsigned type: the exact value as decimal text */
+			int n = snprintf(sc->text, sizeof(sc->text), "%llu", (unsigned long long)v->u);
+			scalar_len(sc, AV_STRING, sc->text, (size_t)n);
+		}
+		return true;
+	case EU_VALUE_DOUBLE: {
+		uint64_t bits;
+		memcpy(&bits, &v->d, 8);
+		sc->hdr[0] = AV_DOUBLE << 3 | WT_FIXED64;
+		sc->hdr_len = (size_t)(w_fixed64(sc->hdr + 1, bits) - sc->hdr);
+		return true;
+	}
+	case EU_VALUE_BOOL:
+		sc->hdr[0] = AV_BOOL << 3 | WT_VARINT;
+		sc->hdr[1] = v->b ? 1 : 0;
+		sc->hdr_len = 2;
+		return true;
+	case EU_VALUE_STRING:
+		if (!utf8_ok(v->s, v->len))
+			return false;
+		scalar_len(sc, AV_STRING, v->s, v->len);
+		return true;
+	case EU_VALUE_TEXT: /* the formatter's text is UTF-8 */
+		scalar_len(sc, AV_STRING, v->s, v->len);
+		return true;
+	case EU_VALUE_BYTES:
+		scalar_len(sc, AV_BYTES, v->s, v->len);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A scalar as an ArrayValue element or as a KeyValue, every length computed up front (the
+ * bytes are those open_len/close_len write: minimal varints). false when its key is not
+ * UTF-8 (nothing written: the general path repairs it). */
+static bool put_scalar(struct enc *e, const struct eu_value *v, const struct scalar *sc,
+		       bool in_array)
+{
+	eu_buf *b = e->b;
+	size_t av_len = sc->hdr_len + sc->n;
+	if (in_array) {
+		if (room(b, 11 + av_len)) {
+			uint8_t *p = w_varint(w_at(b), 1 << 3 | WT_LEN);
+			p = w_mem(w_varint(p, av_len), sc->hdr, sc->hdr_len);
+			w_done(b, w_mem(p, sc->p, sc->n));
+		}
+		return true;
+	}
+	const char *key = e->top_key;
+	size_t key_len = e->top_len;
+	if (e->depth) {
+		key = v->name ? v->name : "";
+		key_len = strlen(key);
+	}
+	if (!utf8_ok(key, key_len))
+		return false;
+	size_t kv_len = eu_pb_len_field_size(1, key_len) + eu_pb_len_field_size(2, av_len);
+	if (!room(b, 15 + kv_len))
+		return true;
+	uint8_t *p = w_varint(w_at(b), (uint64_t)(e->depth ? 1 : e->top_field) << 3 | WT_LEN);
+	p = w_varint(p, kv_len);
+	*p++ = 1 << 3 | WT_LEN;
+	p = w_mem(w_varint(p, key_len), key, key_len);
+	*p++ = 2 << 3 | WT_LEN;
+	p = w_mem(w_varint(p, av_len), sc->hdr, sc->hdr_len);
+	w_done(b, w_mem(p, sc->p, sc->n));
+	return true;
+}
+
 static int on_value(void *ctx, const struct eu_value *v)
 {
 	struct enc *e = ctx;
 	eu_buf *b = e->b;
+	struct scalar sc;
+	if (scalar_of(v, &sc)) {
+		bool in_array = e->depth && e->st[e->depth - 1].array;
+		if (put_scalar(e, v, &sc, in_array)) {
+			if (v->label && !in_array)
+				put_label(e, v);
+			return b->oom ? -ENOMEM : 0;
+		}
+	}
 	if (v->kind == EU_VALUE_END) {
 		struct frame *f = &e->st[--e->depth];
 		close_len(b, f->inner_at);
@@ -310,7 +472,8 @@ static int put_part(eu_buf *b, const char *name, const struct eu_plan *plan, con
 		    size_t size, bool scalar, eu_buf *scratch)
 {
 	if (plan && scalar) {
-		struct enc e = {.b = b, .top_key = name, .top_len = strlen(name), .top_field = 6};
+		struct enc e;
+		enc_start(&e, b, name, strlen(name), 6);
 		return eu_plan_walk_field(plan, 0, data, size, scratch, on_value, &e);
 	}
 	size_t kv_at = open_len(b, 6);
@@ -323,7 +486,8 @@ static int put_part(eu_buf *b, const char *name, const struct eu_plan *plan, con
 		for (size_t i = 0; i < nf && !ret; i++) {
 			const char *f = eu_plan_field(plan, i)->name;
 			f = f ? f : "";
-			struct enc e = {.b = b, .top_key = f, .top_len = strlen(f), .top_field = 1};
+			struct enc e;
+			enc_start(&e, b, f, strlen(f), 1);
 			ret = eu_plan_walk_field(plan, i, data, size, scratch, on_value, &e);
 		}
 		close_len(b, in_at);
@@ -446,6 +610,7 @@ int eu_otlp_log_encode(const struct eu_otlp_log_event *ev, eu_buf *out, eu_error
 		names = resolved;
 	}
 	const struct eu_record_stacks *stacks = ev->stacks && ev->stack_blob ? ev->stacks : NULL;
+	struct enc e;
 	for (size_t i = 0; i < nf && !ret; i++) {
 		const char *key = names[i];
 		int k = stack_of_field(stacks, i);
@@ -455,7 +620,7 @@ int eu_otlp_log_encode(const struct eu_otlp_log_event *ev, eu_buf *out, eu_error
 		}
 		if (!key)
 			continue;
-		struct enc e = {.b = b, .top_key = key, .top_len = strlen(key), .top_field = 6};
+		enc_start(&e, b, key, strlen(key), 6);
 		ret = eu_plan_walk_field(plan, i, ev->data, ev->size, scratch, on_value, &e);
 		if (ret == -E2BIG)
 			eu_error_set(err, ret, "OTLP log %s.%s: field %s: nested too deep", pkg, type,

@@ -611,3 +611,107 @@ Test(otlp_logs, text_record_is_the_body)
 	opentelemetry__proto__logs__v1__log_record__free_unpacked(lr, NULL);
 	eu_buf_free(&out);
 }
+
+/* Every kind of value, inside structs and arrays, long (two-byte lengths) and not UTF-8 (in a
+ * value and in a key), through the encoder's fast path for scalars and its general one: the
+ * values decode as expected, and the bytes are canonical protobuf (protobuf-c packs the
+ * decoded message back to exactly the same bytes, every length minimal). */
+Test(otlp_logs, every_kind_is_canonical_protobuf)
+{
+	struct btf *b = btf__new_empty();
+	int ch = btf__add_int(b, "char", 1, BTF_INT_SIGNED);
+	int i32 = btf__add_int(b, "int", 4, BTF_INT_SIGNED);
+	int u64 = btf__add_int(b, "unsigned long long", 8, 0);
+	int bl = btf__add_int(b, "_Bool", 1, BTF_INT_BOOL);
+	int dbl = btf__add_float(b, "double", 8);
+	int idx = btf__add_int(b, "__ARRAY_SIZE_TYPE__", 4, 0);
+	int c160 = btf__add_array(b, idx, ch, 160);
+	int c8 = btf__add_array(b, idx, ch, 8);
+	int c4 = btf__add_array(b, idx, ch, 4);
+	int i3 = btf__add_array(b, idx, i32, 3);
+	int in = btf__add_struct(b, "inner", 8);
+	cr_assert_eq(btf__add_field(b, "a", i32, 0, 0), 0);
+	cr_assert_eq(btf__add_field(b, "s", c4, 32, 0), 0);
+	int st = btf__add_struct(b, "ev", 216);
+	cr_assert_eq(btf__add_field(b, "txt", c160, 0, 0), 0);
+	cr_assert_eq(btf__add_field(b, "bad", c8, 160 * 8, 0), 0);
+	cr_assert_eq(btf__add_field(b, "utf", c8, 168 * 8, 0), 0);
+	cr_assert_eq(btf__add_field(b, "big", u64, 176 * 8, 0), 0);
+	cr_assert_eq(btf__add_field(b, "d", dbl, 184 * 8, 0), 0);
+	cr_assert_eq(btf__add_field(b, "flag", bl, 192 * 8, 0), 0);
+	cr_assert_eq(btf__add_field(b, "arr", i3, 196 * 8, 0), 0);
+	cr_assert_eq(btf__add_field(b, "in", in, 208 * 8, 0), 0);
+	struct eu_plan *plan;
+	eu_error err = {0};
+	cr_assert_eq(eu_plan_new(b, (uint32_t)st, &plan, &err), 0, "%s", err.msg);
+	unsigned char rec[216] = {0};
+	char txt[151];
+	for (int i = 0; i < 150; i++)
+		txt[i] = (char)('a' + i % 26);
+	txt[150] = '\0';
+	memcpy(rec, txt, 151);
+	memcpy(rec + 160, "ab\xff" "c\xe2\x82", 6);
+	memcpy(rec + 168, "h\xc3\xa9llo", 7);
+	uint64_t big = UINT64_MAX;
+	double d = 2.5;
+	int32_t arr[3] = {1, -2, 300}, a = -5;
+	memcpy(rec + 176, &big, 8);
+	memcpy(rec + 184, &d, 8);
+	rec[192] = 1;
+	memcpy(rec + 196, arr, 12);
+	memcpy(rec + 208, &a, 4);
+	memcpy(rec + 212, "ok", 3);
+	/* a key that is not UTF-8 (from the attributes setting) */
+	struct eu_otlp_attr_map map[] = {{"utf", "u\xffname"}};
+	const char **names;
+	cr_assert_eq(eu_otlp_attr_names(plan, map, 1, &names), 0);
+	eu_buf out, again;
+	eu_buf_init(&out);
+	eu_buf_init(&again);
+	struct eu_otlp_log_event ev = {.package = "p\xc3\xa9", .event_type = "ev", .plan = plan,
+				       .data = rec, .size = sizeof(rec), .attr_names = names,
+				       .time_unix_nano = 1700000000123456789ull,
+				       .observed_time_unix_nano = 1700000000223456789ull};
+	cr_assert_eq(eu_otlp_log_encode(&ev, &out, &err), 0, "%s", err.msg);
+	LogRecord *lr = opentelemetry__proto__logs__v1__log_record__unpack(NULL, out.len,
+									  (uint8_t *)out.data);
+	cr_assert_not_null(lr);
+	KeyValue **kv = lr->attributes;
+	size_t n = lr->n_attributes;
+	cr_assert_eq(n, 8);
+	cr_assert_str_eq(lr->body->string_value, "p\xc3\xa9.ev");
+	cr_assert_str_eq(lr->event_name, "p\xc3\xa9.ev");
+	cr_assert_str_eq(attr_str(kv, n, "txt"), txt);
+	cr_assert_str_eq(attr_str(kv, n, "bad"), "ab\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd");
+	cr_assert_str_eq(attr_str(kv, n, "u\xef\xbf\xbdname"), "h\xc3\xa9llo");
+	cr_assert_str_eq(attr_str(kv, n, "big"), "18446744073709551615");
+	const AnyValue *v = attr(kv, n, "d");
+	cr_assert_eq(v->value_case, AV(DOUBLE_VALUE));
+	cr_assert_float_eq(v->double_value, 2.5, 0);
+	v = attr(kv, n, "flag");
+	cr_assert_eq(v->value_case, AV(BOOL_VALUE));
+	cr_assert(v->bool_value);
+	v = attr(kv, n, "arr");
+	cr_assert_eq(v->value_case, AV(ARRAY_VALUE));
+	cr_assert_eq(v->array_value->n_values, 3);
+	for (size_t i = 0; i < 3; i++) {
+		cr_assert_eq(v->array_value->values[i]->value_case, AV(INT_VALUE));
+		cr_assert_eq(v->array_value->values[i]->int_value, arr[i]);
+	}
+	v = attr(kv, n, "in");
+	cr_assert_eq(v->value_case, AV(KVLIST_VALUE));
+	cr_assert_eq(attr_int(v->kvlist_value->values, 2, "a"), -5);
+	cr_assert_str_eq(attr_str(v->kvlist_value->values, 2, "s"), "ok");
+	size_t len = opentelemetry__proto__logs__v1__log_record__get_packed_size(lr);
+	cr_assert(eu_buf_reserve(&again, len));
+	cr_assert_eq(opentelemetry__proto__logs__v1__log_record__pack(lr, (uint8_t *)again.data),
+		     len);
+	cr_assert_eq(len, out.len, "repacked %zu bytes, encoded %zu", len, out.len);
+	cr_assert_eq(memcmp(again.data, out.data, len), 0, "not canonical protobuf");
+	opentelemetry__proto__logs__v1__log_record__free_unpacked(lr, NULL);
+	free(names);
+	eu_buf_free(&out);
+	eu_buf_free(&again);
+	eu_plan_free(plan);
+	btf__free(b);
+}
