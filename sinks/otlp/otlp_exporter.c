@@ -1093,11 +1093,13 @@ int eu_otlp_exporter_new(uv_loop_t *loop, const struct eu_otlp_config *cfg,
 		char *mdir = NULL;
 		if (!ret && asprintf(&mdir, "%s/metrics", cfg->spool_dir) < 0)
 			ret = eu_error_set(err, -ENOMEM, "otlp exporter: out of memory");
-		/* the same cap for each: metrics requests are small beside the logs */
 		if (!ret)
 			ret = eu_otlp_spool_open(mdir, cfg->spool_max_bytes, cfg->spool_fsync,
 						 &exp->metrics.spool, err);
 		free(mdir);
+		/* spool_max_size bounds spool_dir: the two signals draw on one budget */
+		if (!ret)
+			eu_otlp_spool_share_cap(exp->logs.spool, exp->metrics.spool);
 		if (ret)
 			goto fail;
 		ret = -ENOMEM;

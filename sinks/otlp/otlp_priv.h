@@ -171,5 +171,8 @@ int eu_otlp_spool_sync(struct eu_otlp_spool *s);
 void eu_otlp_spool_seal(struct eu_otlp_spool *s);
 size_t eu_otlp_spool_files(const struct eu_otlp_spool *s);
 uint64_t eu_otlp_spool_bytes(const struct eu_otlp_spool *s);
+/* a's and b's max_bytes become one budget: each refuses what would take both past it. Either
+ * may be closed first. */
+void eu_otlp_spool_share_cap(struct eu_otlp_spool *a, struct eu_otlp_spool *b);
 
 #endif

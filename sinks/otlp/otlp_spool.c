@@ -34,6 +34,9 @@ struct spool_file {
 struct eu_otlp_spool {
 	char *dir;
 	uint64_t max_bytes;
+	/* the other signal's spool under the same spool_dir: max_bytes is one budget for both
+	 * (one exporter's loop uses them both, so no lock) */
+	struct eu_otlp_spool *peer;
 	bool fsync;
 	struct spool_file *files; /* sorted by seq; the open write-ahead file is not among them */
 	size_t n_files, cap_files;
@@ -131,6 +134,8 @@ void eu_otlp_spool_close(struct eu_otlp_spool *s)
 	if (!s)
 		return;
 	eu_otlp_spool_seal(s);
+	if (s->peer)
+		s->peer->peer = NULL;
 	eu_buf_free(&s->frame);
 	free(s->files);
 	free(s->dir);
@@ -150,6 +155,25 @@ size_t eu_otlp_spool_files(const struct eu_otlp_spool *s)
 uint64_t eu_otlp_spool_bytes(const struct eu_otlp_spool *s)
 {
 	return s->bytes + s->wal_bytes;
+}
+
+void eu_otlp_spool_share_cap(struct eu_otlp_spool *a, struct eu_otlp_spool *b)
+{
+	a->peer = b;
+	b->peer = a;
+}
+
+/* What counts against max_bytes: this spool's files and those of the one sharing its cap. */
+static uint64_t budget_used(const struct eu_otlp_spool *s)
+{
+	return eu_otlp_spool_bytes(s) + (s->peer ? eu_otlp_spool_bytes(s->peer) : 0);
+}
+
+static int full(const struct eu_otlp_spool *s, eu_error *err)
+{
+	return eu_error_set(err, -ENOSPC, "OTLP spool %s: full (%" PRIu64 " of %" PRIu64
+					  " bytes used%s)", s->dir, budget_used(s), s->max_bytes,
+			    s->peer ? ", logs and metrics together" : "");
 }
 
 static void put32(eu_buf *b, uint32_t v)
@@ -212,11 +236,9 @@ int eu_otlp_spool_write(struct eu_otlp_spool *s, uint64_t seq,
 		eu_buf_free(&b);
 		return eu_error_set(err, -ENOMEM, "OTLP spool: out of memory");
 	}
-	if (s->max_bytes && s->bytes + s->wal_bytes + b.len > s->max_bytes) {
+	if (s->max_bytes && budget_used(s) + b.len > s->max_bytes) {
 		eu_buf_free(&b);
-		return eu_error_set(err, -ENOSPC, "OTLP spool %s: full (%" PRIu64 " of %" PRIu64
-						  " bytes used)", s->dir, s->bytes + s->wal_bytes,
-				    s->max_bytes);
+		return full(s, err);
 	}
 	char tmp[4096], path[4096];
 	file_path(s, seq, true, tmp, sizeof(tmp));
@@ -368,10 +390,8 @@ int eu_otlp_spool_append(struct eu_otlp_spool *s, const struct eu_otlp_scoped_re
 	if (s->frame.oom)
 		return eu_error_set(err, -ENOMEM, "OTLP spool: out of memory");
 	uint64_t need = s->frame.len + (s->wal_fd < 0 ? 8 : 0);
-	if (s->max_bytes && s->bytes + s->wal_bytes + need > s->max_bytes)
-		return eu_error_set(err, -ENOSPC, "OTLP spool %s: full (%" PRIu64 " of %" PRIu64
-						  " bytes used)", s->dir, s->bytes + s->wal_bytes,
-				    s->max_bytes);
+	if (s->max_bytes && budget_used(s) + need > s->max_bytes)
+		return full(s, err);
 	int ret = s->wal_fd < 0 ? wal_open(s, err) : 0;
 	if (ret)
 		return ret;
