@@ -2,12 +2,13 @@
  * tests/bpf/stackcount): ring-buffer events for a getppid(2) this process makes from a
  * function with a distinctive name carry kernel frames (the syscall entry) and user frames
  * (this test's functions) in the JSON of a file sink and, one per line below the record, in
- * the text of the stdout sink; a stack-count map sampled while a thread of this process
+ * the text of the stdout sink, and in the control API's event stream; a stack-count map sampled while a thread of this process
  * spins prints folded lines naming the function it spins in. */
 #include "daemon_fixture.h"
 
 #include <pthread.h>
 
+#include "eu_http_client.h"
 #include "stacks_fixture.h"
 
 #define STACKSNOOP EU_TESTBPF_BUILD_DIR "/stacksnoop/package.json"
@@ -39,13 +40,15 @@ static char *print(const cJSON *j)
 
 Test(daemon_stacks, events_carry_named_kernel_and_user_frames)
 {
-	char out[200], sink[220];
+	char out[200], sink[220], sock[220], api[230];
 	snprintf(out, sizeof(out), "%s/records.jsonl", F.root);
 	snprintf(sink, sizeof(sink), "file:%s", out);
+	snprintf(sock, sizeof(sock), "%s/api.sock", F.root);
+	snprintf(api, sizeof(api), "unix:%s", sock);
 	dfix_sh("cp %s %s/snoop.json", STACKSNOOP, F.watch);
 	dfix_sh("echo '{\"targ_tgid\": %d}' > %s/snoop.params.json", (int)getpid(), F.watch);
 	dfix_start(&F, (const char *[]){"--sink", sink, "--sink", "stdout", "--format", "text",
-					NULL});
+					"--api", api, NULL});
 	cr_assert(dfix_wait_log(&F, "attached in", 1, 20000), "not attached:\n%s",
 		  eu_agent_stderr(F.a));
 
@@ -89,6 +92,15 @@ Test(daemon_stacks, events_carry_named_kernel_and_user_frames)
 	cr_expect(at_inner >= 0 && at_inner < at_outer, "not innermost first: %s", all);
 	free(all);
 	cJSON_Delete(rec);
+
+	/* the API's event stream serves the same record with the same frames */
+	struct eu_http_resp r = eu_http_request("http://localhost/v1/programs/snoop/events",
+						&(struct eu_http_call){.unix_socket = sock});
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	cr_expect(strstr(r.body, "\"ustack\":[") && strstr(r.body, "\"eu_stacks_outer\"") &&
+		  strstr(r.body, "\"do_syscall_64\""),
+		  "the API's records lack the named frames: %.2000s", r.body);
+	eu_http_resp_free(&r);
 
 	/* the stdout sink's text: the frames one per line below the record */
 	bool title = false, outer = false, kentry = false;
