@@ -8,7 +8,8 @@
 
 #include "eunomia/log.h"
 #include "eunomia/record.h"
-#include "sink_plugin.h"
+#include "sink.h"
+#include "sinks/plugin_api/sink_plugin.h"
 
 /* See count_result. */
 #define EPISODE_QUIET_MS 2000u

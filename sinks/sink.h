@@ -24,28 +24,7 @@
 #include <stdio.h>
 
 #include "eunomia/error.h"
-
-#define EU_SINK_DEFAULT_QUEUE_RECORDS 65536u
-#define EU_SINK_DEFAULT_QUEUE_BYTES (64u << 20)
-
-struct eu_sink_plugin;
-struct eu_metrics_feed;
-
-/* One sink's settings: its plugin, the plugin's own config struct (filled from the key
- * table's defaults, then from what was set) and the keys every sink has. */
-struct eu_sink_config {
-	const struct eu_sink_plugin *plugin;
-	void *conf;            /* the plugin's struct; read it through the plugin's header */
-	char **set;            /* per key of the plugin's table: the value set, as canonical
-				* text (what equality, copies and eu_sink_config_getenv use), or
-				* NULL when the default holds */
-	size_t queue_records;  /* 0: the daemon's queue_size, else EU_SINK_DEFAULT_QUEUE_RECORDS */
-	size_t queue_bytes;    /* 0: EU_SINK_DEFAULT_QUEUE_BYTES */
-	/* The agent's metrics (agent/metrics/metrics_feed.h), for a plugin that exports them
-	 * (otlp); set by the daemon before it opens the sink, NULL elsewhere. Not a key: copies
-	 * take it along and equality ignores it. */
-	struct eu_metrics_feed *metrics;
-};
+#include "sinks/plugin_api/sink_types.h"
 
 /* The plugin named type, or NULL. */
 const struct eu_sink_plugin *eu_sink_plugin_find(const char *type);
@@ -73,11 +52,6 @@ int eu_sink_config_from_spec(const char *spec, struct eu_sink_config *out, eu_er
 int eu_sink_config_copy(struct eu_sink_config *dst, const struct eu_sink_config *src);
 /* Whether two configs open the same sink with the same settings. */
 bool eu_sink_config_equal(const struct eu_sink_config *a, const struct eu_sink_config *b);
-/* The value a key was set to, as canonical text, or NULL (default). */
-const char *eu_sink_config_get(const struct eu_sink_config *cfg, const char *key);
-/* An eu_otlp_getenv_fn-style lookup over a config (ctx): the value of the key that stands for
- * environment variable `name` (OTEL_* settings in the config file) when set, else getenv(). */
-const char *eu_sink_config_getenv(void *ctx, const char *name);
 /* The type's name ("file"). */
 const char *eu_sink_config_type(const struct eu_sink_config *cfg);
 /* A resource two open sinks must not share (an OTLP spool directory), or NULL. */
@@ -87,26 +61,6 @@ void eu_sink_config_free(struct eu_sink_config *cfg);
 /* Prints every sink type and its keys (type, default, description) as Markdown tables: what
  * `eunomia-agent --help-sinks` shows and the README's sink tables are. */
 void eu_sink_help(FILE *out);
-
-struct eu_sink_stats {
-	uint64_t queued;   /* records accepted into the queue */
-	uint64_t written;  /* records written out */
-	uint64_t dropped;  /* records lost: queue full or write error */
-	uint64_t retried;  /* writes retried (EINTR, EAGAIN, short writes) */
-	uint64_t bytes;    /* bytes written */
-	uint64_t rotations; /* file: rotations done */
-	size_t queue_len;  /* records waiting now */
-	/* A sink that delivers on its own after the core hands records over (otlp): `written`
-	 * then only counts what was handed to it, and these say what became of it so far. */
-	bool delivers;
-	uint64_t exported;       /* acknowledged by the receiver */
-	uint64_t export_retries; /* requests that were retries */
-	uint64_t spooled;        /* written to the on-disk spool */
-	uint64_t replayed;       /* delivered from the spool */
-	uint64_t export_dropped; /* lost after the hand-over (every reason; the sink logs them
-				  * by reason at close) */
-	uint64_t spool_full;     /* of those: neither the receiver nor the spool took them */
-};
 
 struct eu_sink;
 

@@ -11,7 +11,8 @@
 #include <strings.h>
 
 #include "core/units.h"
-#include "sink_plugin.h"
+#include "sink.h"
+#include "sinks/plugin_api/sink_plugin.h"
 
 /* The keys every sink has: they live in struct eu_sink_config itself. */
 static const struct eu_sink_key common_keys[] = {

@@ -51,7 +51,7 @@
 #include "eunomia/record.h"
 #include "otlp.h"
 #include "otlp_sink_metrics.h"
-#include "sinks/sink_plugin.h"
+#include "sinks/plugin_api/sink_plugin.h"
 
 /* how often the writer thread runs the loop while the exporter has work */
 #define OTLP_TICK_MS 5u

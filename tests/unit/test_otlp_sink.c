@@ -13,7 +13,8 @@
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
 #include "sinks/otlp/otlp.h"
-#include "sinks/sink_plugin.h"
+#include "sinks/plugin_api/sink_plugin.h"
+#include "sinks/sink.h"
 #include "eu_http_receiver.h"
 #include "eunomia/record.h"
 #include "otlp_fixture.h"

@@ -14,7 +14,7 @@
 #include "eunomia/decoder.h"
 #include "eunomia/record.h"
 #include "sinks/otlp/otlp.h"
-#include "sinks/record_text.h"
+#include "sinks/stdout/record_text.h"
 
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;

@@ -15,7 +15,7 @@
 
 #include "decoder_fixture.h"
 #include "eunomia/hist.h"
-#include "sinks/record_text.h"
+#include "sinks/stdout/record_text.h"
 
 static void setup(void)
 {

@@ -10,7 +10,7 @@
 #include "eunomia/log.h"
 #include "eunomia/record.h"
 #include "record_text.h"
-#include "sink_plugin.h"
+#include "sinks/plugin_api/sink_plugin.h"
 
 enum stdout_format { FORMAT_AUTO, FORMAT_JSON, FORMAT_TEXT };
 static const char *const format_choices[] = {"auto", "json", "text", NULL};

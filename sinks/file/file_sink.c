@@ -20,7 +20,7 @@
 #include <zlib.h>
 
 #include "eunomia/log.h"
-#include "sink_plugin.h"
+#include "sinks/plugin_api/sink_plugin.h"
 
 enum eu_fsync_policy {
 	EU_FSYNC_NONE = 0, /* leave it to the kernel */
