@@ -4,47 +4,21 @@
  * (counted in the daemon's own /proc/PID/fdinfo), a module that traps or exits is reported
  * and not restarted, and the signature rule of packages applies to modules. The image-ref
  * load is in tests/integration/oci (it needs a real registry). Root (BPF). */
-#include <dirent.h>
 #include <libgen.h>
 
 #include "api_fixture.h"
 
 #define MOD(name) EU_TESTWASM_BUILD_DIR "/" name ".wasm"
 
-/* BPF programs the process holds open: distinct prog_id values among its fds (a program's
- * own fd and its link's both name it). */
+/* BPF programs the daemon holds open (a program's own fd and its link's both name it); a
+ * daemon that died is a failure here, never "0 programs". */
 static int prog_fds(pid_t pid)
 {
-	char dir[64];
-	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)pid);
-	DIR *d = opendir(dir);
-	cr_assert(d, "%s: %s", dir, strerror(errno));
-	unsigned ids[256];
-	int n = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char path[384], line[256];
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		FILE *f = fopen(path, "r");
-		if (!f)
-			continue; /* closed meanwhile */
-		unsigned id;
-		while (fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "prog_id: %u", &id) != 1)
-				continue;
-			bool known = false;
-			for (int i = 0; i < n; i++)
-				known |= ids[i] == id;
-			if (!known && n < 256)
-				ids[n++] = id;
-			break;
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return n;
+	uint32_t ids[256];
+	ssize_t n = eu_prog_ids_of(pid, ids, 256);
+	cr_assert_geq(n, 0, "cannot read the programs of the daemon (pid %d): %s", (int)pid,
+		      strerror(errno));
+	return (int)n;
 }
 
 /* Waits until the daemon holds `want` programs (or the timeout): how long it took, or -1. */

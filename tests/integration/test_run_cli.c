@@ -2,6 +2,7 @@
  * errors, --help, --duration, signals (programs really gone afterwards), the ecli name, and
  * a reader that goes away (EPIPE). */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -251,15 +252,16 @@ static void signal_detaches(int sig)
 	cr_assert(a);
 	cr_assert(eu_agent_wait_attached(a, 20000), "not attached: %s", eu_agent_stderr(a));
 	uint32_t ids[16];
-	size_t n = eu_prog_ids_of(eu_agent_pid(a), ids, 16);
-	cr_assert_eq(n, 2, "the agent holds %zu programs, want handle_exec and handle_exit", n);
-	for (size_t i = 0; i < n; i++)
+	ssize_t n = eu_prog_ids_of(eu_agent_pid(a), ids, 16);
+	cr_assert_eq(n, 2, "the agent holds %zd programs (%s), want handle_exec and handle_exit", n,
+		     n < 0 ? strerror(errno) : "alive");
+	for (ssize_t i = 0; i < n; i++)
 		cr_assert(eu_prog_id_exists(ids[i]));
 	cr_assert_eq(kill(eu_agent_pid(a), sig), 0);
 	int rc = eu_agent_wait_exit(a, 10000);
 	cr_expect_eq(rc, 0, "exit %d after signal %d; stderr:\n%s", rc, sig, eu_agent_stderr(a));
 	cr_expect_null(strstr(eu_agent_stderr(a), "error"), "%s", eu_agent_stderr(a));
-	wait_gone(ids, n);
+	wait_gone(ids, (size_t)n);
 	eu_agent_free(a);
 }
 

@@ -10,11 +10,14 @@
 
 EU_DFIX_SUITE(F, ship_configmap, 180);
 
-/* BPF links the process holds: what the kernel has attached for it. */
+/* BPF links the process holds: what the kernel has attached for it. A process that died is
+ * a failure here, never "no links". */
 static size_t bpf_links_of(pid_t pid)
 {
 	uint32_t ids[256];
-	return eu_link_ids_of(pid, ids, 256);
+	ssize_t n = eu_link_ids_of(pid, ids, 256);
+	cr_assert_geq(n, 0, "cannot read the links of pid %d: %s", (int)pid, strerror(errno));
+	return (size_t)n;
 }
 
 static bool wait_links(pid_t pid, size_t want, int timeout_ms)

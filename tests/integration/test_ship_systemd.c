@@ -151,11 +151,14 @@ static bool notify_recv(struct notify_sock *s, char *buf, size_t size, int timeo
 	}
 }
 
-/* BPF links the process holds: what the kernel has attached for it. */
+/* BPF links the process holds: what the kernel has attached for it. A process that died is
+ * a failure here, never "no links". */
 static size_t bpf_links_of(pid_t pid)
 {
 	uint32_t ids[256];
-	return eu_link_ids_of(pid, ids, 256);
+	ssize_t n = eu_link_ids_of(pid, ids, 256);
+	cr_assert_geq(n, 0, "cannot read the links of pid %d: %s", (int)pid, strerror(errno));
+	return (size_t)n;
 }
 
 static void start_with_notify(struct notify_sock *s, const char *const *argv)

@@ -1,6 +1,7 @@
 /* Hostile and broken Wasm modules: each fails cleanly with a message that says why, never
  * crashes or hangs the agent, and leaves no BPF program behind. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,8 +70,9 @@ static void expect_callback_failure(const char *mode, const char *limit, const c
 	const char *l = eu_agent_next_line(a, 20000);
 	cr_assert(l && !strcmp(l, "polling"), "stderr: %s", eu_agent_stderr(a));
 	uint32_t ids[16];
-	size_t n = eu_prog_ids_of(eu_agent_pid(a), ids, 16);
-	cr_expect_geq(n, 2);
+	ssize_t n = eu_prog_ids_of(eu_agent_pid(a), ids, 16);
+	cr_assert_geq(n, 2, "the agent holds %zd programs (%s); stderr: %s", n,
+		      n < 0 ? strerror(errno) : "want the module's two", eu_agent_stderr(a));
 	double t0 = now_ms();
 	pid_t child = eu_spawn((const char *const[]){"/bin/true", NULL});
 	eu_wait_pid(child, 5000);
@@ -79,7 +81,7 @@ static void expect_callback_failure(const char *mode, const char *limit, const c
 	cr_expect_lt(now_ms() - t0, limit_ms + 5000, "took %.0f ms", now_ms() - t0);
 	cr_expect(strstr(eu_agent_stderr(a), message), "expected '%s' in: %s", message,
 		  eu_agent_stderr(a));
-	for (size_t i = 0; i < n; i++)
+	for (ssize_t i = 0; i < n; i++)
 		cr_expect(!eu_prog_id_exists(ids[i]), "program %u still loaded", ids[i]);
 	eu_agent_free(a);
 }

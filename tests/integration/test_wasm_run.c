@@ -1,6 +1,7 @@
 /* wasm-bpf modules of ours (tests/wasm, built with clang --target=wasm32-wasi) run for real by
  * `eunomia-agent run`: events we cause are checked by value in what the module prints. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,13 +88,14 @@ static void expect_bootstrap_rows(const char *const *argv)
 	/* SIGINT: the poll in progress returns -EINTR, the module cleans up and returns 0 */
 	pid_t agent = eu_agent_pid(a);
 	uint32_t ids[16];
-	size_t n = eu_prog_ids_of(agent, ids, 16);
-	cr_expect_geq(n, 2, "the agent holds the module's two programs");
+	ssize_t n = eu_prog_ids_of(agent, ids, 16);
+	cr_assert_geq(n, 2, "the agent holds %zd programs (%s), want the module's two", n,
+		      n < 0 ? strerror(errno) : "alive");
 	double t0 = now_ms();
 	cr_expect_eq(eu_agent_stop(a, 5000), 0, "stderr: %s", eu_agent_stderr(a));
 	cr_expect_lt(now_ms() - t0, 2000, "SIGINT took %.0f ms", now_ms() - t0);
 	cr_expect(!strstr(eu_agent_stderr(a), "did not exit"), "%s", eu_agent_stderr(a));
-	for (size_t i = 0; i < n; i++)
+	for (ssize_t i = 0; i < n; i++)
 		cr_expect(!eu_prog_id_exists(ids[i]), "program %u still loaded after exit", ids[i]);
 	eu_agent_free(a);
 }

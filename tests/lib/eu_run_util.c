@@ -61,14 +61,35 @@ int eu_write_file(const char *path, const void *data, size_t size)
 	return close(fd) ? -errno : 0;
 }
 
-/* The distinct "<key> N" values of a process's fdinfo files ("prog_id:", "map_id:"). */
-static size_t fdinfo_ids(pid_t pid, const char *key, uint32_t *ids, size_t max)
+/* Whether pid is a live process: not gone and not a zombie (a zombie's fdinfo directory
+ * still opens, empty, so without this a dead daemon would look like one holding nothing). */
+static bool process_alive(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "PID (comm) S ...": the state follows the last ')' (comm may hold one) */
+	const char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X' && p[2] != '\0';
+}
+
+/* The distinct "<key> N" values of a process's fdinfo files ("prog_id:", "map_id:"): how
+ * many, or -1 with errno (ESRCH: the process is gone or a zombie). */
+static ssize_t fdinfo_ids(pid_t pid, const char *key, uint32_t *ids, size_t max)
 {
 	char dir[64];
 	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)pid);
 	DIR *d = opendir(dir);
-	if (!d)
-		return 0;
+	if (!d) {
+		if (errno == ENOENT)
+			errno = ESRCH;
+		return -1;
+	}
 	size_t n = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) && n < max) {
@@ -78,7 +99,7 @@ static size_t fdinfo_ids(pid_t pid, const char *key, uint32_t *ids, size_t max)
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		FILE *f = fopen(path, "re");
 		if (!f)
-			continue;
+			continue; /* that fd was closed meanwhile */
 		while (fgets(line, sizeof(line), f)) {
 			unsigned id;
 			size_t kl = strlen(key);
@@ -94,15 +115,20 @@ static size_t fdinfo_ids(pid_t pid, const char *key, uint32_t *ids, size_t max)
 		fclose(f);
 	}
 	closedir(d);
-	return n;
+	/* checked after the read: a process that died during it counts as gone too */
+	if (!process_alive(pid)) {
+		errno = ESRCH;
+		return -1;
+	}
+	return (ssize_t)n;
 }
 
-size_t eu_prog_ids_of(pid_t pid, uint32_t *ids, size_t max)
+ssize_t eu_prog_ids_of(pid_t pid, uint32_t *ids, size_t max)
 {
 	return fdinfo_ids(pid, "prog_id:", ids, max);
 }
 
-size_t eu_link_ids_of(pid_t pid, uint32_t *ids, size_t max)
+ssize_t eu_link_ids_of(pid_t pid, uint32_t *ids, size_t max)
 {
 	return fdinfo_ids(pid, "link_id:", ids, max);
 }
@@ -110,8 +136,8 @@ size_t eu_link_ids_of(pid_t pid, uint32_t *ids, size_t max)
 bool eu_map_info_of(pid_t pid, const char *name, struct bpf_map_info *info)
 {
 	uint32_t ids[256];
-	size_t n = fdinfo_ids(pid, "map_id:", ids, 256);
-	for (size_t i = 0; i < n; i++) {
+	ssize_t n = fdinfo_ids(pid, "map_id:", ids, 256);
+	for (ssize_t i = 0; i < n; i++) {
 		int fd = bpf_map_get_fd_by_id(ids[i]);
 		if (fd < 0)
 			continue;

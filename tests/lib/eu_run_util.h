@@ -19,14 +19,17 @@ int eu_compile_bpf(const char *src, const char *out, char **log);
 /* Writes size bytes to path; 0 or -errno. */
 int eu_write_file(const char *path, const void *data, size_t size);
 
-/* The ids of the BPF programs process pid holds open (from /proc/PID/fdinfo). */
-size_t eu_prog_ids_of(pid_t pid, uint32_t *ids, size_t max);
+/* The ids of the BPF programs process pid holds open (from /proc/PID/fdinfo): how many, or
+ * -1 with errno when they cannot be read (ESRCH: the process is gone or a zombie), so that a
+ * dead process is never taken for one that holds no program. */
+ssize_t eu_prog_ids_of(pid_t pid, uint32_t *ids, size_t max);
 /* The info of the BPF map named name (the kernel's 15-character name) that process pid holds
- * open; false when it holds none. */
+ * open; false when it holds none or is gone. */
 struct bpf_map_info;
 bool eu_map_info_of(pid_t pid, const char *name, struct bpf_map_info *info);
-/* The ids of the BPF links process pid holds open: what the kernel has attached for it. */
-size_t eu_link_ids_of(pid_t pid, uint32_t *ids, size_t max);
+/* The ids of the BPF links process pid holds open: what the kernel has attached for it; -1
+ * with errno as eu_prog_ids_of. */
+ssize_t eu_link_ids_of(pid_t pid, uint32_t *ids, size_t max);
 /* Whether a BPF program with this id still exists in the kernel. */
 bool eu_prog_id_exists(uint32_t id);
 
