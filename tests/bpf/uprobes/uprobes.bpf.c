@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
+#include "eu_test_bpf.h"
 
 const volatile pid_t targ_tgid = 0;
 
@@ -23,11 +24,11 @@ static __always_inline int count(__u32 probe, long arg)
 	if ((bpf_get_current_pid_tgid() >> 32) != (__u32)targ_tgid)
 		return 0;
 	__u32 key = probe * 1000 + (__u32)(arg & 0x3ff);
-	__u64 one = 1, *v = bpf_map_lookup_elem(&hits, &key);
+	/* created at 0 and then added to, on every path: a first call that lost the race to
+	 * create the element still counts (an insert of 1 would be refused with EEXIST) */
+	__u64 zero = 0, *v = eu_map_lookup_or_init(&hits, &key, &zero);
 	if (v)
 		__sync_fetch_and_add(v, 1);
-	else
-		bpf_map_update_elem(&hits, &key, &one, BPF_NOEXIST);
 	return 0;
 }
 
