@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "eunomia/buf.h"
 #include "eunomia/error.h"
 #include "sinks/plugin_api/sink_types.h"
 
@@ -32,6 +33,28 @@ const struct eu_sink_plugin *eu_sink_plugin_find(const char *type);
 const struct eu_sink_plugin *eu_sink_plugin_at(size_t i);
 /* The registered plugins' names, comma-separated ("stdout, file, otlp"). */
 const char *eu_sink_plugin_names(void);
+/* The type the daemon opens when its config names no sink: the registry's first. */
+const char *eu_sink_default_type(void);
+
+/* The daemon's command-line options that plugins' keys declare (stdout's --format): each sets
+ * its key on every sink of that type, over the config file. */
+#define EU_SINK_MAX_OPTIONS 8
+struct eu_sink_option {
+	const char *option; /* "--format" */
+	const char *value;
+};
+/* The i-th option a key declares ("--format"), each named once, or NULL past the last. */
+const char *eu_sink_option_at(size_t i);
+/* Whether value suits every key declaring option: 0, or -EINVAL with err saying what the
+ * option takes ("--format takes auto, json or text"). */
+int eu_sink_option_check(const char *option, const char *value, eu_error *err);
+/* Sets the key cfg's plugin declares for option (nothing when it declares none): 0, or what
+ * eu_sink_config_set says. */
+int eu_sink_config_apply_option(struct eu_sink_config *cfg, const struct eu_sink_option *o,
+				eu_error *err);
+/* The daemon usage's lines for --sink and for every option above, from the registry and the
+ * key tables (what `eunomia-agent --help` prints). */
+void eu_sink_usage(eu_buf *out);
 
 /* A config of the given type with every default: 0, -ENOENT (unknown type, err names the known
  * ones) or -ENOMEM. */

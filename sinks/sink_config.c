@@ -347,3 +347,132 @@ void eu_sink_help(FILE *out)
 		fputc('\n', out);
 	}
 }
+
+/* The n-th key of any plugin declaring option (n counts from 0), with its plugin. */
+static const struct eu_sink_key *option_key(const char *option, size_t n,
+					    const struct eu_sink_plugin **plugin)
+{
+	const struct eu_sink_plugin *pl;
+	for (size_t p = 0; (pl = eu_sink_plugin_at(p)); p++)
+		for (size_t i = 0; pl->keys && pl->keys[i].key; i++)
+			if (pl->keys[i].option && !strcmp(pl->keys[i].option, option) && !n--) {
+				*plugin = pl;
+				return &pl->keys[i];
+			}
+	return NULL;
+}
+
+const char *eu_sink_option_at(size_t n)
+{
+	const struct eu_sink_plugin *pl;
+	for (size_t p = 0; (pl = eu_sink_plugin_at(p)); p++)
+		for (size_t i = 0; pl->keys && pl->keys[i].key; i++) {
+			const char *o = pl->keys[i].option;
+			const struct eu_sink_plugin *first;
+			/* named once: at the first key declaring it */
+			if (o && option_key(o, 0, &first) == &pl->keys[i] && !n--)
+				return o;
+		}
+	return NULL;
+}
+
+int eu_sink_option_check(const char *option, const char *value, eu_error *err)
+{
+	const struct eu_sink_plugin *pl;
+	const struct eu_sink_key *k;
+	for (size_t n = 0; (k = option_key(option, n, &pl)); n++) {
+		struct eu_sink_config cfg;
+		char what[160];
+		if (eu_sink_config_init(&cfg, pl->name, err))
+			return -ENOMEM;
+		int ret = value ? eu_sink_config_set(&cfg, k->key, value, err) : -EINVAL;
+		eu_sink_config_free(&cfg);
+		if (ret == -EINVAL)
+			return eu_error_set(err, ret, "%s takes %s", option,
+					    expects(k, what, sizeof(what)));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int eu_sink_config_apply_option(struct eu_sink_config *cfg, const struct eu_sink_option *o,
+				eu_error *err)
+{
+	for (size_t i = 0; cfg->plugin->keys && cfg->plugin->keys[i].key; i++) {
+		const struct eu_sink_key *k = &cfg->plugin->keys[i];
+		if (k->option && !strcmp(k->option, o->option))
+			return eu_sink_config_set(cfg, k->key, o->value, err);
+	}
+	return 0;
+}
+
+/* One option of a usage text: the option in a 24-column gutter, text wrapped at 86. */
+static void usage_item(eu_buf *out, const char *head, const char *text)
+{
+	size_t col = (size_t)snprintf(NULL, 0, "  %s", head);
+	eu_buf_printf(out, "  %s", head);
+	if (col >= 23) {
+		eu_buf_puts(out, "\n");
+		col = 0;
+	}
+	while (*text) {
+		size_t w = strcspn(text, " ");
+		if (col > 24 && col + 1 + w > 86) {
+			eu_buf_puts(out, "\n");
+			col = 0;
+		}
+		if (col < 24) {
+			eu_buf_printf(out, "%*s", (int)(24 - col), "");
+			col = 24;
+		} else {
+			eu_buf_putc(out, ' ');
+			col++;
+		}
+		eu_buf_append(out, text, w);
+		col += w;
+		text += w;
+		text += strspn(text, " ");
+	}
+	eu_buf_putc(out, '\n');
+}
+
+static void upper(char *dst, size_t n, const char *s)
+{
+	size_t i = 0;
+	for (; s[i] && i + 1 < n; i++)
+		dst[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 'a' + 'A' : s[i]);
+	dst[i] = '\0';
+}
+
+void eu_sink_usage(eu_buf *out)
+{
+	eu_buf types;
+	eu_buf_init(&types);
+	const struct eu_sink_plugin *pl;
+	for (size_t p = 0; (pl = eu_sink_plugin_at(p)); p++) {
+		char arg[64] = "";
+		const struct eu_sink_key *k = pl->arg_key ? eu_sink_key_find(pl->keys, pl->arg_key)
+							  : NULL;
+		if (k)
+			upper(arg, sizeof(arg), k->key);
+		eu_buf_printf(&types, "%s%s%s%s%s%s", p ? ", " : "", pl->name,
+			      k && !k->required ? "[" : "", k ? ":" : "", arg,
+			      k && !k->required ? "]" : "");
+		if (!p)
+			eu_buf_puts(&types, " (default)");
+	}
+	eu_buf_puts(&types, "; repeatable (fan-out); replaces the config file's sinks");
+	usage_item(out, "--sink TYPE[:ARG]", types.data);
+	eu_buf_free(&types);
+	const char *o;
+	for (size_t n = 0; (o = eu_sink_option_at(n)); n++) {
+		const struct eu_sink_key *k = option_key(o, 0, &pl);
+		char head[96], arg[64], what[160], text[400];
+		upper(arg, sizeof(arg), k->key);
+		snprintf(head, sizeof(head), "%s %s", o, arg);
+		snprintf(text, sizeof(text), "sets `%s` of every %s sink: %s (default %s)", k->key,
+			 pl->name, expects(k, what, sizeof(what)), k->def ? k->def : "none");
+		usage_item(out, head, text);
+	}
+}

@@ -44,3 +44,8 @@ const char *eu_sink_plugin_names(void)
 	pthread_once(&once, make_names);
 	return names;
 }
+
+const char *eu_sink_default_type(void)
+{
+	return eu_sink_plugins[0] ? eu_sink_plugins[0]->name : NULL;
+}

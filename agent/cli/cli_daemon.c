@@ -26,54 +26,59 @@
 #define DAEMON_EXIT_FAIL 1
 #define DAEMON_EXIT_USAGE 2
 
+static const char usage_head[] =
+	"Usage: eunomia-agent --watch DIR [OPTIONS]\n"
+	"\n"
+	"Runs every eBPF package found in the watched directories, loading, reloading and\n"
+	"unloading them as files appear, change and go; events become JSON records on the\n"
+	"sinks.\n"
+	"\n"
+	"Options:\n"
+	"  --watch DIR           a package directory (repeatable)\n";
+static const char usage_tail[] =
+	"  --help-sinks          every sink type's config keys (Markdown tables)\n"
+	"  --config FILE         YAML config (watch dirs, sinks, package params, queues);\n"
+	"                        re-read on SIGHUP\n"
+	"  --check-config        validate the config and the options, then exit\n"
+	"  --queue-size N        records each sink may queue before dropping\n"
+	"  --prometheus ADDR:PORT  serve metrics at http://ADDR:PORT/metrics (off by default;\n"
+	"                        e.g. 127.0.0.1:9464) and /healthz (no token, for probes)\n"
+	"  --prometheus-without-type-suffix  counters keep their configured name on\n"
+	"                        /metrics, no _total added (as upstream's exporter)\n"
+	"  --metrics-token-file FILE  bearer token GET /metrics requires (mode 0600, or\n"
+	"                        0400 from a Secret); required when ADDR is not loopback\n"
+	"  --exporter-config FILE  upstream's exporter YAML: its programs are loaded and\n"
+	"                        their metrics: rules apply\n"
+	"  --log-level LEVEL     error, warn, info (default), debug or trace\n"
+	"  --btf-archive DIR     a btfhub-archive directory: on a kernel without BTF, the\n"
+	"                        CO-RE target is DIR/<ID>/<VERSION_ID>/<machine>/<release>.btf\n"
+	"  --api SPEC            control API: unix:PATH (default unix:/run/eunomia/agent.sock),\n"
+	"                        tcp:ADDR:PORT (repeatable; needs --api-token-file)\n"
+	"                        or none\n"
+	"  --api-token-file FILE bearer token the TCP listeners require (mode 0600)\n"
+	"  --api-max-body BYTES  largest request body / uploaded package (default 16 MiB)\n"
+	"  --api-max-programs N  packages loaded through the API (default 256)\n"
+	"  --api-ring N          recent records kept per package for the API (default 256)\n"
+	"  --api-max-connections N  connections per listener (default 64; more wait in\n"
+	"                        the listen queue)\n"
+	"  --api-idle-timeout S  seconds a connection may stay silent (default 30)\n"
+	"  --insecure-watch-dir  load packages even where users other than root can write\n"
+	"  --require-signatures DIR  every package needs X.sig (ed25519) by a key in DIR\n"
+	"  -h, --help            this help\n"
+	"\n"
+	"Signals: SIGTERM/SIGINT stop (sinks flushed, exit 0); SIGHUP reopens sink files and\n"
+	"reloads the config; SIGUSR1 logs the counters.\n";
+
+/* The sinks' lines (--sink's types, the options plugins declare) come from the registry. */
 const char *eu_cli_daemon_usage(void)
 {
-	return "Usage: eunomia-agent --watch DIR [OPTIONS]\n"
-	       "\n"
-	       "Runs every eBPF package found in the watched directories, loading, reloading and\n"
-	       "unloading them as files appear, change and go; events become JSON records on the\n"
-	       "sinks.\n"
-	       "\n"
-	       "Options:\n"
-	       "  --watch DIR           a package directory (repeatable)\n"
-	       "  --sink TYPE[:ARG]     stdout (default), file:PATH, otlp (endpoint from the\n"
-	       "                        OTEL_EXPORTER_OTLP_* variables) or otlp:URL; repeatable\n"
-	       "                        (fan-out); replaces the config file's sinks\n"
-	       "  --help-sinks          every sink type's config keys (Markdown tables)\n"
-	       "  --config FILE         YAML config (watch dirs, sinks, package params, queues);\n"
-	       "                        re-read on SIGHUP\n"
-	       "  --check-config        validate the config and the options, then exit\n"
-	       "  --format FORMAT       stdout's records: auto (default: text on a terminal, else\n"
-	       "                        json), json (JSON lines) or text (one readable line per\n"
-	       "                        event; coloured on a terminal unless NO_COLOR is set)\n"
-	       "  --queue-size N        records each sink may queue before dropping\n"
-	       "  --prometheus ADDR:PORT  serve metrics at http://ADDR:PORT/metrics (off by default;\n"
-	       "                        e.g. 127.0.0.1:9464) and /healthz (no token, for probes)\n"
-	       "  --prometheus-without-type-suffix  counters keep their configured name on\n"
-	       "                        /metrics, no _total added (as upstream's exporter)\n"
-	       "  --metrics-token-file FILE  bearer token GET /metrics requires (mode 0600, or\n"
-	       "                        0400 from a Secret); required when ADDR is not loopback\n"
-	       "  --exporter-config FILE  upstream's exporter YAML: its programs are loaded and\n"
-	       "                        their metrics: rules apply\n"
-	       "  --log-level LEVEL     error, warn, info (default), debug or trace\n"
-	       "  --btf-archive DIR     a btfhub-archive directory: on a kernel without BTF, the\n"
-	       "                        CO-RE target is DIR/<ID>/<VERSION_ID>/<machine>/<release>.btf\n"
-	       "  --api SPEC            control API: unix:PATH (default unix:/run/eunomia/agent.sock),\n"
-	       "                        tcp:ADDR:PORT (repeatable; needs --api-token-file)\n"
-	       "                        or none\n"
-	       "  --api-token-file FILE bearer token the TCP listeners require (mode 0600)\n"
-	       "  --api-max-body BYTES  largest request body / uploaded package (default 16 MiB)\n"
-	       "  --api-max-programs N  packages loaded through the API (default 256)\n"
-	       "  --api-ring N          recent records kept per package for the API (default 256)\n"
-	       "  --api-max-connections N  connections per listener (default 64; more wait in\n"
-	       "                        the listen queue)\n"
-	       "  --api-idle-timeout S  seconds a connection may stay silent (default 30)\n"
-	       "  --insecure-watch-dir  load packages even where users other than root can write\n"
-	       "  --require-signatures DIR  every package needs X.sig (ed25519) by a key in DIR\n"
-	       "  -h, --help            this help\n"
-	       "\n"
-	       "Signals: SIGTERM/SIGINT stop (sinks flushed, exit 0); SIGHUP reopens sink files and\n"
-	       "reloads the config; SIGUSR1 logs the counters.\n";
+	static eu_buf text;
+	if (!text.len) {
+		eu_buf_puts(&text, usage_head);
+		eu_sink_usage(&text);
+		eu_buf_puts(&text, usage_tail);
+	}
+	return text.data;
 }
 
 struct daemon_args {
@@ -88,9 +93,38 @@ struct daemon_args {
 	bool prom_without_type_suffix; /* --prometheus-without-type-suffix */
 };
 
+/* An option a sink plugin's key declares (stdout's --format): 1 taken, 0 not one, or
+ * -EINVAL (said). A repeated option keeps its last value. */
+static int sink_option(struct daemon_args *a, int argc, char **argv, int *i)
+{
+	const char *name;
+	for (size_t n = 0; (name = eu_sink_option_at(n)); n++) {
+		bool opt;
+		const char *v = cli_option_value(argc, argv, i, name, &opt);
+		if (!opt)
+			continue;
+		eu_error err = {0};
+		if (eu_sink_option_check(name, v, &err)) {
+			fprintf(stderr, "eunomia-agent: %s\n", err.msg);
+			return -EINVAL;
+		}
+		size_t k = 0;
+		while (k < a->cli.n_sink_options && strcmp(a->cli.sink_options[k].option, name))
+			k++;
+		if (k == EU_SINK_MAX_OPTIONS)
+			return -EINVAL; /* more options than plugins declare: cannot happen */
+		a->cli.sink_options[k] = (struct eu_sink_option){.option = name, .value = v};
+		if (k == a->cli.n_sink_options)
+			a->cli.n_sink_options++;
+		return 1;
+	}
+	return 0;
+}
+
 static int parse_args(struct daemon_args *a, int argc, char **argv)
 {
 	for (int i = 0; i < argc; i++) {
+		int sink_opt;
 		bool opt;
 		const char *v;
 		const char *arg = argv[i];
@@ -161,12 +195,10 @@ static int parse_args(struct daemon_args *a, int argc, char **argv)
 				return -EINVAL;
 			}
 			a->config = v;
-		} else if ((v = cli_option_value(argc, argv, &i, "--format", &opt)) || opt) {
-			if (!v || (strcmp(v, "auto") && strcmp(v, "json") && strcmp(v, "text"))) {
-				fprintf(stderr, "eunomia-agent: --format takes auto, json or text\n");
-				return -EINVAL;
-			}
-			a->cli.stdout_format = v;
+		} else if ((sink_opt = sink_option(a, argc, argv, &i)) < 0) {
+			return sink_opt;
+		} else if (sink_opt) {
+			continue;
 		} else if ((v = cli_option_value(argc, argv, &i, "--queue-size", &opt)) || opt) {
 			char *end = NULL;
 			unsigned long long n = v ? strtoull(v, &end, 10) : 0;

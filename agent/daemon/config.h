@@ -65,8 +65,10 @@ struct eu_config {
 	struct eu_config_package *packages;
 	size_t n_packages;
 	size_t queue_size;        /* 0: the sink default */
-	/* --format json|text|auto: every stdout sink's format (command line only; not owned) */
-	const char *stdout_format;
+	/* The command line's options that plugins' keys declare (stdout's --format), each set
+	 * on every sink of that type (command line only; not owned) */
+	struct eu_sink_option sink_options[EU_SINK_MAX_OPTIONS];
+	size_t n_sink_options;
 	bool log_level_set;
 	enum eu_log_level log_level;
 	/* `insecure_watch_dir: true`: as --insecure-watch-dir; read at start-up only */

@@ -26,7 +26,8 @@ static int copy_config(struct eu_config *dst, const struct eu_config *src)
 			return -ENOMEM;
 	}
 	dst->queue_size = src->queue_size;
-	dst->stdout_format = src->stdout_format;
+	memcpy(dst->sink_options, src->sink_options, sizeof(dst->sink_options));
+	dst->n_sink_options = src->n_sink_options;
 	dst->log_level_set = src->log_level_set;
 	dst->log_level = src->log_level;
 	/* per-package params come from the file only */
@@ -70,7 +71,8 @@ static int build_config(struct eu_daemon *d, struct eu_config *out, eu_error *er
 	}
 	if (d->cli.queue_size)
 		out->queue_size = d->cli.queue_size;
-	out->stdout_format = d->cli.stdout_format;
+	memcpy(out->sink_options, d->cli.sink_options, sizeof(out->sink_options));
+	out->n_sink_options = d->cli.n_sink_options;
 	int mret = daemon_metrics_config(d, out, err);
 	if (mret) {
 		eu_config_free(out);
@@ -101,13 +103,13 @@ static int config_check(struct eu_daemon *d, const struct eu_config *cfg, eu_err
 	return 0;
 }
 
-/* The sinks cfg will open: stdout when it names none, the global queue size where a sink
- * has none of its own. */
+/* The sinks cfg will open: the registry's default type when it names none, the global queue
+ * size where a sink has none of its own, the command line's sink options. */
 static int sink_defaults(struct eu_config *cfg, eu_error *err)
 {
 	if (!cfg->n_sinks) {
 		struct eu_sink_config s;
-		int ret = eu_sink_config_init(&s, "stdout", err);
+		int ret = eu_sink_config_init(&s, eu_sink_default_type(), err);
 		if (ret)
 			return ret;
 		if (eu_config_add_sink(cfg, &s)) {
@@ -118,8 +120,9 @@ static int sink_defaults(struct eu_config *cfg, eu_error *err)
 	for (size_t i = 0; i < cfg->n_sinks; i++) {
 		if (!cfg->sinks[i].queue_records)
 			cfg->sinks[i].queue_records = cfg->queue_size;
-		if (cfg->stdout_format && !strcmp(eu_sink_config_type(&cfg->sinks[i]), "stdout")) {
-			int ret = eu_sink_config_set(&cfg->sinks[i], "format", cfg->stdout_format, err);
+		for (size_t k = 0; k < cfg->n_sink_options; k++) {
+			int ret = eu_sink_config_apply_option(&cfg->sinks[i], &cfg->sink_options[k],
+							      err);
 			if (ret)
 				return ret;
 		}

@@ -40,6 +40,9 @@ struct eu_sink_key {
 	const char *const *choices; /* ENUM: the values, NULL-terminated */
 	const char *env;        /* the environment variable this key stands in for, or NULL */
 	bool required;
+	/* A daemon command-line option ("--format") that sets this key on every sink of the
+	 * plugin's type, over the config file; or NULL. */
+	const char *option;
 	/* Further checks of a value (canonical text): 0, or -EINVAL with err saying why. */
 	int (*check)(const char *value, eu_error *err);
 };

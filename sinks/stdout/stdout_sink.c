@@ -109,7 +109,7 @@ static const struct eu_sink_key stdout_keys[] = {
 	 .offset = offsetof(struct stdout_conf, fd),
 	 .desc = "the file descriptor written (an inherited pipe or socket)"},
 	{.key = "format", .type = EU_SINK_KEY_ENUM, .def = "auto", .choices = format_choices,
-	 .offset = offsetof(struct stdout_conf, format),
+	 .offset = offsetof(struct stdout_conf, format), .option = "--format",
 	 .desc = "json: JSON lines; text: one readable line per event (time, package, "
 		 "key=value; coloured on a terminal unless NO_COLOR is set or TERM=dumb); auto: "
 		 "text on a terminal, else json (--format sets it)"},
