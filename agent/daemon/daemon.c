@@ -73,7 +73,7 @@ static int build_config(struct eu_daemon *d, struct eu_config *out, eu_error *er
 		out->queue_size = d->cli.queue_size;
 	memcpy(out->sink_options, d->cli.sink_options, sizeof(out->sink_options));
 	out->n_sink_options = d->cli.n_sink_options;
-	int mret = daemon_metrics_config(d, out, err);
+	int mret = daemon_metrics_config(d->metrics, out, err);
 	if (mret) {
 		eu_config_free(out);
 		return mret;
@@ -88,7 +88,7 @@ oom:
  * nothing to watch, a watch path that is not a directory. */
 static int config_check(struct eu_daemon *d, const struct eu_config *cfg, eu_error *err)
 {
-	if (!cfg->n_watch && !daemon_metrics_has_packages(d))
+	if (!cfg->n_watch && !daemon_metrics_has_packages(d->metrics))
 		return eu_error_set(err, -EINVAL,
 				    "nothing to watch: give --watch DIR or watch: in the config");
 	for (size_t i = 0; i < cfg->n_watch; i++) {
@@ -159,7 +159,7 @@ static int open_sink_set(struct eu_config *cfg, struct eu_metrics_feed *feed,
 
 static int open_sinks(struct eu_daemon *d, eu_error *err)
 {
-	int ret = open_sink_set(&d->cfg, daemon_metrics_feed(d), &d->router.sinks, err);
+	int ret = open_sink_set(&d->cfg, daemon_metrics_feed(d->metrics), &d->router.sinks, err);
 	if (!ret)
 		d->router.n_sinks = d->cfg.n_sinks;
 	return ret;
@@ -231,6 +231,17 @@ void eu_daemon_foreach_package(struct eu_daemon *d, eu_daemon_pkg_fn fn, void *c
 		daemon_pkg_info(s, &info);
 		fn(ctx, &info);
 	}
+}
+
+void eu_daemon_render_metrics(struct eu_daemon *d, eu_buf *out)
+{
+	if (d->metrics)
+		daemon_metrics_render(d->metrics, out);
+}
+
+struct eu_metrics *eu_daemon_metrics_registry(struct eu_daemon *d)
+{
+	return daemon_metrics_registry(d->metrics);
 }
 
 static void log_pkg(void *ctx, const struct eu_daemon_pkg_info *i)
@@ -350,7 +361,7 @@ static bool shares_exclusive(const struct eu_config *a, const struct eu_config *
 static int swap_sinks(struct eu_daemon *d, struct eu_config *next, eu_error *err)
 {
 	daemon_router_flush(&d->router);
-	daemon_metrics_handover(d);
+	daemon_metrics_handover(d->metrics);
 	struct eu_sink **old = d->router.sinks, **sinks = NULL;
 	size_t n_old = d->router.n_sinks;
 	bool close_first = shares_exclusive(&d->cfg, next);
@@ -364,10 +375,10 @@ static int swap_sinks(struct eu_daemon *d, struct eu_config *next, eu_error *err
 			       "sinks use %s too)", eu_sink_name(old[i]), x ? x : "its resources");
 		}
 		retire_sink_set(old, n_old, SINK_SWAP_CLOSE_MS);
-		ret = open_sink_set(next, daemon_metrics_feed(d), &sinks, err);
+		ret = open_sink_set(next, daemon_metrics_feed(d->metrics), &sinks, err);
 		if (ret) {
 			eu_error again = {0};
-			if (!open_sink_set(&d->cfg, daemon_metrics_feed(d), &d->router.sinks, &again))
+			if (!open_sink_set(&d->cfg, daemon_metrics_feed(d->metrics), &d->router.sinks, &again))
 				d->router.n_sinks = d->cfg.n_sinks;
 			else
 				eu_log(EU_LOG_ERROR, "config reload: the previous sinks do not open "
@@ -376,7 +387,7 @@ static int swap_sinks(struct eu_daemon *d, struct eu_config *next, eu_error *err
 			return ret;
 		}
 	} else {
-		ret = open_sink_set(next, daemon_metrics_feed(d), &sinks, err);
+		ret = open_sink_set(next, daemon_metrics_feed(d->metrics), &sinks, err);
 		if (ret)
 			return ret;
 	}
@@ -535,7 +546,7 @@ void eu_daemon_stop(struct eu_daemon *d)
 	daemon_router_flush(&d->router);
 	eu_daemon_foreach_package(d, log_pkg, NULL);
 	log_kbtf(d);
-	daemon_metrics_stop(d);
+	daemon_metrics_stop(d->metrics);
 	while (d->slots)
 		daemon_slot_free(d, d->slots);
 	if (d->signals_init) {
@@ -596,7 +607,10 @@ int eu_daemon_new(const struct eu_daemon_opts *opts, struct eu_daemon **out, eu_
 	if ((!trim || strcmp(trim, "0")) && (ret = eu_kbtf_cache_new(&d->kbtf, err)))
 		goto fail;
 	d->static_dir.d = d;
-	if ((ret = daemon_metrics_new(d, opts, eu_daemon_foreach_package, err)))
+	const struct daemon_metrics_env menv = {.loop = &d->loop, .cfg = &d->cfg,
+						.router = &d->router,
+						.foreach_package = eu_daemon_foreach_package, .d = d};
+	if ((ret = daemon_metrics_new(&d->metrics, opts, &menv, err)))
 		goto fail;
 	if ((ret = build_config(d, &d->cfg, err)) || (ret = config_check(d, &d->cfg, err)))
 		goto fail;
@@ -609,7 +623,7 @@ int eu_daemon_new(const struct eu_daemon_opts *opts, struct eu_daemon **out, eu_
 	d->loop_init = true;
 	if ((ret = open_sinks(d, err)))
 		goto fail;
-	if ((ret = daemon_metrics_start(d, err)))
+	if ((ret = daemon_metrics_start(d->metrics, err)))
 		goto fail;
 	uv_signal_init(&d->loop, &d->sig_int);
 	uv_signal_init(&d->loop, &d->sig_term);
@@ -680,7 +694,8 @@ void eu_daemon_free(struct eu_daemon *d)
 	daemon_router_free(&d->router);
 	eu_config_free(&d->cfg);
 	eu_config_free(&d->cli);
-	daemon_metrics_free(d);
+	daemon_metrics_free(d->metrics);
+	d->metrics = NULL;
 	daemon_ctl_free(d);
 	free(d->config_path);
 	eu_kbtf_cache_free(d->kbtf);

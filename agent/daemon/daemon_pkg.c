@@ -330,7 +330,8 @@ static int inst_start(struct eu_daemon *d, struct pkg_inst *inst, const struct p
 		if (eu_record_source_new(&t, &inst->srcs[i]))
 			return eu_error_set(err, -ENOMEM, "out of memory");
 	}
-	if ((ret = daemon_metrics_inst(d, inst, err)))
+	if ((ret = daemon_metrics_inst(d->metrics, inst->start_stem, inst->pkg->name, inst->cons,
+				       &inst->metrics, err)))
 		return ret;
 	return eu_consumer_start(inst->cons, err);
 }
@@ -774,7 +775,7 @@ static int package_changed(struct eu_daemon *d, struct pkg_slot *slot, struct eu
 		key = with;
 	}
 	/* changed metric rules (SIGHUP) reload the package like changed parameters */
-	key = daemon_metrics_key(d, slot->stem, pkg->name, key);
+	key = daemon_metrics_key(d->metrics, slot->stem, pkg->name, key);
 	if (slot->cur && !memcmp(slot->cur->pkg->sha256, pkg->sha256, 32) && key &&
 	    !strcmp(key, slot->cur->params_key)) {
 		/* same content (touched, or the config was reloaded without a change) */
@@ -861,7 +862,7 @@ const struct eu_watcher_ops eu_daemon_watch_ops = {
 void daemon_load_exporter_packages(struct eu_daemon *d)
 {
 	size_t n;
-	const struct eu_exporter_program *progs = daemon_metrics_packages(d, &n);
+	const struct eu_exporter_program *progs = daemon_metrics_packages(d->metrics, &n);
 	for (size_t i = 0; i < n; i++) {
 		const struct eu_exporter_program *p = &progs[i];
 		if (p->path)

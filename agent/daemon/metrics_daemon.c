@@ -7,14 +7,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "daemon_priv.h"
 #include "metrics_daemon.h"
+#include "router.h"
 #include "eunomia/consumer.h"
 #include "http/http_server.h"
 #include "eunomia/log.h"
 #include "metrics/metrics_feed.h"
 #include "metrics/metrics_rules.h"
 #include "eunomia/package.h"
+#include "sinks/sink.h"
 
 #define EXPIRE_INTERVAL_MS 10000u
 
@@ -35,9 +36,9 @@ struct eu_daemon_metrics {
 	struct eu_metrics_feed *feed;
 	uv_async_t feed_wake;
 	bool feed_wake_init;
-	struct eu_daemon *d;
-	/* every package's counters (daemon.c hands it down: the packages are above) */
-	daemon_foreach_fn foreach_package;
+	/* the loop, the config, the router and the walk over every package's counters
+	 * (daemon.c hands it down: the packages are above) */
+	struct daemon_metrics_env env;
 	uint64_t start_ns;          /* the self counters' start: when the daemon was made */
 };
 
@@ -48,17 +49,16 @@ static uint64_t now_real_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
-int daemon_metrics_new(struct eu_daemon *d, const struct eu_daemon_opts *opts,
-		       daemon_foreach_fn foreach_package, eu_error *err)
+int daemon_metrics_new(struct eu_daemon_metrics **out, const struct eu_daemon_opts *opts,
+		       const struct daemon_metrics_env *env, eu_error *err)
 {
 	struct eu_daemon_metrics *dm = calloc(1, sizeof(*dm));
+	*out = dm;
 	if (!dm)
 		return eu_error_set(err, -ENOMEM, "out of memory");
-	d->metrics = dm;
-	dm->d = d;
+	dm->env = *env;
 	dm->start_ns = now_real_ns();
 	eu_buf_init(&dm->page);
-	dm->foreach_package = foreach_package;
 	bool has_prom = opts->sz > offsetof(struct eu_daemon_opts, prometheus) && opts->prometheus;
 	bool has_exp = opts->sz > offsetof(struct eu_daemon_opts, exporter_config) &&
 		       opts->exporter_config;
@@ -71,7 +71,7 @@ int daemon_metrics_new(struct eu_daemon *d, const struct eu_daemon_opts *opts,
 	    (has_token && !(dm->token = strdup(opts->metrics_token))) ||
 	    (has_exp && !(dm->exporter_config = strdup(opts->exporter_config))))
 		return eu_error_set(err, -ENOMEM, "out of memory");
-	int ret = eu_metrics_feed_new(daemon_metrics_collect, d, &dm->feed, err);
+	int ret = eu_metrics_feed_new(daemon_metrics_collect, dm, &dm->feed, err);
 	if (ret)
 		return ret;
 	if (dm->exporter_config) {
@@ -84,9 +84,8 @@ int daemon_metrics_new(struct eu_daemon *d, const struct eu_daemon_opts *opts,
 	return ret;
 }
 
-int daemon_metrics_config(struct eu_daemon *d, struct eu_config *cfg, eu_error *err)
+int daemon_metrics_config(struct eu_daemon_metrics *dm, struct eu_config *cfg, eu_error *err)
 {
-	struct eu_daemon_metrics *dm = d->metrics;
 	if (!dm || !dm->exporter_config)
 		return 0;
 	struct eu_exporter_program *progs = NULL;
@@ -96,9 +95,9 @@ int daemon_metrics_config(struct eu_daemon *d, struct eu_config *cfg, eu_error *
 	return ret;
 }
 
-bool daemon_metrics_has_packages(struct eu_daemon *d)
+bool daemon_metrics_has_packages(const struct eu_daemon_metrics *dm)
 {
-	return d->metrics && d->metrics->n_static;
+	return dm && dm->n_static;
 }
 
 static void on_expire(uv_timer_t *t)
@@ -109,11 +108,10 @@ static void on_expire(uv_timer_t *t)
 
 static void on_metrics(void *ctx, struct eu_http_req *req)
 {
-	struct eu_daemon *d = ctx;
-	struct eu_daemon_metrics *dm = d->metrics;
+	struct eu_daemon_metrics *dm = ctx;
 	eu_buf_reset(&dm->page);
 	dm->page.oom = false;
-	eu_daemon_render_metrics(d, &dm->page);
+	daemon_metrics_render(dm, &dm->page);
 	if (dm->page.oom) {
 		eu_http_reply_error(req, 500, "out_of_memory", "out of memory");
 		return;
@@ -143,34 +141,34 @@ static void feed_wake(void *ctx)
 	uv_async_send(&dm->feed_wake);
 }
 
-struct eu_metrics_feed *daemon_metrics_feed(struct eu_daemon *d)
+struct eu_metrics_feed *daemon_metrics_feed(struct eu_daemon_metrics *dm)
 {
-	return d->metrics ? d->metrics->feed : NULL;
+	return dm ? dm->feed : NULL;
 }
 
-int daemon_metrics_start(struct eu_daemon *d, eu_error *err)
+int daemon_metrics_start(struct eu_daemon_metrics *dm, eu_error *err)
 {
-	struct eu_daemon_metrics *dm = d->metrics;
+	const struct eu_config *cfg = dm->env.cfg;
 	/* the config's settings apply from start-up (the registry outlives config reloads) */
 	struct eu_metrics_opts mo = {
 		.sz = sizeof(mo),
-		.max_series = d->cfg.metrics_max_series,
-		.idle_expiry_ns = d->cfg.metrics_idle_s == UINT64_MAX ? UINT64_MAX :
-				  d->cfg.metrics_idle_s * 1000000000ull,
+		.max_series = cfg->metrics_max_series,
+		.idle_expiry_ns = cfg->metrics_idle_s == UINT64_MAX ? UINT64_MAX :
+				  cfg->metrics_idle_s * 1000000000ull,
 	};
 	int ret = eu_metrics_new(&mo, &dm->reg, err);
 	if (ret)
 		return ret;
 	uint64_t every = EXPIRE_INTERVAL_MS;
-	if (d->cfg.metrics_idle_s && d->cfg.metrics_idle_s != UINT64_MAX &&
-	    d->cfg.metrics_idle_s * 1000 / 2 < every)
-		every = d->cfg.metrics_idle_s * 1000 / 2 ? d->cfg.metrics_idle_s * 1000 / 2 : 500;
-	uv_timer_init(&d->loop, &dm->expire);
+	if (cfg->metrics_idle_s && cfg->metrics_idle_s != UINT64_MAX &&
+	    cfg->metrics_idle_s * 1000 / 2 < every)
+		every = cfg->metrics_idle_s * 1000 / 2 ? cfg->metrics_idle_s * 1000 / 2 : 500;
+	uv_timer_init(dm->env.loop, &dm->expire);
 	dm->expire.data = dm;
 	dm->timer_init = true;
 	uv_timer_start(&dm->expire, on_expire, every, every);
 	uv_unref((uv_handle_t *)&dm->expire);
-	if ((ret = uv_async_init(&d->loop, &dm->feed_wake, on_feed_wake)))
+	if ((ret = uv_async_init(dm->env.loop, &dm->feed_wake, on_feed_wake)))
 		return eu_error_set(err, ret, "metrics: %s", uv_strerror(ret));
 	dm->feed_wake.data = dm;
 	dm->feed_wake_init = true;
@@ -193,11 +191,11 @@ int daemon_metrics_start(struct eu_daemon *d, eu_error *err)
 				    "TOKEN), or listen on 127.0.0.1",
 				    dm->prometheus);
 	struct eu_http_opts ho = {.sz = sizeof(ho), .what = "Prometheus endpoint"};
-	ret = eu_http_server_new(&d->loop, &ho, &dm->http, err);
+	ret = eu_http_server_new(dm->env.loop, &ho, &dm->http, err);
 	if (!ret)
-		ret = eu_http_server_route(dm->http, "GET", "/metrics", on_metrics, d);
+		ret = eu_http_server_route(dm->http, "GET", "/metrics", on_metrics, dm);
 	if (!ret)
-		ret = eu_http_server_route_ex(dm->http, "GET", "/healthz", on_healthz, d, true);
+		ret = eu_http_server_route_ex(dm->http, "GET", "/healthz", on_healthz, dm, true);
 	if (!ret)
 		ret = eu_http_server_listen(dm->http, spec, dm->token, err);
 	if (ret) {
@@ -212,22 +210,22 @@ int daemon_metrics_start(struct eu_daemon *d, eu_error *err)
 	return 0;
 }
 
-const struct eu_exporter_program *daemon_metrics_packages(struct eu_daemon *d, size_t *n)
+const struct eu_exporter_program *daemon_metrics_packages(const struct eu_daemon_metrics *dm,
+							  size_t *n)
 {
-	*n = d->metrics ? d->metrics->n_static : 0;
-	return d->metrics ? d->metrics->static_progs : NULL;
+	*n = dm ? dm->n_static : 0;
+	return dm ? dm->static_progs : NULL;
 }
 
-void daemon_metrics_handover(struct eu_daemon *d)
+void daemon_metrics_handover(struct eu_daemon_metrics *dm)
 {
 	/* the sinks about to be replaced take a last copy with them: exported at their close */
-	if (d->metrics && d->metrics->reg)
-		eu_metrics_feed_serve(d->metrics->feed, true);
+	if (dm && dm->reg)
+		eu_metrics_feed_serve(dm->feed, true);
 }
 
-void daemon_metrics_stop(struct eu_daemon *d)
+void daemon_metrics_stop(struct eu_daemon_metrics *dm)
 {
-	struct eu_daemon_metrics *dm = d->metrics;
 	if (!dm)
 		return;
 	if (dm->http) {
@@ -248,9 +246,8 @@ void daemon_metrics_stop(struct eu_daemon *d)
 	}
 }
 
-void daemon_metrics_free(struct eu_daemon *d)
+void daemon_metrics_free(struct eu_daemon_metrics *dm)
 {
-	struct eu_daemon_metrics *dm = d->metrics;
 	if (!dm)
 		return;
 	eu_metrics_free(dm->reg);
@@ -261,19 +258,19 @@ void daemon_metrics_free(struct eu_daemon *d)
 	eu_buf_free(&dm->page);
 	eu_metrics_feed_free(dm->feed);
 	free(dm);
-	d->metrics = NULL;
 }
 
-struct eu_metrics *eu_daemon_metrics_registry(struct eu_daemon *d)
+struct eu_metrics *daemon_metrics_registry(const struct eu_daemon_metrics *dm)
 {
-	return d->metrics ? d->metrics->reg : NULL;
+	return dm ? dm->reg : NULL;
 }
 
-char *daemon_metrics_key(struct eu_daemon *d, const char *stem, const char *name, char *key)
+char *daemon_metrics_key(struct eu_daemon_metrics *dm, const char *stem, const char *name,
+			 char *key)
 {
 	if (!key)
 		return NULL;
-	const struct eu_config_package *cp = eu_config_find_package(&d->cfg, stem, name);
+	const struct eu_config_package *cp = eu_config_find_package(dm->env.cfg, stem, name);
 	if (!cp || !cp->metrics)
 		return key;
 	eu_buf b;
@@ -290,15 +287,13 @@ char *daemon_metrics_key(struct eu_daemon *d, const char *stem, const char *name
 	return b.data;
 }
 
-int daemon_metrics_inst(struct eu_daemon *d, struct pkg_inst *inst, eu_error *err)
+int daemon_metrics_inst(struct eu_daemon_metrics *dm, const char *stem, const char *name,
+			struct eu_consumer *cons, struct eu_metrics_pkg **out, eu_error *err)
 {
-	if (!d->metrics || !d->metrics->reg || !inst->cons)
+	if (!dm || !dm->reg || !cons)
 		return 0;
-	const struct eu_config_package *cp =
-		eu_config_find_package(&d->cfg, inst->start_stem,
-				       inst->pkg->name);
-	return eu_metrics_pkg_new(d->metrics->reg, inst->pkg->name,
-				  cp ? cp->metrics : NULL, inst->cons, &inst->metrics, err);
+	const struct eu_config_package *cp = eu_config_find_package(dm->env.cfg, stem, name);
+	return eu_metrics_pkg_new(dm->reg, name, cp ? cp->metrics : NULL, cons, out, err);
 }
 
 /* --- the agent's own counters and gauges ---
@@ -391,26 +386,27 @@ static void self_pkg(void *ctx, const struct eu_daemon_pkg_info *i)
 	eu_buf_printf(c->out, "} %" PRIu64 "\n", v[c->which]);
 }
 
-void eu_daemon_render_metrics(struct eu_daemon *d, eu_buf *out)
+void daemon_metrics_render(struct eu_daemon_metrics *dm, eu_buf *out)
 {
-	if (d->metrics && d->metrics->reg)
-		eu_metrics_render_prometheus(d->metrics->reg,
-					     d->metrics->without_type_suffix ||
-							     d->cfg.prom_without_type_suffix
+	if (dm->reg)
+		eu_metrics_render_prometheus(dm->reg,
+					     dm->without_type_suffix ||
+							     dm->env.cfg->prom_without_type_suffix
 						     ? EU_PROM_WITHOUT_TYPE_SUFFIX : 0,
 					     out);
-	for (size_t k = 0; d->metrics && k < N_PKG_METRICS; k++) {
+	for (size_t k = 0; k < N_PKG_METRICS; k++) {
 		put_header(out, &pkg_metrics[k]);
 		struct self_ctx c = {.out = out, .which = k};
-		d->metrics->foreach_package(d, self_pkg, &c);
+		dm->env.foreach_package(dm->env.d, self_pkg, &c);
 	}
+	const struct daemon_router *r = dm->env.router;
 	for (size_t k = 0; k < N_SINK_METRICS; k++) {
 		put_header(out, &sink_metrics[k]);
-		for (size_t i = 0; i < d->router.n_sinks; i++) {
+		for (size_t i = 0; i < r->n_sinks; i++) {
 			uint64_t v[N_SINK_METRICS];
-			sink_values(d->router.sinks[i], v);
+			sink_values(r->sinks[i], v);
 			eu_buf_printf(out, "%s{", sink_metrics[k].prom);
-			put_label(out, "sink", eu_sink_name(d->router.sinks[i]));
+			put_label(out, "sink", eu_sink_name(r->sinks[i]));
 			eu_buf_printf(out, "} %" PRIu64 "\n", v[k]);
 		}
 	}
@@ -454,9 +450,9 @@ static void self_pkg_series(void *ctx, const struct eu_daemon_pkg_info *i)
 		self_set(c->fam[k], lv, v[k], c->start_ns, &c->oom);
 }
 
-static int self_registry(struct eu_daemon *d, struct eu_metrics **out, eu_error *err)
+static int self_registry(struct eu_daemon_metrics *dm, struct eu_metrics **out, eu_error *err)
 {
-	struct eu_daemon_metrics *dm = d->metrics;
+	const struct daemon_router *r = dm->env.router;
 	/* no budget: every package and sink is a series */
 	struct eu_metrics_opts mo = {.sz = sizeof(mo), .max_series = SIZE_MAX / 2,
 				     .idle_expiry_ns = UINT64_MAX};
@@ -470,15 +466,15 @@ static int self_registry(struct eu_daemon *d, struct eu_metrics **out, eu_error 
 	for (size_t k = 0; !ret && k < N_PKG_METRICS; k++)
 		ret = self_family(m, &pkg_metrics[k], pkg_labels, 2, &c.fam[k], err);
 	if (!ret)
-		dm->foreach_package(d, self_pkg_series, &c);
+		dm->env.foreach_package(dm->env.d, self_pkg_series, &c);
 	for (size_t k = 0; !ret && k < N_SINK_METRICS; k++) {
 		struct eu_metric_family *f;
 		if ((ret = self_family(m, &sink_metrics[k], sink_labels, 1, &f, err)))
 			break;
-		for (size_t i = 0; i < d->router.n_sinks; i++) {
+		for (size_t i = 0; i < r->n_sinks; i++) {
 			uint64_t v[N_SINK_METRICS];
-			sink_values(d->router.sinks[i], v);
-			const char *name = eu_sink_name(d->router.sinks[i]);
+			sink_values(r->sinks[i], v);
+			const char *name = eu_sink_name(r->sinks[i]);
 			const struct eu_label_value lv[] = {{name, strlen(name)}};
 			self_set(f, lv, v[k], dm->start_ns, &c.oom);
 		}
@@ -495,13 +491,12 @@ static int self_registry(struct eu_daemon *d, struct eu_metrics **out, eu_error 
 
 int daemon_metrics_collect(void *ctx, struct eu_metrics_snapshot *out, eu_error *err)
 {
-	struct eu_daemon *d = ctx;
-	struct eu_daemon_metrics *dm = d->metrics;
+	struct eu_daemon_metrics *dm = ctx;
 	if (!dm || !dm->reg)
 		return eu_error_set(err, -ENOENT, "the metrics registry is not running");
 	out->taken_ns = now_real_ns();
 	int ret = eu_metrics_clone(dm->reg, &out->reg, err);
 	if (!ret)
-		ret = self_registry(d, &out->self, err);
+		ret = self_registry(dm, &out->self, err);
 	return ret;
 }
