@@ -219,8 +219,13 @@ static int flood_body(int per_body, long bodies, eu_buf *body, double *ns)
 	eu_error err = {0};
 	const char **names = NULL;
 	int rc = 1;
+	struct eu_otlp_log_prep *prep = NULL;
 	if (id < 0 || eu_plan_new(btf, (uint32_t)id, &plan, &err) ||
 	    eu_otlp_attr_names(plan, NULL, 0, &names))
+		goto out;
+	struct eu_otlp_log_event tmpl = {.package = "flood", .event_type = "flood_event",
+					 .plan = plan, .attr_names = names};
+	if (eu_otlp_log_prep_new(&tmpl, &prep))
 		goto out;
 	eu_buf text;
 	eu_buf_init(&text);
@@ -239,7 +244,7 @@ static int flood_body(int per_body, long bodies, eu_buf *body, double *ns)
 					       .time_unix_nano = base + (uint64_t)i * 10000,
 					       .observed_time_unix_nano = base + (uint64_t)i * 10000 +
 									  3100 + (uint64_t)(i % 13) * 97,
-					       .attr_names = names, .scratch = &text};
+					       .attr_names = names, .scratch = &text, .prep = prep};
 		rc = eu_otlp_log_encode(&ev, body, &err) ? 1 : 0;
 	}
 	if (ns)
@@ -249,6 +254,7 @@ out:
 	if (rc)
 		fprintf(stderr, "flood body: %s\n", err.msg[0] ? err.msg : "out of memory");
 	free(names);
+	eu_otlp_log_prep_free(prep);
 	eu_plan_free(plan);
 	btf__free(btf);
 	return rc;
@@ -329,9 +335,17 @@ int main(int argc, char **argv)
 	eu_buf scratch, text;
 	eu_buf_init(&scratch);
 	eu_buf_init(&text);
-	/* as the otlp sink does: attribute names resolved once per source, scratch kept */
+	/* as the otlp sink does: attribute names resolved and what every record shares encoded
+	 * once per source (a prep), scratch kept */
 	const char **names;
+	struct eu_otlp_log_prep *prep = NULL;
 	if (eu_otlp_attr_names(plan, NULL, 0, &names)) {
+		fprintf(stderr, "out of memory\n");
+		return 1;
+	}
+	struct eu_otlp_log_event tmpl = {.package = "bootstrap", .event_type = "event",
+					 .plan = plan, .attr_names = names};
+	if (eu_otlp_log_prep_new(&tmpl, &prep)) {
 		fprintf(stderr, "out of memory\n");
 		return 1;
 	}
@@ -343,7 +357,7 @@ int main(int argc, char **argv)
 					       .size = sizeof(struct event),
 					       .time_unix_nano = base + (uint64_t)i * 1000,
 					       .observed_time_unix_nano = base + (uint64_t)i * 1000 + 50,
-					       .attr_names = names, .scratch = &text};
+					       .attr_names = names, .scratch = &text, .prep = prep};
 		eu_buf *out = i < NREC ? &enc[i] : &scratch;
 		eu_buf_reset(out);
 		if (eu_otlp_log_encode(&ev, out, &err)) {
@@ -409,6 +423,7 @@ out:
 	eu_buf_free(&scratch);
 	eu_buf_free(&text);
 	free(names);
+	eu_otlp_log_prep_free(prep);
 	eu_plan_free(plan);
 	btf__free(btf);
 	return rc;

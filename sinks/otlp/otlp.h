@@ -126,6 +126,11 @@ struct eu_otlp_log_event {
 	 * body is this text as a string (invalid UTF-8 replaced), and there are no attributes. */
 	const char *text;
 	size_t text_len;
+	/* What every record of this source shares, worked out once (eu_otlp_log_prep_new from
+	 * an event with this one's package, event_type, severity and attr_names): the fields
+	 * that never change, pre-encoded, and the attribute names measured and checked for
+	 * UTF-8. The bytes are those encoded without it. NULL: worked out for this record. */
+	const struct eu_otlp_log_prep *prep;
 };
 
 /* Appends one packed LogRecord, written as protobuf straight from the plan: times, severity,
@@ -148,6 +153,13 @@ struct eu_otlp_log_event {
  *   pointers, eu_ipv4_t/eu_ip_t, odd floats          string_value: their text
  * A record shorter than the plan's minimum is refused (-EINVAL, nothing appended). */
 int eu_otlp_log_encode(const struct eu_otlp_log_event *ev, eu_buf *out, eu_error *err);
+
+/* What eu_otlp_log_encode can work out once for many records of one source, from tmpl's
+ * package, event_type, severity_number, severity_text and attr_names (the prep holds copies:
+ * tmpl may go). 0 or -ENOMEM. */
+struct eu_otlp_log_prep;
+int eu_otlp_log_prep_new(const struct eu_otlp_log_event *tmpl, struct eu_otlp_log_prep **out);
+void eu_otlp_log_prep_free(struct eu_otlp_log_prep *p);
 
 /* The attribute name of each top-level field of plan (NULL: dropped by the map), as
  * eu_otlp_attr_name gives them; a name two fields map to goes to the first, the later keeps

@@ -12,6 +12,7 @@
  *   ArrayValue.values 1, KeyValueList.values 1, KeyValue: key 1, value 2
  *   LogRecord: time 1 (fixed64), severity_number 2, severity_text 3, body 5, attributes 6,
  *              observed_time 11 (fixed64), event_name 12 */
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,9 +125,9 @@ static inline void put_tag(eu_buf *b, uint32_t field, unsigned wt)
 
 static inline uint8_t *w_fixed64(uint8_t *p, uint64_t v)
 {
-	for (int i = 0; i < 8; i++)
-		*p++ = (uint8_t)(v >> (8 * i));
-	return p;
+	uint64_t le = htole64(v);
+	memcpy(p, &le, 8);
+	return p + 8;
 }
 
 static void put_fixed64(eu_buf *b, uint32_t field, uint64_t v)
@@ -207,6 +208,7 @@ struct enc {
 	eu_buf *b;
 	const char *top_key; /* the attribute name of the walked field */
 	size_t top_len;
+	bool top_utf8;       /* top_key is known to be UTF-8 (a prep's) */
 	uint32_t top_field;  /* its KeyValue's field: 6 in a LogRecord, 1 in a KeyValueList */
 	struct frame st[MAX_DEPTH];
 	int depth;
@@ -220,6 +222,7 @@ static void enc_start(struct enc *e, eu_buf *b, const char *key, size_t key_len,
 	e->top_key = key;
 	e->top_len = key_len;
 	e->top_field = field;
+	e->top_utf8 = false;
 	e->depth = 0;
 }
 
@@ -352,11 +355,13 @@ static bool put_scalar(struct enc *e, const struct eu_value *v, const struct sca
 	}
 	const char *key = e->top_key;
 	size_t key_len = e->top_len;
+	bool key_ok = e->top_utf8;
 	if (e->depth) {
 		key = v->name ? v->name : "";
 		key_len = strlen(key);
+		key_ok = false;
 	}
-	if (!utf8_ok(key, key_len))
+	if (!key_ok && !utf8_ok(key, key_len))
 		return false;
 	size_t kv_len = eu_pb_len_field_size(1, key_len) + eu_pb_len_field_size(2, av_len);
 	if (!room(b, 15 + kv_len))
@@ -566,6 +571,90 @@ static void put_event_name(eu_buf *b, uint32_t field, const char *pkg, const cha
 	close_len(b, at);
 }
 
+/* severity_number and severity_text */
+static void put_severity(eu_buf *b, const struct eu_otlp_log_event *ev)
+{
+	int sev = ev->severity_number > 0 && ev->severity_number <= 24 ? ev->severity_number
+								       : EU_OTLP_SEVERITY_INFO;
+	put_tag(b, 2, WT_VARINT);
+	put_varint(b, (uint64_t)sev);
+	const char *st = ev->severity_text ? ev->severity_text : severity_text(sev);
+	put_string(b, 3, st, strlen(st));
+}
+
+/* The body of a record without text: its event name. */
+static void put_name_body(eu_buf *b, const char *pkg, const char *type)
+{
+	size_t at = open_len(b, 5);
+	put_event_name(b, AV_STRING, pkg, type);
+	close_len(b, at);
+}
+
+struct eu_otlp_log_prep {
+	eu_buf fixed;   /* severity_number and severity_text (sev_len bytes), then the body */
+	size_t sev_len;
+	eu_buf tail;    /* event_name */
+	size_t n_keys;  /* the plan's fields */
+	const char **keys; /* each field's attribute name, UTF-8 (repaired); NULL: dropped */
+	size_t *key_len;
+	eu_buf key_bytes; /* where keys point */
+};
+
+void eu_otlp_log_prep_free(struct eu_otlp_log_prep *p)
+{
+	if (!p)
+		return;
+	eu_buf_free(&p->fixed);
+	eu_buf_free(&p->tail);
+	eu_buf_free(&p->key_bytes);
+	free(p->keys);
+	free(p->key_len);
+	free(p);
+}
+
+int eu_otlp_log_prep_new(const struct eu_otlp_log_event *t, struct eu_otlp_log_prep **out)
+{
+	*out = NULL;
+	struct eu_otlp_log_prep *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	const char *pkg = t->package ? t->package : "";
+	const char *type = t->event_type ? t->event_type : "";
+	put_severity(&p->fixed, t);
+	p->sev_len = p->fixed.len;
+	put_name_body(&p->fixed, pkg, type);
+	put_event_name(&p->tail, 12, pkg, type);
+	bool oom = p->fixed.oom || p->tail.oom;
+	size_t nf = t->plan && !t->sample && t->attr_names ? eu_plan_field_count(t->plan) : 0;
+	if (nf && !oom) {
+		p->keys = calloc(nf, sizeof(*p->keys));
+		p->key_len = calloc(nf, sizeof(*p->key_len));
+		size_t *at = calloc(nf, sizeof(*at));
+		/* offsets first (the bytes move as they grow), then the pointers */
+		oom = !p->keys || !p->key_len || !at || !eu_buf_reserve(&p->key_bytes, 64);
+		for (size_t i = 0; i < nf && !oom; i++) {
+			const char *key = t->attr_names[i];
+			if (!key)
+				continue;
+			at[i] = p->key_bytes.len;
+			eu_pb_put_utf8(&p->key_bytes, key, strlen(key));
+			p->key_len[i] = p->key_bytes.len - at[i];
+		}
+		oom = oom || p->key_bytes.oom;
+		for (size_t i = 0; i < nf && !oom; i++)
+			if (t->attr_names[i])
+				p->keys[i] = p->key_bytes.data + at[i];
+		free(at);
+		p->n_keys = nf;
+	}
+	if (oom) {
+		eu_otlp_log_prep_free(p);
+		return -ENOMEM;
+	}
+	*out = p;
+	return 0;
+}
+
 int eu_otlp_log_encode(const struct eu_otlp_log_event *ev, eu_buf *out, eu_error *err)
 {
 	const char *pkg = ev->package ? ev->package : "";
@@ -582,29 +671,31 @@ int eu_otlp_log_encode(const struct eu_otlp_log_event *ev, eu_buf *out, eu_error
 				    pkg, type, ev->key_size, eu_plan_size(ev->key_plan));
 	size_t mark = out->len;
 	eu_buf *b = out;
+	const struct eu_otlp_log_prep *prep = ev->prep;
 	if (ev->time_unix_nano)
 		put_fixed64(b, 1, ev->time_unix_nano);
-	int sev = ev->severity_number > 0 && ev->severity_number <= 24 ? ev->severity_number
-								       : EU_OTLP_SEVERITY_INFO;
-	put_tag(b, 2, WT_VARINT);
-	put_varint(b, (uint64_t)sev);
-	const char *st = ev->severity_text ? ev->severity_text : severity_text(sev);
-	put_string(b, 3, st, strlen(st));
-	size_t body_at = open_len(b, 5);
-	if (ev->text)
-		put_string(b, AV_STRING, ev->text, ev->text_len);
+	if (prep)
+		put_mem(b, prep->fixed.data, ev->text ? prep->sev_len : prep->fixed.len);
 	else
-		put_event_name(b, AV_STRING, pkg, type);
-	close_len(b, body_at);
+		put_severity(b, ev);
+	if (ev->text) {
+		size_t body_at = open_len(b, 5);
+		put_string(b, AV_STRING, ev->text, ev->text_len);
+		close_len(b, body_at);
+	} else if (!prep) {
+		put_name_body(b, pkg, type);
+	}
 	eu_buf own;
 	eu_buf_init(&own);
 	eu_buf *scratch = ev->scratch ? ev->scratch : &own;
 	/* a sample's fields are under "key" and "value", not attributes of their own */
 	size_t nf = plan && !ev->sample ? eu_plan_field_count(plan) : 0;
 	int ret = 0;
-	/* callers that encode many records resolve the names once (eu_otlp_attr_names) */
+	/* callers that encode many records resolve the names once (eu_otlp_attr_names), or
+	 * measure and check them once too (a prep) */
 	const char **resolved = NULL;
-	const char *const *names = ev->attr_names;
+	bool prep_keys = prep && prep->keys && prep->n_keys == nf;
+	const char *const *names = prep_keys ? prep->keys : ev->attr_names;
 	if (nf && !names) {
 		ret = eu_otlp_attr_names(plan, ev->map, ev->n_map, &resolved);
 		names = resolved;
@@ -620,7 +711,8 @@ int eu_otlp_log_encode(const struct eu_otlp_log_event *ev, eu_buf *out, eu_error
 		}
 		if (!key)
 			continue;
-		enc_start(&e, b, key, strlen(key), 6);
+		enc_start(&e, b, key, prep_keys ? prep->key_len[i] : strlen(key), 6);
+		e.top_utf8 = prep_keys;
 		ret = eu_plan_walk_field(plan, i, ev->data, ev->size, scratch, on_value, &e);
 		if (ret == -E2BIG)
 			eu_error_set(err, ret, "OTLP log %s.%s: field %s: nested too deep", pkg, type,
@@ -637,12 +729,16 @@ int eu_otlp_log_encode(const struct eu_otlp_log_event *ev, eu_buf *out, eu_error
 		if (!ret && stacks && ev->key_plan)
 			put_sample_stacks(b, ev, scratch);
 	}
-	eu_buf_free(&own);
+	if (own.data)
+		eu_buf_free(&own);
 	free(resolved);
 	if (!ret) {
 		if (ev->observed_time_unix_nano)
 			put_fixed64(b, 11, ev->observed_time_unix_nano);
-		put_event_name(b, 12, pkg, type);
+		if (prep)
+			put_mem(b, prep->tail.data, prep->tail.len);
+		else
+			put_event_name(b, 12, pkg, type);
 		if (b->oom)
 			ret = -ENOMEM;
 	}

@@ -18,7 +18,15 @@ char *eu_otlp_utf8_dup(const char *s, size_t n);
 const char *eu_otlp_env(eu_otlp_getenv_fn fn, void *ctx, const char *name);
 
 /* Protobuf wire helpers for assembling requests around already-packed messages. */
-size_t eu_pb_varint_len(uint64_t v);
+static inline size_t eu_pb_varint_len(uint64_t v)
+{
+	size_t n = 1;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
 void eu_pb_put_varint(eu_buf *b, uint64_t v);
 /* s[0..n) with every byte that is not part of valid UTF-8 replaced by U+FFFD. */
 void eu_pb_put_utf8(eu_buf *b, const char *s, size_t n);

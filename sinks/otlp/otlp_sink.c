@@ -224,13 +224,21 @@ static void sync_spool(struct eu_sink_backend *b, uint64_t now_ms)
 }
 
 /* What the sink works out once per record source (a package version's export): the
- * attribute names of its fields and its package's severity. Keyed by the source's id, never
- * its address (a freed source's address may come back). */
+ * attribute names of its fields, its package's severity and the encoder's prep (the fields
+ * every record of it shares, pre-encoded). Keyed by the source's id, never its address (a
+ * freed source's address may come back). */
 struct src_info {
 	uint64_t id;
 	const char **names;
 	int severity;
+	struct eu_otlp_log_prep *prep;
 };
+
+static void src_info_free(struct src_info *si)
+{
+	free(si->names);
+	eu_otlp_log_prep_free(si->prep);
+}
 
 static struct src_info *src_info(struct eu_sink_backend *b, const struct eu_record_source *src)
 {
@@ -242,8 +250,9 @@ static struct src_info *src_info(struct eu_sink_backend *b, const struct eu_reco
 	if (b->n_srcs == SRC_CACHE_MAX) {
 		/* sources come and go with package versions: start over rather than grow */
 		for (size_t i = 0; i < b->n_srcs; i++)
-			free(b->srcs[i].names);
+			src_info_free(&b->srcs[i]);
 		b->n_srcs = 0;
+		b->last = NULL;
 	}
 	struct src_info *si = &b->srcs[b->n_srcs];
 	*si = (struct src_info){.id = src->id};
@@ -253,6 +262,14 @@ static struct src_info *src_info(struct eu_sink_backend *b, const struct eu_reco
 	for (size_t i = 0; i < b->severity.n; i++)
 		if (!strcmp(b->severity.v[i].key, src->package))
 			eu_otlp_severity_parse(b->severity.v[i].value, &si->severity);
+	struct eu_otlp_log_event tmpl = {
+		.package = src->package, .event_type = src->event, .plan = src->plan,
+		.severity_number = si->severity, .attr_names = si->names,
+		.sample = src->kind == EU_RECORD_SAMPLE};
+	if (eu_otlp_log_prep_new(&tmpl, &si->prep)) {
+		free(si->names);
+		return NULL;
+	}
 	b->n_srcs++;
 	return b->last = si;
 }
@@ -293,7 +310,7 @@ static int otlp_write(void *state, const struct eu_sink_batch *batch, uint64_t *
 			.key_plan = src->key_plan, .key = r->key, .key_size = r->key_size,
 			.key_scalar = src->key_scalar, .value_scalar = src->value_scalar,
 			.stacks = r->stacks ? &src->stacks : NULL, .stack_blob = r->stacks,
-			.stack_blob_size = r->stacks_size};
+			.stack_blob_size = r->stacks_size, .prep = si->prep};
 		if (src->kind == EU_RECORD_LINE || src->kind == EU_RECORD_OBJECT) {
 			ev.plan = NULL;
 			ev.text = r->data;
@@ -395,7 +412,7 @@ static void otlp_close(void *state)
 	eu_buf_free(&b->rec);
 	eu_buf_free(&b->scratch);
 	for (size_t i = 0; i < b->n_srcs; i++)
-		free(b->srcs[i].names);
+		src_info_free(&b->srcs[i]);
 	free(b->srcs);
 	free(b->resource);
 	free(b->map);

@@ -3,16 +3,6 @@
 
 #include "otlp_priv.h"
 
-size_t eu_pb_varint_len(uint64_t v)
-{
-	size_t n = 1;
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
-
 void eu_pb_put_varint(eu_buf *b, uint64_t v)
 {
 	uint8_t tmp[10];

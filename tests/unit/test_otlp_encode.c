@@ -709,6 +709,32 @@ Test(otlp_logs, every_kind_is_canonical_protobuf)
 	cr_assert_eq(len, out.len, "repacked %zu bytes, encoded %zu", len, out.len);
 	cr_assert_eq(memcmp(again.data, out.data, len), 0, "not canonical protobuf");
 	opentelemetry__proto__logs__v1__log_record__free_unpacked(lr, NULL);
+	/* with what the sink works out once per source (a prep, its names copied, then freed):
+	 * the same bytes, the non-UTF-8 key and package repaired alike; with text too */
+	struct eu_otlp_log_event tmpl = ev;
+	tmpl.severity_number = 17;
+	struct eu_otlp_log_prep *prep;
+	cr_assert_eq(eu_otlp_log_prep_new(&tmpl, &prep), 0);
+	eu_buf with;
+	eu_buf_init(&with);
+	for (int k = 0; k < 2; k++) {
+		struct eu_otlp_log_event e = tmpl;
+		if (k) {
+			e.text = "a line \xff";
+			e.text_len = strlen(e.text);
+		}
+		eu_buf_reset(&out);
+		eu_buf_reset(&with);
+		cr_assert_eq(eu_otlp_log_encode(&e, &out, &err), 0, "%s", err.msg);
+		e.prep = prep;
+		e.attr_names = NULL; /* the prep's names are used */
+		cr_assert_eq(eu_otlp_log_encode(&e, &with, &err), 0, "%s", err.msg);
+		cr_assert_eq(with.len, out.len, "record %d: %zu bytes with the prep, %zu without", k,
+			     with.len, out.len);
+		cr_assert_eq(memcmp(with.data, out.data, out.len), 0, "record %d differs", k);
+	}
+	eu_otlp_log_prep_free(prep);
+	eu_buf_free(&with);
 	free(names);
 	eu_buf_free(&out);
 	eu_buf_free(&again);
