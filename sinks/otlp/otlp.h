@@ -342,6 +342,12 @@ int eu_otlp_exporter_new(struct uv_loop_s *loop, const struct eu_otlp_config *cf
  * (the record is dropped and counted). */
 int eu_otlp_exporter_log(struct eu_otlp_exporter *exp, const char *scope_name,
 			 const char *scope_version, const void *record, size_t len);
+/* The same in two steps, for a caller that queues many records of one scope: the scope's
+ * number (valid for the exporter's life; 0 or -ENOMEM), then records by that number. */
+int eu_otlp_exporter_scope(struct eu_otlp_exporter *exp, const char *scope_name,
+			   const char *scope_version, uint32_t *scope);
+int eu_otlp_exporter_log_scope(struct eu_otlp_exporter *exp, uint32_t scope,
+			       const void *record, size_t len);
 
 /* Queues a whole ExportMetricsServiceRequest. 0 or -ENOBUFS (dropped, counted). */
 int eu_otlp_exporter_metrics(struct eu_otlp_exporter *exp, const void *request, size_t len);

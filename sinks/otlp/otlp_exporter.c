@@ -105,6 +105,8 @@ struct eu_otlp_exporter {
 	size_t resource_len;
 	struct scope *scopes;
 	size_t n_scopes, cap_scopes;
+	size_t *scope_len; /* cap_scopes of them: a request's room for its scopes' sizes */
+	eu_buf *packed;    /* each scope's InstrumentationScope, packed once */
 	struct eu_otlp_http *http;
 	uv_timer_t batch_timer;
 	struct chan logs;
@@ -208,13 +210,13 @@ static bool q_push(struct chan *c, struct eu_otlp_item *it)
 		if (!nq)
 			return false;
 		for (size_t i = 0; i < c->q_len; i++)
-			nq[i] = c->q[(c->q_head + i) % c->q_cap];
+			nq[i] = c->q[(c->q_head + i) & (c->q_cap - 1)];
 		free(c->q);
 		c->q = nq;
 		c->q_cap = ncap;
 		c->q_head = 0;
 	}
-	c->q[(c->q_head + c->q_len) % c->q_cap] = it;
+	c->q[(c->q_head + c->q_len) & (c->q_cap - 1)] = it; /* q_cap: a power of two */
 	c->q_len++;
 	c->q_bytes += it->len;
 	return true;
@@ -223,7 +225,7 @@ static bool q_push(struct chan *c, struct eu_otlp_item *it)
 static struct eu_otlp_item *q_pop(struct chan *c)
 {
 	struct eu_otlp_item *it = c->q[c->q_head];
-	c->q_head = (c->q_head + 1) % c->q_cap;
+	c->q_head = (c->q_head + 1) & (c->q_cap - 1);
 	c->q_len--;
 	c->q_bytes -= it->len;
 	return it;
@@ -375,7 +377,7 @@ static int spill_queue(struct chan *c, eu_error *err)
 	if (!items)
 		return eu_error_set(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
-		items[i] = c->q[(c->q_head + i) % c->q_cap];
+		items[i] = c->q[(c->q_head + i) & (c->q_cap - 1)];
 	int ret = spool_write_items(c, eu_otlp_spool_reserve(c->spool), items, n, err);
 	free(items);
 	if (ret)
@@ -422,23 +424,21 @@ static void send_batch(struct chan *c)
 	c->st.bytes_raw += c->raw.len;
 }
 
+static void batch_rec(void *ctx, size_t i, struct eu_otlp_rec *out)
+{
+	const struct eu_otlp_item *it = ((const struct chan *)ctx)->batch[i];
+	*out = (struct eu_otlp_rec){it->scope, it->data, it->len};
+}
+
 static int build_body(struct chan *c)
 {
 	struct eu_otlp_exporter *exp = c->exp;
 	eu_buf_reset(&c->raw);
 	eu_buf_reset(&c->body);
 	if (c->is_logs) {
-		struct eu_otlp_scoped_record *recs = malloc(c->batch_n * sizeof(*recs));
-		if (!recs)
-			return -ENOMEM;
-		for (size_t i = 0; i < c->batch_n; i++) {
-			const struct scope *s = &exp->scopes[c->batch[i]->scope];
-			recs[i] = (struct eu_otlp_scoped_record){s->name, s->version,
-								 c->batch[i]->data, c->batch[i]->len};
-		}
-		int ret = eu_otlp_logs_request(exp->resource, exp->resource_len, recs, c->batch_n,
-					       &c->raw);
-		free(recs);
+		int ret = eu_otlp_logs_assemble(exp->resource, exp->resource_len, exp->packed,
+						exp->n_scopes, c->batch_n, batch_rec, c,
+						exp->scope_len, &c->raw);
 		if (ret)
 			return ret;
 	} else {
@@ -882,28 +882,56 @@ static int intern_scope(struct eu_otlp_exporter *exp, const char *name, size_t n
 			if (!ns)
 				return -ENOMEM;
 			exp->scopes = ns;
+			size_t *nl_ = realloc(exp->scope_len, ncap * sizeof(*nl_));
+			if (!nl_)
+				return -ENOMEM;
+			exp->scope_len = nl_;
+			eu_buf *np = realloc(exp->packed, ncap * sizeof(*np));
+			if (!np)
+				return -ENOMEM;
+			exp->packed = np;
 			exp->cap_scopes = ncap;
 		}
 		char *dn = strndup(name, nl), *dv = strndup(ver, vl);
-		if (!dn || !dv) {
+		eu_buf packed;
+		eu_buf_init(&packed);
+		if (!dn || !dv || eu_otlp_scope_pack(dn, dv, &packed)) {
 			free(dn);
 			free(dv);
+			eu_buf_free(&packed);
 			return -ENOMEM;
 		}
 		exp->scopes[s] = (struct scope){dn, dv};
+		exp->packed[s] = packed;
 		exp->n_scopes++;
 	}
 	*out = (uint32_t)s;
 	return 0;
 }
 
-int eu_otlp_exporter_log(struct eu_otlp_exporter *exp, const char *scope_name,
-			 const char *scope_version, const void *record, size_t len)
+int eu_otlp_exporter_scope(struct eu_otlp_exporter *exp, const char *scope_name,
+			   const char *scope_version, uint32_t *scope)
 {
 	const char *n = scope_name ? scope_name : "";
 	const char *v = scope_version ? scope_version : "";
+	return intern_scope(exp, n, strlen(n), v, strlen(v), scope);
+}
+
+int eu_otlp_exporter_log_scope(struct eu_otlp_exporter *exp, uint32_t scope,
+			       const void *record, size_t len)
+{
+	if (scope >= exp->n_scopes) {
+		exp->logs.st.dropped_queue_full++;
+		return -ENOBUFS;
+	}
+	return enqueue(&exp->logs, exp->cfg.max_queue, scope, record, len);
+}
+
+int eu_otlp_exporter_log(struct eu_otlp_exporter *exp, const char *scope_name,
+			 const char *scope_version, const void *record, size_t len)
+{
 	uint32_t s;
-	if (intern_scope(exp, n, strlen(n), v, strlen(v), &s)) {
+	if (eu_otlp_exporter_scope(exp, scope_name, scope_version, &s)) {
 		exp->logs.st.dropped_queue_full++;
 		return -ENOBUFS;
 	}
@@ -1173,8 +1201,11 @@ static void exporter_free(struct eu_otlp_exporter *exp)
 	for (size_t i = 0; i < exp->n_scopes; i++) {
 		free(exp->scopes[i].name);
 		free(exp->scopes[i].version);
+		eu_buf_free(&exp->packed[i]);
 	}
 	free(exp->scopes);
+	free(exp->scope_len);
+	free(exp->packed);
 	free(exp->resource);
 	eu_otlp_spool_close(exp->logs.spool);
 	eu_otlp_spool_close(exp->metrics.spool);

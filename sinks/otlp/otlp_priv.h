@@ -37,6 +37,26 @@ static inline size_t eu_pb_len_field_size(uint32_t field, size_t len)
 	return eu_pb_varint_len((uint64_t)field << 3 | 2) + eu_pb_varint_len(len) + len;
 }
 
+/* A packed InstrumentationScope (name and version, invalid UTF-8 replaced) appended to out:
+ * 0 or -ENOMEM. */
+int eu_otlp_scope_pack(const char *name, const char *version, eu_buf *out);
+
+/* Record i of a request: its scope's index and its packed LogRecord. */
+struct eu_otlp_rec {
+	uint32_t scope;
+	const void *data;
+	size_t len;
+};
+typedef void (*eu_otlp_rec_fn)(void *ctx, size_t i, struct eu_otlp_rec *out);
+
+/* Appends an ExportLogsServiceRequest of n records (rec(ctx, i) gives each): one ResourceLogs
+ * with the packed resource, one ScopeLogs per scope index used, in order of first appearance,
+ * with scopes[index] as its packed scope and its records in their order. scope_len is the
+ * caller's room for n_scopes sizes (so nothing is allocated per request). 0 or -ENOMEM. */
+int eu_otlp_logs_assemble(const void *resource, size_t resource_len, const eu_buf *scopes,
+			  size_t n_scopes, size_t n, eu_otlp_rec_fn rec, void *ctx,
+			  size_t *scope_len, eu_buf *out);
+
 /* Appends an ExportMetricsServiceRequest of one ResourceMetrics: the packed resource and one
  * ScopeMetrics (the scope's name and version, and metrics[0..n)). 0 or -ENOMEM. */
 struct Opentelemetry__Proto__Metrics__V1__Metric;

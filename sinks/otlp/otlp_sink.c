@@ -224,14 +224,15 @@ static void sync_spool(struct eu_sink_backend *b, uint64_t now_ms)
 }
 
 /* What the sink works out once per record source (a package version's export): the
- * attribute names of its fields, its package's severity and the encoder's prep (the fields
- * every record of it shares, pre-encoded). Keyed by the source's id, never its address (a
+ * attribute names of its fields, its package's severity, the encoder's prep (the fields
+ * every record of it shares, pre-encoded) and its scope in the exporter. Keyed by the source's id, never its address (a
  * freed source's address may come back). */
 struct src_info {
 	uint64_t id;
 	const char **names;
 	int severity;
 	struct eu_otlp_log_prep *prep;
+	uint32_t scope; /* the exporter's number for its package and version */
 };
 
 static void src_info_free(struct src_info *si)
@@ -266,8 +267,9 @@ static struct src_info *src_info(struct eu_sink_backend *b, const struct eu_reco
 		.package = src->package, .event_type = src->event, .plan = src->plan,
 		.severity_number = si->severity, .attr_names = si->names,
 		.sample = src->kind == EU_RECORD_SAMPLE};
-	if (eu_otlp_log_prep_new(&tmpl, &si->prep)) {
-		free(si->names);
+	if (eu_otlp_log_prep_new(&tmpl, &si->prep) ||
+	    eu_otlp_exporter_scope(b->exp, src->package, src->version, &si->scope)) {
+		src_info_free(si);
 		return NULL;
 	}
 	b->n_srcs++;
@@ -323,7 +325,7 @@ static int otlp_write(void *state, const struct eu_sink_batch *batch, uint64_t *
 			continue;
 		}
 		*bytes += b->rec.len;
-		eu_otlp_exporter_log(b->exp, src->package, src->version, b->rec.data, b->rec.len);
+		eu_otlp_exporter_log_scope(b->exp, si->scope, b->rec.data, b->rec.len);
 	}
 	sync_spool(b, eu_sink_now_ms());
 	maybe_metrics(b, eu_sink_now_ms());
