@@ -40,6 +40,8 @@ struct eu_sink {
 	bool stop;
 	bool reopen;
 	bool abandoned;  /* eu_sink_abandon: everything unwritten is counted dropped already */
+	bool stopped;    /* eu_sink_stop ran (the closing thread's own flag) */
+	bool detached;   /* ... and left a writer stuck in write() behind */
 	bool reader_gone; /* a write failed with EPIPE: nobody reads the other end any more */
 	bool flush_req; /* a flush waits: the plugin pushes out what it buffers */
 	bool failing;    /* in an error episode: log once */
@@ -331,10 +333,11 @@ void eu_sink_abandon(struct eu_sink *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
-void eu_sink_close(struct eu_sink *s, int timeout_ms)
+void eu_sink_stop(struct eu_sink *s, int timeout_ms)
 {
-	if (!s)
+	if (!s || s->stopped)
 		return;
+	s->stopped = true;
 	pthread_mutex_lock(&s->mu);
 	bool abandoned = s->abandoned;
 	pthread_mutex_unlock(&s->mu);
@@ -357,9 +360,21 @@ void eu_sink_close(struct eu_sink *s, int timeout_ms)
 	 * bound above already elapsed, so detach rather than join in that case */
 	if (busy) {
 		pthread_detach(s->thread);
-		return; /* the sink leaks deliberately: its thread still uses it */
+		s->detached = true;
+		return;
 	}
 	pthread_join(s->thread, NULL);
+	if (s->ops->finish)
+		s->ops->finish(s->backend);
+}
+
+void eu_sink_close(struct eu_sink *s, int timeout_ms)
+{
+	if (!s)
+		return;
+	eu_sink_stop(s, timeout_ms);
+	if (s->detached)
+		return; /* the sink leaks deliberately: its thread still uses it */
 	s->ops->close(s->backend);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->wake);

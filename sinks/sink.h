@@ -113,8 +113,13 @@ void eu_sink_reopen(struct eu_sink *s);
  * final (count first, log last). Returns at once. */
 void eu_sink_abandon(struct eu_sink *s);
 
-/* Flushes for up to timeout_ms, then abandons the rest (counted dropped) and stops the
- * writer. NULL is fine. */
+/* Flushes for up to timeout_ms, then abandons the rest (counted dropped), stops the writer
+ * and lets the plugin end its delivery (an exporter's last bounded wait for its receiver and
+ * its shutdown, which count what it still held): counters read afterwards are final and say
+ * what became of every record. Once only (later calls return at once); NULL is fine. */
+void eu_sink_stop(struct eu_sink *s, int timeout_ms);
+
+/* eu_sink_stop, then frees the sink. NULL is fine. */
 void eu_sink_close(struct eu_sink *s, int timeout_ms);
 
 void eu_sink_get_stats(struct eu_sink *s, struct eu_sink_stats *out);

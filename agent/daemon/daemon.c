@@ -311,9 +311,13 @@ static void retire_sink_set(struct eu_sink **sinks, size_t n, uint32_t bound_ms)
 			eu_log(EU_LOG_WARN, "sink %s: not flushed within %u ms: dropping the rest",
 			       eu_sink_name(sinks[i]), bound_ms);
 	}
-	/* count first (what will not be written is dropped), log last */
+	/* count first (what will not be written is dropped), log last: abandoned, then stopped,
+	 * so that a plugin's own last delivery (an exporter's wait for its receiver, its
+	 * shutdown) is in the counters logged, not after them */
 	for (size_t i = 0; i < n; i++)
 		eu_sink_abandon(sinks[i]);
+	for (size_t i = 0; i < n; i++)
+		eu_sink_stop(sinks[i], 0);
 	log_sink_set(sinks, n);
 	for (size_t i = 0; i < n; i++)
 		eu_sink_close(sinks[i], 0);

@@ -108,6 +108,7 @@ struct eu_sink_backend {
 	uint32_t fsync_interval_ms;
 	uint64_t synced_ms;
 	bool sync_failed_told;
+	bool finished; /* otlp_finish ran: the exporter is shut down, snap is final */
 };
 
 /* The sink's own counters as an ExportMetricsServiceRequest appended to out. */
@@ -384,9 +385,15 @@ static void otlp_flush(void *state)
 	uv_run(&b->loop, UV_RUN_NOWAIT);
 }
 
-static void otlp_close(void *state)
+/* The exporter's last bounded wait for its receiver, then its shutdown (which counts what it
+ * still held as dropped at shutdown or spooled); the snapshot the sink's stats read is
+ * updated after it, so the daemon's counters line, logged after this, is final. */
+static void otlp_finish(void *state)
 {
 	struct eu_sink_backend *b = state;
+	if (b->finished)
+		return;
+	b->finished = true;
 	if (b->mx)
 		eu_otlp_sink_metrics_final(b->mx);
 	eu_otlp_exporter_flush(b->exp);
@@ -397,19 +404,30 @@ static void otlp_close(void *state)
 	while (!eu_otlp_exporter_idle(b->exp) && uv_now(&b->loop) < until)
 		uv_run(&b->loop, UV_RUN_DEFAULT);
 	uv_close((uv_handle_t *)&t, NULL);
-	struct eu_otlp_stats st;
-	eu_otlp_exporter_get_stats(b->exp, &st);
 	eu_otlp_exporter_close(b->exp);
 	/* dropped_shutdown is final once close has run */
+	struct eu_otlp_stats st;
 	eu_otlp_exporter_get_stats(b->exp, &st);
+	pthread_mutex_lock(&b->snap_mu);
+	b->snap = st;
+	pthread_mutex_unlock(&b->snap_mu);
 	log_stats(&st.logs, "logs");
 	if (b->mx)
 		log_stats(&st.metrics, "metrics");
 	eu_otlp_sink_metrics_free(b->mx);
+	b->mx = NULL;
 	if (b->bad_records)
 		eu_log(EU_LOG_WARN, "sink otlp: %llu records could not be encoded and were dropped "
 		       "(bad_record)", (unsigned long long)b->bad_records);
+	/* the closes end (the timer above lives on this stack), and the exporter is freed */
 	uv_run(&b->loop, UV_RUN_DEFAULT);
+	b->exp = NULL;
+}
+
+static void otlp_close(void *state)
+{
+	struct eu_sink_backend *b = state;
+	otlp_finish(b);
 	uv_loop_close(&b->loop);
 	eu_buf_free(&b->rec);
 	eu_buf_free(&b->scratch);
@@ -706,6 +724,7 @@ const struct eu_sink_plugin eu_sink_plugin_otlp = {
 	.flush = otlp_flush,
 	.tick = otlp_tick,
 	.tick_period_ms = otlp_tick_period,
+	.finish = otlp_finish,
 	.close = otlp_close,
 	.stats = otlp_stats,
 	.exclusive = otlp_spool_dir,

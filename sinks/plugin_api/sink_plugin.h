@@ -4,8 +4,9 @@
  * queueing, the writer thread, the counters and every key's parsing, checking, copying and
  * comparing from the table; the plugin only sees its own filled config struct.
  *
- * Callbacks run on the sink's writer thread only (open and close excepted), so a plugin needs
- * no locking of its own. */
+ * Callbacks run on the sink's writer thread only (open, finish and close excepted: they run
+ * on the closing thread once the writer has stopped), so a plugin needs no locking of its
+ * own. */
 #ifndef EUNOMIA_SINK_PLUGIN_H
 #define EUNOMIA_SINK_PLUGIN_H
 
@@ -85,6 +86,10 @@ struct eu_sink_plugin {
 	/* How long the writer may sleep before tick is due again, in ms (0: no timer needed). */
 	uint32_t (*tick_period_ms)(void *state);
 	int (*reopen)(void *state, eu_error *err); /* optional */
+	/* Ends delivery once the writer has stopped (optional; on the closing thread, before
+	 * close): what the plugin still holds is delivered within its own bound or counted, so
+	 * that stats, read after it, are final. Then close only frees. */
+	void (*finish)(void *state);
 	void (*close)(void *state);
 	/* Adds the plugin's own counters (rotations) to the core's (optional; any thread). */
 	void (*stats)(void *state, struct eu_sink_stats *st);

@@ -65,6 +65,13 @@ Test(otlp_daemon, a_dead_collector_is_told_at_once_and_nothing_is_called_written
 	long long dropped = dfix_number_after(err, fin, "dropped ");
 	cr_assert_eq(q, queued, "%s", err);
 	cr_assert_eq(dropped, q, "every record must be counted as dropped:\n%s", err);
+	/* the daemon's counters line comes after the exporter's shutdown and says the same:
+	 * what was still queued for the dead receiver is dropped there too, not missing */
+	cr_assert(strstr(err, line) > strstr(err, fin), "counters before the exporter ended:\n%s",
+		  err);
+	cr_assert_eq(dfix_number_after(err, line, "dropped "), queued,
+		     "the counters line does not count every record as dropped:\n%s", err);
+	cr_assert_eq(dfix_number_after(err, line, "in queue "), 0, "%s", err);
 }
 
 Test(otlp_daemon, grpc_collector_gets_the_records)
