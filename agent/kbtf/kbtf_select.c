@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -18,12 +17,6 @@
 
 /* How many covered kernels an error lists before "and N more". */
 #define LIST_MAX 8
-
-const char *eu_kbtf_kernel_path(void)
-{
-	const char *env = getenv("EUNOMIA_KERNEL_BTF");
-	return env && *env ? env : EU_KBTF_DEFAULT_PATH;
-}
 
 /* VALUE of KEY=VALUE in os-release text, unquoted, into out. */
 static void os_release_value(const char *text, const char *key, char *out, size_t size)
@@ -69,27 +62,6 @@ int eu_kbtf_archive_name(char *out, size_t size, eu_error *err)
 	int w = snprintf(out, size, "%s/%s/%s/%s.btf", id, version, u.machine, u.release);
 	if (w < 0 || (size_t)w >= size)
 		return eu_error_set(err, -ENAMETOOLONG, "the kernel's archive name is too long");
-	return 0;
-}
-
-int eu_kbtf_memfd(const void *data, size_t size, int *fd, char **path, eu_error *err)
-{
-	*fd = -1;
-	*path = NULL;
-	int m = memfd_create("eunomia-btf", MFD_CLOEXEC);
-	if (m < 0)
-		return eu_error_set(err, -errno, "memfd_create: %s", strerror(errno));
-	int rc = eu_write_all(m, data, size);
-	if (rc) {
-		close(m);
-		return eu_error_set(err, rc, "writing a BTF memfd: %s", strerror(-rc));
-	}
-	if (asprintf(path, "/proc/self/fd/%d", m) < 0) {
-		*path = NULL;
-		close(m);
-		return eu_error_set(err, -ENOMEM, "out of memory");
-	}
-	*fd = m;
 	return 0;
 }
 

@@ -140,19 +140,3 @@ void eu_wasm_module_free(struct eu_wasm_module *m)
 	free(m->name);
 	free(m);
 }
-
-ssize_t wasm_write_out(struct eu_wasm_module *m, int fd, const void *data, size_t len)
-{
-	if (m->opts.write)
-		return m->opts.write(m->opts.write_ctx, fd, data, len);
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = write(fd, (const char *)data + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return done ? (ssize_t)done : -errno;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
-}

@@ -49,7 +49,4 @@ extern const size_t eu_wasm_bpf_import_count;
 /* Closes every object the module left open (wasm_bpf.c). */
 void wasm_bpf_close_all(struct eu_wasm_module *m);
 
-/* Writes the module's fd 1/2 output through opts.write or to the host fds. */
-ssize_t wasm_write_out(struct eu_wasm_module *m, int fd, const void *data, size_t len);
-
 #endif

@@ -156,6 +156,23 @@ static enum eu_wasm_host_rc clock_res_get(struct eu_wasm_vm *vm, void *ctx, cons
 	return RET(WASI_ESUCCESS);
 }
 
+/* Writes the module's fd 1/2 output through opts.write or to the host fds. */
+static ssize_t wasm_write_out(struct eu_wasm_module *m, int fd, const void *data, size_t len)
+{
+	if (m->opts.write)
+		return m->opts.write(m->opts.write_ctx, fd, data, len);
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = write(fd, (const char *)data + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return done ? (ssize_t)done : -errno;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
 /* (fd, iovs, iovs_len, nwritten_ptr): fds 1 and 2 only */
 static enum eu_wasm_host_rc fd_write(struct eu_wasm_vm *vm, void *ctx, const uint64_t *a,
 				     uint64_t *results)

@@ -45,7 +45,6 @@ KNOWN_LOOPS = {
            "agent/decode/decoder_value.c"),
     _files("agent/http/http_connection.c", "agent/http/http_listener.c",
            "agent/http/http_reply.c", "agent/http/http_route.c", "agent/http/http_stream.c"),
-    _files("agent/kbtf/kbtf_cache.c", "agent/kbtf/kbtf_select.c"),
     _files("agent/package/package.c", "agent/package/package_legacy.c",
            "agent/package/package_tar.c"),
     _files("agent/program/consumer.c", "agent/program/sampler.c",
@@ -54,7 +53,6 @@ KNOWN_LOOPS = {
            "agent/program/program_attach.c", "agent/program/program_hooks.c",
            "agent/program/program_maps.c", "agent/program/program_perf.c",
            "agent/program/program_target.c", "agent/program/program_uprobe.c"),
-    _files("agent/wasm/wasm_module.c", "agent/wasm/wasm_wasi.c"),
 }
 
 
