@@ -26,6 +26,21 @@
 #define EU_KEY_COPY 32
 #define EU_PLAN_MAX_NAME 256
 
+/* "00" "01" ... "99": two digits per lookup */
+extern const char eu_digits2[201];
+
+/* Writes v (below 10^9) as exactly nine digits, leading zeros kept. */
+static inline void eu_digits9(char *p, uint32_t v)
+{
+	uint32_t hi = v / 100000u, lo = v % 100000u; /* 4 and 5 digits */
+	memcpy(p, eu_digits2 + hi / 100u * 2u, 2);
+	memcpy(p + 2, eu_digits2 + hi % 100u * 2u, 2);
+	p[4] = (char)('0' + lo / 10000u);
+	lo %= 10000u;
+	memcpy(p + 5, eu_digits2 + lo / 100u * 2u, 2);
+	memcpy(p + 7, eu_digits2 + lo % 100u * 2u, 2);
+}
+
 /* One op per value. Ops with their own byte layout are distinct kinds so the formatter's
  * switch does the size and sign dispatch in one jump. */
 enum eu_op_kind {

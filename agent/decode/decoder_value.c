@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static const char digits2[201] =
+const char eu_digits2[201] =
 	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
@@ -20,11 +20,11 @@ static inline char *digits_u64(char *end, uint64_t v)
 		unsigned i = (unsigned)(v % 100) * 2;
 		v /= 100;
 		p -= 2;
-		memcpy(p, digits2 + i, 2);
+		memcpy(p, eu_digits2 + i, 2);
 	}
 	if (v >= 10) {
 		p -= 2;
-		memcpy(p, digits2 + v * 2, 2);
+		memcpy(p, eu_digits2 + v * 2, 2);
 	} else {
 		*--p = (char)('0' + v);
 	}

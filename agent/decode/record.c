@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "eunomia/decoder.h"
+#include "decoder_priv.h"
 
 void eu_record_clock_sync(struct eu_record_clock *c)
 {
@@ -52,10 +53,22 @@ int eu_record_time_field(const struct eu_plan *plan)
 uint64_t eu_record_event_time(const struct eu_plan *plan, int ts_field, const void *data,
 			      size_t size, const struct eu_record_clock *c)
 {
-	int64_t v;
-	if (ts_field < 0 || eu_plan_field_i64(plan, (size_t)ts_field, data, size, &v))
+	if (ts_field < 0)
 		return c->real_now_ns;
-	uint64_t mono = (uint64_t)v;
+	uint64_t mono;
+	const struct eu_plan_op *op = (size_t)ts_field < plan->ops[0].count
+					      ? &plan->ops[plan->ops[0].first + (size_t)ts_field]
+					      : NULL;
+	if (op && data && size >= plan->size && op->size == 8 &&
+	    (op->kind == EU_OP_U64 || op->kind == EU_OP_S64)) {
+		/* the usual case, read per event: a plain 8-byte integer at a fixed place */
+		memcpy(&mono, (const uint8_t *)data + op->offset, 8);
+	} else {
+		int64_t v;
+		if (eu_plan_field_i64(plan, (size_t)ts_field, data, size, &v))
+			return c->real_now_ns;
+		mono = (uint64_t)v;
+	}
 	if (mono == 0 || mono > c->mono_now_ns + 60000000000ull)
 		return c->real_now_ns;
 	return mono + (uint64_t)c->mono_to_real_ns;
@@ -91,74 +104,91 @@ static void put_head(eu_buf *out, const struct eu_record_meta *m)
 	eu_buf_puts(out, ",\"fields\":");
 }
 
-/* `{"time":"...Z","time_unix_nano":N` written with one room check. Records come in bursts
- * within one second: the second's date text and decimal digits are made once per thread;
- * both numbers then only need the nine digits of the fraction. */
-static void put_times(eu_buf *out, uint64_t ns)
+/* The record's opening for one second: `{"time":"DATE.#########Z","time_unix_nano":SECS#########`
+ * with its two nine-digit fraction slots. Records come in bursts within one second: the
+ * text is made once per thread and second, then each record copies it whole (a fixed-size
+ * move) and writes the fraction's digits into both slots. */
+#define TIMES_ROOM 128u
+struct times_tmpl {
+	uint64_t sec;
+	size_t len, frac_at, nano_frac_at;
+	char text[TIMES_ROOM];
+};
+
+static void times_tmpl_make(struct times_tmpl *t, uint64_t sec)
 {
-	static _Thread_local uint64_t last_sec = UINT64_MAX;
-	static _Thread_local char date[32], secs[24];
-	static _Thread_local size_t date_n, secs_n;
-	uint64_t sec = ns / 1000000000u;
-	if (sec != last_sec) {
-		time_t t = (time_t)sec;
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		date_n = strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-		/* second 0: time_unix_nano has no leading digits of its own */
-		secs_n = 0;
-		if (sec)
-			secs_n = (size_t)snprintf(secs, sizeof(secs), "%llu", (unsigned long long)sec);
-		last_sec = sec;
-	}
-	if (!sec) {
-		/* the epoch's first second (a clock far off): the plain, slower form */
-		eu_buf_puts(out, "{\"time\":\"");
-		eu_buf_append(out, date, date_n);
-		char frac[16];
-		snprintf(frac, sizeof(frac), ".%09uZ\"", (unsigned)ns);
-		eu_buf_puts(out, frac);
-		eu_buf_puts(out, ",\"time_unix_nano\":");
-		eu_buf_u64(out, ns);
-		return;
-	}
+	time_t tt = (time_t)sec;
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	gmtime_r(&tt, &tm);
+	char date[40];
+	size_t date_n = strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
 	static const char k_time[] = "{\"time\":\"", k_nano[] = "Z\",\"time_unix_nano\":";
-	size_t need = sizeof(k_time) + date_n + 10 + sizeof(k_nano) + secs_n + 9;
-	if (!eu_buf_reserve(out, need))
-		return;
-	char digits[9];
-	unsigned frac = (unsigned)(ns % 1000000000u);
-	for (int i = 8; i >= 0; i--) {
-		digits[i] = (char)('0' + frac % 10);
-		frac /= 10;
-	}
-	char *p = out->data + out->len;
+	char *p = t->text;
 	memcpy(p, k_time, sizeof(k_time) - 1);
 	p += sizeof(k_time) - 1;
 	memcpy(p, date, date_n);
 	p += date_n;
 	*p++ = '.';
-	memcpy(p, digits, 9);
+	t->frac_at = (size_t)(p - t->text);
 	p += 9;
 	memcpy(p, k_nano, sizeof(k_nano) - 1);
 	p += sizeof(k_nano) - 1;
-	memcpy(p, secs, secs_n);
-	p += secs_n;
-	memcpy(p, digits, 9);
+	p += snprintf(p, 24, "%llu", (unsigned long long)sec);
+	t->nano_frac_at = (size_t)(p - t->text);
 	p += 9;
+	t->len = (size_t)(p - t->text);
+	t->sec = sec;
+}
+
+/* `{"time":"...Z","time_unix_nano":N` and then head[0..head_len) with one room check. */
+static void put_opening(eu_buf *out, uint64_t ns, const char *head, size_t head_len)
+{
+	static _Thread_local struct times_tmpl tmpl = {.sec = UINT64_MAX};
+	uint64_t sec = ns / 1000000000u;
+	uint32_t frac = (uint32_t)(ns % 1000000000u);
+	if (sec != tmpl.sec)
+		times_tmpl_make(&tmpl, sec);
+	if (!sec) {
+		/* the epoch's first second (a clock far off): time_unix_nano has no leading
+		 * digits of its own, so no zeros either; the plain, slower form */
+		eu_buf_append(out, tmpl.text, tmpl.frac_at);
+		char tail[48];
+		int n = snprintf(tail, sizeof(tail), "%09uZ\",\"time_unix_nano\":%u", frac, frac);
+		eu_buf_append(out, tail, (size_t)n);
+		if (head_len)
+			eu_buf_append(out, head, head_len);
+		return;
+	}
+	if (!eu_buf_reserve(out, TIMES_ROOM + head_len))
+		return;
+	char *p = out->data + out->len;
+	memcpy(p, tmpl.text, TIMES_ROOM);
+	eu_digits9(p + tmpl.frac_at, frac);
+	memcpy(p + tmpl.nano_frac_at, p + tmpl.frac_at, 9);
+	p += tmpl.len;
+	if (head_len)
+		memcpy(p, head, head_len);
+	p += head_len;
 	*p = '\0';
 	out->len = (size_t)(p - out->data);
 }
 
 void eu_record_begin(eu_buf *out, const struct eu_record_meta *m, uint64_t time_ns)
 {
-	put_times(out, time_ns);
+	put_opening(out, time_ns, NULL, 0);
 	put_head(out, m);
 }
 
 void eu_record_end(eu_buf *out)
 {
-	eu_buf_puts(out, "}\n");
+	if (out->cap - out->len >= 3 && !out->oom) {
+		/* the room was reserved with the record's opening or its fields */
+		memcpy(out->data + out->len, "}\n", 3);
+		out->len += 2;
+		return;
+	}
+	eu_buf_append(out, "}\n", 2);
 }
 
 /* Closes the record begun at mark when its body was written (ret 0), else takes all of it
@@ -195,8 +225,7 @@ int eu_record_format_event(eu_buf *out, const struct eu_record_meta *m,
 /* The record's header from its source's pre-rendered part. */
 static void begin_from(eu_buf *out, const struct eu_record_source *src, uint64_t time_ns)
 {
-	put_times(out, time_ns);
-	eu_buf_append(out, src->json_head_, src->json_head_len_);
+	put_opening(out, time_ns, src->json_head_, src->json_head_len_);
 }
 
 static int put_folded(eu_buf *out, const struct eu_record_source *src,

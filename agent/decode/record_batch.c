@@ -121,16 +121,22 @@ static int hold_source(struct eu_record_batch *b, struct eu_record_source *src)
 	return 0;
 }
 
-static size_t put_bytes(eu_buf *buf, const void *p, size_t n)
+static size_t aligned(size_t n)
 {
-	size_t pad = (DATA_ALIGN - buf->len % DATA_ALIGN) % DATA_ALIGN;
-	static const char zeros[DATA_ALIGN];
-	if (pad)
-		eu_buf_append(buf, zeros, pad);
-	size_t at = buf->len;
+	return (n + DATA_ALIGN - 1) & ~(size_t)(DATA_ALIGN - 1);
+}
+
+/* Copies p[0..n) to *at (aligned, within the room reserved) and zeroes the padding after it;
+ * returns where it went. */
+static size_t put_bytes(char *base, size_t *at, const void *p, size_t n)
+{
+	size_t where = *at, end = aligned(where + n);
 	if (n)
-		eu_buf_append(buf, p, n);
-	return at;
+		memcpy(base + where, p, n);
+	if (end > where + n)
+		memset(base + where + n, 0, end - where - n);
+	*at = end;
+	return where;
 }
 
 int eu_record_batch_add(struct eu_record_batch *b, struct eu_record_source *src,
@@ -157,15 +163,18 @@ int eu_record_batch_add_stacks(struct eu_record_batch *b, struct eu_record_sourc
 		return -EINVAL;
 	if (!grow((void **)&b->recs, &b->cap, b->n, sizeof(*b->recs)) || hold_source(b, src))
 		return -ENOMEM;
-	size_t mark = b->bytes.len;
-	size_t key_at = key_size ? put_bytes(&b->bytes, key, key_size) : 0;
-	size_t data_at = put_bytes(&b->bytes, data, size);
-	size_t stacks_at = stacks ? put_bytes(&b->bytes, stacks, stacks_size) : 0;
-	if (b->bytes.oom) {
+	/* one room check for the three parts: every part starts aligned (the buffer's length
+	 * is kept a multiple of DATA_ALIGN) */
+	size_t room = aligned(key_size) + aligned(size) + (stacks ? aligned(stacks_size) : 0);
+	if (!eu_buf_reserve(&b->bytes, room)) {
 		b->bytes.oom = false;
-		b->bytes.len = mark;
 		return -ENOMEM;
 	}
+	size_t at = b->bytes.len;
+	size_t key_at = key_size ? put_bytes(b->bytes.data, &at, key, key_size) : 0;
+	size_t data_at = put_bytes(b->bytes.data, &at, data, size);
+	size_t stacks_at = stacks ? put_bytes(b->bytes.data, &at, stacks, stacks_size) : 0;
+	b->bytes.len = at;
 	/* offsets until sealed: the buffer may still move */
 	b->recs[b->n++] = (struct eu_record){.src = src, .time_ns = time_ns,
 					     .data = (const void *)(uintptr_t)data_at,

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "eunomia/decoder.h"
 #include "eunomia/record.h"
@@ -184,6 +185,97 @@ Test(record_batch, holds_sources_and_formats_once)
 			     "{\"time\":\"2026-11-25T01:29:00.123456790Z\""), "%s", t1);
 	cr_assert(strstr(t1, "\"pid\":43"), "%s", t1);
 	cr_assert_eq(t1[l1 - 1], '\n');
+	eu_record_batch_unref(batch);
+}
+
+/* The opening of every record is copied from a per-second template with the fraction's
+ * digits written into it: checked against libc's formatting over many times, fractions with
+ * leading and trailing zeros, seconds that change between records and far dates. */
+Test(record, times_match_libc_formatting)
+{
+	struct btf *b;
+	struct eu_plan *plan = make_plan(&b, "unrelated");
+	struct eu_record_source tmpl = {.kind = EU_RECORD_EVENT, .package = "p",
+					.version = "0123456789ab", .event = "ev", .host = "h",
+					.plan = plan, .ts_field = -1};
+	struct eu_record_source *src;
+	cr_assert_eq(eu_record_source_new(&tmpl, &src), 0);
+	struct ev e = {.pid = 1, .comm = "x"};
+	eu_buf out, want;
+	eu_buf_init(&out);
+	eu_buf_init(&want);
+	uint64_t x = 88172645463325252ull, ns = 0; /* xorshift64 */
+	const uint64_t fixed[] = {1000000000ull, 1999999999ull, 1795570140000000001ull,
+				  1795570140100000000ull, 1795570140999999999ull,
+				  4102444800000000000ull, 16725225599999999999ull};
+	for (int i = 0; i < 20000; i++) {
+		if (i < (int)(sizeof(fixed) / sizeof(fixed[0]))) {
+			ns = fixed[i];
+		} else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			/* runs within one second, then a jump anywhere up to the year 2500 */
+			ns = i % 50 ? ns + x % 300000000u : 1000000000ull + x % 16725225600000000000ull;
+		}
+		eu_buf_reset(&out);
+		struct eu_record r = {.src = src, .time_ns = ns, .data = &e, .size = sizeof(e)};
+		cr_assert_eq(eu_record_format(&out, &r), 0);
+		time_t sec = (time_t)(ns / 1000000000u);
+		struct tm tm;
+		cr_assert(gmtime_r(&sec, &tm));
+		char date[64];
+		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+		eu_buf_reset(&want);
+		eu_buf_printf(&want, "{\"time\":\"%s.%09uZ\",\"time_unix_nano\":%llu,\"package\":", date,
+			      (unsigned)(ns % 1000000000u), (unsigned long long)ns);
+		cr_assert(!strncmp(out.data, want.data, want.len), "%llu: %s, want %s",
+			  (unsigned long long)ns, out.data, want.data);
+		cr_assert_eq(out.data[out.len - 1], '\n');
+	}
+	eu_buf_free(&out);
+	eu_buf_free(&want);
+	eu_record_source_unref(src);
+	eu_plan_free(plan);
+	btf__free(b);
+}
+
+/* Keys, values and stacks of odd sizes are copied whole, each where its record says. */
+Test(record_batch, odd_sizes_keep_their_bytes)
+{
+	struct eu_record_source t = {.kind = EU_RECORD_LINE, .package = "mod",
+				     .version = "0123456789ab", .event = "stdout", .host = "h",
+				     .ts_field = -1};
+	struct eu_record_source *src;
+	cr_assert_eq(eu_record_source_new(&t, &src), 0);
+	struct eu_record_batch *batch = eu_record_batch_new();
+	char data[64], key[16], stacks[24];
+	for (size_t n = 0; n < 40; n++) {
+		memset(data, 'a' + (int)(n % 26), sizeof(data));
+		memset(key, 'A' + (int)(n % 26), sizeof(key));
+		memset(stacks, '0' + (int)(n % 10), sizeof(stacks));
+		cr_assert_eq(eu_record_batch_add_stacks(batch, src, 1, key, n % 13, data, n,
+							n % 3 ? stacks : NULL, n % 21), 0);
+	}
+	eu_record_batch_seal(batch, 1);
+	for (size_t n = 0; n < 40; n++) {
+		const struct eu_record *r = eu_record_batch_at(batch, n);
+		cr_assert_eq(r->size, n);
+		cr_assert_eq(r->key_size, n % 13);
+		cr_assert_eq((uintptr_t)r->data % 8, 0, "aligned");
+		for (size_t k = 0; k < n; k++)
+			cr_assert_eq(((const char *)r->data)[k], 'a' + (int)(n % 26));
+		for (size_t k = 0; k < n % 13; k++)
+			cr_assert_eq(((const char *)r->key)[k], 'A' + (int)(n % 26));
+		if (n % 3) {
+			cr_assert_eq(r->stacks_size, n % 21);
+			for (size_t k = 0; k < n % 21; k++)
+				cr_assert_eq(((const char *)r->stacks)[k], '0' + (int)(n % 10));
+		} else {
+			cr_assert_null(r->stacks);
+		}
+	}
+	eu_record_source_unref(src);
 	eu_record_batch_unref(batch);
 }
 
