@@ -22,6 +22,8 @@
  *                   in one run on a loaded machine)
  *   stdout+metrics  the stdout sink plus metric rules (a counter with two labels and a
  *                   histogram, fed by every event)
+ *   stdout+api      the stdout sink with the control API on (a unix socket) and nobody
+ *                   reading its event streams: what keeping every record for them costs
  * and prints the delivered share (otlp: acknowledged by the receiver), the losses: kernel
  * (ring full: eu_ringbuf_reserve failures) and sink (every reason: queue full, write error;
  * otlp: exporter queue full, not retryable, retries exhausted, at shutdown, printed by reason
@@ -307,7 +309,7 @@ static int via_run(long n, double rate, struct run_result *r)
 
 /* Runs the daemon with one sink (and a config, when given) over a dir holding the flood
  * package and its sidecar. Sinks "otlp-http" and "otlp-grpc" get a receiver on loopback. */
-static int via_daemon(const char *sink, const char *config, long n, double rate,
+static int via_daemon(const char *sink, const char *config, bool api, long n, double rate,
 		      struct run_result *r)
 {
 	char dir[] = "/tmp/eu-dmn-tp-XXXXXX", cmd[512], cfg_path[64];
@@ -357,8 +359,10 @@ static int via_daemon(const char *sink, const char *config, long n, double rate,
 	snprintf(qsize, sizeof(qsize), "%ld", n > 131072 ? n : 131072);
 	setenv("OTEL_BLRP_MAX_QUEUE_SIZE", qsize, 1);
 	setenv("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "4096", 1);
+	char api_arg[96];
+	snprintf(api_arg, sizeof(api_arg), "unix:%s/api.sock", dir);
 	const char *argv[] = {EU_DAEMON_BIN, "--config", cfg_path, "--watch", dir, "--sink",
-			      sinkarg, "--api", "none", NULL};
+			      sinkarg, "--api", api ? api_arg : "none", NULL};
 	int logfd;
 	pid_t pid = spawn_agent(argv, "ready:", &logfd);
 	unsetenv("OTEL_EXPORTER_OTLP_PROTOCOL");
@@ -485,7 +489,7 @@ int main(int argc, char **argv)
 		double base = (double)got;
 		printf("%-10s %-16s %12.0f %9.1f%% %8s %12llu %9s %10s\n", rate_s, "count-only",
 		       (double)n / secs, 100.0 * (double)got / (double)n, "1.00", lost, "-", "-");
-		enum { PLAIN, RUN, FILESINK, OTLP, METRICS };
+		enum { PLAIN, RUN, FILESINK, OTLP, METRICS, API };
 		const struct {
 			const char *label, *sink, *config;
 			int role;
@@ -496,6 +500,7 @@ int main(int argc, char **argv)
 			{"otlp http+gzip", "otlp-http", NULL, OTLP},
 			{"otlp grpc+gzip", "otlp-grpc", NULL, OTLP},
 			{"stdout+metrics", "stdout", metrics_config, METRICS},
+			{"stdout+api", "stdout", NULL, API},
 		};
 		double plain_cpu_ev = 0, file_cpu_ev = 0;
 		/* DAEMON_THROUGHPUT_ONLY=otlp: only the rows whose label has that text;
@@ -507,7 +512,8 @@ int main(int argc, char **argv)
 			struct run_result res = {0};
 			int ret = runs[s].role == RUN ? via_run(n, rates[r], &res)
 						      : via_daemon(runs[s].sink, runs[s].config,
-								   n, rates[r], &res);
+								   runs[s].role == API, n,
+								   rates[r], &res);
 			if (ret) {
 				fprintf(stderr, "daemon_throughput: the %s run failed:\n%s\n",
 					runs[s].label, logbuf);
@@ -527,7 +533,7 @@ int main(int argc, char **argv)
 			if (runs[s].role == OTLP && file_cpu_ev > 0)
 				snprintf(cpu_s, sizeof(cpu_s), "%.0f ns (%.2fx file)", cpu_ev,
 					 cpu_ev / file_cpu_ev);
-			if (runs[s].role == METRICS && plain_cpu_ev > 0)
+			if ((runs[s].role == METRICS || runs[s].role == API) && plain_cpu_ev > 0)
 				snprintf(cpu_s, sizeof(cpu_s), "%.0f ns (%.2fx)", cpu_ev,
 					 cpu_ev / plain_cpu_ev);
 			printf("%-10s %-16s %12.0f %9.1f%% %8.2f %12llu %9llu %10s\n", rate_s,

@@ -17,6 +17,10 @@
 #define DEFAULT_RING 256
 /* a ring also stops growing at this many bytes of records */
 #define RING_BYTES (1u << 20)
+/* and keeps its records in the sinks' batches (nothing copied) until the batches it keeps
+ * alive, but the newest, add up to this many bytes: then the oldest batch's records are
+ * copied and the batch let go of */
+#define RING_PINNED_BYTES (2u << 20)
 /* the largest watched package read when signatures are required */
 #define SIGNED_FILE_MAX (64u << 20)
 
@@ -71,7 +75,6 @@ void daemon_ctl_free(struct eu_daemon *d)
 	if (!d->ctl)
 		return;
 	eu_trust_free(d->ctl->trust);
-	eu_buf_free(&d->ctl->line);
 	free(d->ctl);
 	d->ctl = NULL;
 }
@@ -178,22 +181,14 @@ struct ctl_slot *daemon_ctl_slot(struct eu_daemon *d, struct pkg_slot *slot)
 	if (slot->ctl || !d->ctl)
 		return slot->ctl;
 	slot->ctl = calloc(1, sizeof(*slot->ctl));
-	if (slot->ctl)
+	if (slot->ctl) {
 		slot->ctl->id = ++d->ctl->next_id;
+		record_ring_init(&slot->ctl->ring, d->ctl->ring_max, RING_BYTES, RING_PINNED_BYTES);
+	}
 	return slot->ctl;
 }
 
-static void ring_drop_oldest(struct ctl_slot *cs)
-{
-	struct rec *r = &cs->ring[cs->head];
-	cs->bytes -= r->len;
-	free(r->data);
-	r->data = NULL;
-	cs->head = (cs->head + 1) % cs->cap;
-	cs->n--;
-}
-
-void daemon_ctl_record(struct pkg_inst *inst, const struct eu_record *r)
+void daemon_ctl_record(struct pkg_inst *inst, struct eu_record_batch *b)
 {
 	struct eu_daemon *d = inst->d;
 	if (!d->ctl || !d->ctl->keep_records || !inst->slot)
@@ -201,34 +196,8 @@ void daemon_ctl_record(struct pkg_inst *inst, const struct eu_record *r)
 	struct ctl_slot *cs = daemon_ctl_slot(d, inst->slot);
 	if (!cs)
 		return;
-	cs->seq++;
-	if (!cs->ring) {
-		cs->ring = calloc(d->ctl->ring_max, sizeof(*cs->ring));
-		if (!cs->ring)
-			return;
-		cs->cap = d->ctl->ring_max;
-	}
-	/* the streams serve JSON lines: this record's, made only while someone may read it */
-	eu_buf *line = &d->ctl->line;
-	eu_buf_reset(line);
-	if (eu_record_format(line, r))
-		return;
-	const char *rec = line->data;
-	size_t len = line->len;
-	while (cs->n && (cs->n == cs->cap || cs->bytes + len > RING_BYTES))
-		ring_drop_oldest(cs);
-	/* when a copy fails the record is simply not in the ring: readers see it as missed */
-	char *copy = malloc(len);
-	if (copy) {
-		memcpy(copy, rec, len);
-		size_t at = (cs->head + cs->n) % cs->cap;
-		cs->ring[at] = (struct rec){.data = copy, .len = len};
-		cs->n++;
-		cs->bytes += len;
-	} else {
-		while (cs->n)
-			ring_drop_oldest(cs);
-	}
+	/* kept by reference: a JSON line is made only if a stream reads it */
+	record_ring_push(&cs->ring, b);
 	for (struct eu_daemon_sub *s = cs->subs; s; s = s->next)
 		s->wake(s->ctx);
 }
@@ -245,9 +214,7 @@ void daemon_ctl_slot_free(struct eu_daemon *d, struct pkg_slot *slot)
 		s->slot = NULL;
 		s->wake(s->ctx);
 	}
-	while (cs->n)
-		ring_drop_oldest(cs);
-	free(cs->ring);
+	record_ring_free(&cs->ring);
 	free(cs);
 	slot->ctl = NULL;
 }
@@ -269,7 +236,7 @@ void daemon_ctl_info(struct pkg_slot *slot, struct eu_daemon_pkg_info *out)
 	out->id = cs->id;
 	out->from_api = cs->from_api;
 	out->paused = daemon_ctl_paused(slot);
-	out->seq = cs->seq;
+	out->seq = cs->ring.seq;
 }
 
 int eu_daemon_sub_next(struct eu_daemon_sub *s, const char **rec, size_t *len, uint64_t *seq,
@@ -277,18 +244,10 @@ int eu_daemon_sub_next(struct eu_daemon_sub *s, const char **rec, size_t *len, u
 {
 	if (!s->slot)
 		return -1;
-	struct ctl_slot *cs = s->slot->ctl;
-	uint64_t oldest = cs->seq - cs->n + 1;
-	if (s->cursor < oldest) {
-		*missed += oldest - s->cursor;
-		s->cursor = oldest;
-	}
-	if (s->cursor > cs->seq || !cs->n)
+	if (record_ring_read(&s->slot->ctl->ring, &s->cursor, &s->line, seq, missed) != 1)
 		return 0;
-	const struct rec *r = &cs->ring[(cs->head + (s->cursor - oldest)) % cs->cap];
-	*rec = r->data;
-	*len = r->len;
-	*seq = s->cursor++;
+	*rec = s->line.data;
+	*len = s->line.len;
 	return 1;
 }
 
@@ -305,5 +264,6 @@ void eu_daemon_unsubscribe(struct eu_daemon_sub *s)
 		if (s->next)
 			s->next->prev = s->prev;
 	}
+	eu_buf_free(&s->line);
 	free(s);
 }

@@ -6,19 +6,13 @@
 #define EUNOMIA_CTL_STATE_H
 
 #include "daemon_priv.h"
-
-struct rec {
-	char *data;
-	size_t len;
-};
+#include "record_ring.h"
 
 struct ctl_slot {
 	uint64_t id;
 	bool from_api;
 	struct pkg_inst *paused_inst;  /* the instance eu_daemon_pause detached */
-	uint64_t seq;                  /* of the last record */
-	struct rec *ring;
-	size_t cap, head, n, bytes;    /* head: the oldest */
+	struct record_ring ring;       /* its sequence numbers are the streams' */
 	struct eu_daemon_sub *subs;
 };
 
@@ -28,6 +22,7 @@ struct eu_daemon_sub {
 	uint64_t cursor;               /* the next sequence number wanted */
 	eu_daemon_sub_fn wake;
 	void *ctx;
+	eu_buf line;                   /* the JSON line eu_daemon_sub_next returned last */
 };
 
 struct daemon_ctl {
@@ -36,7 +31,6 @@ struct daemon_ctl {
 	size_t max_programs, ring_max;
 	uint64_t next_id;
 	bool keep_records;             /* only when someone (the API) may read them */
-	eu_buf line;                   /* scratch for the record being kept */
 	void (*on_stop)(void *ctx);
 	void *on_stop_ctx;
 };

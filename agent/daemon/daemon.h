@@ -171,8 +171,10 @@ typedef void (*eu_daemon_sub_fn)(void *ctx);
  * arrives or the package goes away. */
 int eu_daemon_subscribe(struct eu_daemon *d, const char *name, uint64_t cursor,
 			eu_daemon_sub_fn wake, void *ctx, struct eu_daemon_sub **out, eu_error *err);
-/* 1: *rec (valid until the loop runs on) and *seq set; *missed counts records that left the
- * ring before they were read (added to, not reset). 0: nothing new. -1: the package is gone. */
+/* 1: *rec (the record's JSON line, formatted now; valid until the next call) and *seq set;
+ * *missed counts records that left the ring before they were read, and those that could not
+ * be formatted (out of memory) (added to, not reset). 0: nothing new. -1: the package is
+ * gone. */
 int eu_daemon_sub_next(struct eu_daemon_sub *s, const char **rec, size_t *len, uint64_t *seq,
 		       uint64_t *missed);
 void eu_daemon_unsubscribe(struct eu_daemon_sub *s);

@@ -357,7 +357,7 @@ int eu_daemon_subscribe(struct eu_daemon *d, const char *name, uint64_t cursor,
 	if (!s)
 		return eu_error_set(err, -ENOMEM, "out of memory");
 	s->slot = slot;
-	s->cursor = cursor ? cursor : cs->seq + 1;
+	s->cursor = cursor ? cursor : cs->ring.seq + 1;
 	s->wake = wake;
 	s->ctx = ctx;
 	s->next = cs->subs;

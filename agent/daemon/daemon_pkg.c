@@ -52,10 +52,7 @@ static void add_record(struct pkg_inst *inst, struct eu_record_source *src, uint
 		return;
 	}
 	inst->records++;
-	struct eu_record r = {.src = src, .time_ns = time_ns, .data = data,
-			      .size = (uint32_t)size, .key = key, .key_size = (uint32_t)ks,
-			      .stacks = stacks, .stacks_size = (uint32_t)stacks_size};
-	daemon_ctl_record(inst, &r);
+	daemon_ctl_record(inst, b);
 	daemon_router_grown(&d->router);
 }
 

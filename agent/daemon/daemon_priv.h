@@ -149,7 +149,8 @@ int daemon_ctl_read_companion(struct eu_daemon *d, const char *path, size_t max,
 int daemon_ctl_read_module(struct eu_daemon *d, const char *path, void **data, size_t *len,
 			   eu_error *err);
 /* A record for the API's event streams (formatted only when someone may read them). */
-void daemon_ctl_record(struct pkg_inst *inst, const struct eu_record *r);
+/* The record just added to b (its last), kept for the API's streams. */
+void daemon_ctl_record(struct pkg_inst *inst, struct eu_record_batch *b);
 void daemon_ctl_slot_free(struct eu_daemon *d, struct pkg_slot *slot);
 void daemon_ctl_info(struct pkg_slot *slot, struct eu_daemon_pkg_info *out);
 

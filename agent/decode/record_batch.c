@@ -185,6 +185,14 @@ int eu_record_batch_add_stacks(struct eu_record_batch *b, struct eu_record_sourc
 	return 0;
 }
 
+/* A record's offsets into the bytes as pointers. */
+static void resolve(struct eu_record *r, const char *base)
+{
+	r->data = base + (uintptr_t)r->data;
+	r->key = r->key_size ? base + (uintptr_t)r->key : NULL;
+	r->stacks = r->stacks_size ? base + (uintptr_t)r->stacks : NULL;
+}
+
 void eu_record_batch_seal(struct eu_record_batch *b, uint64_t observed_ns)
 {
 	if (b->sealed)
@@ -192,12 +200,18 @@ void eu_record_batch_seal(struct eu_record_batch *b, uint64_t observed_ns)
 	b->sealed = true;
 	b->observed_ns = observed_ns;
 	const char *base = b->bytes.data ? b->bytes.data : "";
-	for (size_t i = 0; i < b->n; i++) {
-		struct eu_record *r = &b->recs[i];
-		r->data = base + (uintptr_t)r->data;
-		r->key = r->key_size ? base + (uintptr_t)r->key : NULL;
-		r->stacks = r->stacks_size ? base + (uintptr_t)r->stacks : NULL;
-	}
+	for (size_t i = 0; i < b->n; i++)
+		resolve(&b->recs[i], base);
+}
+
+bool eu_record_batch_get(const struct eu_record_batch *b, size_t i, struct eu_record *out)
+{
+	if (i >= b->n)
+		return false;
+	*out = b->recs[i];
+	if (!b->sealed)
+		resolve(out, b->bytes.data ? b->bytes.data : "");
+	return true;
 }
 
 size_t eu_record_batch_count(const struct eu_record_batch *b)

@@ -204,6 +204,10 @@ void eu_record_batch_seal(struct eu_record_batch *b, uint64_t observed_ns);
 size_t eu_record_batch_count(const struct eu_record_batch *b);
 /* Record i of a sealed batch. */
 const struct eu_record *eu_record_batch_at(const struct eu_record_batch *b, size_t i);
+/* Record i of a batch, sealed or still being filled, copied to *out (false: no such record).
+ * While the batch is filled the pointers hold until its next add: only the filling thread
+ * may read it then. */
+bool eu_record_batch_get(const struct eu_record_batch *b, size_t i, struct eu_record *out);
 uint64_t eu_record_batch_observed(const struct eu_record_batch *b);
 /* Bytes the batch holds (records and their data): what a queue bound counts. */
 size_t eu_record_batch_bytes(const struct eu_record_batch *b);

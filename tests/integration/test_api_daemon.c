@@ -574,3 +574,72 @@ Test(api_daemon, package_info_names_the_alternative_used_for_a_missing_function)
 	cJSON_Delete(p);
 	afix_fini(&a);
 }
+
+/* A hot swap with records of the old version still in the ring: a reader afterwards gets
+ * them, decoded by value (our binary's exec, the old version), each the very line the stdout
+ * sink wrote, numbered without a gap. */
+Test(api_daemon, stream_after_hot_swap_decodes_the_old_version)
+{
+	struct afix a;
+	afix_init(&a);
+	afix_start(&a, (const char *const[]){"--api-ring", "4096", NULL});
+	char v1[13], v2[13], p[256], mark[128];
+	snprintf(p, sizeof(p), "%s/boot.json", a.f.watch);
+	dfix_put_pkg(&a.f, "boot.json", 0);
+	dfix_version_of(p, v1);
+	struct dfix_match m1 = {.package = "bootstrap", .version = v1, .filename = a.f.bin,
+				.exit_event = 0};
+	cr_assert(dfix_exec_until(&a.f, &m1, 0, 20000), "v1: %s", eu_agent_stderr(a.f.a));
+	dfix_put_pkg(&a.f, "boot.json", 3);
+	dfix_version_of(p, v2);
+	snprintf(mark, sizeof(mark), "detaching version %s", v1);
+	cr_assert(dfix_wait_log(&a.f, mark, 1, 20000), "%s", eu_agent_stderr(a.f.a));
+	struct dfix_match m2 = m1;
+	m2.version = v2;
+	cr_assert(dfix_exec_until(&a.f, &m2, 0, 20000), "v2: %s", eu_agent_stderr(a.f.a));
+	dfix_pump(&a.f, 300);
+	struct aresp r = afix_req(&a, NULL, "GET", "/v1/programs/boot/events?cursor=1", NULL, 0,
+				  NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	dfix_pump(&a.f, 300); /* stdout has every line the stream had */
+	const char *out = eu_agent_stdout(a.f.a);
+	long long missed = 0, last = 0, n = 0;
+	size_t old_ours = 0, new_ours = 0;
+	for (char *l = r.body; l && *l;) {
+		char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+		if (len) {
+			cJSON *j = cJSON_ParseWithLength(l, len);
+			cr_assert(j, "bad line in %s", r.body);
+			if (cJSON_GetObjectItem(j, "missed")) {
+				cr_assert_eq(n, 0, "missed after records: %s", r.body);
+				missed = eu_json_int(j, "missed", -1);
+			} else {
+				long long seq = eu_json_int(j, "seq", -1);
+				cr_assert_eq(seq, (n ? last : missed) + 1, "a gap: %s", r.body);
+				last = seq;
+				n++;
+				/* the record's text, byte for byte a line of the stdout sink */
+				const char *rec = strstr(l, "\"record\":") + 9;
+				size_t rlen = (size_t)(l + len - 1 - rec);
+				char *line = malloc(rlen + 3);
+				snprintf(line, rlen + 3, "\n%.*s\n", (int)rlen, rec);
+				cr_assert(!strncmp(out, line + 1, rlen + 1) || strstr(out, line),
+					  "not a line of the sink: %s", line);
+				free(line);
+				const cJSON *rj = cJSON_GetObjectItem(j, "record");
+				old_ours += dfix_rec_matches(rj, &m1);
+				new_ours += dfix_rec_matches(rj, &m2);
+			}
+			cJSON_Delete(j);
+		}
+		l = nl ? nl + 1 : NULL;
+	}
+	cr_assert_geq(old_ours, 1, "no record of the old version: %s", r.body);
+	cr_assert_geq(new_ours, 1, "no record of the new version: %s", r.body);
+	cJSON *info = afix_pkg(&a, "boot");
+	cr_assert_geq(eu_json_int(info, "seq", 0), last);
+	cJSON_Delete(info);
+	aresp_free(&r);
+	afix_fini(&a);
+}
