@@ -6,6 +6,9 @@
  *      process (its own thread), batches of 512: records/s end to end, CPU of the exporting
  *      thread (encode excluded: records are pre-encoded) per record, wire bytes per record
  *      (gzip) beside the raw protobuf bytes per record.
+ *   2b. the same as http/json (the finished protobuf request transcoded to OTLP JSON before
+ *      gzip) to the same receiver, and its CPU beside http/protobuf's; alone, the
+ *      transcoding of 512-record requests: ns/record and JSON bytes/record.
  *   3. the same over OTLP/gRPC (h2c) to grpcio's server (tests/lib/otlp_grpc_receiver.py in
  *      its benchmark mode: calls counted, requests not decoded), and the ratio of the two CPU
  *      figures.
@@ -19,8 +22,9 @@
  *      and the ratio raw/gzip, and each level's time beside level 1's.
  *
  * usage: otlp_bench [RECORDS]   (default 200000)
- *        OTLP_BENCH_ONLY=gzip otlp_bench   only 1, 4 and 5 (no receivers); =http, =grpc: only
- *                                          that export (for a profiler); =encode: only 1 */
+ *        OTLP_BENCH_ONLY=gzip otlp_bench   only 1, 4 and 5 (no receivers); =http, =json, =grpc:
+ *                                          only that export (for a profiler); =encode: only 1;
+ *                                          =transcode: only 1 and http/json's transcoding */
 #include <bpf/btf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +38,7 @@
 #include "core/compress.h"
 #include "eunomia/decoder.h"
 #include "sinks/otlp/otlp.h"
+#include "sinks/otlp/otlp_wire_json.h"
 
 #include "bench_event.h"
 
@@ -111,7 +116,7 @@ static void print_result(const char *protocol, const struct export_result *r)
 	double done = r->st.exported ? (double)r->st.exported : 1;
 	printf("  %s: %ld records, %.0f records/s, exporter thread CPU %.0f ns/record (queue, "
 	       "batch, gzip, transport)\n", protocol, r->n, r->records_per_s, r->cpu_ns_per_record);
-	printf("    wire: %.1f bytes/record gzip, %.1f bytes/record raw protobuf (%.1fx); "
+	printf("    wire: %.1f bytes/record gzip, %.1f bytes/record raw body (%.1fx); "
 	       "requests %llu, retries %llu, dropped (queue full) %llu\n",
 	       (double)r->st.bytes_sent / done, (double)r->st.bytes_raw / done,
 	       (double)r->st.bytes_raw / (double)(r->st.bytes_sent ? r->st.bytes_sent : 1),
@@ -301,6 +306,42 @@ static int gzip_levels(const char *what, const eu_buf *body, int per_body, long 
 	return rc;
 }
 
+/* http/json's transcoding alone: 512-record ExportLogsServiceRequests as the exporter builds
+ * them, rewritten as JSON n/512 times; CPU ns/record and the bytes of each form. */
+static int json_transcode(const eu_buf *enc, long n)
+{
+	enum { PER_BODY = 512 };
+	eu_buf res, req, json;
+	eu_buf_init(&res);
+	eu_buf_init(&req);
+	eu_buf_init(&json);
+	eu_otlp_resource_encode(NULL, &res, NULL);
+	struct eu_otlp_scoped_record recs[PER_BODY];
+	for (int i = 0; i < PER_BODY; i++)
+		recs[i] = (struct eu_otlp_scoped_record){"bootstrap", "1.0", enc[i % NREC].data,
+							 enc[i % NREC].len};
+	eu_error err = {0};
+	int rc = eu_otlp_logs_request(res.data, res.len, recs, PER_BODY, &req);
+	long bodies = n / PER_BODY ? n / PER_BODY : 1;
+	double t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	for (long b = 0; !rc && b < bodies; b++) {
+		eu_buf_reset(&json);
+		rc = eu_otlp_wire_json(EU_OTLP_WIRE_LOGS, req.data, req.len, &json, &err);
+	}
+	double ns = (clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0) / (double)(bodies * PER_BODY);
+	if (rc)
+		fprintf(stderr, "json transcode: %s\n", err.msg[0] ? err.msg : "out of memory");
+	else
+		printf("  http/json transcoding of %d-record requests, CPU: %.0f ns/record; %.1f "
+		       "bytes/record JSON, %.1f protobuf (%.2fx)\n", PER_BODY, ns,
+		       (double)json.len / PER_BODY, (double)req.len / PER_BODY,
+		       (double)json.len / (double)req.len);
+	eu_buf_free(&res);
+	eu_buf_free(&req);
+	eu_buf_free(&json);
+	return rc ? 1 : 0;
+}
+
 static int gzip_by_level(const eu_buf *enc, long n)
 {
 	enum { PER_BODY = 512 };
@@ -378,12 +419,16 @@ int main(int argc, char **argv)
 	const char *only = getenv("OTLP_BENCH_ONLY");
 	if (rc || (only && !strcmp(only, "encode")))
 		goto out;
+	if (only && !strcmp(only, "transcode")) {
+		rc = json_transcode(enc, n);
+		goto out;
+	}
 	if (only && !strcmp(only, "gzip")) {
 		rc = gzip_compare(enc, n) | gzip_by_level(enc, n);
 		goto out;
 	}
-	/* 2. export over loopback, http/protobuf then grpc, in the same run */
-	struct export_result http = {0}, grpc = {0};
+	/* 2. export over loopback, http/protobuf, http/json, then grpc, in the same run */
+	struct export_result http = {0}, json = {0}, grpc = {0};
 	struct eu_http_receiver *rx = eu_http_receiver_start(0);
 	if (!rx) {
 		fprintf(stderr, "receiver: cannot listen\n");
@@ -391,12 +436,20 @@ int main(int argc, char **argv)
 	}
 	char url[64];
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u", eu_http_receiver_port(rx));
-	if (!only || strcmp(only, "grpc")) {
+	if (!only || !strcmp(only, "http")) {
 		rc = export_run(enc, n, url, "http/protobuf", &http);
 		print_result("http/protobuf", &http);
 	}
+	if (!only || !strcmp(only, "json")) {
+		rc |= export_run(enc, n, url, "http/json", &json);
+		print_result("http/json", &json);
+		if (http.cpu_ns_per_record > 0)
+			printf("  http/json / http/protobuf exporter CPU per record: %.2fx\n",
+			       json.cpu_ns_per_record / http.cpu_ns_per_record);
+		rc |= json_transcode(enc, n);
+	}
 	eu_http_receiver_stop(rx);
-	if (only && !strcmp(only, "http"))
+	if (only && strcmp(only, "grpc"))
 		goto out;
 	const char *why = NULL;
 	struct eu_grpc_receiver_opts go = {.no_record = true};

@@ -120,17 +120,10 @@ int eu_base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_le
 	return 0;
 }
 
-char *eu_base64_encode(const void *data, size_t len, size_t wrap, size_t *out_len)
+/* Writes the base64 of p[0..len) to o (room for every character, no NUL): how many. */
+static size_t b64_write(const uint8_t *p, size_t len, size_t wrap, char *o)
 {
-	const uint8_t *p = data;
-	if (len > SIZE_MAX / 2)
-		return NULL;  /* the output size would overflow */
-	size_t chars = (len + 2) / 3 * 4;
-	size_t total = chars + (wrap && chars ? (chars - 1) / wrap : 0);
-	char *out = malloc(total + 1);
-	if (!out)
-		return NULL;
-	char *o = out;
+	char *start = o;
 	size_t col = 0;
 	for (size_t i = 0; i < len; i += 3) {
 		uint32_t v = (uint32_t)p[i] << 16;
@@ -154,10 +147,35 @@ char *eu_base64_encode(const void *data, size_t len, size_t wrap, size_t *out_le
 			col++;
 		}
 	}
-	*o = '\0';
+	return (size_t)(o - start);
+}
+
+char *eu_base64_encode(const void *data, size_t len, size_t wrap, size_t *out_len)
+{
+	if (len > SIZE_MAX / 2)
+		return NULL;  /* the output size would overflow */
+	size_t chars = (len + 2) / 3 * 4;
+	size_t total = chars + (wrap && chars ? (chars - 1) / wrap : 0);
+	char *out = malloc(total + 1);
+	if (!out)
+		return NULL;
+	size_t n = b64_write(data, len, wrap, out);
+	out[n] = '\0';
 	if (out_len)
-		*out_len = (size_t)(o - out);
+		*out_len = n;
 	return out;
+}
+
+void eu_base64_append(eu_buf *b, const void *data, size_t len)
+{
+	if (len > SIZE_MAX / 2) {
+		b->oom = true;
+		return;
+	}
+	if (!eu_buf_reserve(b, (len + 2) / 3 * 4 + 1))
+		return;
+	b->len += b64_write(data, len, 0, b->data + b->len);
+	b->data[b->len] = '\0';
 }
 
 int eu_zlib_looks_like(const void *data, size_t len)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eunomia/buf.h"
 #include "eunomia/error.h"
 
 #define EU_SHA256_LEN 32
@@ -27,6 +28,8 @@ int eu_base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_le
  * characters (76 gives the MIME layout); 0 writes one line. Returns a malloc'd NUL-terminated
  * string (length in *out_len when out_len is not NULL), or NULL when out of memory. */
 char *eu_base64_encode(const void *data, size_t len, size_t wrap, size_t *out_len);
+/* The same on one line, appended to b (sets b->oom when out of memory). */
+void eu_base64_append(eu_buf *b, const void *data, size_t len);
 
 /* Inflates a zlib (or gzip) stream. Output larger than max_out is refused with -EFBIG without
  * allocating more than max_out bytes. When expected is not 0 the output must be exactly that

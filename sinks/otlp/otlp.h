@@ -207,9 +207,10 @@ int eu_otlp_metrics_request(const void *resource, size_t resource_len, const cha
 
 /* ---- exporter configuration (the OTLP exporter specification's variables) ----
  * Per signal (logs, metrics), the first one set wins:
- *   protocol:    _<SIGNAL>_PROTOCOL, _PROTOCOL: "http/protobuf" (the default) or "grpc", any
- *                case; "http/json" and anything else are reported and http/protobuf is used
- *   URL, http/protobuf: OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT as is; else the base (the
+ *   protocol:    _<SIGNAL>_PROTOCOL, _PROTOCOL: "http/protobuf" (the default), "http/json" or
+ *                "grpc", any case; anything else is reported and http/protobuf is used
+ *   URL, http/protobuf and http/json: OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT as is; else the
+ *                base (the
  *                endpoint given to eu_otlp_config_from_env, else OTEL_EXPORTER_OTLP_ENDPOINT,
  *                else http://localhost:4318) with "/v1/<signal>" appended after its path
  *   URL, grpc:   the same endpoints (default http://localhost:4317) name the server: their
@@ -241,11 +242,12 @@ int eu_otlp_metrics_request(const void *resource, size_t resource_len, const cha
 enum eu_otlp_protocol {
 	EU_OTLP_HTTP_PROTOBUF = 0,
 	EU_OTLP_GRPC,
+	EU_OTLP_HTTP_JSON, /* http/protobuf's request rewritten as JSON (otlp_wire_json.h) */
 };
 
 struct eu_otlp_signal_config {
 	enum eu_otlp_protocol protocol;
-	char *url;      /* http/protobuf: the POST URL; grpc: scheme://host:port/<service>/Export */
+	char *url;      /* http: the POST URL; grpc: scheme://host:port/<service>/Export */
 	char **headers; /* "Key: value", ready for an HTTP request */
 	size_t n_headers;
 	bool gzip;
@@ -300,7 +302,7 @@ char *eu_otlp_signal_url(const char *base, const char *signal);
 
 /* The gRPC URL of a service's Export method on endpoint (see above): malloc'd or NULL. */
 char *eu_otlp_grpc_url(const char *endpoint, bool insecure, const char *service);
-/* "http/protobuf", "grpc" */
+/* "http/protobuf", "grpc", "http/json" */
 const char *eu_otlp_protocol_name(enum eu_otlp_protocol p);
 
 /* ---- exporter ---- */

@@ -49,7 +49,7 @@ char *eu_otlp_grpc_url(const char *endpoint, bool insecure, const char *service)
 
 const char *eu_otlp_protocol_name(enum eu_otlp_protocol p)
 {
-	return p == EU_OTLP_GRPC ? "grpc" : "http/protobuf";
+	return p == EU_OTLP_GRPC ? "grpc" : p == EU_OTLP_HTTP_JSON ? "http/json" : "http/protobuf";
 }
 
 /* Variables already reported in this resolution: a generic one (OTEL_EXPORTER_OTLP_TIMEOUT)
@@ -130,11 +130,9 @@ static enum eu_otlp_protocol protocol(struct env *e)
 	if (!strcasecmp(v, "grpc"))
 		return EU_OTLP_GRPC;
 	if (!strcasecmp(v, "http/json"))
-		IGNORED(e, which, v, "%s", "http/json is not supported by this agent; using "
-					"http/protobuf");
-	else
-		IGNORED(e, which, v, "%s", "expected grpc, http/protobuf or http/json; using "
-					"http/protobuf");
+		return EU_OTLP_HTTP_JSON;
+	IGNORED(e, which, v, "%s", "expected grpc, http/protobuf or http/json; using "
+				"http/protobuf");
 	return EU_OTLP_HTTP_PROTOBUF;
 }
 

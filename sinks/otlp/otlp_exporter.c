@@ -36,6 +36,7 @@
 #include "eunomia/log.h"
 #include "otlp.h"
 #include "otlp_priv.h"
+#include "otlp_wire_json.h"
 
 #ifndef EU_VERSION
 #define EU_VERSION "0.0.0"
@@ -59,6 +60,7 @@ struct chan {
 	struct eu_otlp_item **batch;
 	size_t batch_n;
 	eu_buf raw;
+	eu_buf json; /* http/json: raw's protobuf, which raw then holds as JSON */
 	eu_buf body;
 	CURL *easy;
 	struct curl_slist *hdrs;
@@ -390,6 +392,7 @@ static int spill_queue(struct chan *c, eu_error *err)
 /* ---- export ---- */
 
 static void send_batch(struct chan *c);
+static void slice_done(struct chan *c);
 
 static void on_retry_timer(uv_timer_t *t)
 {
@@ -448,6 +451,20 @@ static int build_body(struct chan *c)
 	}
 	if (c->raw.oom)
 		return -ENOMEM;
+	if (c->sc->protocol == EU_OTLP_HTTP_JSON) {
+		eu_error err = {0};
+		eu_buf_reset(&c->json);
+		int ret = eu_otlp_wire_json(c->is_logs ? EU_OTLP_WIRE_LOGS : EU_OTLP_WIRE_METRICS,
+					    c->raw.data, c->raw.len, &c->json, &err);
+		if (ret) {
+			eu_log(EU_LOG_WARN, "otlp %s: cannot write a request of %zu records as JSON: "
+					    "%s", c->what, c->batch_n, err.msg);
+			return ret;
+		}
+		eu_buf swap = c->raw;
+		c->raw = c->json;
+		c->json = swap;
+	}
 	int at = c->grpc ? eu_otlp_grpc_frame_begin(&c->body) : 0;
 	int ret = at < 0 ? at : 0;
 	if (!ret && !c->sc->gzip) {
@@ -490,11 +507,15 @@ static void start_export(struct chan *c)
 		bytes += next->len + 8;
 		c->batch[c->batch_n++] = q_pop(c);
 	}
+	int ret;
 send:
-	if (build_body(c)) {
-		eu_log(EU_LOG_WARN, "otlp %s: out of memory building a request of %zu records",
-		       c->what, c->batch_n);
+	ret = build_body(c);
+	if (ret) {
+		eu_log(EU_LOG_WARN, "otlp %s: %s building a request: %zu records dropped", c->what,
+		       ret == -ENOMEM ? "out of memory" : "failed", c->batch_n);
 		c->st.dropped_non_retryable += c->batch_n;
+		if (c->from_spool)
+			slice_done(c); /* counted as dropped: not again from the file */
 		batch_free(c);
 		return;
 	}
@@ -612,7 +633,18 @@ static void read_partial_success(struct chan *c, const uint8_t *msg, size_t len)
 		return;
 	int64_t rejected = 0;
 	char *text = NULL;
-	if (c->is_logs) {
+	if (c->sc->protocol == EU_OTLP_HTTP_JSON) {
+		char m[256];
+		eu_error err = {0};
+		if (eu_otlp_wire_json_partial(c->is_logs ? EU_OTLP_WIRE_LOGS : EU_OTLP_WIRE_METRICS,
+					      msg, len, &rejected, m, sizeof(m), &err)) {
+			eu_log(EU_LOG_WARN, "otlp %s: %s: the response is not an Export response in "
+					    "JSON (%s); partial success not read", c->what,
+			       c->sc->url, err.msg);
+			return;
+		}
+		text = m[0] ? strdup(m) : NULL;
+	} else if (c->is_logs) {
 		Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse *r =
 			opentelemetry__proto__collector__logs__v1__export_logs_service_response__unpack(
 				NULL, len, msg);
@@ -988,6 +1020,7 @@ static int chan_init(struct eu_otlp_exporter *exp, struct chan *c,
 	c->is_logs = is_logs;
 	c->max_items = max_items ? max_items : 1;
 	eu_buf_init(&c->raw);
+	eu_buf_init(&c->json);
 	eu_buf_init(&c->body);
 	eu_buf_init(&c->resp);
 	uv_timer_init(exp->loop, &c->retry_timer);
@@ -996,9 +1029,11 @@ static int chan_init(struct eu_otlp_exporter *exp, struct chan *c,
 	c->easy = curl_easy_init();
 	if (!c->easy)
 		return eu_error_set(err, -ENOMEM, "otlp %s: curl_easy_init failed", what);
-	static const char *const http_fixed[] = {"Content-Type: application/x-protobuf",
-						 /* no 100-continue round trip before large bodies */
-						 "Expect:"};
+	const char *const http_fixed[] = {sc->protocol == EU_OTLP_HTTP_JSON
+						  ? "Content-Type: application/json"
+						  : "Content-Type: application/x-protobuf",
+					  /* no 100-continue round trip before large bodies */
+					  "Expect:"};
 	static const char *const grpc_fixed[] = {"Content-Type: application/grpc",
 						 /* gRPC requires it: the status comes as trailers */
 						 "TE: trailers", "grpc-accept-encoding: identity,gzip",
@@ -1187,6 +1222,7 @@ static void chan_free(struct chan *c)
 	free(c->batch);
 	eu_otlp_pool_free(&c->pool);
 	eu_buf_free(&c->raw);
+	eu_buf_free(&c->json);
 	eu_buf_free(&c->body);
 	eu_buf_free(&c->resp);
 	if (c->easy)

@@ -615,7 +615,7 @@ static int check_severities(const char *value, eu_error *err)
 }
 
 static const char *const compression_choices[] = {"gzip", "none", NULL};
-static const char *const protocol_choices[] = {"http/protobuf", "grpc", NULL};
+static const char *const protocol_choices[] = {"http/protobuf", "http/json", "grpc", NULL};
 static const char *const fsync_choices[] = {"none", "interval", "always", NULL};
 static const char *const temporality_choices[] = {"cumulative", "delta", "lowmemory", NULL};
 
@@ -625,7 +625,8 @@ static const char *const temporality_choices[] = {"cumulative", "delta", "lowmem
 static const struct eu_sink_key otlp_keys[] = {
 	{.key = "endpoint", .type = EU_SINK_KEY_STRING, .offset = offsetof(struct otlp_conf, endpoint),
 	 .env = "OTEL_EXPORTER_OTLP_ENDPOINT",
-	 .desc = "the collector's base URL; http/protobuf appends /v1/logs and /v1/metrics, grpc "
+	 .desc = "the collector's base URL; http/protobuf and http/json append /v1/logs and "
+		 "/v1/metrics, grpc "
 		 "calls the services' Export methods (default http://localhost:4318, grpc "
 		 "http://localhost:4317)"},
 	{.key = "spool_dir", .type = EU_SINK_KEY_STRING,
@@ -677,7 +678,8 @@ static const struct eu_sink_key otlp_keys[] = {
 		 "one request's timeout (default 10s)"),
 	{.key = "protocol", .type = EU_SINK_KEY_ENUM, .choices = protocol_choices,
 	 .offset = EU_SINK_KEY_NO_FIELD, .env = "OTEL_EXPORTER_OTLP_PROTOCOL",
-	 .desc = "the OTLP transport (http/json is not supported; default http/protobuf)"},
+	 .desc = "the OTLP transport: http/protobuf (the default), http/json (the same requests "
+		 "as JSON) or grpc"},
 	OTEL_KEY("insecure", EU_SINK_KEY_BOOL, "OTEL_EXPORTER_OTLP_INSECURE",
 		 "grpc: an endpoint without a scheme is plain h2c, not TLS (default false)"),
 	OTEL_KEY("certificate", EU_SINK_KEY_STRING, "OTEL_EXPORTER_OTLP_CERTIFICATE",
@@ -712,8 +714,8 @@ static const struct eu_sink_key otlp_keys[] = {
 
 const struct eu_sink_plugin eu_sink_plugin_otlp = {
 	.name = "otlp",
-	.desc = "OpenTelemetry logs and metrics over OTLP, http/protobuf or grpc, through one "
-		"exporter (records as LogRecords, one scope per package version; the agent's "
+	.desc = "OpenTelemetry logs and metrics over OTLP, http/protobuf, http/json or grpc, "
+		"through one exporter (records as LogRecords, one scope per package version; the agent's "
 		"metrics every metric_export_interval), with retries and an optional disk spool. "
 		"Keys fall back to the environment variable named.",
 	.arg_key = "endpoint",

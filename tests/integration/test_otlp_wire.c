@@ -14,9 +14,9 @@
 
 EU_DFIX_SUITE(F, otlp_wire, 120);
 
-/* protoc's text of an ExportLogsServiceRequest, with every run of blanks and newlines as one
- * space (the indentation is not what is checked). */
-static char *protoc_decode(const void *body, size_t len)
+/* protoc's text of an Export<signal>ServiceRequest ("logs" or "metrics"), with every run of
+ * blanks and newlines as one space (the indentation is not what is checked). */
+static char *protoc_decode_as(const char *signal, const void *body, size_t len)
 {
 	cr_assert_eq(system("command -v protoc >/dev/null 2>&1"), 0,
 		     "protoc is not installed (Debian protobuf-compiler; scripts/install-deps.sh)");
@@ -27,10 +27,12 @@ static char *protoc_decode(const void *body, size_t len)
 	cr_assert_eq(fwrite(body, 1, len, f), len);
 	fclose(f);
 	char cmd[1024];
+	bool logs = !strcmp(signal, "logs");
 	snprintf(cmd, sizeof(cmd),
-		 "protoc --decode=opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest "
-		 "-I %s/proto %s/proto/opentelemetry/proto/collector/logs/v1/logs_service.proto "
-		 "<%s >%s.txt 2>&1", EU_SOURCE_DIR, EU_SOURCE_DIR, in, in);
+		 "protoc --decode=opentelemetry.proto.collector.%s.v1.Export%sServiceRequest "
+		 "-I %s/proto %s/proto/opentelemetry/proto/collector/%s/v1/%s_service.proto "
+		 "<%s >%s.txt 2>&1", signal, logs ? "Logs" : "Metrics", EU_SOURCE_DIR,
+		 EU_SOURCE_DIR, signal, signal, in, in);
 	int rc = system(cmd);
 	char out[sizeof(in) + 8];
 	snprintf(out, sizeof(out), "%s.txt", in);
@@ -51,6 +53,11 @@ static char *protoc_decode(const void *body, size_t len)
 	}
 	*o = '\0';
 	return text;
+}
+
+static char *protoc_decode(const void *body, size_t len)
+{
+	return protoc_decode_as("logs", body, len);
 }
 
 static void expect_attr(const char *text, const char *key, const char *value)
@@ -99,13 +106,9 @@ static struct eu_http_receiver *start_with_receiver(const char *pkg, const char 
 	return rx;
 }
 
-Test(otlp_wire, every_kind_arrives_as_its_otlp_type)
+/* Every field of the kinds event as kinds.bpf.c writes it, in protoc's text of the request. */
+static void expect_kinds(const char *text)
 {
-	struct eu_http_receiver *rx = start_with_receiver(KINDS_PKG, "kinds", "target_pid", true);
-	const struct eu_http_request *req = first_logs_request(rx);
-	cr_assert(req->gzip, "the request was not gzip");
-	char *text = protoc_decode(req->body, req->body_len);
-
 	cr_expect(strstr(text, "scope { name: \"kinds\""), "%s", text);
 	cr_expect(strstr(text, "event_name: \"kinds.kinds_event\""), "%s", text);
 	cr_expect(strstr(text, "severity_number: SEVERITY_NUMBER_INFO"), "%s", text);
@@ -147,6 +150,103 @@ Test(otlp_wire, every_kind_arrives_as_its_otlp_type)
 	expect_attr(text, "ip4", "string_value: \"127.0.0.1\"");
 	expect_attr(text, "ip6", "string_value: \"::1\"");
 	expect_attr(text, "v4", "string_value: \"192.0.2.1\"");
+}
+
+Test(otlp_wire, every_kind_arrives_as_its_otlp_type)
+{
+	struct eu_http_receiver *rx = start_with_receiver(KINDS_PKG, "kinds", "target_pid", true);
+	const struct eu_http_request *req = first_logs_request(rx);
+	cr_assert(req->gzip, "the request was not gzip");
+	char *text = protoc_decode(req->body, req->body_len);
+
+	expect_kinds(text);
+	free(text);
+	eu_agent_stop(F.a, 10000);
+	eu_agent_free(F.a);
+	F.a = NULL;
+	eu_http_receiver_stop(rx);
+}
+
+/* An http/json request body read by the official protobuf runtime (tests/lib/
+ * otlp_json_decode.py: python3-protobuf's json_format, strict, into the classes protoc makes
+ * from proto/) and written back as protobuf: protoc's text of it. */
+static char *json_decode(const char *signal, const struct eu_http_request *req)
+{
+	char in[sizeof(F.root) + 16], out[sizeof(F.root) + 16];
+	snprintf(in, sizeof(in), "%s/body.json", F.root);
+	snprintf(out, sizeof(out), "%s/body.bin", F.root);
+	FILE *f = fopen(in, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(req->body, 1, req->body_len, f), req->body_len);
+	fclose(f);
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/tests/lib/otlp_json_decode.py %s/proto %s "
+		 "%s %s %s >%s.err 2>&1", EU_SOURCE_DIR, EU_SOURCE_DIR, F.root, signal, in, out, in);
+	int rc = system(cmd);
+	char errf[sizeof(in) + 8];
+	snprintf(errf, sizeof(errf), "%s.err", in);
+	char *why = eu_test_read_file(errf, NULL);
+	cr_assert_eq(rc, 0, "the official JSON parser refused the %s request: %s\n%.*s", signal,
+		     why ? why : "", (int)req->body_len, req->body);
+	free(why);
+	size_t len = 0;
+	char *pb = eu_test_read_file(out, &len);
+	cr_assert_not_null(pb);
+	char *text = protoc_decode_as(signal, pb, len);
+	free(pb);
+	return text;
+}
+
+static void expect_in_json(const struct eu_http_request *req, const char *want)
+{
+	cr_expect(memmem(req->body, req->body_len, want, strlen(want)), "no <%s> in:\n%.*s", want,
+		  (int)req->body_len, req->body);
+}
+
+/* OTEL_EXPORTER_OTLP_PROTOCOL=http/json: the same request as JSON, gzip'd, to /v1/logs and
+ * /v1/metrics; what the official parser reads from it is what http/protobuf sends. */
+Test(otlp_wire, every_kind_arrives_as_json)
+{
+	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", 1);
+	setenv("OTEL_METRIC_EXPORT_INTERVAL", "500", 1);
+	struct eu_http_receiver *rx = start_with_receiver(KINDS_PKG, "kinds", "target_pid", true);
+	unsetenv("OTEL_EXPORTER_OTLP_PROTOCOL");
+	unsetenv("OTEL_METRIC_EXPORT_INTERVAL");
+	cr_expect(dfix_wait_log(&F, "/v1/logs (http/json, gzip", 1, 1000),
+		  "the start-up line does not name http/json:\n%s", eu_agent_stderr(F.a));
+	const struct eu_http_request *req = first_logs_request(rx);
+	cr_assert(req->gzip, "the request was not gzip");
+	char *ct = eu_http_request_header(req, "Content-Type");
+	cr_assert_str_eq(ct, "application/json");
+	free(ct);
+	/* the specification's mapping, which the official parser would also take in other forms */
+	expect_in_json(req, "\"eventName\":\"kinds.kinds_event\"");
+	expect_in_json(req, "\"severityNumber\":9,"); /* an integer, not the name */
+	expect_in_json(req, "{\"key\":\"i64\",\"value\":{\"intValue\":\"-9000000000000000000\"}}");
+	expect_in_json(req, "{\"key\":\"bytes\",\"value\":{\"bytesValue\":\"AQIDBA==\"}}");
+	expect_in_json(req, "\"observedTimeUnixNano\":\"");
+	char *text = json_decode("logs", req);
+	expect_kinds(text);
+	free(text);
+
+	/* a metrics request as well (every 500 ms), read by the same parser */
+	const struct eu_http_request *mreq = NULL;
+	for (int i = 0; i < 20 && !mreq; i++) {
+		eu_http_receiver_wait(rx, eu_http_receiver_count(rx) + 1, 500);
+		for (size_t k = 0; k < eu_http_receiver_count(rx) && !mreq; k++)
+			if (!strcmp(eu_http_receiver_request(rx, k)->path, "/v1/metrics"))
+				mreq = eu_http_receiver_request(rx, k);
+	}
+	cr_assert_not_null(mreq, "no metrics request within 10 s:\n%s", eu_agent_stderr(F.a));
+	text = json_decode("metrics", mreq);
+	/* the package runs (a gauge of 1), sums with their enum and bool */
+	cr_expect(strstr(text, "metrics { name: \"eunomia.package.loaded\""), "%s", text);
+	cr_expect(strstr(text, "as_int: 1 attributes { key: \"package\" value { string_value: "
+			       "\"kinds\" } }"), "%s", text);
+	cr_expect(strstr(text, "name: \"eunomia.package.events.received\""), "%s", text);
+	cr_expect(strstr(text, "aggregation_temporality: AGGREGATION_TEMPORALITY_CUMULATIVE "
+			       "is_monotonic: true"), "%s", text);
+	cr_expect(strstr(text, "scope { name: \"eunomia-agent/otlp-sink\""), "%s", text);
 	free(text);
 	eu_agent_stop(F.a, 10000);
 	eu_agent_free(F.a);

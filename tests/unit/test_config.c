@@ -83,6 +83,7 @@ Test(config, otlp_sink_keys)
 	const char *y = "sinks:\n"
 			"  - type: otlp\n"
 			"    endpoint: http://collector:4318\n"
+			"    protocol: HTTP/JSON\n"
 			"    spool_dir: /var/lib/eunomia/spool\n"
 			"    spool_max_size: 64M\n"
 			"    spool_fsync: true\n"
@@ -116,6 +117,7 @@ Test(config, otlp_sink_keys)
 	struct eu_sink_config *o = &c.sinks[0];
 	cr_assert_str_eq(eu_sink_config_type(o), "otlp");
 	cr_assert_str_eq(eu_sink_config_get(o, "endpoint"), "http://collector:4318");
+	cr_assert_str_eq(eu_sink_config_getenv(o, "OTEL_EXPORTER_OTLP_PROTOCOL"), "http/json");
 	cr_assert_str_eq(eu_sink_config_get(o, "spool_dir"), "/var/lib/eunomia/spool");
 	cr_assert_str_eq(eu_sink_config_get(o, "spool_max_size"), "67108864");
 	cr_assert_str_eq(eu_sink_config_get(o, "spool_fsync"), "true");
@@ -191,8 +193,8 @@ Test(config, otlp_sink_keys)
 		 "sinks[0].schedule_delay: expected 1 ms to 49 days"},
 		{"sinks:\n  - type: otlp\n    timeout: 99999999999999999999999\n",
 		 "sinks[0].timeout: expected 1 ms to 49 days"},
-		{"sinks:\n  - type: otlp\n    protocol: http/json\n",
-		 "sinks[0].protocol: expected http/protobuf or grpc, got http/json"},
+		{"sinks:\n  - type: otlp\n    protocol: http/xml\n",
+		 "sinks[0].protocol: expected http/protobuf, http/json or grpc, got http/xml"},
 		{"sinks:\n  - type: otlp\n    max_queue_size: 0\n",
 		 "sinks[0].max_queue_size: expected an integer from 1 to 16777216, got 0"},
 		{"sinks:\n  - type: otlp\n    headers: {a: b\n", "YAML syntax"},

@@ -123,6 +123,30 @@ Test(otlp_env, defaults_and_precedence)
 	eu_otlp_config_free(&cfg);
 }
 
+/* http/json is http/protobuf's transport (port 4318, /v1/<signal>) with JSON bodies. */
+Test(otlp_env, http_json_endpoints)
+{
+	struct eu_otlp_config cfg;
+	struct fake_env j = {{{"OTEL_EXPORTER_OTLP_PROTOCOL", "HTTP/JSON"}}};
+	load(&cfg, NULL, &j);
+	cr_assert_eq(cfg.logs.protocol, EU_OTLP_HTTP_JSON);
+	cr_assert_eq(cfg.metrics.protocol, EU_OTLP_HTTP_JSON);
+	cr_assert_str_eq(cfg.logs.url, "http://localhost:4318/v1/logs");
+	cr_assert_str_eq(cfg.metrics.url, "http://localhost:4318/v1/metrics");
+	cr_assert_str_eq(eu_otlp_protocol_name(cfg.logs.protocol), "http/json");
+	eu_otlp_config_free(&cfg);
+
+	/* per signal: metrics as JSON, logs over grpc */
+	struct fake_env m = {{{"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/json"},
+			      {"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"}}};
+	load(&cfg, "http://c:4000", &m);
+	cr_assert_eq(cfg.logs.protocol, EU_OTLP_GRPC);
+	cr_assert_eq(cfg.metrics.protocol, EU_OTLP_HTTP_JSON);
+	cr_assert_str_eq(cfg.metrics.url, "http://c:4000/v1/metrics");
+	cr_assert_str_eq(logged(), "");
+	eu_otlp_config_free(&cfg);
+}
+
 #define LOGS_EXPORT "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
 #define METRICS_EXPORT "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
 
@@ -179,13 +203,6 @@ static void ignored(struct eu_otlp_config *cfg, struct fake_env *e, const char *
 Test(otlp_env, invalid_values_warn_and_use_the_default)
 {
 	struct eu_otlp_config cfg;
-	struct fake_env j = {{{"OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"}}};
-	ignored(&cfg, &j, "OTEL_EXPORTER_OTLP_PROTOCOL=http/json ignored: http/json is not "
-			  "supported by this agent; using http/protobuf");
-	cr_assert_eq(cfg.logs.protocol, EU_OTLP_HTTP_PROTOBUF);
-	cr_assert_str_eq(cfg.logs.url, "http://localhost:4318/v1/logs");
-	eu_otlp_config_free(&cfg);
-
 	struct fake_env u = {{{"OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "carrier-pigeon"}}};
 	ignored(&cfg, &u, "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=carrier-pigeon ignored: expected "
 			  "grpc, http/protobuf or http/json; using http/protobuf");

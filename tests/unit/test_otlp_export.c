@@ -4,6 +4,7 @@
  * drop counts when the queue overflows. */
 #include <criterion/criterion.h>
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1020,4 +1021,114 @@ Test(otlp_export, request_timeout_is_a_retryable_failure)
 	const struct eu_http_request *r1 = eu_http_receiver_request(F.rx, 1);
 	cr_assert_lt(r1->at_ms - r0->at_ms, 2000, "retried %llu ms after the first request",
 		     (unsigned long long)(r1->at_ms - r0->at_ms));
+}
+
+/* ---- http/json: the same requests as JSON (the transcoder's own checks: test_otlp_wire_json) */
+
+static void start_json(bool gzip, const char *spool_dir)
+{
+	struct eu_otlp_config cfg;
+	make_cfg(&cfg, gzip);
+	cfg.logs.protocol = cfg.metrics.protocol = EU_OTLP_HTTP_JSON;
+	if (spool_dir) {
+		cfg.spool_dir = strdup(spool_dir);
+		cfg.max_attempts = 2;
+	}
+	start(&cfg);
+}
+
+/* The timeUnixNano of every record of JSON request i, appended to seqs. */
+static size_t json_seqs(size_t i, uint64_t *seqs, size_t n, size_t cap)
+{
+	const struct eu_http_request *rq = eu_http_receiver_request(F.rx, i);
+	cr_assert_not_null(rq);
+	char *ct = eu_http_request_header(rq, "Content-Type");
+	cr_assert_str_eq(ct, "application/json");
+	free(ct);
+	cJSON *j = cJSON_ParseWithLength((const char *)rq->body, rq->body_len);
+	cr_assert_not_null(j, "request %zu is not JSON: %.*s", i, (int)rq->body_len, rq->body);
+	const cJSON *rl, *sl, *lr;
+	cJSON_ArrayForEach(rl, cJSON_GetObjectItem(j, "resourceLogs"))
+		cJSON_ArrayForEach(sl, cJSON_GetObjectItem(rl, "scopeLogs"))
+			cJSON_ArrayForEach(lr, cJSON_GetObjectItem(sl, "logRecords")) {
+				const cJSON *t = cJSON_GetObjectItem(lr, "timeUnixNano");
+				cr_assert(cJSON_IsString(t), "timeUnixNano is not a string");
+				cr_assert_lt(n, cap);
+				seqs[n++] = strtoull(t->valuestring, NULL, 10);
+			}
+	cJSON_Delete(j);
+	return n;
+}
+
+Test(otlp_export, http_json_posts_json_and_reads_a_json_partial_success)
+{
+	const char *answer = "{\"partialSuccess\":{\"rejectedLogRecords\":\"2\","
+			     "\"errorMessage\":\"two bad\"}}";
+	struct eu_http_step steps[] = {{.status = 200, .body = answer, .body_len = strlen(answer)}};
+	eu_http_receiver_script(F.rx, steps, 1);
+	start_json(true, NULL);
+	log_seqs(1, 3, "p");
+	cr_assert(run_until_idle(5000));
+	cr_assert_eq(eu_http_receiver_count(F.rx), 1);
+	const struct eu_http_request *rq = eu_http_receiver_request(F.rx, 0);
+	cr_assert_str_eq(rq->path, "/v1/logs");
+	cr_assert(rq->gzip);
+	uint64_t seqs[8];
+	cr_assert_eq(json_seqs(0, seqs, 0, 8), 3);
+	assert_consecutive(seqs, 3, 1);
+	struct eu_otlp_stats st = exporter_stats();
+	cr_assert_eq(st.logs.exported, 3);
+	cr_assert_eq(st.logs.rejected, 2);
+	/* what was counted before gzip is the JSON that was sent */
+	cr_assert_eq(st.logs.bytes_raw, rq->body_len);
+	cr_assert_eq(st.logs.bytes_sent, rq->wire_len);
+
+	struct eu_otlp_counter c[] = {{"eunomia.events.received", "", "{event}", 42, NULL, 0, false}};
+	eu_buf req;
+	eu_buf_init(&req);
+	cr_assert_eq(eu_otlp_metrics_request(F.resource.data, F.resource.len, "eunomia-agent",
+					     "0.1.0", 1, 2, c, 1, &req, NULL), 0);
+	cr_assert_eq(eu_otlp_exporter_metrics(F.exp, req.data, req.len), 0);
+	eu_buf_free(&req);
+	cr_assert(run_until_idle(5000));
+	rq = eu_http_receiver_request(F.rx, 1);
+	cr_assert_not_null(rq);
+	cr_assert_str_eq(rq->path, "/v1/metrics");
+	cJSON *j = cJSON_ParseWithLength((const char *)rq->body, rq->body_len);
+	cr_assert_not_null(j);
+	const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(
+		cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "resourceMetrics"), 0),
+				    "scopeMetrics"), 0), "metrics"), 0);
+	cr_assert_str_eq(cJSON_GetObjectItem(m, "name")->valuestring, "eunomia.events.received");
+	const cJSON *p = cJSON_GetArrayItem(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(m, "sum"), "dataPoints"), 0);
+	cr_assert_str_eq(cJSON_GetObjectItem(p, "asInt")->valuestring, "42");
+	cJSON_Delete(j);
+	cr_assert_eq(exporter_stats().metrics.exported, 1);
+}
+
+/* The spool keeps protobuf; what it replays goes through the same transcoder. */
+Test(otlp_export, http_json_spool_replays_as_json)
+{
+	char dir[] = SPOOL_DIR_TEMPLATE;
+	cr_assert_not_null(mkdtemp(dir));
+	uint16_t port = take_receiver_down();
+	start_json(false, dir);
+	log_seqs(1, 6, "p");
+	run_for(300);
+	cr_assert_eq(exporter_stats().logs.exported, 0);
+	stop_agent();
+	bring_receiver_back(port);
+	start_json(false, dir);
+	cr_assert(run_until_idle(10000));
+	struct eu_otlp_stats st = exporter_stats();
+	cr_assert_eq(st.logs.replayed, 6);
+	cr_assert_eq(st.logs.spool_files, 0);
+	uint64_t seqs[16];
+	size_t n = 0;
+	for (size_t i = 0; i < eu_http_receiver_count(F.rx); i++)
+		n = json_seqs(i, seqs, n, 16);
+	cr_assert_eq(n, 6, "%zu records delivered", n);
+	assert_consecutive(seqs, n, 1);
+	rm_rf(dir);
 }
