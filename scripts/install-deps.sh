@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git ca-certificates curl
-  libbpf-dev libelf-dev zlib1g-dev libdeflate-dev libuv1-dev libcurl4-openssl-dev
+  libbpf-dev libelf-dev zlib1g-dev libdeflate-dev libisal-dev libuv1-dev libcurl4-openssl-dev
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler openssl libcjson-dev libcriterion-dev libssl-dev libyaml-dev
   libmicrohttpd-dev
   clang llvm bpftool libclang-rt-14-dev

@@ -239,6 +239,15 @@ int eu_otlp_metrics_request(const void *resource, size_t resource_len, const cha
 #define EU_OTLP_GZIP_LEVEL 1
 #define EU_OTLP_GZIP_LEVEL_MAX 9
 
+/* The request bodies' gzip (otlp_gzip.c): level 1 is ISA-L's igzip, 2..9 libdeflate's. One per
+ * exporter (it holds the level's tables), not for two threads at once; NULL when out of
+ * memory or the level is not 1..EU_OTLP_GZIP_LEVEL_MAX. eu_otlp_gzip appends data as one gzip
+ * member to out: 0 or -ENOMEM. */
+struct eu_otlp_gzip;
+struct eu_otlp_gzip *eu_otlp_gzip_new(int level);
+void eu_otlp_gzip_free(struct eu_otlp_gzip *z);
+int eu_otlp_gzip(struct eu_otlp_gzip *z, const void *data, size_t len, eu_buf *out);
+
 enum eu_otlp_protocol {
 	EU_OTLP_HTTP_PROTOBUF = 0,
 	EU_OTLP_GRPC,

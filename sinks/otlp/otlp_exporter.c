@@ -32,7 +32,6 @@
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
 #include "core/codec.h"
-#include "core/compress.h"
 #include "eunomia/log.h"
 #include "otlp.h"
 #include "otlp_priv.h"
@@ -113,7 +112,7 @@ struct eu_otlp_exporter {
 	uv_timer_t batch_timer;
 	struct chan logs;
 	struct chan metrics;
-	struct eu_compressor *gzip; /* when either signal compresses: one for both */
+	struct eu_otlp_gzip *gzip; /* when either signal compresses: one for both */
 	uint64_t rng;
 	int open_handles;
 	bool closing;
@@ -471,7 +470,7 @@ static int build_body(struct chan *c)
 		eu_buf_append(&c->body, c->raw.data, c->raw.len);
 		ret = c->body.oom ? -ENOMEM : 0;
 	} else if (!ret) {
-		ret = eu_compress_gzip(c->exp->gzip, c->raw.data, c->raw.len, &c->body);
+		ret = eu_otlp_gzip(c->exp->gzip, c->raw.data, c->raw.len, &c->body);
 	}
 	if (!ret && c->grpc)
 		eu_otlp_grpc_frame_end(&c->body, (size_t)at, c->sc->gzip);
@@ -1169,7 +1168,7 @@ int eu_otlp_exporter_new(uv_loop_t *loop, const struct eu_otlp_config *cfg,
 	}
 
 	if (cfg->logs.gzip || cfg->metrics.gzip) {
-		exp->gzip = eu_compressor_new(exp->cfg.gzip_level);
+		exp->gzip = eu_otlp_gzip_new(exp->cfg.gzip_level);
 		if (!exp->gzip) {
 			eu_error_set(err, ret, "otlp exporter: out of memory");
 			goto fail;
@@ -1245,7 +1244,7 @@ static void exporter_free(struct eu_otlp_exporter *exp)
 	free(exp->resource);
 	eu_otlp_spool_close(exp->logs.spool);
 	eu_otlp_spool_close(exp->metrics.spool);
-	eu_compressor_free(exp->gzip);
+	eu_otlp_gzip_free(exp->gzip);
 	eu_otlp_config_free(&exp->cfg);
 	free(exp);
 }
